@@ -1,0 +1,151 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, Page } from '../common/pagination';
+import { ProblemError } from '../common/problem';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeyDto, CreateApiKeyDto } from './api-keys.dto';
+import { DEFAULT_IDENTITY, Principal } from './roles';
+
+/** hex SHA-256: enough for a 256-bit random key (no salt or slow hash needed: it cannot be guessed). */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+function newKey(): string {
+  return `gec_${randomBytes(32).toString('base64url')}`;
+}
+
+export function toApiKeyDto(entity: ApiKeyEntity): ApiKeyDto {
+  return {
+    id: entity.id,
+    label: entity.label,
+    role: entity.role,
+    actsFor: entity.actsFor,
+    fabricIdentity: { mspId: entity.mspId, name: entity.identityName },
+    keyPrefix: entity.keyPrefix,
+    createdAt: entity.createdAt.toISOString(),
+    createdBy: entity.createdBy,
+    revokedAt: entity.revokedAt ? entity.revokedAt.toISOString() : null,
+  };
+}
+
+/** Any value: a lock id for "the first admin key is being created". */
+const FIRST_KEY_LOCK = 7_100_001;
+
+@Injectable()
+export class ApiKeysService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The caller behind a key, or undefined when the key is unknown or revoked. */
+  async authenticate(key: string): Promise<Principal | undefined> {
+    if (key.length > 200) return undefined;
+    const entity = await this.dataSource
+      .getRepository(ApiKeyEntity)
+      .findOneBy({ keyHash: hashKey(key), revokedAt: IsNull() });
+    if (!entity) return undefined;
+    return {
+      keyId: entity.id,
+      label: entity.label,
+      role: entity.role,
+      actsFor: entity.actsFor,
+      identity: { mspId: entity.mspId, name: entity.identityName },
+    };
+  }
+
+  async create(
+    request: CreateApiKeyDto,
+    createdBy: string | null,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<{ entity: ApiKeyEntity; key: string }> {
+    const key = newKey();
+    const identity = DEFAULT_IDENTITY[request.role];
+    const entity = manager.getRepository(ApiKeyEntity).create({
+      id: randomUUID(),
+      label: request.label.trim(),
+      role: request.role,
+      actsFor: request.actsFor,
+      mspId: request.mspId ?? identity.mspId,
+      identityName: request.identityName ?? identity.name,
+      keyHash: hashKey(key),
+      keyPrefix: key.slice(0, 8),
+      createdAt: new Date(),
+      createdBy,
+      revokedAt: null,
+      revokedBy: null,
+    });
+    await manager.getRepository(ApiKeyEntity).insert(entity);
+    return { entity, key };
+  }
+
+  async list(limit = DEFAULT_LIMIT, cursor?: string): Promise<Page<ApiKeyDto>> {
+    const after = decodeCursor(cursor, ['createdAt', 'id']);
+    const query = this.dataSource
+      .getRepository(ApiKeyEntity)
+      .createQueryBuilder('k')
+      .orderBy('k.created_at', 'ASC')
+      .addOrderBy('k.id', 'ASC')
+      .limit(limit + 1);
+    if (after) {
+      query.where('(k.created_at, k.id) > (:createdAt, :id)', { createdAt: after.createdAt, id: after.id });
+    }
+    const rows = await query.getMany();
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toApiKeyDto),
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  /** Revoke a key. The last active admin key cannot be revoked: nobody could manage keys any more. */
+  async revoke(id: string, revokedBy: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(ApiKeyEntity);
+      const entity = await repository.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!entity) throw new ProblemError(404, 'API_KEY_NOT_FOUND', `no API key ${id}`);
+      if (entity.revokedAt) return;
+      if (entity.role === 'admin') {
+        await manager.query(`SELECT pg_advisory_xact_lock($1)`, [FIRST_KEY_LOCK]);
+        const admins = await repository.countBy({ role: 'admin', revokedAt: IsNull() });
+        if (admins <= 1) {
+          throw new ProblemError(409, 'LAST_ADMIN_KEY', 'the last active admin key cannot be revoked');
+        }
+      }
+      await repository.update({ id }, { revokedAt: new Date(), revokedBy });
+    });
+  }
+
+  /**
+   * On the very first start (no key at all), create an admin key and write it to `file` (mode 0600).
+   * Returns the new key's id, or undefined when keys already exist. Safe with several gateways starting at once.
+   */
+  async ensureFirstAdminKey(file: string): Promise<{ id: string; keyPrefix: string } | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock($1)`, [FIRST_KEY_LOCK]);
+      if ((await manager.getRepository(ApiKeyEntity).count()) > 0) return undefined;
+      const { entity, key } = await this.create(
+        { label: 'first admin key', role: 'admin', actsFor: 'consortium' },
+        null,
+        manager,
+      );
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(
+        file,
+        [
+          '# gec-ledger: the first admin API key, created on first start. Send it as the X-API-Key header.',
+          '# Create your own keys with POST /v1/api-keys, then delete this file.',
+          key,
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      return { id: entity.id, keyPrefix: entity.keyPrefix };
+    });
+  }
+}

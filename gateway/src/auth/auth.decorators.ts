@@ -1,0 +1,22 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Principal, Role } from './roles';
+
+export const ROLES_KEY = 'gec:roles';
+export const PUBLIC_KEY = 'gec:public';
+
+/** The roles allowed to call an endpoint. Every endpoint declares its roles (or is `@Public()`). */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+/** An endpoint that needs no API key (health, metrics, docs). */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+export interface AuthenticatedRequest {
+  principal?: Principal;
+}
+
+/** The authenticated caller. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('no principal on the request: is the endpoint @Public()?');
+  return principal;
+});

@@ -1,0 +1,33 @@
+import { Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { APP_CONFIG, AppConfig, firstAdminKeyFile } from '../config/config';
+import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
+
+/** API keys, the global guard, and the first admin key. */
+@Module({
+  controllers: [ApiKeysController],
+  providers: [ApiKeysService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  exports: [ApiKeysService],
+})
+export class AuthModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    private readonly apiKeys: ApiKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const file = firstAdminKeyFile(this.config);
+    const created = await this.apiKeys.ensureFirstAdminKey(file);
+    if (created) {
+      // The key itself is never logged: logs travel further than a 0600 file.
+      this.logger.warn(
+        `first start: created the first admin API key (id ${created.id}, starts ${created.keyPrefix}). ` +
+          `Read it with: cat ${file}  (mode 0600; delete the file once you have stored the key)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtension, ApiExtraModels, ApiResponse, ApiSecurity, getSchemaPath } from '@nestjs/swagger';
+import type { Role } from '../auth/roles';
+import { ProblemDto } from './problem';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (VALIDATION_FAILED names each field in `errors`; MALFORMED_JSON; INVALID_ARGUMENT)',
+  401: 'Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID)',
+  403: 'The key’s role, or the ledger identity behind it, may not do this',
+  404: 'No such resource',
+  409: 'Conflicts with the current state, a concurrent change (LEDGER_CONFLICT), or a reused Idempotency-Key',
+  422: 'Well-formed but refused by a ledger rule',
+  502: 'The ledger failed to endorse or commit; nothing was changed',
+};
+
+const EXAMPLES: Record<number, { code: string; detail: string }> = {
+  400: { code: 'VALIDATION_FAILED', detail: 'the request is invalid: region' },
+  401: { code: 'API_KEY_INVALID', detail: 'the API key is unknown or revoked' },
+  403: { code: 'ROLE_NOT_ALLOWED', detail: 'role regulator may not call this endpoint (allowed: admin)' },
+  404: { code: 'PARTICIPANT_NOT_FOUND', detail: 'participant GEN-404 is not registered' },
+  409: { code: 'PARTICIPANT_EXISTS', detail: 'participant GEN-001 is already registered' },
+  422: { code: 'CREDIT_CODE_REQUIRED', detail: 'creditCode is required in the transient map' },
+  502: { code: 'LEDGER_COMMIT_FAILED', detail: 'transaction 1f… was invalidated in block 7' },
+};
+
+/** Document the problem+json answers of an endpoint. */
+export function ApiProblems(...statuses: number[]) {
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Problem',
+        content: {
+          'application/problem+json': {
+            schema: { $ref: getSchemaPath(ProblemDto) },
+            example: {
+              type: `urn:gec-ledger:problem:${(EXAMPLES[status]?.code ?? 'BAD_REQUEST').toLowerCase().replace(/_/g, '-')}`,
+              title: 'Problem',
+              status,
+              ...(EXAMPLES[status] ?? { code: 'BAD_REQUEST', detail: 'problem' }),
+            },
+          },
+        },
+      }),
+    ),
+  );
+}
+
+/** Document the API-key requirement and the roles allowed (as `x-gec-roles`). */
+export function ApiRoles(...roles: Role[]) {
+  return applyDecorators(ApiSecurity('apiKey'), ApiExtension('x-gec-roles', roles), ApiProblems(401, 403));
+}

@@ -1,0 +1,130 @@
+import * as path from 'node:path';
+
+/**
+ * Gateway configuration, read once from the environment and validated at start.
+ *
+ * Every problem is reported at once, naming the variable, so a bad deployment fails fast with a message that
+ * says what to fix.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LEDGER_KINDS = ['embedded'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+export interface AppConfig {
+  /** HTTP port (PORT, default 3000; 0 picks a free port). */
+  port: number;
+  /** Interface to bind (HOST, default 127.0.0.1). */
+  host: string;
+  /** Folder for local data: the embedded ledger, the embedded PostgreSQL, the first admin key (GEC_DATA_DIR). */
+  dataDir: string;
+  /** External PostgreSQL; when absent an embedded PostgreSQL is started in `<dataDir>/postgres`. */
+  databaseUrl?: string;
+  /** Port of the embedded PostgreSQL (EMBEDDED_PG_PORT, default 5433). */
+  embeddedPostgresPort: number;
+  /** Connection pool size (DB_POOL_SIZE, default 10). */
+  dbPoolSize: number;
+  /** Which ledger the gateway talks to (LEDGER, only `embedded` for now). */
+  ledger: LedgerKind;
+  /** Log level (LOG_LEVEL, default info). */
+  logLevel: LogLevel;
+  /** How long a write waits for its own event to be projected before answering anyway (PROJECTION_WAIT_MS). */
+  projectionWaitMs: number;
+  /** Limit for a JSON request body (BODY_LIMIT, default 1mb). */
+  bodyLimit: string;
+}
+
+/** The repository root: `gateway/{src,dist}/config` → three levels up. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  problems: string[],
+): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(value)) {
+    problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+  return value as T;
+}
+
+function databaseUrl(env: Env, problems: string[]): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      problems.push(`DATABASE_URL must be a postgres:// or postgresql:// URL (got protocol "${url.protocol}")`);
+    }
+  } catch {
+    // Never echo the value: it usually holds a password.
+    problems.push('DATABASE_URL is not a valid URL (expected postgresql://user:password@host:port/database)');
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const dataDirRaw = env.GEC_DATA_DIR?.trim();
+  const bodyLimit = env.BODY_LIMIT?.trim() || '1mb';
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) problems.push(`BODY_LIMIT must look like 100kb or 1mb (got "${bodyLimit}")`);
+  const config: AppConfig = {
+    port: integer(env, 'PORT', 3000, 0, 65535, problems),
+    host,
+    dataDir: path.resolve(dataDirRaw || path.join(REPO_ROOT, '.data')),
+    databaseUrl: databaseUrl(env, problems),
+    embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535, problems),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200, problems),
+    ledger: oneOf(env, 'LEDGER', LEDGER_KINDS, 'embedded', problems),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', problems),
+    projectionWaitMs: integer(env, 'PROJECTION_WAIT_MS', 10000, 0, 600000, problems),
+    bodyLimit,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The folders under the data directory. */
+export function ledgerDir(config: AppConfig): string {
+  return path.join(config.dataDir, 'ledger');
+}
+
+export function postgresDir(config: AppConfig): string {
+  return path.join(config.dataDir, 'postgres');
+}
+
+export function firstAdminKeyFile(config: AppConfig): string {
+  return path.join(config.dataDir, 'first-admin-key.txt');
+}
+
+/** Injection token of the AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,54 @@
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import * as path from 'node:path';
+import { APP_CONFIG, AppConfig, ledgerDir } from '../config/config';
+import { Resources, RESOURCES } from '../common/resources';
+import type { LedgerPort } from '../ledger/port';
+import { MetricsService } from '../metrics/metrics.service';
+import { InstrumentedLedger } from './instrumented-ledger';
+import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
+
+/** The embedded ledger (LEDGER=embedded): the real chaincode in-process, data in `<GEC_DATA_DIR>/ledger`. */
+export const openEmbeddedLedger: LedgerFactory = async (options) => {
+  // Loaded lazily: only the embedded mode needs the chaincode and its Fabric libraries.
+  const { EmbeddedLedger } = (await import(
+    path.join(__dirname, '..', 'ledger', 'embedded', 'embedded-ledger')
+  )) as { EmbeddedLedger: { open(options: { dataDir: string }): Promise<LedgerPort> } };
+  return EmbeddedLedger.open(options);
+};
+
+/**
+ * Provides the LedgerPort under LEDGER_PORT: opens it at start, closes it at shutdown (after the HTTP server
+ * and the projector, before the database; see Resources).
+ */
+@Module({})
+export class LedgerModule {
+  static forRoot(factory: LedgerFactory = openEmbeddedLedger): DynamicModule {
+    return {
+      module: LedgerModule,
+      global: true,
+      providers: [
+        { provide: LEDGER_FACTORY, useValue: factory },
+        {
+          provide: LEDGER_PORT,
+          inject: [APP_CONFIG, RESOURCES, LEDGER_FACTORY, MetricsService],
+          useFactory: async (
+            config: AppConfig,
+            resources: Resources,
+            open: LedgerFactory,
+            metrics: MetricsService,
+          ): Promise<LedgerPort> => {
+            const logger = new Logger('Ledger');
+            const started = Date.now();
+            const dataDir = ledgerDir(config);
+            const ledger = new InstrumentedLedger(await open({ dataDir }), metrics.ledgerSubmits);
+            resources.add('ledger', () => ledger.close());
+            const info = await ledger.getChainInfo();
+            logger.log(`${config.ledger} ledger open (${dataDir}, height ${info.height}) in ${Date.now() - started} ms`);
+            return ledger;
+          },
+        },
+      ],
+      exports: [LEDGER_PORT],
+    };
+  }
+}

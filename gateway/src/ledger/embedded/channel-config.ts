@@ -1,0 +1,51 @@
+/**
+ * The channel's configuration, committed as block 0 like a Fabric genesis block: which MSPs exist (their
+ * root CA certificates), the chaincode on the channel and its endorsement policy. Peers and the committer
+ * take their trust from this block, not from the CA folder, so a later change to the folder cannot make
+ * the ledger accept identities the channel never admitted.
+ *
+ * Fabric encodes this as a `common.ConfigEnvelope` built by configtxgen; the embedded channel carries the
+ * same facts as canonical JSON inside a CONFIG-type envelope.
+ */
+import { common } from '@hyperledger/fabric-protos';
+import { buildEnvelope, computeTxId, toTimestamp } from './fabric/protos';
+import type { SigningIdentity } from './msp';
+
+export interface ChannelConfig {
+  channelId: string;
+  /** mspId → root CA certificate (PEM). */
+  organisations: Record<string, string>;
+  ordererMspId: string;
+  chaincode: { name: string; version: string; endorsementPolicy: string };
+}
+
+export function buildConfigEnvelope(config: ChannelConfig, signer: SigningIdentity, createdAt: Date): Uint8Array {
+  const creator = signer.serialize();
+  const nonce = Buffer.from(config.channelId); // fixed: one genesis per channel
+  const channelHeader = new common.ChannelHeader();
+  channelHeader.setType(common.HeaderType.CONFIG);
+  channelHeader.setChannelId(config.channelId);
+  channelHeader.setTxId(computeTxId(nonce, creator));
+  channelHeader.setTimestamp(toTimestamp(createdAt));
+  const signatureHeader = new common.SignatureHeader();
+  signatureHeader.setCreator(creator);
+  signatureHeader.setNonce(nonce);
+  const header = new common.Header();
+  header.setChannelHeader(channelHeader.serializeBinary());
+  header.setSignatureHeader(signatureHeader.serializeBinary());
+  const payload = new common.Payload();
+  payload.setHeader(header);
+  payload.setData(Buffer.from(JSON.stringify(config)));
+  const payloadBytes = payload.serializeBinary();
+  return buildEnvelope(payloadBytes, signer.sign(payloadBytes));
+}
+
+export function readChannelConfig(genesis: common.Block): ChannelConfig {
+  const envelope = common.Envelope.deserializeBinary(genesis.getData()!.getDataList_asU8()[0]);
+  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+  const config = JSON.parse(Buffer.from(payload.getData_asU8()).toString('utf8')) as ChannelConfig;
+  if (!config.channelId || !config.organisations || !config.chaincode?.endorsementPolicy) {
+    throw new Error('block 0 does not hold a gec channel configuration');
+  }
+  return config;
+}

@@ -1,0 +1,425 @@
+/**
+ * The embedded ledger: one channel, one chaincode, the consortium's peers, an orderer and a committer in one
+ * process, with Fabric's execute–order–validate flow end to end:
+ *
+ *   client signs a proposal → each required peer verifies it and simulates the chaincode (real ChaincodeStub,
+ *   committed state only) and signs the result → the client checks the results match and signs the envelope
+ *   → the orderer cuts blocks → the committer validates in block order (MVCC, phantoms, policies, txids)
+ *   → the block and the state of valid transactions are stored → commit status and events are delivered.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { common, peer } from '@hyperledger/fabric-protos';
+import {
+  CommitError,
+  EndorseError,
+  type BlockEvent,
+  type ChainInfo,
+  type ChainVerification,
+  type ChaincodeEvent,
+  type Checkpoint,
+  type CommitStatus,
+  type EventStream,
+  type LedgerPort,
+  type PreparedTransaction,
+  type SubmittedTransaction,
+  type TransactionInfo,
+  type TransactionRequest,
+  type ValidationCodeName,
+} from '../port';
+import { buildChannelConfig, type EmbeddedLedgerOptions, resolveOptions, type ResolvedOptions } from './options';
+import { buildConfigEnvelope, readChannelConfig, type ChannelConfig } from './channel-config';
+import { updateFromBlock, validateBlock, validationCodeName } from './committer';
+import { EndorsingPeer, ProposalRejectedError } from './endorser';
+import { blockEventStream, chaincodeEventStream, CommitSignal, type BlockSource } from './events';
+import {
+  buildProposal,
+  buildTransactionPayload,
+  buildEnvelope,
+  computeTxId,
+  decodeTransaction,
+  signedProposal,
+  timestampToIso,
+  type DecodedProposal,
+} from './fabric/protos';
+import { EmbeddedCa, MspVerifier, type SigningIdentity } from './msp';
+import { blockSignatureMessage, buildBlock, Orderer } from './orderer';
+import { evaluatePolicy, parsePolicy, requiredOrganisations, type Policy } from './policy';
+import { ReadWriteLock } from './rwlock';
+import { createContractRouter, type ContractRouter } from './shim';
+import { LedgerStore } from './storage/ledger-store';
+import { blockHeaderHash } from './storage/block-hash';
+
+/** A proposal signed once; submitting it again reuses the same transaction id. */
+class EmbeddedPreparedTransaction implements PreparedTransaction {
+  constructor(
+    readonly txId: string,
+    readonly request: TransactionRequest,
+    readonly signed: peer.SignedProposal,
+    readonly timestamp: Date,
+  ) {}
+}
+
+interface StatusWaiter {
+  resolve: (status: CommitStatus) => void;
+}
+
+export class EmbeddedLedger implements LedgerPort {
+  private readonly lock = new ReadWriteLock();
+  private readonly signal = new CommitSignal();
+  private readonly waiters = new Map<string, StatusWaiter[]>();
+  private commitQueue: Promise<void> = Promise.resolve();
+  private commitFailure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: ResolvedOptions,
+    private readonly ca: EmbeddedCa,
+    private readonly store: LedgerStore,
+    private readonly config: ChannelConfig,
+    private readonly verifier: MspVerifier,
+    private readonly policy: Policy,
+    private readonly peers: Map<string, EndorsingPeer>,
+    private readonly orderer: Orderer,
+  ) {}
+
+  static async open(input: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
+    const options = resolveOptions(input);
+    const ca = await EmbeddedCa.open(join(options.dataDir, 'msp'), options.organisations);
+    const namespace = options.chaincodeName;
+    const store = await LedgerStore.open(join(options.dataDir, 'ledger'), {
+      updateFromBlock: (block) => updateFromBlock(block, namespace),
+      sync: options.sync,
+    });
+    const ordererIdentity = ca.identity(options.ordererMspId, options.ordererName);
+    if (store.height === 0) {
+      const config = buildChannelConfig(options, ca.rootCertificates());
+      const envelope = buildConfigEnvelope(config, ordererIdentity, new Date());
+      const { block } = buildBlock(0, new Uint8Array(), [envelope], ordererIdentity);
+      const metadata = block.getMetadata()!;
+      const entries = metadata.getMetadataList_asU8();
+      entries[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = Uint8Array.from([peer.TxValidationCode.VALID]);
+      metadata.setMetadataList(entries);
+      await store.commitBlock(block, updateFromBlock(block, namespace));
+    }
+    const genesis = await store.getBlock(0);
+    if (!genesis) throw new Error(`the ledger in ${options.dataDir} has no genesis block`);
+    const config = readChannelConfig(genesis);
+    const verifier = new MspVerifier(config.organisations);
+    const policy = parsePolicy(config.chaincode.endorsementPolicy);
+    const router: ContractRouter = createContractRouter(options.contracts, namespace, config.chaincode.version);
+
+    const state = {
+      getState: (ns: string, key: string) => store.getState(ns, key),
+      scanRange: (ns: string, start: string, end: string) => store.scanRange(ns, start, end),
+      getHistory: (ns: string, key: string) => store.getHistory(ns, key),
+    };
+    const peers = new Map<string, EndorsingPeer>();
+    for (const org of options.organisations) {
+      const peerIdentity = org.identities.find((i) => i.role === 'peer');
+      if (!peerIdentity || !config.organisations[org.mspId]) continue;
+      peers.set(
+        org.mspId,
+        new EndorsingPeer({
+          channelId: config.channelId,
+          chaincodeName: namespace,
+          identity: ca.identity(org.mspId, peerIdentity.name),
+          verifier,
+          state,
+          router,
+          isKnownTxId: async (txId) => (await store.getTxLocation(txId)) !== undefined,
+        }),
+      );
+    }
+
+    let ledger: EmbeddedLedger | undefined = undefined;
+    const orderer = new Orderer(store.height, store.currentHash() ?? new Uint8Array(), ordererIdentity, options.batch, (block) =>
+      ledger!.enqueueCommit(block),
+    );
+    ledger = new EmbeddedLedger(options, ca, store, config, verifier, policy, peers, orderer);
+    return ledger;
+  }
+
+  /** The embedded CA: the gateway enrols identities through it. */
+  get certificateAuthority(): EmbeddedCa {
+    return this.ca;
+  }
+
+  get channelConfig(): ChannelConfig {
+    return this.config;
+  }
+
+  // ---- client side ----------------------------------------------------------------------------------
+
+  prepare(request: TransactionRequest): PreparedTransaction {
+    this.assertOpen();
+    const identity = this.identity(request);
+    const creator = identity.serialize();
+    const nonce = randomBytes(24);
+    const txId = computeTxId(nonce, creator);
+    const timestamp = new Date();
+    const [fn, ...rest] = [request.transaction, ...(request.args ?? [])];
+    const transient = new Map<string, Uint8Array>();
+    for (const [key, value] of Object.entries(request.transient ?? {})) {
+      transient.set(key, typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
+    }
+    const { proposalBytes } = buildProposal({
+      channelId: this.config.channelId,
+      chaincodeName: this.options.chaincodeName,
+      creator,
+      nonce,
+      txId,
+      timestamp,
+      args: [fn, ...rest].map((a) => Buffer.from(a, 'utf8')),
+      transient,
+    });
+    return new EmbeddedPreparedTransaction(txId, request, signedProposal(proposalBytes, identity.sign(proposalBytes)), timestamp);
+  }
+
+  async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
+    const prepared = this.asPrepared(input);
+    const { decoded, proposalResponsePayload, endorsements, payload } = await this.endorse(prepared);
+    const identity = this.identity(prepared.request);
+    const txPayload = buildTransactionPayload(decoded, proposalResponsePayload, endorsements);
+    const envelope = buildEnvelope(txPayload, identity.sign(txPayload));
+    const status = this.waitForStatus(prepared.txId);
+    await this.orderer.broadcast(envelope);
+    const committed = await status;
+    if (!committed.successful) throw new CommitError(committed);
+    return { ...committed, result: payload, timestamp: prepared.timestamp.toISOString() };
+  }
+
+  async evaluate(request: TransactionRequest): Promise<Uint8Array> {
+    const prepared = this.prepare(request) as EmbeddedPreparedTransaction;
+    const target = this.peers.get(request.identity.mspId) ?? [...this.peers.values()][0];
+    const result = await this.lock.read(async () => {
+      const decoded = await this.check(target, prepared);
+      return target.endorse(decoded);
+    });
+    if (result.status >= 400) throw new EndorseError(prepared.txId, result.message, result.status);
+    return result.payload;
+  }
+
+  // ---- events and queries ---------------------------------------------------------------------------
+
+  chaincodeEvents(options?: { start?: Checkpoint }): EventStream<ChaincodeEvent> {
+    this.assertOpen();
+    return chaincodeEventStream(this.blockSource(), this.options.chaincodeName, options?.start);
+  }
+
+  blockEvents(options?: { startBlock?: number }): EventStream<BlockEvent> {
+    this.assertOpen();
+    return blockEventStream(this.blockSource(), options?.startBlock);
+  }
+
+  async getTransaction(txId: string): Promise<TransactionInfo | undefined> {
+    const location = await this.store.getTxLocation(txId);
+    if (!location) return undefined;
+    const block = await this.store.getBlock(location.blockNumber);
+    const envelope = block?.getData()?.getDataList_asU8()[location.txNumber];
+    if (!envelope) return undefined;
+    const tx = decodeTransaction(envelope);
+    let creatorMspId = '';
+    try {
+      creatorMspId = this.verifier.deserialize(tx.creator).mspId;
+    } catch {
+      // An invalid creator is exactly what BAD_CREATOR_SIGNATURE records; report it without an MSP.
+    }
+    return {
+      txId,
+      blockNumber: location.blockNumber,
+      txNumber: location.txNumber,
+      validationCode: validationCodeName(location.validationCode) as ValidationCodeName,
+      timestamp: timestampToIso(tx.timestamp),
+      creatorMspId,
+      transaction: tx.endorsed?.functionName ?? '',
+    };
+  }
+
+  async getBlock(blockNumber: number): Promise<Uint8Array | undefined> {
+    return this.store.getBlockBytes(blockNumber);
+  }
+
+  async getChainInfo(): Promise<ChainInfo> {
+    return {
+      height: this.store.height,
+      currentBlockHash: (this.store.currentHash() ?? Buffer.alloc(0)).toString('hex'),
+      previousBlockHash: (this.store.previousHash() ?? Buffer.alloc(0)).toString('hex'),
+    };
+  }
+
+  /** Hash chain, index and orderer signatures of every block. */
+  async verifyChain(): Promise<ChainVerification> {
+    const result = await this.store.verifyChain();
+    const problems = [...result.problems];
+    const ordererPrincipal = `${this.config.ordererMspId}.orderer`;
+    for (let n = 0; n < this.store.height; n++) {
+      let block: common.Block | undefined;
+      try {
+        block = await this.store.getBlock(n);
+      } catch (err) {
+        problems.push(`block ${n}: unreadable (${(err as Error).message})`);
+        continue;
+      }
+      if (!block) continue;
+      const signatures = common.Metadata.deserializeBinary(
+        block.getMetadata()!.getMetadataList_asU8()[common.BlockMetadataIndex.SIGNATURES],
+      );
+      const signed = signatures.getSignaturesList().some((s) => {
+        const header = common.SignatureHeader.deserializeBinary(s.getSignatureHeader_asU8());
+        try {
+          const identity = this.verifier.verify(
+            header.getCreator_asU8(),
+            blockSignatureMessage(signatures.getValue_asU8(), s.getSignatureHeader_asU8(), block!.getHeader()!),
+            s.getSignature_asU8(),
+          );
+          return this.verifier.satisfiesPrincipal(identity, ordererPrincipal);
+        } catch {
+          return false;
+        }
+      });
+      if (!signed) problems.push(`block ${n}: no valid orderer signature over the block header`);
+    }
+    return { ok: problems.length === 0, height: result.height, problems };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.orderer.stop();
+    await this.commitQueue;
+    this.closed = true;
+    this.signal.notify();
+    await this.store.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the embedded ledger is closed');
+    if (this.commitFailure) throw new Error(`the embedded ledger stopped committing: ${this.commitFailure.message}`);
+  }
+
+  private identity(request: TransactionRequest): SigningIdentity {
+    return this.ca.identity(request.identity.mspId, request.identity.name);
+  }
+
+  private asPrepared(input: TransactionRequest | PreparedTransaction): EmbeddedPreparedTransaction {
+    if (input instanceof EmbeddedPreparedTransaction) return input;
+    if ('txId' in input) throw new Error('a prepared transaction from another ledger cannot be submitted here');
+    return this.prepare(input) as EmbeddedPreparedTransaction;
+  }
+
+  private async check(target: EndorsingPeer, prepared: EmbeddedPreparedTransaction): Promise<DecodedProposal> {
+    try {
+      return await target.checkProposal(prepared.signed);
+    } catch (err) {
+      if (err instanceof ProposalRejectedError) throw new EndorseError(prepared.txId, err.message, 500);
+      throw err;
+    }
+  }
+
+  /** Endorse on one peer per required organisation, as the Fabric Gateway does, and insist they agree. */
+  private async endorse(prepared: EmbeddedPreparedTransaction) {
+    this.assertOpen();
+    const orgs = prepared.request.endorsingOrganizations ?? requiredOrganisations(this.policy);
+    const targets = orgs.map((mspId) => {
+      const target = this.peers.get(mspId);
+      if (!target) throw new EndorseError(prepared.txId, `no peer of organisation ${mspId} on this channel`, 500);
+      return target;
+    });
+    const results = await this.lock.read(async () => {
+      const out = [];
+      for (const target of targets) {
+        const decoded = await this.check(target, prepared);
+        out.push({ decoded, result: await target.endorse(decoded) });
+      }
+      return out;
+    });
+    const failed = results.find((r) => r.result.status >= 400);
+    if (failed) throw new EndorseError(prepared.txId, failed.result.message, failed.result.status);
+    const first = results[0];
+    const reference = Buffer.from(first.result.proposalResponsePayload!);
+    if (results.some((r) => !reference.equals(Buffer.from(r.result.proposalResponsePayload!)))) {
+      throw new EndorseError(
+        prepared.txId,
+        'ProposalResponsePayloads do not match: the chaincode is not deterministic across endorsers',
+        500,
+      );
+    }
+    if (!prepared.request.endorsingOrganizations) {
+      // A client-side sanity check Fabric's gateway also makes: the endorsements we collected satisfy the policy.
+      const identities = targets.map((t) => ({ mspId: t.mspId, role: 'peer' as const }));
+      if (!evaluatePolicy(this.policy, identities)) {
+        throw new EndorseError(prepared.txId, 'the endorsing peers cannot satisfy the chaincode endorsement policy', 500);
+      }
+    }
+    return {
+      decoded: first.decoded,
+      proposalResponsePayload: reference,
+      endorsements: results.map((r) => r.result.endorsement!),
+      payload: first.result.payload,
+    };
+  }
+
+  private waitForStatus(txId: string): Promise<CommitStatus> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(txId) ?? [];
+      list.push({ resolve });
+      this.waiters.set(txId, list);
+    });
+  }
+
+  private enqueueCommit(block: common.Block): void {
+    this.commitQueue = this.commitQueue.then(() => this.commit(block)).catch((err: Error) => {
+      // A failed commit (disk full, I/O error) stops the ledger rather than letting state diverge.
+      this.commitFailure = err;
+      for (const [txId, list] of this.waiters) {
+        for (const w of list) {
+          w.resolve({ txId, blockNumber: -1, validationCode: 'INVALID_OTHER_REASON' as ValidationCodeName, successful: false });
+        }
+      }
+      this.waiters.clear();
+    });
+  }
+
+  private async commit(block: common.Block): Promise<void> {
+    if (this.commitFailure) throw this.commitFailure;
+    const validated = await validateBlock(block, {
+      channelId: this.config.channelId,
+      namespace: this.options.chaincodeName,
+      verifier: this.verifier,
+      chaincodePolicy: this.policy,
+      store: this.store,
+    });
+    const update = updateFromBlock(block, this.options.chaincodeName);
+    await this.lock.write(() => this.store.commitBlock(block, update));
+    const blockNumber = block.getHeader()!.getNumber();
+    for (const tx of validated) {
+      const txId = tx.decoded?.txId;
+      if (!txId) continue;
+      const list = this.waiters.get(txId);
+      if (!list) continue;
+      this.waiters.delete(txId);
+      const validationCode = validationCodeName(tx.code) as ValidationCodeName;
+      for (const w of list) w.resolve({ txId, blockNumber, validationCode, successful: tx.code === peer.TxValidationCode.VALID });
+    }
+    this.signal.notify();
+  }
+
+  private blockSource(): BlockSource {
+    return {
+      height: () => this.store.height,
+      getBlock: (n) => this.store.getBlock(n),
+      blockHash: async (n) => {
+        const block = await this.store.getBlock(n);
+        if (!block) throw new Error(`block ${n} not found`);
+        return {
+          hash: blockHeaderHash(block).toString('hex'),
+          previousHash: Buffer.from(block.getHeader()!.getPreviousHash_asU8()).toString('hex'),
+        };
+      },
+      signal: this.signal,
+      closed: () => this.closed,
+    };
+  }
+}

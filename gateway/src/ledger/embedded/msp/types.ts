@@ -1,0 +1,58 @@
+/** Public types of the embedded MSP: roles, organisation specs and the consortium's default organisations. */
+
+/** Fabric NodeOUs, carried as the certificate subject OU. */
+export type NodeRole = 'client' | 'peer' | 'admin' | 'orderer';
+
+export const NODE_ROLES: readonly NodeRole[] = ['client', 'peer', 'admin', 'orderer'];
+
+export function isNodeRole(value: unknown): value is NodeRole {
+  return typeof value === 'string' && (NODE_ROLES as readonly string[]).includes(value);
+}
+
+export interface IdentitySpec {
+  name: string;
+  role: NodeRole;
+  /** Fabric CA attributes, readable in chaincode with `ctx.clientIdentity.getAttributeValue(name)`. */
+  attrs?: Record<string, string>;
+}
+
+export interface OrgSpec {
+  mspId: string;
+  domain: string;
+  identities: IdentitySpec[];
+}
+
+/** The gec-ledger consortium. */
+export const DEFAULT_ORGS: OrgSpec[] = [
+  {
+    mspId: 'GridMSP',
+    domain: 'grid.gec.example',
+    identities: [
+      { name: 'peer0', role: 'peer' },
+      { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
+      { name: 'platform', role: 'client', attrs: { 'gec.role': 'energy-platform' } },
+    ],
+  },
+  {
+    mspId: 'TradingCenterMSP',
+    domain: 'tradingcenter.gec.example',
+    identities: [
+      { name: 'peer0', role: 'peer' },
+      { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
+      { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
+    ],
+  },
+  {
+    mspId: 'RegulatorMSP',
+    domain: 'regulator.gec.example',
+    identities: [
+      { name: 'peer0', role: 'peer' },
+      { name: 'regulator', role: 'client', attrs: { 'gec.role': 'regulator' } },
+    ],
+  },
+  {
+    mspId: 'OrdererMSP',
+    domain: 'orderer.gec.example',
+    identities: [{ name: 'orderer0', role: 'orderer' }],
+  },
+];

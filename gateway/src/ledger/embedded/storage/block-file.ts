@@ -1,0 +1,174 @@
+/**
+ * The append-only block file (Fabric keeps block bytes in `blockfile_000000`, …).
+ *
+ * Record layout: `u32be length ‖ block bytes ‖ SHA-256(length prefix ‖ block bytes)`.
+ * A record torn by a crash (incomplete length prefix, short body or checksum, checksum mismatch) is detectable,
+ * and recovery cuts the file back to the last complete record.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import * as path from 'node:path';
+
+export const LENGTH_PREFIX_BYTES = 4;
+export const CHECKSUM_BYTES = 32;
+export const MAX_BLOCK_BYTES = 0xffffffff;
+export const BLOCK_FILE_NAME = 'blockfile_000000';
+
+/** Where a block's record sits: `offset` of the record start, `length` of the block bytes. */
+export interface BlockRecordLocation {
+  offset: number;
+  length: number;
+}
+
+export function recordSize(blockLength: number): number {
+  return LENGTH_PREFIX_BYTES + blockLength + CHECKSUM_BYTES;
+}
+
+function recordChecksum(prefix: Uint8Array, body: Uint8Array): Buffer {
+  return createHash('sha256').update(prefix).update(body).digest();
+}
+
+/** The bytes appended to the block file for one block. */
+export function encodeBlockRecord(blockBytes: Uint8Array): Buffer {
+  if (blockBytes.length > MAX_BLOCK_BYTES)
+    throw new RangeError(`block of ${blockBytes.length} bytes is too large`);
+  const prefix = Buffer.alloc(LENGTH_PREFIX_BYTES);
+  prefix.writeUInt32BE(blockBytes.length, 0);
+  return Buffer.concat([prefix, blockBytes, recordChecksum(prefix, blockBytes)]);
+}
+
+export type RecordRead =
+  | { status: 'end' }
+  /** The record does not fit in the file: what a crash in the middle of an append leaves. */
+  | { status: 'torn'; reason: string }
+  | { status: 'ok' | 'bad-checksum'; bytes: Buffer; next: number };
+
+export class BlockFile {
+  private closed = false;
+
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly sync: boolean,
+    private fileSize: number,
+    readonly filePath: string,
+  ) {}
+
+  static async open(dir: string, sync: boolean): Promise<BlockFile> {
+    await fs.mkdir(dir, { recursive: true });
+    const filePath = path.join(dir, BLOCK_FILE_NAME);
+    let created = false;
+    try {
+      await fs.access(filePath);
+    } catch {
+      created = true;
+    }
+    const handle = await fs.open(filePath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+    try {
+      if (created && sync) {
+        await handle.sync();
+        await syncDirectory(dir);
+      }
+      const { size } = await handle.stat();
+      return new BlockFile(handle, sync, size, filePath);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  get size(): number {
+    return this.fileSize;
+  }
+
+  /** Appends one record at the end of the file and (when `sync`) makes it durable before returning. */
+  async append(blockBytes: Uint8Array): Promise<BlockRecordLocation> {
+    this.assertOpen();
+    const record = encodeBlockRecord(blockBytes);
+    const offset = this.fileSize;
+    await this.writeFully(record, offset);
+    if (this.sync) await this.handle.datasync();
+    this.fileSize = offset + record.length;
+    return { offset, length: blockBytes.length };
+  }
+
+  /** Reads the record starting at `offset`, telling a complete record from a torn tail. */
+  async readRecordAt(offset: number): Promise<RecordRead> {
+    this.assertOpen();
+    const size = this.fileSize;
+    if (offset === size) return { status: 'end' };
+    if (offset > size)
+      return { status: 'torn', reason: `offset ${offset} is past the end of the file (${size})` };
+    if (size - offset < LENGTH_PREFIX_BYTES) {
+      return { status: 'torn', reason: `incomplete length prefix at offset ${offset}` };
+    }
+    const prefix = await this.readExactly(offset, LENGTH_PREFIX_BYTES);
+    const length = prefix.readUInt32BE(0);
+    const end = offset + recordSize(length);
+    if (end > size) {
+      return {
+        status: 'torn',
+        reason: `record at offset ${offset} declares ${length} bytes but the file ends ${size - offset} bytes later`,
+      };
+    }
+    const rest = await this.readExactly(offset + LENGTH_PREFIX_BYTES, length + CHECKSUM_BYTES);
+    const bytes = rest.subarray(0, length);
+    const checksum = rest.subarray(length);
+    const ok = recordChecksum(prefix, bytes).equals(checksum);
+    return { status: ok ? 'ok' : 'bad-checksum', bytes, next: end };
+  }
+
+  /** Cuts the file back to `size` bytes (dropping a torn tail) and makes that durable. */
+  async truncate(size: number): Promise<void> {
+    this.assertOpen();
+    await this.handle.truncate(size);
+    if (this.sync) await this.handle.sync();
+    this.fileSize = size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('block file is closed');
+  }
+
+  private async writeFully(data: Buffer, position: number): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await this.handle.write(
+        data,
+        written,
+        data.length - written,
+        position + written,
+      );
+      if (bytesWritten <= 0) throw new Error('block file write made no progress');
+      written += bytesWritten;
+    }
+  }
+
+  private async readExactly(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.alloc(length);
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await this.handle.read(buffer, read, length - read, position + read);
+      if (bytesRead === 0) throw new Error(`unexpected end of block file at ${position + read}`);
+      read += bytesRead;
+    }
+    return buffer;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, fsConstants.O_RDONLY);
+    await handle.sync();
+  } catch {
+    // Some platforms cannot fsync a directory; the file's own fsync is the best we can do there.
+  } finally {
+    await handle?.close();
+  }
+}

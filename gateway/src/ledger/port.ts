@@ -1,0 +1,180 @@
+/**
+ * The ledger port: the only way the rest of the gateway reaches a ledger.
+ *
+ * Shaped after `@hyperledger/fabric-gateway` (proposal → endorse → submit → commit status, evaluate,
+ * chaincode events from a checkpoint, qscc look-ups) so that the embedded ledger and a real Fabric network
+ * sit behind the same calls. Nothing above this port knows which ledger it talks to.
+ */
+
+/** Fabric's transaction validation codes (`peer.TxValidationCode`), with their numeric values. */
+export enum ValidationCode {
+  VALID = 0,
+  NIL_ENVELOPE = 1,
+  BAD_PAYLOAD = 2,
+  BAD_COMMON_HEADER = 3,
+  BAD_CREATOR_SIGNATURE = 4,
+  INVALID_ENDORSER_TRANSACTION = 5,
+  INVALID_CONFIG_TRANSACTION = 6,
+  UNSUPPORTED_TX_PAYLOAD = 7,
+  BAD_PROPOSAL_TXID = 8,
+  DUPLICATE_TXID = 9,
+  ENDORSEMENT_POLICY_FAILURE = 10,
+  MVCC_READ_CONFLICT = 11,
+  PHANTOM_READ_CONFLICT = 12,
+  UNKNOWN_TX_TYPE = 13,
+  TARGET_CHAIN_NOT_FOUND = 14,
+  MARSHAL_TX_ERROR = 15,
+  NIL_TXACTION = 16,
+  EXPIRED_CHAINCODE = 17,
+  CHAINCODE_VERSION_CONFLICT = 18,
+  BAD_HEADER_EXTENSION = 19,
+  BAD_CHANNEL_HEADER = 20,
+  BAD_RESPONSE_PAYLOAD = 21,
+  BAD_RWSET = 22,
+  ILLEGAL_WRITESET = 23,
+  INVALID_WRITESET = 24,
+  INVALID_CHAINCODE = 25,
+  NOT_VALIDATED = 254,
+  INVALID_OTHER_REASON = 255,
+}
+
+export type ValidationCodeName = keyof typeof ValidationCode;
+
+/** The identity a request runs as: an MSP member known to the ledger by name (e.g. `GridMSP` / `admin`). */
+export interface IdentityRef {
+  mspId: string;
+  /** Enrollment name within the MSP, e.g. `admin`, `platform`, `regulator`. */
+  name: string;
+}
+
+export interface TransactionRequest {
+  identity: IdentityRef;
+  /** `Contract:Function`, e.g. `identity:RegisterParticipant`. */
+  transaction: string;
+  args?: string[];
+  /** Private inputs: passed to the chaincode, never written to a block. */
+  transient?: Record<string, Uint8Array | string>;
+  /**
+   * Endorse on these organisations' peers instead of the ones the chaincode policy needs (as
+   * fabric-gateway's `endorsingOrganizations`). Too few gives ENDORSEMENT_POLICY_FAILURE at commit.
+   */
+  endorsingOrganizations?: string[];
+}
+
+/** A proposal whose transaction id is known before it is endorsed, so a retry can reuse it. */
+export interface PreparedTransaction {
+  readonly txId: string;
+  readonly request: TransactionRequest;
+}
+
+export interface CommitStatus {
+  txId: string;
+  blockNumber: number;
+  validationCode: ValidationCodeName;
+  successful: boolean;
+}
+
+export interface SubmittedTransaction extends CommitStatus {
+  /** The chaincode's response payload (what the transaction function returned). */
+  result: Uint8Array;
+  /** Transaction timestamp chosen by the client, RFC 3339. */
+  timestamp: string;
+}
+
+export interface ChaincodeEvent {
+  blockNumber: number;
+  txId: string;
+  /** Position of the transaction in its block. */
+  txNumber: number;
+  chaincodeName: string;
+  eventName: string;
+  payload: Uint8Array;
+}
+
+export interface BlockEvent {
+  blockNumber: number;
+  blockHash: string;
+  previousHash: string;
+  /** Serialized `common.Block` protobuf, as Fabric's deliver service gives it. */
+  bytes: Uint8Array;
+  transactions: Array<{ txId: string; txNumber: number; validationCode: ValidationCodeName }>;
+}
+
+/** Where an event stream resumes: after `txId` in `blockNumber`, or at the start of `blockNumber` when no txId. */
+export interface Checkpoint {
+  blockNumber: number;
+  txId?: string;
+}
+
+export interface EventStream<T> extends AsyncIterable<T> {
+  close(): void;
+}
+
+export interface TransactionInfo {
+  txId: string;
+  blockNumber: number;
+  txNumber: number;
+  validationCode: ValidationCodeName;
+  timestamp: string;
+  creatorMspId: string;
+  transaction: string;
+}
+
+export interface ChainInfo {
+  height: number;
+  currentBlockHash: string;
+  previousBlockHash: string;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  height: number;
+  /** Each problem names the block and what failed (data hash, previous hash, signature, index). */
+  problems: string[];
+}
+
+/**
+ * Raised when endorsement fails: the chaincode returned an error (a rule was broken) or the proposal was
+ * refused (unknown identity, bad signature). Nothing was ordered. `chaincodeMessage` is the chaincode's own
+ * message, e.g. `PARTICIPANT_EXISTS: participant P1 is already registered`.
+ */
+export class EndorseError extends Error {
+  override readonly name = 'EndorseError';
+  constructor(
+    readonly txId: string,
+    readonly chaincodeMessage: string,
+    readonly status = 500,
+  ) {
+    super(`endorsement of ${txId} failed: ${chaincodeMessage}`);
+  }
+}
+
+/** Raised when a transaction was ordered but committed invalid (e.g. MVCC_READ_CONFLICT). Nothing changed. */
+export class CommitError extends Error {
+  override readonly name = 'CommitError';
+  constructor(readonly status: CommitStatus) {
+    super(`transaction ${status.txId} committed in block ${status.blockNumber} as ${status.validationCode}`);
+  }
+}
+
+export interface LedgerPort {
+  /** Fix the transaction id (nonce + creator) before anything is sent, as `Contract.newProposal` does. */
+  prepare(request: TransactionRequest): PreparedTransaction;
+  /** Endorse, order and wait for commit. Throws EndorseError, or CommitError when not VALID. */
+  submit(request: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction>;
+  /** Run a read-only transaction on one endorser; nothing is ordered. Throws EndorseError on a chaincode error. */
+  evaluate(request: TransactionRequest): Promise<Uint8Array>;
+  /** Chaincode events of valid transactions, in commit order, from a checkpoint (default: the next block). */
+  chaincodeEvents(options?: { start?: Checkpoint }): EventStream<ChaincodeEvent>;
+  /** Every block, from `startBlock` (default: the next block), in order. */
+  blockEvents(options?: { startBlock?: number }): EventStream<BlockEvent>;
+  /** qscc GetTransactionByID: undefined when the ledger has never seen the id. */
+  getTransaction(txId: string): Promise<TransactionInfo | undefined>;
+  /** qscc GetBlockByNumber: the serialized `common.Block`. */
+  getBlock(blockNumber: number): Promise<Uint8Array | undefined>;
+  /** qscc GetChainInfo. */
+  getChainInfo(): Promise<ChainInfo>;
+  /** Re-hash every block and check the chain links and the index. */
+  verifyChain(): Promise<ChainVerification>;
+  close(): Promise<void>;
+}
