@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { HttpRequest as Request } from '../common/http';
 import { ProblemError } from '../common/problem';
 import { AuthenticatedRequest, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 import { ApiKeysService } from './api-keys.service';

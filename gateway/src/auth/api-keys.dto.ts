@@ -7,9 +7,9 @@ const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class CreateApiKeyDto {
   @ApiProperty({ description: 'What the key is for, shown in listings', example: 'Zhejiang trading center ERP' })
-  @IsString()
-  @IsNotEmpty()
   @MaxLength(200)
+  @IsNotEmpty()
+  @IsString()
   label!: string;
 
   @ApiProperty({ description: 'The one role of the key', enum: ROLES, example: 'trading-center' })

@@ -1,5 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { HttpRequest as Request, HttpResponse as Response } from './http';
 import { ledgerProblem } from './ledger-errors';
 import { PROBLEM_CONTENT_TYPE, problem, Problem, ProblemError } from './problem';
 
@@ -47,8 +47,9 @@ export function toProblem(error: unknown, logger: Logger): { problem: Problem; h
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    const cause = error.cause;
-    if (status === 400 && isBodyParserError(cause) && cause.type === 'entity.parse.failed') {
+    // Nest turns the JSON parser's SyntaxError into a bare BadRequestException (the gateway's own code
+    // throws ProblemError, never that).
+    if (status === 400 && error.constructor === BadRequestException && /JSON/.test((error as HttpException).message)) {
       return { problem: problem(400, 'MALFORMED_JSON', 'the request body is not valid JSON'), headers: {} };
     }
     const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import * as nodeModule from 'node:module';
 import * as path from 'node:path';
 import { Client } from 'pg';
 
@@ -53,7 +53,13 @@ interface PackageInstance {
 type PackageClass = new (options: Record<string, unknown>) => PackageInstance;
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-const nodeRequire = createRequire(__filename);
+/**
+ * Node's own `require`. Under Jest, `node:module` is Jest's stand-in whose `createRequire` is Jest's loader, so
+ * the real one is taken from `process.getBuiltinModule` (Node ≥ 20.16) when there is one.
+ */
+const realModule =
+  (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:module') ?? nodeModule;
+const nodeRequire = (realModule as typeof nodeModule).createRequire(__filename);
 let packageClass: PackageClass | undefined;
 
 function loadPackage(): PackageClass {

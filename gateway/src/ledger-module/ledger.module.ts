@@ -1,20 +1,14 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
-import * as path from 'node:path';
 import { APP_CONFIG, AppConfig, ledgerDir } from '../config/config';
 import { Resources, RESOURCES } from '../common/resources';
+import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
 import { InstrumentedLedger } from './instrumented-ledger';
 import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
 
 /** The embedded ledger (LEDGER=embedded): the real chaincode in-process, data in `<GEC_DATA_DIR>/ledger`. */
-export const openEmbeddedLedger: LedgerFactory = async (options) => {
-  // Loaded lazily: only the embedded mode needs the chaincode and its Fabric libraries.
-  const { EmbeddedLedger } = (await import(
-    path.join(__dirname, '..', 'ledger', 'embedded', 'embedded-ledger')
-  )) as { EmbeddedLedger: { open(options: { dataDir: string }): Promise<LedgerPort> } };
-  return EmbeddedLedger.open(options);
-};
+export const openEmbeddedLedger: LedgerFactory = (options) => EmbeddedLedger.open(options);
 
 /**
  * Provides the LedgerPort under LEDGER_PORT: opens it at start, closes it at shutdown (after the HTTP server

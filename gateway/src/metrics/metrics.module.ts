@@ -1,5 +1,5 @@
 import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { HttpRequest as Request, HttpResponse as Response, NextFunction } from '../common/http';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 

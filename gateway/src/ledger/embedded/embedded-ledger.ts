@@ -127,7 +127,6 @@ export class EmbeddedLedger implements LedgerPort {
           verifier,
           state,
           router,
-          isKnownTxId: async (txId) => (await store.getTxLocation(txId)) !== undefined,
         }),
       );
     }
@@ -328,6 +327,9 @@ export class EmbeddedLedger implements LedgerPort {
       return target;
     });
     const results = await this.lock.read(async () => {
+      if (await this.store.getTxLocation(prepared.txId)) {
+        throw new EndorseError(prepared.txId, `duplicate transaction found [${prepared.txId}]`, 500);
+      }
       const out = [];
       for (const target of targets) {
         const decoded = await this.check(target, prepared);
@@ -392,7 +394,7 @@ export class EmbeddedLedger implements LedgerPort {
       store: this.store,
     });
     const update = updateFromBlock(block, this.options.chaincodeName);
-    await this.lock.write(() => this.store.commitBlock(block, update));
+    await this.store.commitBlock(block, update, { applyGuard: (work) => this.lock.write(work) });
     const blockNumber = block.getHeader()!.getNumber();
     for (const tx of validated) {
       const txId = tx.decoded?.txId;

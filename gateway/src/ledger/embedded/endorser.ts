@@ -39,8 +39,6 @@ export interface PeerOptions {
   verifier: MspVerifier;
   state: StateReader;
   router: ContractRouter;
-  /** Does the ledger already hold this transaction id? */
-  isKnownTxId: (txId: string) => Promise<boolean>;
 }
 
 export class EndorsingPeer {
@@ -50,7 +48,10 @@ export class EndorsingPeer {
     return this.options.identity.mspId;
   }
 
-  /** Decode and authenticate a proposal; shared by every peer so the client pays for it once per peer. */
+  /**
+   * Decode and authenticate a proposal. The duplicate-txid check against the ledger is made once by the
+   * caller: every peer of the embedded network shares one ledger, so asking each would read the same index.
+   */
   async checkProposal(signed: peer.SignedProposal): Promise<DecodedProposal> {
     let decoded: DecodedProposal;
     try {
@@ -58,7 +59,7 @@ export class EndorsingPeer {
     } catch (err) {
       throw new ProposalRejectedError(`malformed proposal: ${(err as Error).message}`);
     }
-    const { channelId, chaincodeName, verifier, isKnownTxId } = this.options;
+    const { channelId, chaincodeName, verifier } = this.options;
     if (decoded.channelId !== channelId) {
       throw new ProposalRejectedError(`channel '${decoded.channelId}' not found (this peer joined '${channelId}')`);
     }
@@ -72,9 +73,6 @@ export class EndorsingPeer {
     }
     if (computeTxId(decoded.nonce, decoded.creator) !== decoded.txId) {
       throw new ProposalRejectedError(`incorrect txid ${decoded.txId}: it must be SHA-256(nonce ‖ creator)`);
-    }
-    if (await isKnownTxId(decoded.txId)) {
-      throw new ProposalRejectedError(`duplicate transaction found [${decoded.txId}]`);
     }
     return decoded;
   }

@@ -1,0 +1,70 @@
+import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { DataSource } from 'typeorm';
+import { AuthModule } from './auth/auth.module';
+import { CoreModule } from './common/core.module';
+import { loggerParams } from './common/logging';
+import { Resources, RESOURCES } from './common/resources';
+import type { AppConfig } from './config/config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LedgerModule } from './ledger-module/ledger.module';
+import type { LedgerFactory } from './ledger-module/ledger.tokens';
+import { MetricsModule } from './metrics/metrics.module';
+import { ParticipantsModule } from './participants/participants.module';
+import { ProjectionModule } from './projection/projection.module';
+
+/**
+ * Closes the resources in order once Nest has closed the HTTP server (application-shutdown hooks run after
+ * it, and this root module's hook runs before those of the global modules, TypeORM's included).
+ */
+class Lifecycle implements OnApplicationShutdown {
+  private readonly logger = new Logger('Lifecycle');
+
+  constructor(
+    @Inject(RESOURCES) private readonly resources: Resources,
+    @Inject(getDataSourceToken()) dataSource: DataSource,
+  ) {
+    resources.add('database', async () => {
+      if (dataSource.isInitialized) await dataSource.destroy();
+    });
+  }
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.log(`shutting down${signal ? ` on ${signal}` : ''}: projector, ledger, database, PostgreSQL`);
+    await this.resources.closeAll((stage, error) =>
+      this.logger.error(`closing the ${stage} failed: ${(error as Error).message}`),
+    );
+    this.logger.log('shutdown complete');
+  }
+}
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  resources: Resources;
+  ledgerFactory?: LedgerFactory;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(options.config, options.resources),
+        LoggerModule.forRoot(loggerParams(options.config)),
+        MetricsModule,
+        DatabaseModule.forRoot(),
+        LedgerModule.forRoot(options.ledgerFactory),
+        ProjectionModule,
+        IdempotencyModule,
+        AuthModule,
+        ParticipantsModule,
+        HealthModule,
+      ],
+      providers: [Lifecycle],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { requestIdMiddleware } from './common/logging';
+import { ProblemFilter } from './common/problem.filter';
+import { Resources } from './common/resources';
+import { setupSwagger } from './common/swagger';
+import { createValidationPipe } from './common/validation';
+import type { AppConfig } from './config/config';
+import type { LedgerFactory } from './ledger-module/ledger.tokens';
+
+export interface CreateAppOptions {
+  /** Open another ledger than the embedded one (tests). */
+  ledgerFactory?: LedgerFactory;
+}
+
+/**
+ * Build the gateway (not yet listening): opens the database (starting the embedded PostgreSQL when
+ * DATABASE_URL is unset), runs the migrations, opens the ledger, starts the projector, creates the first admin
+ * key on first start. If anything fails, whatever was opened is closed again before the error is thrown.
+ */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
+  const resources = new Resources();
+  let app: NestExpressApplication | undefined;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({ config, resources, ledgerFactory: options.ledgerFactory }),
+      { bufferLogs: true, abortOnError: false },
+    );
+    app.useLogger(app.get(Logger));
+    app.flushLogs();
+    app.disable('x-powered-by');
+    app.use(requestIdMiddleware);
+    app.useBodyParser('json', { limit: config.bodyLimit });
+    app.useGlobalFilters(new ProblemFilter());
+    app.useGlobalPipes(createValidationPipe());
+    setupSwagger(app);
+    await app.init();
+    return app;
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await resources.closeAll();
+    throw error;
+  }
+}

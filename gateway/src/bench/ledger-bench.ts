@@ -1,0 +1,131 @@
+/**
+ * Embedded ledger benchmark: committed simple writes per second and latency, through the whole path
+ * (signed proposal → two endorsing peers running the real gec chaincode → orderer → validation → fsync'd
+ * block store and state). Run with `npm run bench`; it prints the figures and writes them into the README's
+ * benchmark table between the `bench:ledger` markers.
+ *
+ *   BENCH_TX (default 3000)        transactions per run
+ *   BENCH_CONCURRENCY (default 50,200) comma-separated numbers of transactions in flight
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
+import type { TransactionRequest } from '../ledger/port';
+
+interface RunResult {
+  label: string;
+  concurrency: number;
+  transactions: number;
+  seconds: number;
+  tps: number;
+  p50: number;
+  p99: number;
+  blocks: number;
+  rssMb: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** A valid 统一社会信用代码-shaped value; the bench needs unique participants, not real enterprises. */
+function creditCode(n: number): string {
+  return `91330000${String(n).padStart(9, '0')}X`;
+}
+
+async function run(label: string, concurrency: number, total: number, sync: boolean): Promise<RunResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gec-bench-'));
+  const ledger = await EmbeddedLedger.open({ dataDir, sync });
+  try {
+    const request = (n: number): TransactionRequest => ({
+      identity: { mspId: 'GridMSP', name: 'admin' },
+      transaction: 'identity:RegisterParticipant',
+      args: [JSON.stringify({ id: `BENCH-${n}`, kind: 'CONSUMER', name: `Bench consumer ${n}`, region: '330000' })],
+      transient: { creditCode: creditCode(n) },
+    });
+    // Warm up the JIT and the identity caches.
+    for (let i = 0; i < 50; i++) await ledger.submit(request(1_000_000 + i));
+    const startHeight = (await ledger.getChainInfo()).height;
+
+    const latencies: number[] = [];
+    let next = 0;
+    const started = process.hrtime.bigint();
+    const worker = async () => {
+      while (next < total) {
+        const n = next++;
+        const t0 = process.hrtime.bigint();
+        await ledger.submit(request(n));
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    latencies.sort((a, b) => a - b);
+    const blocks = (await ledger.getChainInfo()).height - startHeight;
+    return {
+      label,
+      concurrency,
+      transactions: total,
+      seconds,
+      tps: total / seconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      blocks,
+      rssMb: process.memoryUsage().rss / 1024 / 1024,
+    };
+  } finally {
+    await ledger.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function writeReadme(rows: string[]): Promise<void> {
+  const readme = resolve(__dirname, '../../../README.md');
+  let text: string;
+  try {
+    text = await readFile(readme, 'utf8');
+  } catch {
+    return;
+  }
+  const begin = '<!-- bench:ledger:begin -->';
+  const end = '<!-- bench:ledger:end -->';
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  if (from < 0 || to < 0) {
+    console.log('README has no bench:ledger markers; table not written');
+    return;
+  }
+  text = text.slice(0, from + begin.length) + '\n' + rows.join('\n') + '\n' + text.slice(to);
+  await writeFile(readme, text);
+  console.log('README benchmark table updated');
+}
+
+async function main(): Promise<void> {
+  const total = Number(process.env.BENCH_TX ?? 3000);
+  const levels = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
+  const results: RunResult[] = [];
+  for (const concurrency of levels) {
+    results.push(await run('identity:RegisterParticipant, fsync on', concurrency, total, true));
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const machine = `${cpus().length} cores, Node ${process.version}`;
+  const rows = results.map(
+    (r) =>
+      `| embedded ledger: committed simple writes (${r.label}), ${r.concurrency} in flight | ` +
+      `${r.tps.toFixed(0)} tx/s | p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms | ` +
+      `${r.transactions} tx in ${r.blocks} blocks, RSS ${r.rssMb.toFixed(0)} MB | ${machine}, ${date} |`,
+  );
+  for (const r of results) {
+    console.log(
+      `${r.concurrency} in flight: ${r.tps.toFixed(0)} committed tx/s, p50 ${r.p50.toFixed(1)} ms, ` +
+        `p99 ${r.p99.toFixed(1)} ms, ${r.blocks} blocks, RSS ${r.rssMb.toFixed(0)} MB`,
+    );
+  }
+  await writeReadme(rows);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { HttpResponse as Response } from '../common/http';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/auth.decorators';
+import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import type { LedgerPort } from '../ledger/port';
+import { Projector } from '../projection/projector.service';
+
+interface Check {
+  status: 'up' | 'down';
+  [detail: string]: unknown;
+}
+
+async function timed(check: () => Promise<Record<string, unknown>>, timeoutMs = 3000): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const detail = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'up', ...detail };
+  } catch (error) {
+    return { status: 'down', error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly projector: Projector,
+  ) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @Public()
+  @ApiOperation({ summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1' })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        status: 'ready',
+        checks: {
+          ledger: { status: 'up', height: 12 },
+          database: { status: 'up' },
+          projection: { blockNumber: 11, txId: '3f7c…' },
+        },
+      },
+    },
+  })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down; `checks` says which' })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    const [ledger, database] = await Promise.all([
+      timed(async () => ({ height: (await this.ledger.getChainInfo()).height })),
+      timed(async () => {
+        await this.dataSource.query('SELECT 1');
+        return {};
+      }),
+    ]);
+    const ok = ledger.status === 'up' && database.status === 'up';
+    res.status(ok ? 200 : 503);
+    return {
+      status: ok ? 'ready' : 'not-ready',
+      checks: { ledger, database, projection: this.projector.checkpoint ?? null },
+    };
+  }
+}

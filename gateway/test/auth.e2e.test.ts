@@ -1,0 +1,229 @@
+/**
+ * API keys end to end: the first admin key, keys per role, the global guard (401/403 as problem+json),
+ * revocation; and the public operational endpoints (health, metrics, OpenAPI).
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import {
+  readFirstAdminKey,
+  startGateway,
+  startTestPostgres,
+  tempDir,
+  TestGateway,
+  TestPostgres,
+} from './support/harness';
+
+const PROBLEM = /^application\/problem\+json/;
+
+describe('auth: API keys and roles', () => {
+  let postgres: TestPostgres;
+  let dataDir: string;
+  let gateway: TestGateway;
+  let adminKey: string;
+
+  beforeAll(async () => {
+    postgres = await startTestPostgres();
+    dataDir = await tempDir('gec-auth-');
+    gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase() });
+    adminKey = await readFirstAdminKey(dataDir);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await postgres?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const createKey = (role: string, key = adminKey) =>
+    gateway.http
+      .post('/v1/api-keys')
+      .set('X-API-Key', key)
+      .send({ label: `${role} key`, role, actsFor: `${role.toUpperCase()}-ORG` });
+
+  it('creates a first admin key on first start, in a 0600 file', async () => {
+    const info = await stat(join(dataDir, 'first-admin-key.txt'));
+    expect(info.mode & 0o777).toBe(0o600);
+    expect(adminKey).toMatch(/^gec_[A-Za-z0-9_-]{43}$/);
+    const res = await gateway.http.get('/v1/api-keys').set('X-API-Key', adminKey).expect(200);
+    expect(res.body.items).toHaveLength(1);
+    expect(res.body.items[0]).toMatchObject({
+      role: 'admin',
+      fabricIdentity: { mspId: 'GridMSP', name: 'admin' },
+      revokedAt: null,
+    });
+    expect(JSON.stringify(res.body)).not.toContain(adminKey);
+  });
+
+  it('creates keys per role with the default Fabric identity, showing the secret once', async () => {
+    const expected = {
+      'trading-center': { mspId: 'TradingCenterMSP', name: 'admin' },
+      'energy-platform': { mspId: 'GridMSP', name: 'platform' },
+      regulator: { mspId: 'RegulatorMSP', name: 'regulator' },
+      admin: { mspId: 'GridMSP', name: 'admin' },
+    };
+    for (const [role, identity] of Object.entries(expected)) {
+      const res = await createKey(role).expect(201);
+      expect(res.body).toMatchObject({ role, fabricIdentity: identity, actsFor: `${role.toUpperCase()}-ORG` });
+      expect(res.body.key).toMatch(/^gec_/);
+      const list = await gateway.http.get('/v1/api-keys?limit=1000').set('X-API-Key', adminKey).expect(200);
+      expect(JSON.stringify(list.body)).not.toContain(res.body.key);
+    }
+  });
+
+  it('pages the key list with a cursor', async () => {
+    const first = await gateway.http.get('/v1/api-keys?limit=2').set('X-API-Key', adminKey).expect(200);
+    expect(first.body.items).toHaveLength(2);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await gateway.http
+      .get(`/v1/api-keys?limit=2&cursor=${first.body.nextCursor}`)
+      .set('X-API-Key', adminKey)
+      .expect(200);
+    const ids = [...first.body.items, ...second.body.items].map((k: { id: string }) => k.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('refuses a missing or unknown key with 401 problem+json', async () => {
+    const missing = await gateway.http.get('/v1/participants').expect(401);
+    expect(missing.headers['content-type']).toMatch(PROBLEM);
+    expect(missing.body).toMatchObject({ status: 401, code: 'API_KEY_MISSING' });
+    const unknown = await gateway.http.get('/v1/participants').set('X-API-Key', 'gec_nope').expect(401);
+    expect(unknown.body).toMatchObject({ status: 401, code: 'API_KEY_INVALID' });
+  });
+
+  it.each(['trading-center', 'energy-platform', 'regulator'])('refuses key management to %s (403)', async (role) => {
+    const { body } = await createKey(role).expect(201);
+    const res = await createKey('admin', body.key).expect(403);
+    expect(res.headers['content-type']).toMatch(PROBLEM);
+    expect(res.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED', status: 403 });
+    await gateway.http.get('/v1/api-keys').set('X-API-Key', body.key).expect(403);
+    await gateway.http.delete(`/v1/api-keys/${body.id}`).set('X-API-Key', body.key).expect(403);
+  });
+
+  it('revokes a key: it is refused with 401 from then on', async () => {
+    const { body } = await createKey('regulator').expect(201);
+    await gateway.http.get('/v1/participants').set('X-API-Key', body.key).expect(200);
+    await gateway.http.delete(`/v1/api-keys/${body.id}`).set('X-API-Key', adminKey).expect(204);
+    const res = await gateway.http.get('/v1/participants').set('X-API-Key', body.key).expect(401);
+    expect(res.body.code).toBe('API_KEY_INVALID');
+    await gateway.http.delete(`/v1/api-keys/${body.id}`).set('X-API-Key', adminKey).expect(204);
+  });
+
+  it('keeps the last active admin key', async () => {
+    const list = await gateway.http.get('/v1/api-keys?limit=1000').set('X-API-Key', adminKey).expect(200);
+    const admins = list.body.items.filter((k: { role: string; revokedAt: unknown }) => k.role === 'admin' && !k.revokedAt);
+    const [first, ...others] = admins as Array<{ id: string; keyPrefix: string }>;
+    for (const other of others) {
+      await gateway.http.delete(`/v1/api-keys/${other.id}`).set('X-API-Key', adminKey).expect(204);
+    }
+    expect(adminKey.startsWith(first.keyPrefix)).toBe(true);
+    const res = await gateway.http.delete(`/v1/api-keys/${first.id}`).set('X-API-Key', adminKey).expect(409);
+    expect(res.body.code).toBe('LAST_ADMIN_KEY');
+  });
+
+  it('answers 404 for an unknown key id and 400 for a malformed one', async () => {
+    const missing = await gateway.http
+      .delete('/v1/api-keys/00000000-0000-4000-8000-000000000000')
+      .set('X-API-Key', adminKey)
+      .expect(404);
+    expect(missing.body.code).toBe('API_KEY_NOT_FOUND');
+    const bad = await gateway.http.delete('/v1/api-keys/not-a-uuid').set('X-API-Key', adminKey).expect(400);
+    expect(bad.body.errors).toEqual([{ field: 'id', message: 'id must be a UUID' }]);
+  });
+
+  it('names every invalid field of a key request (400)', async () => {
+    const res = await gateway.http
+      .post('/v1/api-keys')
+      .set('X-API-Key', adminKey)
+      .send({ label: '', role: 'root', actsFor: 'has space', mspId: 'EvilMSP', extra: 1 })
+      .expect(400);
+    expect(res.headers['content-type']).toMatch(PROBLEM);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    const fields = new Set(res.body.errors.map((e: { field: string }) => e.field));
+    expect(fields).toEqual(new Set(['label', 'role', 'actsFor', 'mspId', 'extra']));
+  });
+
+  it('does not create another admin key on the next start', async () => {
+    const before = await stat(join(dataDir, 'first-admin-key.txt'));
+    const databaseUrl = gateway.config.databaseUrl;
+    await gateway.close();
+    gateway = await startGateway({ dataDir, databaseUrl });
+    const after = await stat(join(dataDir, 'first-admin-key.txt'));
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    await gateway.http.get('/v1/api-keys').set('X-API-Key', adminKey).expect(200);
+  });
+});
+
+describe('operations: health, metrics, OpenAPI', () => {
+  let postgres: TestPostgres;
+  let dataDir: string;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    postgres = await startTestPostgres();
+    dataDir = await tempDir('gec-ops-');
+    gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase() });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await postgres?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers liveness and readiness without a key', async () => {
+    expect((await gateway.http.get('/health').expect(200)).body).toEqual({ status: 'ok' });
+    const ready = await gateway.http.get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      checks: { ledger: { status: 'up', height: expect.any(Number) }, database: { status: 'up' } },
+    });
+  });
+
+  it('exposes Prometheus metrics with HTTP and ledger histograms', async () => {
+    await gateway.http.get('/health').expect(200);
+    const res = await gateway.http.get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toContain('process_cpu_user_seconds_total');
+    expect(res.text).toContain('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health"');
+    expect(res.text).toContain('# TYPE ledger_submit_duration_seconds histogram');
+  });
+
+  it('serves the OpenAPI 3.1 document with every endpoint and the API-key scheme', async () => {
+    const res = await gateway.http.get('/docs/openapi.json').expect(200);
+    const doc = res.body;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.components.securitySchemes.apiKey).toEqual(
+      expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+    );
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        '/health',
+        '/health/ready',
+        '/v1/api-keys',
+        '/v1/api-keys/{id}',
+        '/v1/participants',
+        '/v1/participants/{id}',
+        '/v1/participants/{id}/status',
+      ].sort(),
+    );
+    expect(doc.paths['/v1/participants'].post.security).toEqual([{ apiKey: [] }]);
+    expect(doc.components.schemas.ProblemDto).toBeDefined();
+    expect(JSON.stringify(doc)).not.toContain('"nullable"');
+    const ui = await gateway.http.get('/docs').expect(200);
+    expect(ui.text).toContain('swagger');
+  });
+
+  it('answers unknown routes with 404 problem+json', async () => {
+    const res = await gateway.http.get('/v1/nothing-here').expect(404);
+    expect(res.headers['content-type']).toMatch(PROBLEM);
+    expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it('gives every response a request id, and takes the caller’s', async () => {
+    const res = await gateway.http.get('/health').set('X-Request-Id', 'trace-42').expect(200);
+    expect(res.headers['x-request-id']).toBe('trace-42');
+    const problem = await gateway.http.get('/v1/participants').expect(401);
+    expect(problem.body.requestId).toBe(problem.headers['x-request-id']);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * End-to-end harness: the real gateway (Nest app, HTTP) on the real embedded ledger and a real PostgreSQL.
+ *
+ * PostgreSQL: DATABASE_URL when set (each gateway gets its own fresh database on that server), otherwise one
+ * embedded PostgreSQL per test file in a temporary folder. Stop everything in afterAll.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { AppConfig, loadConfig } from '../../src/config/config';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A temporary folder the `postgres` system user can traverse (mkdtemp makes 0700 folders). */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+export interface TestPostgres {
+  /** A new, empty database; its URL. */
+  newDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let databaseCounter = 0;
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const external = process.env.DATABASE_URL;
+  const name = () => `gec_test_${process.pid}_${Date.now()}_${++databaseCounter}`;
+  if (external) {
+    return {
+      newDatabase: async () => {
+        const database = name();
+        const client = new Client({ connectionString: external });
+        await client.connect();
+        try {
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+        } finally {
+          await client.end();
+        }
+        const url = new URL(external);
+        url.pathname = `/${database}`;
+        return url.toString();
+      },
+      stop: async () => undefined,
+    };
+  }
+  const dir = await tempDir('gec-pg-');
+  const postgres = await startEmbeddedPostgres({
+    dataDir: join(dir, 'postgres'),
+    port: await freePort(),
+    // A throw-away cluster: durability off for speed.
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
+  return {
+    newDatabase: async () => {
+      const database = name();
+      await postgres.createDatabase(database);
+      return postgres.url(database);
+    },
+    stop: async () => {
+      await postgres.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestGateway {
+  app: INestApplication;
+  config: AppConfig;
+  http: ReturnType<typeof request>;
+  /** Milliseconds from createApp to ready (listening). */
+  readyMs: number;
+  close(): Promise<void>;
+}
+
+/** Start the gateway on `dataDir` (ledger in `<dataDir>/ledger`) and `databaseUrl` (or the embedded PostgreSQL). */
+export async function startGateway(options: {
+  dataDir: string;
+  databaseUrl?: string;
+  env?: Record<string, string>;
+}): Promise<TestGateway> {
+  const started = performance.now();
+  const config = loadConfig({
+    GEC_DATA_DIR: options.dataDir,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
+  });
+  const app = await createApp(config, {
+    // The real embedded ledger; fsync off as for any throw-away test ledger.
+    ledgerFactory: (ledger) => EmbeddedLedger.open({ ...ledger, sync: false }),
+  });
+  await app.listen(0, '127.0.0.1');
+  const readyMs = performance.now() - started;
+  return {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    readyMs,
+    close: () => app.close(),
+  };
+}
+
+const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/** A valid unified social credit code (GB 32100) derived from `n`. */
+export function creditCode(n: number): string {
+  const serial = String(n).padStart(9, '0');
+  const body = `91330000${serial}`; // 17 characters: registration authority, kind, region, organisation code
+  const sum = [...body].reduce((total, ch, i) => total + CREDIT_CODE_CHARSET.indexOf(ch) * CREDIT_CODE_WEIGHTS[i], 0);
+  return body + CREDIT_CODE_CHARSET[(31 - (sum % 31)) % 31];
+}
+
+export function participant(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    kind: 'GENERATOR',
+    name: `${id} 风电有限公司`,
+    region: '330000',
+    creditCode: creditCode(Number.parseInt(id.replace(/\D/g, '') || '1', 10)),
+    ...overrides,
+  };
+}
+
+/** The key in `<dataDir>/first-admin-key.txt` (the line that is not a comment). */
+export async function readFirstAdminKey(dataDir: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(join(dataDir, 'first-admin-key.txt'), 'utf8');
+  const line = text.split('\n').find((l) => l.startsWith('gec_'));
+  if (!line) throw new Error('no key in first-admin-key.txt');
+  return line.trim();
+}
