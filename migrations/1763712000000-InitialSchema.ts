@@ -24,7 +24,9 @@ export class InitialSchema1763712000000 implements MigrationInterface {
         revoked_at    timestamptz,
         revoked_by    uuid REFERENCES api_keys (id)
       )`);
-    await queryRunner.query(`COMMENT ON COLUMN api_keys.key_hash IS 'hex SHA-256 of the key; the key itself is never stored'`);
+    await queryRunner.query(
+      `COMMENT ON COLUMN api_keys.key_hash IS 'hex SHA-256 of the key; the key itself is never stored'`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE participants (
@@ -61,7 +63,9 @@ export class InitialSchema1763712000000 implements MigrationInterface {
         outcome      varchar(16) NOT NULL CHECK (outcome IN ('APPLIED', 'IGNORED', 'MALFORMED')),
         projected_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE INDEX projected_events_block ON projected_events (block_number, tx_number)`);
+    await queryRunner.query(
+      `CREATE INDEX projected_events_block ON projected_events (block_number, tx_number)`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE idempotency_keys (

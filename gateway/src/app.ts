@@ -22,7 +22,10 @@ export interface CreateAppOptions {
  * DATABASE_URL is unset), runs the migrations, opens the ledger, starts the projector, creates the first admin
  * key on first start. If anything fails, whatever was opened is closed again before the error is thrown.
  */
-export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<INestApplication> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
   const resources = new Resources();
   let app: NestExpressApplication | undefined;

@@ -64,7 +64,11 @@ describe('auth: API keys and roles', () => {
     };
     for (const [role, identity] of Object.entries(expected)) {
       const res = await createKey(role).expect(201);
-      expect(res.body).toMatchObject({ role, fabricIdentity: identity, actsFor: `${role.toUpperCase()}-ORG` });
+      expect(res.body).toMatchObject({
+        role,
+        fabricIdentity: identity,
+        actsFor: `${role.toUpperCase()}-ORG`,
+      });
       expect(res.body.key).toMatch(/^gec_/);
       const list = await gateway.http.get('/v1/api-keys?limit=1000').set('X-API-Key', adminKey).expect(200);
       expect(JSON.stringify(list.body)).not.toContain(res.body.key);
@@ -91,14 +95,17 @@ describe('auth: API keys and roles', () => {
     expect(unknown.body).toMatchObject({ status: 401, code: 'API_KEY_INVALID' });
   });
 
-  it.each(['trading-center', 'energy-platform', 'regulator'])('refuses key management to %s (403)', async (role) => {
-    const { body } = await createKey(role).expect(201);
-    const res = await createKey('admin', body.key).expect(403);
-    expect(res.headers['content-type']).toMatch(PROBLEM);
-    expect(res.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED', status: 403 });
-    await gateway.http.get('/v1/api-keys').set('X-API-Key', body.key).expect(403);
-    await gateway.http.delete(`/v1/api-keys/${body.id}`).set('X-API-Key', body.key).expect(403);
-  });
+  it.each(['trading-center', 'energy-platform', 'regulator'])(
+    'refuses key management to %s (403)',
+    async (role) => {
+      const { body } = await createKey(role).expect(201);
+      const res = await createKey('admin', body.key).expect(403);
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      expect(res.body).toMatchObject({ code: 'ROLE_NOT_ALLOWED', status: 403 });
+      await gateway.http.get('/v1/api-keys').set('X-API-Key', body.key).expect(403);
+      await gateway.http.delete(`/v1/api-keys/${body.id}`).set('X-API-Key', body.key).expect(403);
+    },
+  );
 
   it('revokes a key: it is refused with 401 from then on', async () => {
     const { body } = await createKey('regulator').expect(201);
@@ -111,7 +118,9 @@ describe('auth: API keys and roles', () => {
 
   it('keeps the last active admin key', async () => {
     const list = await gateway.http.get('/v1/api-keys?limit=1000').set('X-API-Key', adminKey).expect(200);
-    const admins = list.body.items.filter((k: { role: string; revokedAt: unknown }) => k.role === 'admin' && !k.revokedAt);
+    const admins = list.body.items.filter(
+      (k: { role: string; revokedAt: unknown }) => k.role === 'admin' && !k.revokedAt,
+    );
     const [first, ...others] = admins as Array<{ id: string; keyPrefix: string }>;
     for (const other of others) {
       await gateway.http.delete(`/v1/api-keys/${other.id}`).set('X-API-Key', adminKey).expect(204);
@@ -185,7 +194,9 @@ describe('operations: health, metrics, OpenAPI', () => {
     const res = await gateway.http.get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.text).toContain('process_cpu_user_seconds_total');
-    expect(res.text).toContain('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health"');
+    expect(res.text).toContain(
+      'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health"',
+    );
     expect(res.text).toContain('# TYPE ledger_submit_duration_seconds histogram');
   });
 

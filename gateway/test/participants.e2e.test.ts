@@ -87,9 +87,11 @@ describe('participants', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await get(`/v1/participants?kind=CONSUMER&limit=2${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
-      consumers.push(...res.body.items.map((p: { id: string }) => p.id));
-      cursor = res.body.nextCursor;
+      const path: string = `/v1/participants?kind=CONSUMER&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await get(path).expect(200);
+      const page = res.body as { items: Array<{ id: string }>; nextCursor: string | null };
+      consumers.push(...page.items.map((p) => p.id));
+      cursor = page.nextCursor;
       pages += 1;
     } while (cursor);
     expect(consumers).toEqual(['CON-101', 'CON-102', 'CON-103']);
@@ -142,7 +144,9 @@ describe('participants', () => {
 
     it('lets a trading center register consumers and generators only (chaincode rule, 403)', async () => {
       await register(participant('CON-201', { kind: 'CONSUMER' }), 'trading-center').expect(201);
-      const res = await register(participant('GRID-1', { kind: 'GRID_OPERATOR' }), 'trading-center').expect(403);
+      const res = await register(participant('GRID-1', { kind: 'GRID_OPERATOR' }), 'trading-center').expect(
+        403,
+      );
       expect(res.body.code).toBe('KIND_NOT_PERMITTED');
     });
 
@@ -150,7 +154,13 @@ describe('participants', () => {
       const key = await gateway.http
         .post('/v1/api-keys')
         .set('X-API-Key', keys.admin)
-        .send({ label: 'odd', role: 'trading-center', actsFor: 'REG', mspId: 'RegulatorMSP', identityName: 'regulator' })
+        .send({
+          label: 'odd',
+          role: 'trading-center',
+          actsFor: 'REG',
+          mspId: 'RegulatorMSP',
+          identityName: 'regulator',
+        })
         .expect(201);
       const res = await gateway.http
         .post('/v1/participants')
@@ -236,7 +246,9 @@ describe('participants', () => {
     });
 
     it('scopes keys to the API key', async () => {
-      await register(participant('CON-050', { kind: 'CONSUMER' })).set('Idempotency-Key', 'shared').expect(201);
+      await register(participant('CON-050', { kind: 'CONSUMER' }))
+        .set('Idempotency-Key', 'shared')
+        .expect(201);
       await register(participant('CON-051', { kind: 'CONSUMER' }), 'trading-center')
         .set('Idempotency-Key', 'shared')
         .expect(201);
@@ -245,7 +257,9 @@ describe('participants', () => {
 
   it('never stores the credit code off-chain', async () => {
     const code = creditCode(777);
-    await register(participant('GEN-777', { creditCode: code })).set('Idempotency-Key', 'k-777').expect(201);
+    await register(participant('GEN-777', { creditCode: code }))
+      .set('Idempotency-Key', 'k-777')
+      .expect(201);
     const client = new Client({ connectionString: gateway.config.databaseUrl });
     await client.connect();
     try {

@@ -1,9 +1,7 @@
 /**
- * Restarts: the gateway owns its embedded PostgreSQL here (no DATABASE_URL), as with `npm start`, unless
- * DATABASE_URL is set. A restart on the same folders keeps the projection and its checkpoint, applies no
- * event twice, and projects what was committed while the gateway was down... of which there is none in the
- * embedded mode, so the test also replays the ledger from scratch into an empty database to prove the
- * projection is exactly the ledger's events.
+ * Restarts. The gateway owns its embedded PostgreSQL here (no DATABASE_URL), as with `npm start`, unless
+ * DATABASE_URL is set. A restart on the same folders keeps the projection and its checkpoint and applies no
+ * event twice; a gateway on an empty database replays the ledger into exactly the same projection.
  */
 import { rm } from 'node:fs/promises';
 import { Client } from 'pg';
@@ -31,7 +29,9 @@ async function projectionState(databaseUrl: string): Promise<ProjectionState> {
   try {
     const participants = await client.query('SELECT * FROM participants ORDER BY id');
     const checkpoint = await client.query('SELECT block_number, tx_id FROM ledger_checkpoints');
-    const events = await client.query('SELECT count(*)::int AS n, count(DISTINCT tx_id)::int AS d FROM projected_events');
+    const events = await client.query(
+      'SELECT count(*)::int AS n, count(DISTINCT tx_id)::int AS d FROM projected_events',
+    );
     return {
       participants: participants.rows,
       checkpoint: checkpoint.rows[0],
@@ -102,7 +102,11 @@ describe('restart', () => {
     expect(list.body.items.map((p: { id: string }) => p.id)).toEqual(['CON-3', 'GEN-1', 'GEN-2']);
 
     // New writes after the restart are projected once, after the old checkpoint.
-    await gateway.http.post('/v1/participants').set('X-API-Key', admin).send(participant('GEN-4')).expect(201);
+    await gateway.http
+      .post('/v1/participants')
+      .set('X-API-Key', admin)
+      .send(participant('GEN-4'))
+      .expect(201);
     const after = await projectionState(url);
     expect(after.events).toBe(5);
     expect(after.duplicateEvents).toBe(0);

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiProblems, ApiRoles } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { ProblemError } from '../common/problem';
@@ -33,7 +39,10 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiProblems(400)
-  async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal): Promise<CreatedApiKeyDto> {
+  async create(
+    @Body() body: CreateApiKeyDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CreatedApiKeyDto> {
     const { entity, key } = await this.apiKeys.create(body, principal.keyId);
     return { ...toApiKeyDto(entity), key };
   }
@@ -48,7 +57,10 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key (admin)', description: 'Idempotent. The last admin key stays.' })
+  @ApiOperation({
+    summary: 'Revoke an API key (admin)',
+    description: 'Idempotent. The last admin key stays.',
+  })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiProblems(400, 404, 409)
   async revoke(@Param('id', uuidPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<void> {

@@ -6,7 +6,10 @@ import type { Role } from './roles';
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class CreateApiKeyDto {
-  @ApiProperty({ description: 'What the key is for, shown in listings', example: 'Zhejiang trading center ERP' })
+  @ApiProperty({
+    description: 'What the key is for, shown in listings',
+    example: 'Zhejiang trading center ERP',
+  })
   @MaxLength(200)
   @IsNotEmpty()
   @IsString()

@@ -98,7 +98,9 @@ export class ApiKeysService {
     return {
       items: items.map(toApiKeyDto),
       nextCursor:
-        rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+        rows.length > limit && last
+          ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
+          : null,
     };
   }
 

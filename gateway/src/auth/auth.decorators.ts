@@ -15,8 +15,10 @@ export interface AuthenticatedRequest {
 }
 
 /** The authenticated caller. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new Error('no principal on the request: is the endpoint @Public()?');
-  return principal;
-});
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (!principal) throw new Error('no principal on the request: is the endpoint @Public()?');
+    return principal;
+  },
+);

@@ -41,7 +41,9 @@ async function run(label: string, concurrency: number, total: number, sync: bool
     const request = (n: number): TransactionRequest => ({
       identity: { mspId: 'GridMSP', name: 'admin' },
       transaction: 'identity:RegisterParticipant',
-      args: [JSON.stringify({ id: `BENCH-${n}`, kind: 'CONSUMER', name: `Bench consumer ${n}`, region: '330000' })],
+      args: [
+        JSON.stringify({ id: `BENCH-${n}`, kind: 'CONSUMER', name: `Bench consumer ${n}`, region: '330000' }),
+      ],
       transient: { creditCode: creditCode(n) },
     });
     // Warm up the JIT and the identity caches.

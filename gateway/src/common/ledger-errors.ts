@@ -51,7 +51,11 @@ export function ledgerProblem(error: unknown): ProblemError | undefined {
       // A code we do not know yet is still a rule the chaincode enforced: the request was refused, not broken.
       return new ProblemError(CHAINCODE_ERROR_STATUS[code] ?? 422, code, message);
     }
-    return new ProblemError(502, 'LEDGER_ENDORSEMENT_FAILED', 'the ledger refused to endorse the transaction');
+    return new ProblemError(
+      502,
+      'LEDGER_ENDORSEMENT_FAILED',
+      'the ledger refused to endorse the transaction',
+    );
   }
   if (isCommitError(error)) {
     const { validationCode, txId, blockNumber } = error.status;

@@ -35,7 +35,10 @@ export function encodeCursor(position: Record<string, string>): string {
 }
 
 /** Decode a cursor holding the string fields `fields`; a bad cursor is the client's error (400). */
-export function decodeCursor(cursor: string | undefined, fields: string[]): Record<string, string> | undefined {
+export function decodeCursor(
+  cursor: string | undefined,
+  fields: string[],
+): Record<string, string> | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -1,4 +1,12 @@
-import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import type { HttpRequest as Request, HttpResponse as Response } from './http';
 import { ledgerProblem } from './ledger-errors';
 import { PROBLEM_CONTENT_TYPE, problem, Problem, ProblemError } from './problem';
@@ -33,7 +41,10 @@ function isBodyParserError(error: unknown): error is BodyParserError {
 }
 
 /** Turn any error into a problem document; never a stack trace. */
-export function toProblem(error: unknown, logger: Logger): { problem: Problem; headers: Record<string, string> } {
+export function toProblem(
+  error: unknown,
+  logger: Logger,
+): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof ProblemError) {
     return {
       problem: problem(error.status, error.code, error.detail, error.extra.errors),
@@ -49,7 +60,11 @@ export function toProblem(error: unknown, logger: Logger): { problem: Problem; h
     const status = error.getStatus();
     // Nest turns the JSON parser's SyntaxError into a bare BadRequestException (the gateway's own code
     // throws ProblemError, never that).
-    if (status === 400 && error.constructor === BadRequestException && /JSON/.test((error as HttpException).message)) {
+    if (
+      status === 400 &&
+      error.constructor === BadRequestException &&
+      /JSON/.test((error as HttpException).message)
+    ) {
       return { problem: problem(400, 'MALFORMED_JSON', 'the request body is not valid JSON'), headers: {} };
     }
     const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
@@ -64,7 +79,10 @@ export function toProblem(error: unknown, logger: Logger): { problem: Problem; h
     if (error.type === 'entity.too.large') {
       return { problem: problem(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large'), headers: {} };
     }
-    return { problem: problem(error.status, HTTP_CODES[error.status] ?? 'BAD_REQUEST', error.type), headers: {} };
+    return {
+      problem: problem(error.status, HTTP_CODES[error.status] ?? 'BAD_REQUEST', error.type),
+      headers: {},
+    };
   }
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return {
@@ -73,7 +91,12 @@ export function toProblem(error: unknown, logger: Logger): { problem: Problem; h
   };
 }
 
-export function sendProblem(res: Response, req: Request, body: Problem, headers: Record<string, string> = {}) {
+export function sendProblem(
+  res: Response,
+  req: Request,
+  body: Problem,
+  headers: Record<string, string> = {},
+) {
   const requestId = (req as Request & { id?: unknown }).id;
   const full: Problem = {
     ...body,

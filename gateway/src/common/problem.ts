@@ -17,7 +17,10 @@ export interface FieldError {
 export class FieldErrorDto implements FieldError {
   @ApiProperty({ description: 'The request field, as a dotted path', example: 'region' })
   field!: string;
-  @ApiProperty({ description: 'What is wrong with it', example: 'region must be a province code such as 330000' })
+  @ApiProperty({
+    description: 'What is wrong with it',
+    example: 'region must be a province code such as 330000',
+  })
   message!: string;
 }
 
@@ -40,7 +43,10 @@ export class ProblemDto {
   code!: string;
   @ApiPropertyOptional({ description: 'The request path', example: '/v1/participants' })
   instance?: string;
-  @ApiPropertyOptional({ description: 'Request id, as in the X-Request-Id response header', example: 'b7c1…' })
+  @ApiPropertyOptional({
+    description: 'Request id, as in the X-Request-Id response header',
+    example: 'b7c1…',
+  })
   requestId?: string;
   @ApiPropertyOptional({ description: 'Validation errors, one per field', type: [FieldErrorDto] })
   errors?: FieldErrorDto[];

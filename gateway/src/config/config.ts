@@ -48,7 +48,14 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
@@ -82,7 +89,9 @@ function databaseUrl(env: Env, problems: string[]): string | undefined {
   try {
     const url = new URL(raw);
     if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      problems.push(`DATABASE_URL must be a postgres:// or postgresql:// URL (got protocol "${url.protocol}")`);
+      problems.push(
+        `DATABASE_URL must be a postgres:// or postgresql:// URL (got protocol "${url.protocol}")`,
+      );
     }
   } catch {
     // Never echo the value: it usually holds a password.
@@ -96,7 +105,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const host = env.HOST?.trim() || '127.0.0.1';
   const dataDirRaw = env.GEC_DATA_DIR?.trim();
   const bodyLimit = env.BODY_LIMIT?.trim() || '1mb';
-  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) problems.push(`BODY_LIMIT must look like 100kb or 1mb (got "${bodyLimit}")`);
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit))
+    problems.push(`BODY_LIMIT must look like 100kb or 1mb (got "${bodyLimit}")`);
   const config: AppConfig = {
     port: integer(env, 'PORT', 3000, 0, 65535, problems),
     host,

@@ -6,7 +6,13 @@ import { IdempotencyEntity } from '../idempotency/idempotency.entity';
 import { ParticipantEntity } from '../participants/participant.entity';
 import { CheckpointEntity, ProjectedEventEntity } from '../projection/projection.entities';
 
-export const ENTITIES = [ApiKeyEntity, ParticipantEntity, CheckpointEntity, ProjectedEventEntity, IdempotencyEntity];
+export const ENTITIES = [
+  ApiKeyEntity,
+  ParticipantEntity,
+  CheckpointEntity,
+  ProjectedEventEntity,
+  IdempotencyEntity,
+];
 
 /**
  * Where the migrations are loaded from.

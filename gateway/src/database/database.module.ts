@@ -10,13 +10,18 @@ import { startEmbeddedPostgres } from './embedded-postgres';
 export const DATABASE_URL = Symbol('DATABASE_URL');
 
 /** Connect to DATABASE_URL, or start the embedded PostgreSQL in `<GEC_DATA_DIR>/postgres`. */
-export async function connectDatabase(config: AppConfig, resources: Resources, logger: Logger): Promise<string> {
+export async function connectDatabase(
+  config: AppConfig,
+  resources: Resources,
+  logger: Logger,
+): Promise<string> {
   if (config.databaseUrl) return config.databaseUrl;
   const started = Date.now();
   const postgres = await startEmbeddedPostgres({
     dataDir: postgresDir(config),
     port: config.embeddedPostgresPort,
     onLog: (line) => logger.debug(line),
+    onNotice: (line) => logger.warn(line),
   });
   resources.add('postgres', () => postgres.stop());
   logger.log(

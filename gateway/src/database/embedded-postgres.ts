@@ -28,6 +28,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** PostgreSQL's own log lines (default: dropped). */
   onLog?: (line: string) => void;
+  /** What this module decides: a stale lock file removed, an orphaned server stopped (default: onLog). */
+  onNotice?: (line: string) => void;
   /** Extra `postgres -c name=value` settings, e.g. `{ fsync: 'off' }` for throw-away test clusters. */
   settings?: Record<string, string>;
 }
@@ -187,7 +189,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       throw new Error(`initdb of the embedded PostgreSQL in ${dataDir} failed: ${(error as Error).message}`);
     }
   } else {
-    await clearStalePidFile(dataDir, onLog);
+    await clearStalePidFile(dataDir, options.onNotice ?? onLog);
   }
 
   try {

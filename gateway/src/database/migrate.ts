@@ -12,6 +12,11 @@ import { dataSourceOptions } from './data-source-options';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  Logger.overrideLogger(
+    config.logLevel === 'debug' || config.logLevel === 'trace'
+      ? ['log', 'warn', 'error', 'debug']
+      : ['log', 'warn', 'error'],
+  );
   const logger = new Logger('Migrations');
   const resources = new Resources();
   try {
@@ -20,7 +25,9 @@ async function main(): Promise<void> {
     resources.add('database', () => dataSource.destroy());
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     logger.log(
-      applied.length === 0 ? 'no pending migration' : `applied: ${applied.map((migration) => migration.name).join(', ')}`,
+      applied.length === 0
+        ? 'no pending migration'
+        : `applied: ${applied.map((migration) => migration.name).join(', ')}`,
     );
   } finally {
     await resources.closeAll((stage, error) => logger.error(`closing the ${stage} failed: ${String(error)}`));

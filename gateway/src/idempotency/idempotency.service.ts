@@ -42,7 +42,9 @@ export class IdempotencyService {
     if (key === undefined) return { ...(await execute()), replayed: false };
     if (!KEY_PATTERN.test(key)) {
       throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: Idempotency-Key', {
-        errors: [{ field: 'Idempotency-Key', message: 'Idempotency-Key must be 1-255 visible ASCII characters' }],
+        errors: [
+          { field: 'Idempotency-Key', message: 'Idempotency-Key must be 1-255 visible ASCII characters' },
+        ],
       });
     }
     const requestHash = createHash('sha256')
@@ -66,15 +68,22 @@ export class IdempotencyService {
       }
       if (existing.state === 'COMPLETED') return this.replay<T>(existing);
       const takenOver =
-        ((await this.dataSource.query(
-          `UPDATE idempotency_keys SET updated_at = now() WHERE api_key_id = $1 AND key = $2
+        (
+          (await this.dataSource.query(
+            `UPDATE idempotency_keys SET updated_at = now() WHERE api_key_id = $1 AND key = $2
            AND state = 'IN_PROGRESS' AND updated_at < now() - make_interval(secs => $3) RETURNING key`,
-          [apiKeyId, key, ABANDONED_AFTER_MS / 1000],
-        )) as [unknown[], number])[0].length === 1;
+            [apiKeyId, key, ABANDONED_AFTER_MS / 1000],
+          )) as [unknown[], number]
+        )[0].length === 1;
       if (!takenOver) {
-        throw new ProblemError(409, 'IDEMPOTENCY_KEY_IN_PROGRESS', 'a request with this Idempotency-Key is running', {
-          headers: { 'Retry-After': '1' },
-        });
+        throw new ProblemError(
+          409,
+          'IDEMPOTENCY_KEY_IN_PROGRESS',
+          'a request with this Idempotency-Key is running',
+          {
+            headers: { 'Retry-After': '1' },
+          },
+        );
       }
     }
 
@@ -82,14 +91,24 @@ export class IdempotencyService {
       const result = await execute();
       await repository.update(
         { apiKeyId, key },
-        { state: 'COMPLETED', statusCode: result.status, response: result.body as object, updatedAt: new Date() },
+        {
+          state: 'COMPLETED',
+          statusCode: result.status,
+          response: result.body as object,
+          updatedAt: new Date(),
+        },
       );
       return { ...result, replayed: false };
     } catch (error) {
       const problem = error instanceof ProblemError ? error : ledgerProblem(error);
       if (problem && problem.status < 500) {
         const stored: StoredProblem = {
-          problem: { status: problem.status, code: problem.code, detail: problem.detail, errors: problem.extra.errors },
+          problem: {
+            status: problem.status,
+            code: problem.code,
+            detail: problem.detail,
+            errors: problem.extra.errors,
+          },
         };
         await repository.update(
           { apiKeyId, key },

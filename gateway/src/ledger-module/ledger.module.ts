@@ -37,7 +37,9 @@ export class LedgerModule {
             const ledger = new InstrumentedLedger(await open({ dataDir }), metrics.ledgerSubmits);
             resources.add('ledger', () => ledger.close());
             const info = await ledger.getChainInfo();
-            logger.log(`${config.ledger} ledger open (${dataDir}, height ${info.height}) in ${Date.now() - started} ms`);
+            logger.log(
+              `${config.ledger} ledger open (${dataDir}, height ${info.height}) in ${Date.now() - started} ms`,
+            );
             return ledger;
           },
         },

@@ -39,7 +39,8 @@ export function asLedgerParticipant(value: unknown): LedgerParticipant {
   const record = value as Record<string, unknown> | null;
   if (!record || typeof record !== 'object') throw new MalformedEventError('participant is not an object');
   for (const field of REQUIRED) {
-    if (typeof record[field] !== 'string') throw new MalformedEventError(`participant.${field} is not a string`);
+    if (typeof record[field] !== 'string')
+      throw new MalformedEventError(`participant.${field} is not a string`);
   }
   return record as unknown as LedgerParticipant;
 }

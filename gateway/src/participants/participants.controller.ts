@@ -54,7 +54,8 @@ export class ParticipantsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+    description:
+      'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
   })
   @ApiCreatedResponse({ type: ParticipantDto, description: 'Registered (or the replay of the first answer)' })
   @ApiProblems(400, 409, 422, 502)
@@ -77,7 +78,9 @@ export class ParticipantsController {
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'List participants (filter by kind and status; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    summary: 'List participants (filter by kind and status; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: ParticipantPageDto })
   @ApiProblems(400)
   list(@Query() query: ListParticipantsQueryDto): Promise<ParticipantPageDto> {

@@ -25,8 +25,12 @@ const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24,
 
 /** 统一社会信用代码 (GB 32100-2015): 18 characters, the last a mod-31 check character. */
 export function isCreditCode(value: unknown): boolean {
-  if (typeof value !== 'string' || !/^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/.test(value)) return false;
-  const sum = CREDIT_CODE_WEIGHTS.reduce((total, weight, i) => total + CREDIT_CODE_CHARSET.indexOf(value[i]) * weight, 0);
+  if (typeof value !== 'string' || !/^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/.test(value))
+    return false;
+  const sum = CREDIT_CODE_WEIGHTS.reduce(
+    (total, weight, i) => total + CREDIT_CODE_CHARSET.indexOf(value[i]) * weight,
+    0,
+  );
   return CREDIT_CODE_CHARSET[(31 - (sum % 31)) % 31] === value[17];
 }
 
@@ -69,7 +73,10 @@ function IsCreditCode(options?: ValidationOptions) {
 }
 
 export class RegisterParticipantDto {
-  @ApiProperty({ description: 'Participant id chosen by the integrator (1–64 of A-Z a-z 0-9 . _ -)', example: 'GEN-ZJ-001' })
+  @ApiProperty({
+    description: 'Participant id chosen by the integrator (1–64 of A-Z a-z 0-9 . _ -)',
+    example: 'GEN-ZJ-001',
+  })
   @Matches(ID_PATTERN, { message: 'id must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   id!: string;
 
@@ -119,7 +126,10 @@ export class ListParticipantsQueryDto extends PageQueryDto {
 }
 
 export class LedgerProofDto {
-  @ApiProperty({ description: 'Transaction id', example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b' })
+  @ApiProperty({
+    description: 'Transaction id',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
   @ApiProperty({ description: 'Block the transaction was committed in', example: 12 })
   blockNumber!: number;
@@ -140,7 +150,12 @@ export class ParticipantDto {
   region!: string;
   @ApiProperty({ enum: PARTICIPANT_STATUSES, example: 'ACTIVE' })
   status!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Reason of the last status change', example: null })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Reason of the last status change',
+    example: null,
+  })
   statusReason!: string | null;
   @ApiProperty({ description: 'MSP of the organisation that registered it', example: 'GridMSP' })
   registeredByMsp!: string;

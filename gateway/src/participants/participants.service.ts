@@ -82,13 +82,24 @@ export class ParticipantsService implements OnModuleInit {
     const tx = await this.ledger.submit({
       identity: principal.identity,
       transaction: 'identity:RegisterParticipant',
-      args: [JSON.stringify({ id: publicFields.id, kind: publicFields.kind, name: publicFields.name, region: publicFields.region })],
+      args: [
+        JSON.stringify({
+          id: publicFields.id,
+          kind: publicFields.kind,
+          name: publicFields.name,
+          region: publicFields.region,
+        }),
+      ],
       transient: { creditCode },
     });
     return this.answer(tx, principal, request.id);
   }
 
-  async changeStatus(principal: Principal, id: string, request: ChangeParticipantStatusDto): Promise<ParticipantDto> {
+  async changeStatus(
+    principal: Principal,
+    id: string,
+    request: ChangeParticipantStatusDto,
+  ): Promise<ParticipantDto> {
     const tx = await this.ledger.submit({
       identity: principal.identity,
       transaction: 'identity:SetParticipantStatus',

@@ -63,7 +63,9 @@ export class Projector implements OnApplicationBootstrap {
     const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
     if (stored) this.position = { blockNumber: stored.blockNumber, txId: stored.txId };
     this.logger.log(
-      stored ? `resuming after block ${stored.blockNumber} tx ${stored.txId}` : 'no checkpoint: projecting from block 0',
+      stored
+        ? `resuming after block ${stored.blockNumber} tx ${stored.txId}`
+        : 'no checkpoint: projecting from block 0',
     );
     this.resources.add('projector', () => this.stop());
     this.loop = this.run();
@@ -164,7 +166,9 @@ export class Projector implements OnApplicationBootstrap {
         } catch (error) {
           if (!(error instanceof MalformedEventError)) throw error;
           outcome = 'MALFORMED';
-          await manager.query(`UPDATE projected_events SET outcome = 'MALFORMED' WHERE tx_id = $1`, [event.txId]);
+          await manager.query(`UPDATE projected_events SET outcome = 'MALFORMED' WHERE tx_id = $1`, [
+            event.txId,
+          ]);
         }
       }
       await manager.query(
@@ -176,9 +180,13 @@ export class Projector implements OnApplicationBootstrap {
       return true;
     });
     if (!applied) {
-      this.logger.warn(`event of tx ${event.txId} (block ${event.blockNumber}) was already projected: skipped`);
+      this.logger.warn(
+        `event of tx ${event.txId} (block ${event.blockNumber}) was already projected: skipped`,
+      );
     } else if (outcome === 'MALFORMED') {
-      this.logger.error(`event ${event.eventName} of tx ${event.txId} has a malformed payload: recorded, skipped`);
+      this.logger.error(
+        `event ${event.eventName} of tx ${event.txId} has a malformed payload: recorded, skipped`,
+      );
     }
     this.position = { blockNumber: event.blockNumber, txId: event.txId };
     this.recent.add(event.txId);

@@ -6,7 +6,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
-import { CommitError, EndorseError, type ChaincodeEvent, type SubmittedTransaction } from '../../src/ledger/port';
+import {
+  CommitError,
+  EndorseError,
+  type ChaincodeEvent,
+  type SubmittedTransaction,
+} from '../../src/ledger/port';
 import { createTestNetwork, type TestNetwork } from '../../src/ledger/embedded/testing';
 import { ProbeContract } from './fixtures/probe-contract';
 
@@ -33,7 +38,12 @@ describe('embedded ledger: execute–order–validate', () => {
     expect(result.txId).toMatch(/^[0-9a-f]{64}$/);
     expect(text(await net.ledger.evaluate(probe('Get', 'k1')))).toBe('v1');
     const info = await net.ledger.getTransaction(result.txId);
-    expect(info).toMatchObject({ blockNumber: 1, validationCode: 'VALID', creatorMspId: 'GridMSP', transaction: 'probe:Put' });
+    expect(info).toMatchObject({
+      blockNumber: 1,
+      validationCode: 'VALID',
+      creatorMspId: 'GridMSP',
+      transaction: 'probe:Put',
+    });
   });
 
   it('two concurrent read-modify-writes of one key: one VALID, one MVCC_READ_CONFLICT that writes nothing', async () => {
@@ -42,7 +52,9 @@ describe('embedded ledger: execute–order–validate', () => {
       net.ledger.submit(probe('Increment', 'counter')),
       net.ledger.submit(probe('Increment', 'counter')),
     ]);
-    const valid = outcomes.filter((o) => o.status === 'fulfilled') as PromiseFulfilledResult<SubmittedTransaction>[];
+    const valid = outcomes.filter(
+      (o) => o.status === 'fulfilled',
+    ) as PromiseFulfilledResult<SubmittedTransaction>[];
     const conflicts = outcomes.filter((o) => o.status === 'rejected') as PromiseRejectedResult[];
     expect(valid).toHaveLength(1);
     expect(conflicts).toHaveLength(1);
@@ -54,7 +66,9 @@ describe('embedded ledger: execute–order–validate', () => {
     const info = await net.ledger.getTransaction(error.status.txId);
     expect(info?.validationCode).toBe('MVCC_READ_CONFLICT');
     // The invalid transaction left no trace in the key's history.
-    const history = JSON.parse(text(await net.ledger.evaluate(probe('History', 'counter')))) as Array<{ txId: string }>;
+    const history = JSON.parse(text(await net.ledger.evaluate(probe('History', 'counter')))) as Array<{
+      txId: string;
+    }>;
     expect(history.map((h) => h.txId)).not.toContain(error.status.txId);
   });
 
@@ -117,7 +131,8 @@ describe('embedded ledger: execute–order–validate', () => {
     };
     const all = await collect({ blockNumber: 0 }, last.txId);
     expect(all.map((e) => e.eventName)).toEqual(['Put', 'Incremented', 'Put']);
-    for (const event of all) expect((await net.ledger.getTransaction(event.txId))?.validationCode).toBe('VALID');
+    for (const event of all)
+      expect((await net.ledger.getTransaction(event.txId))?.validationCode).toBe('VALID');
 
     // Resume after the first event, as a projection with a stored checkpoint does after a restart.
     await net.restart();
@@ -142,7 +157,9 @@ describe('embedded ledger: execute–order–validate', () => {
     const height = (await net.ledger.getChainInfo()).height;
     const failure = net.ledger.submit(probe('Fail', 'because'));
     await expect(failure).rejects.toBeInstanceOf(EndorseError);
-    await expect(failure).rejects.toMatchObject({ chaincodeMessage: expect.stringContaining('PROBE_REFUSED: because') });
+    await expect(failure).rejects.toMatchObject({
+      chaincodeMessage: expect.stringContaining('PROBE_REFUSED: because'),
+    });
     expect((await net.ledger.getChainInfo()).height).toBe(height);
   });
 
@@ -151,7 +168,10 @@ describe('embedded ledger: execute–order–validate', () => {
     await expect(lonely).rejects.toMatchObject({ status: { validationCode: 'ENDORSEMENT_POLICY_FAILURE' } });
     await expect(net.ledger.evaluate(probe('Get', 'policy'))).rejects.toThrow(/PROBE_NOT_FOUND/);
     // The regulator's peer cannot stand in for the trading center.
-    const wrong = net.ledger.submit({ ...probe('Put', 'policy', 'x'), endorsingOrganizations: ['GridMSP', 'RegulatorMSP'] });
+    const wrong = net.ledger.submit({
+      ...probe('Put', 'policy', 'x'),
+      endorsingOrganizations: ['GridMSP', 'RegulatorMSP'],
+    });
     await expect(wrong).rejects.toMatchObject({ status: { validationCode: 'ENDORSEMENT_POLICY_FAILURE' } });
   });
 
@@ -159,7 +179,10 @@ describe('embedded ledger: execute–order–validate', () => {
     await net.ledger.submit(probe('Put', 'sbe', 'v0'));
     await net.ledger.submit(probe('RestrictKey', 'sbe', 'TradingCenterMSP'));
     // The trading center alone may now change the key, although the chaincode policy needs two orgs...
-    const alone = await net.ledger.submit({ ...probe('Put', 'sbe', 'v1'), endorsingOrganizations: ['TradingCenterMSP'] });
+    const alone = await net.ledger.submit({
+      ...probe('Put', 'sbe', 'v1'),
+      endorsingOrganizations: ['TradingCenterMSP'],
+    });
     expect(alone.validationCode).toBe('VALID');
     // ...and the grid alone may not.
     const grid = net.ledger.submit({ ...probe('Put', 'sbe', 'v2'), endorsingOrganizations: ['GridMSP'] });
@@ -173,7 +196,9 @@ describe('embedded ledger: execute–order–validate', () => {
     expect(a.txId).toBe(prepared.txId);
     expect(b.txId).toBe(prepared.txId);
     const block = common.Block.deserializeBinary((await net.ledger.getBlock(a.blockNumber))!);
-    const codes = [...block.getMetadata()!.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER]];
+    const codes = [
+      ...block.getMetadata()!.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER],
+    ];
     expect(codes).toEqual([0, 9]); // VALID, DUPLICATE_TXID
     expect(text(await net.ledger.evaluate(probe('Get', 'dup')))).toBe('1');
     await expect(net.ledger.submit(prepared)).rejects.toThrow(/duplicate transaction found/);
@@ -187,7 +212,9 @@ describe('embedded ledger: execute–order–validate', () => {
 
   it("gives the chaincode the caller's X.509 identity, its attributes and the client's timestamp", async () => {
     const before = Date.now();
-    const who = JSON.parse(text(await net.ledger.evaluate({ ...probe('WhoAmI'), identity: net.ids.regulator })));
+    const who = JSON.parse(
+      text(await net.ledger.evaluate({ ...probe('WhoAmI'), identity: net.ids.regulator })),
+    );
     expect(who.mspId).toBe('RegulatorMSP');
     expect(who.role).toBe('regulator');
     expect(who.id).toMatch(/^x509::.*CN=regulator.*::.*CN=ca\.regulator\.gec\.example/);
@@ -213,13 +240,31 @@ describe('embedded ledger: execute–order–validate', () => {
     expect((await net.ledger.getChainInfo()).height).toBe(3);
   });
 
+  it("serves the system contract's GetMetadata, which validates against fabric-contract-api's schema", async () => {
+    const metadata = JSON.parse(
+      text(await net.ledger.evaluate({ ...probe('x'), transaction: 'org.hyperledger.fabric:GetMetadata' })),
+    );
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require('ajv');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const schema = require('fabric-contract-api/schema/contract-schema.json');
+    const ajv = new Ajv({ schemaId: 'auto' });
+    ajv.addMetaSchema(require('ajv/lib/refs/json-schema-draft-04.json')); // eslint-disable-line @typescript-eslint/no-require-imports
+    expect(ajv.validate(schema, metadata)).toBe(true);
+    expect(Object.keys(metadata.contracts)).toEqual(
+      expect.arrayContaining(['probe', 'org.hyperledger.fabric']),
+    );
+  });
+
   it('hash-chains blocks: chain info and verification', async () => {
     await net.ledger.submit(probe('Put', 'a', '1'));
     await net.ledger.submit(probe('Put', 'b', '2'));
     const info = await net.ledger.getChainInfo();
     expect(info.height).toBe(3);
     const last = common.Block.deserializeBinary((await net.ledger.getBlock(2))!);
-    expect(Buffer.from(last.getHeader()!.getPreviousHash_asU8()).toString('hex')).toBe(info.previousBlockHash);
+    expect(Buffer.from(last.getHeader()!.getPreviousHash_asU8()).toString('hex')).toBe(
+      info.previousBlockHash,
+    );
     expect(await net.ledger.verifyChain()).toEqual({ ok: true, height: 3, problems: [] });
   });
 });

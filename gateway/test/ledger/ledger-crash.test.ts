@@ -43,7 +43,8 @@ const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 describe('embedded ledger: crash safety', () => {
   let dataDir: string;
   beforeAll(async () => {
-    if (!existsSync(WRITER)) throw new Error(`${WRITER} is missing: run the root 'npm test' (it builds first)`);
+    if (!existsSync(WRITER))
+      throw new Error(`${WRITER} is missing: run the root 'npm test' (it builds first)`);
     dataDir = await mkdtemp(join(tmpdir(), 'gec-crash-'));
   });
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
@@ -72,17 +73,25 @@ describe('embedded ledger: crash safety', () => {
       const registered: string[] = [];
       for (let n = 1; n < height; n++) {
         const block = common.Block.deserializeBinary((await ledger.getBlock(n))!);
-        const codes = block.getMetadata()!.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER];
+        const codes = block.getMetadata()!.getMetadataList_asU8()[
+          common.BlockMetadataIndex.TRANSACTIONS_FILTER
+        ];
         expect(codes.length).toBe(block.getData()!.getDataList().length);
         block
           .getData()!
           .getDataList_asU8()
           .forEach((envelope, i) => {
             if (codes[i] !== peer.TxValidationCode.VALID) return;
-            const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelope).getPayload_asU8());
+            const payload = common.Payload.deserializeBinary(
+              common.Envelope.deserializeBinary(envelope).getPayload_asU8(),
+            );
             const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
-            const action = peer.ChaincodeActionPayload.deserializeBinary(tx.getActionsList()[0].getPayload_asU8());
-            const prp = peer.ProposalResponsePayload.deserializeBinary(action.getAction()!.getProposalResponsePayload_asU8());
+            const action = peer.ChaincodeActionPayload.deserializeBinary(
+              tx.getActionsList()[0].getPayload_asU8(),
+            );
+            const prp = peer.ProposalResponsePayload.deserializeBinary(
+              action.getAction()!.getProposalResponsePayload_asU8(),
+            );
             const cc = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
             registered.push(JSON.parse(text(cc.getResponse()!.getPayload_asU8())).id);
           });

@@ -128,7 +128,10 @@ const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24,
 export function creditCode(n: number): string {
   const serial = String(n).padStart(9, '0');
   const body = `91330000${serial}`; // 17 characters: registration authority, kind, region, organisation code
-  const sum = [...body].reduce((total, ch, i) => total + CREDIT_CODE_CHARSET.indexOf(ch) * CREDIT_CODE_WEIGHTS[i], 0);
+  const sum = [...body].reduce(
+    (total, ch, i) => total + CREDIT_CODE_CHARSET.indexOf(ch) * CREDIT_CODE_WEIGHTS[i],
+    0,
+  );
   return body + CREDIT_CODE_CHARSET[(31 - (sum % 31)) % 31];
 }
 

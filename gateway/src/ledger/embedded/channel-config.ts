@@ -19,7 +19,11 @@ export interface ChannelConfig {
   chaincode: { name: string; version: string; endorsementPolicy: string };
 }
 
-export function buildConfigEnvelope(config: ChannelConfig, signer: SigningIdentity, createdAt: Date): Uint8Array {
+export function buildConfigEnvelope(
+  config: ChannelConfig,
+  signer: SigningIdentity,
+  createdAt: Date,
+): Uint8Array {
   const creator = signer.serialize();
   const nonce = Buffer.from(config.channelId); // fixed: one genesis per channel
   const channelHeader = new common.ChannelHeader();

@@ -18,7 +18,15 @@ import {
 } from './fabric/protos';
 import { evaluatePolicy, policyFromEnvelope, type EndorsingIdentity, type Policy } from './policy';
 import { VALIDATION_PARAMETER } from './simulator';
-import type { BlockUpdate, KeyWrite, LedgerStore, MetadataWrite, TxUpdate, Version, VersionedValue } from './storage/ledger-store';
+import type {
+  BlockUpdate,
+  KeyWrite,
+  LedgerStore,
+  MetadataWrite,
+  TxUpdate,
+  Version,
+  VersionedValue,
+} from './storage/ledger-store';
 import type { MspVerifier } from './msp';
 
 const CODE = peer.TxValidationCode;
@@ -26,7 +34,9 @@ const CODE = peer.TxValidationCode;
 /** Derive the state update of a validated block (its TRANSACTIONS_FILTER says which transactions count). */
 export function updateFromBlock(block: common.Block, namespace: string): BlockUpdate {
   const blockNumber = block.getHeader()?.getNumber() ?? 0;
-  const filter = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+  const filter =
+    block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ??
+    new Uint8Array();
   const txs: TxUpdate[] = block
     .getData()!
     .getDataList_asU8()
@@ -50,23 +60,19 @@ export function updateFromBlock(block: common.Block, namespace: string): BlockUp
         for (const set of decoded.endorsed.rwSets) {
           if (set.namespace !== namespace) continue;
           update.writes.push(
-            ...set.writes.map(
-              (w): KeyWrite => ({
-                namespace,
-                key: w.key,
-                isDelete: w.isDelete,
-                value: w.isDelete ? undefined : Buffer.from(w.value ?? new Uint8Array()),
-              }),
-            ),
+            ...set.writes.map((w): KeyWrite => ({
+              namespace,
+              key: w.key,
+              isDelete: w.isDelete,
+              value: w.isDelete ? undefined : Buffer.from(w.value ?? new Uint8Array()),
+            })),
           );
           update.metadataWrites.push(
-            ...set.metadataWrites.map(
-              (m): MetadataWrite => ({
-                namespace,
-                key: m.key,
-                metadata: Object.fromEntries(m.entries.map((e) => [e.name, Buffer.from(e.value)])),
-              }),
-            ),
+            ...set.metadataWrites.map((m): MetadataWrite => ({
+              namespace,
+              key: m.key,
+              metadata: Object.fromEntries(m.entries.map((e) => [e.name, Buffer.from(e.value)])),
+            })),
           );
         }
       }
@@ -95,7 +101,9 @@ class BlockOverlay {
       const before = committed.get(w.key);
       this.pending.set(
         w.key,
-        w.isDelete ? null : { value: Buffer.from(w.value ?? new Uint8Array()), version, metadata: before?.metadata },
+        w.isDelete
+          ? null
+          : { value: Buffer.from(w.value ?? new Uint8Array()), version, metadata: before?.metadata },
       );
     }
     for (const m of rwSet.metadataWrites) {
@@ -154,25 +162,42 @@ export interface ValidatedTransaction {
   decoded?: DecodedTransaction;
 }
 
-/** Validate every transaction of a block and write the codes into its TRANSACTIONS_FILTER. */
-export async function validateBlock(block: common.Block, ctx: ValidationContext): Promise<ValidatedTransaction[]> {
+/** What the order-independent checks of a transaction found. */
+interface Prechecked {
+  decoded?: DecodedTransaction;
+  /** Set when the transaction already failed a check that does not depend on its place in the block. */
+  code?: number;
+  endorsers: EndorsingIdentity[];
+}
+
+/**
+ * Validate every transaction of a block and write the codes into its TRANSACTIONS_FILTER. As in Fabric, the
+ * checks that do not depend on other transactions (structure, creator signature, txid binding, endorsement
+ * signatures) run for the whole block in parallel; duplicates, policies (a key's policy may be changed by an
+ * earlier transaction of the block), MVCC and phantoms are then checked in block order.
+ */
+export async function validateBlock(
+  block: common.Block,
+  ctx: ValidationContext,
+): Promise<ValidatedTransaction[]> {
   const blockNumber = block.getHeader()!.getNumber();
+  const envelopes = block.getData()!.getDataList_asU8();
+  const prechecked = await Promise.all(envelopes.map((envelope) => precheck(envelope, ctx)));
   const overlay = new BlockOverlay(ctx.store, ctx.namespace);
   const seenTxIds = new Set<string>();
   const results: ValidatedTransaction[] = [];
-  const envelopes = block.getData()!.getDataList_asU8();
-
   for (let txNum = 0; txNum < envelopes.length; txNum++) {
-    let decoded: DecodedTransaction | undefined;
-    let code: number;
-    try {
-      decoded = decodeTransaction(envelopes[txNum]);
-      code = await validateTransaction(decoded, blockNumber, txNum, ctx, overlay, seenTxIds);
-    } catch {
-      code = CODE.BAD_PAYLOAD;
+    const { decoded, endorsers } = prechecked[txNum];
+    let code = prechecked[txNum].code;
+    if (code === undefined && decoded) {
+      try {
+        code = await validateInOrder(decoded, endorsers, blockNumber, txNum, ctx, overlay, seenTxIds);
+      } catch {
+        code = CODE.BAD_PAYLOAD;
+      }
     }
     if (decoded?.txId) seenTxIds.add(decoded.txId);
-    results.push({ txNum, code, decoded });
+    results.push({ txNum, code: code ?? CODE.BAD_PAYLOAD, decoded });
   }
 
   const metadata = block.getMetadata()!;
@@ -182,52 +207,62 @@ export async function validateBlock(block: common.Block, ctx: ValidationContext)
   return results;
 }
 
-async function validateTransaction(
+async function precheck(envelope: Uint8Array, ctx: ValidationContext): Promise<Prechecked> {
+  let tx: DecodedTransaction;
+  try {
+    tx = decodeTransaction(envelope);
+  } catch {
+    return { code: CODE.BAD_PAYLOAD, endorsers: [] };
+  }
+  const fail = (code: number): Prechecked => ({ decoded: tx, code, endorsers: [] });
+  if (tx.headerType !== ENDORSER_TRANSACTION || !tx.endorsed) return fail(CODE.UNKNOWN_TX_TYPE);
+  if (tx.channelId !== ctx.channelId) return fail(CODE.TARGET_CHAIN_NOT_FOUND);
+  if (computeTxId(tx.nonce, tx.creator) !== tx.txId) return fail(CODE.BAD_PROPOSAL_TXID);
+  if (tx.endorsed.chaincodeName !== ctx.namespace) return fail(CODE.INVALID_CHAINCODE);
+  if (tx.endorsed.rwSets.some((s) => s.namespace !== ctx.namespace)) return fail(CODE.ILLEGAL_WRITESET);
+  const endorsed = tx.endorsed;
+  const [creatorOk, ...endorsements] = await Promise.all([
+    ctx.verifier.verifyAsync(tx.creator, tx.envelopePayload, tx.envelopeSignature).then(
+      () => true,
+      () => false,
+    ),
+    ...endorsed.endorsements.map((e) =>
+      ctx.verifier
+        .verifyAsync(e.endorser, Buffer.concat([endorsed.proposalResponsePayload, e.endorser]), e.signature)
+        .then(
+          (identity): EndorsingIdentity => ({ mspId: identity.mspId, role: identity.role }),
+          // An invalid endorsement simply does not count towards a policy.
+          () => undefined,
+        ),
+    ),
+  ]);
+  if (!creatorOk) return fail(CODE.BAD_CREATOR_SIGNATURE);
+  return { decoded: tx, endorsers: endorsements.filter((e): e is EndorsingIdentity => e !== undefined) };
+}
+
+async function validateInOrder(
   tx: DecodedTransaction,
+  endorsers: EndorsingIdentity[],
   blockNumber: number,
   txNum: number,
   ctx: ValidationContext,
   overlay: BlockOverlay,
   seenTxIds: Set<string>,
 ): Promise<number> {
-  if (tx.headerType !== ENDORSER_TRANSACTION || !tx.endorsed) return CODE.UNKNOWN_TX_TYPE;
-  if (tx.channelId !== ctx.channelId) return CODE.TARGET_CHAIN_NOT_FOUND;
-  try {
-    ctx.verifier.verify(tx.creator, tx.envelopePayload, tx.envelopeSignature);
-  } catch {
-    return CODE.BAD_CREATOR_SIGNATURE;
-  }
-  if (computeTxId(tx.nonce, tx.creator) !== tx.txId) return CODE.BAD_PROPOSAL_TXID;
   if (seenTxIds.has(tx.txId) || (await ctx.store.getTxLocation(tx.txId))) return CODE.DUPLICATE_TXID;
-  if (tx.endorsed.chaincodeName !== ctx.namespace) return CODE.INVALID_CHAINCODE;
-
-  const rwSet = tx.endorsed.rwSets.find((s) => s.namespace === ctx.namespace) ?? {
+  const rwSet = tx.endorsed?.rwSets.find((s) => s.namespace === ctx.namespace) ?? {
     namespace: ctx.namespace,
     reads: [],
     rangeQueries: [],
     writes: [],
     metadataWrites: [],
   };
-  if (tx.endorsed.rwSets.some((s) => s.namespace !== ctx.namespace)) return CODE.ILLEGAL_WRITESET;
-
-  // Endorsements: only valid signatures by known identities count towards a policy.
-  const endorsers: EndorsingIdentity[] = [];
-  for (const e of tx.endorsed.endorsements) {
-    try {
-      const identity = ctx.verifier.verify(
-        e.endorser,
-        Buffer.concat([tx.endorsed.proposalResponsePayload, e.endorser]),
-        e.signature,
-      );
-      endorsers.push({ mspId: identity.mspId, role: identity.role });
-    } catch {
-      // An invalid endorsement simply does not count.
-    }
-  }
   // State-based endorsement: a written key with its own VALIDATION_PARAMETER is governed by that policy;
   // every other write needs the chaincode policy.
   const committed = new Map<string, VersionedValue | undefined>();
-  const touched = [...new Set([...rwSet.writes.map((w) => w.key), ...rwSet.metadataWrites.map((m) => m.key)])];
+  const touched = [
+    ...new Set([...rwSet.writes.map((w) => w.key), ...rwSet.metadataWrites.map((m) => m.key)]),
+  ];
   let needsChaincodePolicy = touched.length === 0;
   for (const key of touched) {
     const current = await overlay.get(key);
@@ -245,7 +280,8 @@ async function validateTransaction(
       needsChaincodePolicy = true;
     }
   }
-  if (needsChaincodePolicy && !evaluatePolicy(ctx.chaincodePolicy, endorsers)) return CODE.ENDORSEMENT_POLICY_FAILURE;
+  if (needsChaincodePolicy && !evaluatePolicy(ctx.chaincodePolicy, endorsers))
+    return CODE.ENDORSEMENT_POLICY_FAILURE;
 
   for (const read of rwSet.reads) {
     const current = await overlay.get(read.key);

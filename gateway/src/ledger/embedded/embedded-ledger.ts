@@ -27,7 +27,12 @@ import {
   type TransactionRequest,
   type ValidationCodeName,
 } from '../port';
-import { buildChannelConfig, type EmbeddedLedgerOptions, resolveOptions, type ResolvedOptions } from './options';
+import {
+  buildChannelConfig,
+  type EmbeddedLedgerOptions,
+  resolveOptions,
+  type ResolvedOptions,
+} from './options';
 import { buildConfigEnvelope, readChannelConfig, type ChannelConfig } from './channel-config';
 import { updateFromBlock, validateBlock, validationCodeName } from './committer';
 import { EndorsingPeer, ProposalRejectedError } from './endorser';
@@ -50,14 +55,27 @@ import { createContractRouter, type ContractRouter } from './shim';
 import { LedgerStore } from './storage/ledger-store';
 import { blockHeaderHash } from './storage/block-hash';
 
-/** A proposal signed once; submitting it again reuses the same transaction id. */
+/**
+ * A proposal built once; submitting it again reuses the same transaction id. As in fabric-gateway, the
+ * client signs it when it is first sent for endorsement.
+ */
 class EmbeddedPreparedTransaction implements PreparedTransaction {
+  private signing: Promise<peer.SignedProposal> | undefined;
+
   constructor(
     readonly txId: string,
     readonly request: TransactionRequest,
-    readonly signed: peer.SignedProposal,
     readonly timestamp: Date,
+    private readonly proposalBytes: Uint8Array,
+    private readonly signer: SigningIdentity,
   ) {}
+
+  signed(): Promise<peer.SignedProposal> {
+    this.signing ??= this.signer
+      .signAsync(this.proposalBytes)
+      .then((signature) => signedProposal(this.proposalBytes, signature));
+    return this.signing;
+  }
 }
 
 interface StatusWaiter {
@@ -107,7 +125,11 @@ export class EmbeddedLedger implements LedgerPort {
     const config = readChannelConfig(genesis);
     const verifier = new MspVerifier(config.organisations);
     const policy = parsePolicy(config.chaincode.endorsementPolicy);
-    const router: ContractRouter = createContractRouter(options.contracts, namespace, config.chaincode.version);
+    const router: ContractRouter = createContractRouter(
+      options.contracts,
+      namespace,
+      config.chaincode.version,
+    );
 
     const state = {
       getState: (ns: string, key: string) => store.getState(ns, key),
@@ -132,8 +154,12 @@ export class EmbeddedLedger implements LedgerPort {
     }
 
     let ledger: EmbeddedLedger | undefined = undefined;
-    const orderer = new Orderer(store.height, store.currentHash() ?? new Uint8Array(), ordererIdentity, options.batch, (block) =>
-      ledger!.enqueueCommit(block),
+    const orderer = new Orderer(
+      store.height,
+      store.currentHash() ?? new Uint8Array(),
+      ordererIdentity,
+      options.batch,
+      (block) => ledger!.enqueueCommit(block),
     );
     ledger = new EmbeddedLedger(options, ca, store, config, verifier, policy, peers, orderer);
     return ledger;
@@ -172,7 +198,7 @@ export class EmbeddedLedger implements LedgerPort {
       args: [fn, ...rest].map((a) => Buffer.from(a, 'utf8')),
       transient,
     });
-    return new EmbeddedPreparedTransaction(txId, request, signedProposal(proposalBytes, identity.sign(proposalBytes)), timestamp);
+    return new EmbeddedPreparedTransaction(txId, request, timestamp, proposalBytes, identity);
   }
 
   async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
@@ -180,7 +206,7 @@ export class EmbeddedLedger implements LedgerPort {
     const { decoded, proposalResponsePayload, endorsements, payload } = await this.endorse(prepared);
     const identity = this.identity(prepared.request);
     const txPayload = buildTransactionPayload(decoded, proposalResponsePayload, endorsements);
-    const envelope = buildEnvelope(txPayload, identity.sign(txPayload));
+    const envelope = buildEnvelope(txPayload, await identity.signAsync(txPayload));
     const status = this.waitForStatus(prepared.txId);
     await this.orderer.broadcast(envelope);
     const committed = await status;
@@ -269,7 +295,11 @@ export class EmbeddedLedger implements LedgerPort {
         try {
           const identity = this.verifier.verify(
             header.getCreator_asU8(),
-            blockSignatureMessage(signatures.getValue_asU8(), s.getSignatureHeader_asU8(), block!.getHeader()!),
+            blockSignatureMessage(
+              signatures.getValue_asU8(),
+              s.getSignatureHeader_asU8(),
+              block!.getHeader()!,
+            ),
             s.getSignature_asU8(),
           );
           return this.verifier.satisfiesPrincipal(identity, ordererPrincipal);
@@ -295,7 +325,8 @@ export class EmbeddedLedger implements LedgerPort {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('the embedded ledger is closed');
-    if (this.commitFailure) throw new Error(`the embedded ledger stopped committing: ${this.commitFailure.message}`);
+    if (this.commitFailure)
+      throw new Error(`the embedded ledger stopped committing: ${this.commitFailure.message}`);
   }
 
   private identity(request: TransactionRequest): SigningIdentity {
@@ -304,13 +335,17 @@ export class EmbeddedLedger implements LedgerPort {
 
   private asPrepared(input: TransactionRequest | PreparedTransaction): EmbeddedPreparedTransaction {
     if (input instanceof EmbeddedPreparedTransaction) return input;
-    if ('txId' in input) throw new Error('a prepared transaction from another ledger cannot be submitted here');
+    if ('txId' in input)
+      throw new Error('a prepared transaction from another ledger cannot be submitted here');
     return this.prepare(input) as EmbeddedPreparedTransaction;
   }
 
-  private async check(target: EndorsingPeer, prepared: EmbeddedPreparedTransaction): Promise<DecodedProposal> {
+  private async check(
+    target: EndorsingPeer,
+    prepared: EmbeddedPreparedTransaction,
+  ): Promise<DecodedProposal> {
     try {
-      return await target.checkProposal(prepared.signed);
+      return await target.checkProposal(await prepared.signed());
     } catch (err) {
       if (err instanceof ProposalRejectedError) throw new EndorseError(prepared.txId, err.message, 500);
       throw err;
@@ -323,7 +358,8 @@ export class EmbeddedLedger implements LedgerPort {
     const orgs = prepared.request.endorsingOrganizations ?? requiredOrganisations(this.policy);
     const targets = orgs.map((mspId) => {
       const target = this.peers.get(mspId);
-      if (!target) throw new EndorseError(prepared.txId, `no peer of organisation ${mspId} on this channel`, 500);
+      if (!target)
+        throw new EndorseError(prepared.txId, `no peer of organisation ${mspId} on this channel`, 500);
       return target;
     });
     const results = await this.lock.read(async () => {
@@ -352,7 +388,11 @@ export class EmbeddedLedger implements LedgerPort {
       // A client-side sanity check Fabric's gateway also makes: the endorsements we collected satisfy the policy.
       const identities = targets.map((t) => ({ mspId: t.mspId, role: 'peer' as const }));
       if (!evaluatePolicy(this.policy, identities)) {
-        throw new EndorseError(prepared.txId, 'the endorsing peers cannot satisfy the chaincode endorsement policy', 500);
+        throw new EndorseError(
+          prepared.txId,
+          'the endorsing peers cannot satisfy the chaincode endorsement policy',
+          500,
+        );
       }
     }
     return {
@@ -372,16 +412,23 @@ export class EmbeddedLedger implements LedgerPort {
   }
 
   private enqueueCommit(block: common.Block): void {
-    this.commitQueue = this.commitQueue.then(() => this.commit(block)).catch((err: Error) => {
-      // A failed commit (disk full, I/O error) stops the ledger rather than letting state diverge.
-      this.commitFailure = err;
-      for (const [txId, list] of this.waiters) {
-        for (const w of list) {
-          w.resolve({ txId, blockNumber: -1, validationCode: 'INVALID_OTHER_REASON' as ValidationCodeName, successful: false });
+    this.commitQueue = this.commitQueue
+      .then(() => this.commit(block))
+      .catch((err: Error) => {
+        // A failed commit (disk full, I/O error) stops the ledger rather than letting state diverge.
+        this.commitFailure = err;
+        for (const [txId, list] of this.waiters) {
+          for (const w of list) {
+            w.resolve({
+              txId,
+              blockNumber: -1,
+              validationCode: 'INVALID_OTHER_REASON' as ValidationCodeName,
+              successful: false,
+            });
+          }
         }
-      }
-      this.waiters.clear();
-    });
+        this.waiters.clear();
+      });
   }
 
   private async commit(block: common.Block): Promise<void> {
@@ -403,7 +450,8 @@ export class EmbeddedLedger implements LedgerPort {
       if (!list) continue;
       this.waiters.delete(txId);
       const validationCode = validationCodeName(tx.code) as ValidationCodeName;
-      for (const w of list) w.resolve({ txId, blockNumber, validationCode, successful: tx.code === peer.TxValidationCode.VALID });
+      for (const w of list)
+        w.resolve({ txId, blockNumber, validationCode, successful: tx.code === peer.TxValidationCode.VALID });
     }
     this.signal.notify();
   }

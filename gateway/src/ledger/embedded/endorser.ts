@@ -61,15 +61,21 @@ export class EndorsingPeer {
     }
     const { channelId, chaincodeName, verifier } = this.options;
     if (decoded.channelId !== channelId) {
-      throw new ProposalRejectedError(`channel '${decoded.channelId}' not found (this peer joined '${channelId}')`);
+      throw new ProposalRejectedError(
+        `channel '${decoded.channelId}' not found (this peer joined '${channelId}')`,
+      );
     }
     if (decoded.chaincodeName !== chaincodeName) {
-      throw new ProposalRejectedError(`chaincode '${decoded.chaincodeName}' is not installed (only '${chaincodeName}')`);
+      throw new ProposalRejectedError(
+        `chaincode '${decoded.chaincodeName}' is not installed (only '${chaincodeName}')`,
+      );
     }
     try {
-      verifier.verify(decoded.creator, decoded.proposalBytes, decoded.signature);
+      await verifier.verifyAsync(decoded.creator, decoded.proposalBytes, decoded.signature);
     } catch (err) {
-      throw new ProposalRejectedError(`access denied: creator signature or identity invalid: ${(err as Error).message}`);
+      throw new ProposalRejectedError(
+        `access denied: creator signature or identity invalid: ${(err as Error).message}`,
+      );
     }
     if (computeTxId(decoded.nonce, decoded.creator) !== decoded.txId) {
       throw new ProposalRejectedError(`incorrect txid ${decoded.txId}: it must be SHA-256(nonce ‖ creator)`);
@@ -110,7 +116,7 @@ export class EndorsingPeer {
       payload,
     });
     const endorser = identity.serialize();
-    const signature = identity.sign(Buffer.concat([proposalResponsePayload, endorser]));
+    const signature = await identity.signAsync(Buffer.concat([proposalResponsePayload, endorser]));
     return {
       status,
       message: response.message ?? '',

@@ -31,7 +31,11 @@ export interface BlockSource {
   closed(): boolean;
 }
 
-function stream<T>(source: BlockSource, produce: (block: common.Block) => Promise<T[]>, start: number): EventStream<T> {
+function stream<T>(
+  source: BlockSource,
+  produce: (block: common.Block) => Promise<T[]>,
+  start: number,
+): EventStream<T> {
   let closed = false;
   const iterable: EventStream<T> = {
     close: () => {
@@ -59,10 +63,17 @@ function stream<T>(source: BlockSource, produce: (block: common.Block) => Promis
 }
 
 function codesOf(block: common.Block): Uint8Array {
-  return block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+  return (
+    block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ??
+    new Uint8Array()
+  );
 }
 
-export function chaincodeEventStream(source: BlockSource, chaincodeName: string, start?: Checkpoint): EventStream<ChaincodeEvent> {
+export function chaincodeEventStream(
+  source: BlockSource,
+  chaincodeName: string,
+  start?: Checkpoint,
+): EventStream<ChaincodeEvent> {
   const startBlock = start?.blockNumber ?? source.height();
   let skipUntilTx = start?.txId;
   return stream(
@@ -121,7 +132,11 @@ export function blockEventStream(source: BlockSource, startBlock?: number): Even
               } catch {
                 // A malformed envelope keeps its place and code; it has no readable id.
               }
-              return { txId, txNumber, validationCode: validationCodeName(codes[txNumber]) as ValidationCodeName };
+              return {
+                txId,
+                txNumber,
+                validationCode: validationCodeName(codes[txNumber]) as ValidationCodeName,
+              };
             }),
         },
       ];

@@ -18,12 +18,20 @@ export interface BatchSettings {
   batchTimeoutMs: number;
 }
 
-export const DEFAULT_BATCH: BatchSettings = { maxMessageCount: 200, preferredMaxBytes: 2 * 1024 * 1024, batchTimeoutMs: 5 };
+export const DEFAULT_BATCH: BatchSettings = {
+  maxMessageCount: 200,
+  preferredMaxBytes: 2 * 1024 * 1024,
+  batchTimeoutMs: 5,
+};
 
 const METADATA_ENTRIES = 5; // SIGNATURES, LAST_CONFIG, TRANSACTIONS_FILTER, ORDERER (deprecated), COMMIT_HASH
 
 /** The bytes the orderer signs for a block: metadata value ‖ signature header ‖ header (as Fabric does). */
-export function blockSignatureMessage(value: Uint8Array, signatureHeader: Uint8Array, header: common.BlockHeader): Buffer {
+export function blockSignatureMessage(
+  value: Uint8Array,
+  signatureHeader: Uint8Array,
+  header: common.BlockHeader,
+): Buffer {
   return Buffer.concat([value, signatureHeader, header.serializeBinary()]);
 }
 
@@ -47,7 +55,9 @@ export function buildBlock(
   const signatureHeaderBytes = signatureHeader.serializeBinary();
   const metadataSignature = new common.MetadataSignature();
   metadataSignature.setSignatureHeader(signatureHeaderBytes);
-  metadataSignature.setSignature(signer.sign(blockSignatureMessage(new Uint8Array(), signatureHeaderBytes, header)));
+  metadataSignature.setSignature(
+    signer.sign(blockSignatureMessage(new Uint8Array(), signatureHeaderBytes, header)),
+  );
   const signatures = new common.Metadata();
   signatures.setSignaturesList([metadataSignature]);
 
@@ -91,7 +101,10 @@ export class Orderer {
     return new Promise<void>((ordered) => {
       this.batch.push({ envelope, ordered });
       this.batchBytes += envelope.length;
-      if (this.batch.length >= this.settings.maxMessageCount || this.batchBytes >= this.settings.preferredMaxBytes) {
+      if (
+        this.batch.length >= this.settings.maxMessageCount ||
+        this.batchBytes >= this.settings.preferredMaxBytes
+      ) {
         this.cut();
       } else if (!this.timer) {
         this.timer = setTimeout(() => this.cut(), this.settings.batchTimeoutMs);

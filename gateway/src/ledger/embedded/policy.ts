@@ -11,7 +11,8 @@ export interface Principal {
   mspId: string;
   role: PrincipalRole;
 }
-export type Policy = { kind: 'signedBy'; principal: Principal } | { kind: 'outOf'; n: number; rules: Policy[] };
+export type Policy =
+  { kind: 'signedBy'; principal: Principal } | { kind: 'outOf'; n: number; rules: Policy[] };
 
 /** What an endorsement proves: which MSP and which NodeOU role signed. */
 export interface EndorsingIdentity {
@@ -50,7 +51,8 @@ export function parsePolicy(text: string): Policy {
       return { kind: 'signedBy', principal: { mspId: principal.slice(0, dot), role } };
     }
     const match = /^(AND|OR|OutOf)\s*\(/i.exec(text.slice(pos));
-    if (!match) throw new PolicyParseError(`expected AND, OR, OutOf or a principal at ${pos} in policy ${text}`);
+    if (!match)
+      throw new PolicyParseError(`expected AND, OR, OutOf or a principal at ${pos} in policy ${text}`);
     const op = match[1].toUpperCase();
     pos += match[0].length;
     let n = 0;
@@ -72,7 +74,8 @@ export function parsePolicy(text: string): Policy {
     expect(')');
     if (op === 'AND') n = rules.length;
     if (op === 'OR') n = 1;
-    if (n < 1 || n > rules.length) throw new PolicyParseError(`OutOf(${n}) over ${rules.length} rules in ${text}`);
+    if (n < 1 || n > rules.length)
+      throw new PolicyParseError(`OutOf(${n}) over ${rules.length} rules in ${text}`);
     return { kind: 'outOf', n, rules };
   };
   const policy = parseExpr();
@@ -145,7 +148,10 @@ export function evaluatePolicy(policy: Policy, identities: EndorsingIdentity[]):
     }
     return verified >= rule.n;
   };
-  return evaluate(policy, identities.map(() => false));
+  return evaluate(
+    policy,
+    identities.map(() => false),
+  );
 }
 
 /** The organisations whose peers must endorse for the policy to be satisfiable with one peer each. */

@@ -25,7 +25,35 @@ const ChaincodeFromContractClass = require('fabric-shim/lib/contract-spi/chainco
   version: string,
 ) => ContractRouter;
 const { JSONSerializer } = require('fabric-contract-api') as { JSONSerializer: unknown };
+const fidm = require(require.resolve('@fidm/x509', { paths: [require.resolve('fabric-shim')] })) as {
+  Certificate: { fromPEM(pem: Buffer): unknown };
+};
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * fabric-shim builds a ClientIdentity for every transaction and re-parses the creator's certificate each
+ * time (a peer-launched chaincode does the same). Parsing is a pure function of the PEM bytes and
+ * ClientIdentity only reads the result, so the embedded peers share parsed certificates: the same
+ * identities sign thousands of transactions. Bounded, oldest first out.
+ */
+function memoiseCertificateParsing(limit = 10_000): void {
+  const original = fidm.Certificate.fromPEM.bind(fidm.Certificate);
+  if ((original as { memoised?: boolean }).memoised) return;
+  const parsed = new Map<string, unknown>();
+  const fromPEM = (pem: Buffer) => {
+    const key = pem.toString('latin1');
+    let cert = parsed.get(key);
+    if (cert === undefined) {
+      cert = original(pem);
+      if (parsed.size >= limit) parsed.delete(parsed.keys().next().value as string);
+      parsed.set(key, cert);
+    }
+    return cert;
+  };
+  (fromPEM as { memoised?: boolean }).memoised = true;
+  fidm.Certificate.fromPEM = fromPEM;
+}
+memoiseCertificateParsing();
 
 /** The stub instance, with the two fields the shim keeps for the peer: the event and the MSP id look-up. */
 export type RealStub = ShimStub & {

@@ -11,7 +11,11 @@ import type { HistoryEntry, VersionedValue } from './storage/ledger-store';
 /** The committed state a simulation reads: a view of the ledger store. */
 export interface StateReader {
   getState(namespace: string, key: string): Promise<VersionedValue | undefined>;
-  scanRange(namespace: string, startKey: string, endKey: string): AsyncGenerator<{ key: string; value: VersionedValue }>;
+  scanRange(
+    namespace: string,
+    startKey: string,
+    endKey: string,
+  ): AsyncGenerator<{ key: string; value: VersionedValue }>;
   getHistory(namespace: string, key: string): AsyncGenerator<HistoryEntry>;
 }
 
@@ -68,7 +72,12 @@ export class TxSimulator {
     this.writes.set(key, { key, isDelete: true });
   }
 
-  async handlePutStateMetadata(collection: string, key: string, metakey: string, value: Uint8Array): Promise<void> {
+  async handlePutStateMetadata(
+    collection: string,
+    key: string,
+    metakey: string,
+    value: Uint8Array,
+  ): Promise<void> {
     assertPublic(collection);
     this.beforeWrite(key);
     // Fabric writes the key's whole metadata map: start from the committed entries.
@@ -94,13 +103,18 @@ export class TxSimulator {
     _channelId: string,
     _txId: string,
     metadata?: Uint8Array,
-  ): Promise<{ iterator: ShimIterator<{ key: string; value: Buffer }>; metadata?: { bookmark: string; fetchedRecordsCount: number } }> {
+  ): Promise<{
+    iterator: ShimIterator<{ key: string; value: Buffer }>;
+    metadata?: { bookmark: string; fetchedRecordsCount: number };
+  }> {
     assertPublic(collection);
     this.assertOpen();
     if (!metadata) return { iterator: this.rangeIterator(startKey, endKey) };
 
     if (this.writeDone) {
-      throw new SimulationError('transaction has already performed write(s), paginated queries are not supported');
+      throw new SimulationError(
+        'transaction has already performed write(s), paginated queries are not supported',
+      );
     }
     this.paginatedQueryDone = true;
     const query = peer.QueryMetadata.deserializeBinary(metadata);
@@ -167,7 +181,9 @@ export class TxSimulator {
   }
 
   async handleInvokeChaincode(chaincodeName: string): Promise<never> {
-    throw new SimulationError(`chaincode-to-chaincode calls are not used by gec (asked for '${chaincodeName}')`);
+    throw new SimulationError(
+      `chaincode-to-chaincode calls are not used by gec (asked for '${chaincodeName}')`,
+    );
   }
 
   async handleGetPrivateDataHash(collection: string): Promise<never> {

@@ -430,7 +430,9 @@ export function decodeTransaction(envelopeBytes: Uint8Array): DecodedTransaction
     };
   }
   const response = chaincodeAction.getResponse();
-  const ccpp = peer.ChaincodeProposalPayload.deserializeBinary(actionPayload.getChaincodeProposalPayload_asU8());
+  const ccpp = peer.ChaincodeProposalPayload.deserializeBinary(
+    actionPayload.getChaincodeProposalPayload_asU8(),
+  );
   const invocation = peer.ChaincodeInvocationSpec.deserializeBinary(ccpp.getInput_asU8());
   const firstArg = invocation.getChaincodeSpec()?.getInput()?.getArgsList_asU8()[0];
   decoded.endorsed = {
@@ -454,5 +456,8 @@ export function decodeTransaction(envelopeBytes: Uint8Array): DecodedTransaction
 
 /** The validation codes a committer writes into block metadata (TRANSACTIONS_FILTER). */
 export function transactionsFilter(block: common.Block): Uint8Array {
-  return block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+  return (
+    block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ??
+    new Uint8Array()
+  );
 }

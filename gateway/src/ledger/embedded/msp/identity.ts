@@ -13,6 +13,8 @@ export interface SigningIdentity {
   serialize(): Uint8Array;
   /** ECDSA P-256 over SHA-256(message), DER encoded, always low-S. */
   sign(message: Uint8Array): Uint8Array;
+  /** As `sign`, computed on libuv's thread pool so the event loop stays free. */
+  signAsync(message: Uint8Array): Promise<Uint8Array>;
 }
 
 /** `msp.SerializedIdentity` bytes for a certificate. */
@@ -44,6 +46,14 @@ export class LocalSigningIdentity implements SigningIdentity {
   sign(message: Uint8Array): Uint8Array {
     const raw = nodeSign('sha256', message, { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
     return new Uint8Array(p1363ToLowSDer(raw));
+  }
+
+  signAsync(message: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) =>
+      nodeSign('sha256', message, { key: this.privateKey, dsaEncoding: 'ieee-p1363' }, (err, raw) =>
+        err ? reject(err) : resolve(new Uint8Array(p1363ToLowSDer(raw))),
+      ),
+    );
   }
 
   toJSON(): object {

@@ -110,6 +110,36 @@ export class MspVerifier {
     signature: Uint8Array,
     atTime?: Date,
   ): VerifiedIdentity {
+    const entry = this.checkedSignature(serializedIdentity, signature, atTime);
+    if (!nodeVerify('sha256', message, { key: entry.publicKey, dsaEncoding: 'der' }, signature)) {
+      throw new MspVerificationError('BAD_SIGNATURE', `signature verification failed for ${describe(entry)}`);
+    }
+    return entry.identity;
+  }
+
+  /**
+   * As `verify`, with the ECDSA check on libuv's thread pool: a committer verifies a block's signatures in
+   * parallel (as Fabric's validator does with goroutines) while the event loop keeps serving endorsements.
+   */
+  async verifyAsync(
+    serializedIdentity: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    atTime?: Date,
+  ): Promise<VerifiedIdentity> {
+    const entry = this.checkedSignature(serializedIdentity, signature, atTime);
+    const ok = await new Promise<boolean>((resolve, reject) =>
+      nodeVerify('sha256', message, { key: entry.publicKey, dsaEncoding: 'der' }, signature, (err, valid) =>
+        err ? reject(err) : resolve(valid),
+      ),
+    );
+    if (!ok)
+      throw new MspVerificationError('BAD_SIGNATURE', `signature verification failed for ${describe(entry)}`);
+    return entry.identity;
+  }
+
+  /** Identity and signature-encoding checks shared by both verify forms. */
+  private checkedSignature(serializedIdentity: Uint8Array, signature: Uint8Array, atTime?: Date) {
     const entry = this.lookup(serializedIdentity, atTime);
     let s: bigint;
     try {
@@ -126,10 +156,7 @@ export class MspVerifier {
         `invalid signature by ${describe(entry)}: high-S signatures are refused (Fabric requires low-S)`,
       );
     }
-    if (!nodeVerify('sha256', message, { key: entry.publicKey, dsaEncoding: 'der' }, signature)) {
-      throw new MspVerificationError('BAD_SIGNATURE', `signature verification failed for ${describe(entry)}`);
-    }
-    return entry.identity;
+    return entry;
   }
 
   /**
