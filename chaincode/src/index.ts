@@ -2,11 +2,33 @@
  * The `gec` chaincode: the contract classes Fabric loads (`contracts`), and the model types and error codes
  * the gateway shares.
  */
+import { CertificatesContract } from './certificates/certificates-contract';
 import { IdentityContract } from './identity/identity-contract';
+import { MeteringContract } from './metering/metering-contract';
+import { ParametersContract } from './parameters/parameters-contract';
+import { QueriesContract } from './queries/queries-contract';
+import { RedemptionContract } from './redemption/redemption-contract';
+import { UnitsContract } from './units/units-contract';
 
-export const contracts = [IdentityContract];
+export const contracts = [
+  IdentityContract,
+  UnitsContract,
+  MeteringContract,
+  CertificatesContract,
+  RedemptionContract,
+  QueriesContract,
+  ParametersContract,
+];
 
-export { IdentityContract };
+export {
+  CertificatesContract,
+  IdentityContract,
+  MeteringContract,
+  ParametersContract,
+  QueriesContract,
+  RedemptionContract,
+  UnitsContract,
+};
 export {
   PARTICIPANT_BY_KIND_INDEX,
   PARTICIPANT_OBJECT,
@@ -30,8 +52,95 @@ export {
   REGULATOR_MSP,
   ROLE_ADMIN,
   ROLE_ATTRIBUTE,
+  ROLE_ENERGY_PLATFORM,
   ROLE_REGULATOR,
+  ROLE_TRADING_CENTER,
   TRADING_CENTER_MSP,
 } from './lib/access';
 export { canonicalJson, canonicalJsonBytes } from './lib/canonical-json';
 export { GecContract } from './lib/gec-contract';
+
+// Consortium parameters.
+export {
+  ConsortiumParameters,
+  DEFAULT_MAX_TRANSFER_VOLUME,
+  DEFAULT_MIN_TRANSFER_VOLUME,
+  DEFAULT_VALIDITY_MONTHS,
+  MAX_SEQUENCE,
+  PARAMETERS_OBJECT,
+} from './parameters/consortium-parameters';
+export {
+  CONSORTIUM_ADMINS,
+  CONSORTIUM_PAUSED_EVENT,
+  CONSORTIUM_RESUMED_EVENT,
+  PARAMETERS_CHANGED_EVENT,
+} from './parameters/parameters-contract';
+// Generation units.
+export { GenerationUnit, TECHNOLOGIES, UNIT_STATUSES, UnitPage } from './units/unit';
+export type { Technology, UnitStatus } from './units/unit';
+export {
+  UNIT_ADMINS,
+  UNIT_BY_METER,
+  UNIT_BY_OWNER_INDEX,
+  UNIT_BY_PROJECT_CODE,
+  UNIT_OBJECT,
+  UNIT_REGISTERED_EVENT,
+  UNIT_STATUS_CHANGED_EVENT,
+} from './units/units-contract';
+// Meter attestations.
+export { MeterAttestation, MeterAttestationVersion } from './metering/meter-attestation';
+export {
+  METER_ATTESTATION_OBJECT,
+  METER_ATTESTERS,
+  METER_PERIOD_ATTESTED_EVENT,
+  METER_PERIOD_CORRECTED_EVENT,
+} from './metering/metering-contract';
+// Certificates.
+export { ISSUANCE_OBJECT, Issuance, IssuanceMeter, IssuancePage, WH_PER_CERTIFICATE } from './certificates/issuance';
+export {
+  CertificateLot,
+  ELECTRICITY_CLASS,
+  FINAL_LOT_STATUSES,
+  LOT_STATUSES,
+  LotPage,
+  TRADE_CLASS,
+  formatSerial,
+  parseSerial,
+} from './certificates/lot';
+export type { LotStatus, SerialParts } from './certificates/lot';
+export { LISTING_STATUSES, Listing, ListingPage } from './certificates/listing';
+export type { ListingStatus } from './certificates/listing';
+export { ListingResult, LotChangeResult } from './certificates/results';
+export {
+  LOT_BY_OWNER_INDEX,
+  LOT_BY_STATUS_INDEX,
+  LOT_BY_UNIT_INDEX,
+  LOT_OBJECT,
+  LOT_RANGE_PREFIX,
+  LotChanges,
+  moveWithGreenPowerTrade,
+} from './certificates/lot-store';
+export {
+  CERTIFICATES_ISSUED_EVENT,
+  ISSUERS,
+  LISTING_BY_STATUS_INDEX,
+  LISTING_OBJECT,
+  LISTING_SOLD_EVENT,
+  LOT_DELISTED_EVENT,
+  LOT_EXPIRED_EVENT,
+  LOT_LISTED_EVENT,
+  LOT_SPLIT_EVENT,
+  LOT_TRANSFERRED_EVENT,
+  LOT_WITHDRAWN_EVENT,
+  MARKET_OPERATORS,
+} from './certificates/certificates-contract';
+// Redemption and exchange.
+export { ConsumedRange, Exchange, Redemption, RedemptionCheck } from './redemption/redemption';
+export {
+  CERTIFICATES_EXCHANGED_EVENT,
+  CERTIFICATES_REDEEMED_EVENT,
+  EXCHANGE_OBJECT,
+  REDEMPTION_OBJECT,
+} from './redemption/redemption-contract';
+// Queries.
+export { LotHistory, LotHistoryEntry, ProvenanceStep, SerialProvenance } from './queries/provenance';

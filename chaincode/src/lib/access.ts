@@ -22,6 +22,10 @@ export const ROLE_ATTRIBUTE = 'gec.role';
 
 export const ROLE_ADMIN = 'admin';
 export const ROLE_REGULATOR = 'regulator';
+/** The grid's energy internet platform (能源互联网平台): commits meter attestations. */
+export const ROLE_ENERGY_PLATFORM = 'energy-platform';
+/** The power trading center's market system (电力交易中心): acts for generators and consumers. */
+export const ROLE_TRADING_CENTER = 'trading-center';
 
 export interface Caller {
   mspId: string;
@@ -75,6 +79,18 @@ export function requireWriter(ctx: Context, rule: WriterRule): Caller {
       'ROLE_NOT_PERMITTED',
       `requires ${ROLE_ATTRIBUTE} ${rule.roles.join(' or ')} of ${rule.msps.join(' or ')}; caller is ${describe(caller)}`,
     );
+  }
+  return caller;
+}
+
+/**
+ * Any member of the consortium that may write at all: every organisation and role except a regulator (used by
+ * transactions anyone may trigger, such as expiring a lot that is past its date).
+ */
+export function requireAnyWriter(ctx: Context): Caller {
+  const caller = requireMember(ctx);
+  if (isRegulator(caller)) {
+    throw new GecError('REGULATOR_READ_ONLY', `regulator ${describe(caller)} may read but never write`);
   }
   return caller;
 }

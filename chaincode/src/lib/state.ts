@@ -114,3 +114,24 @@ export async function queryPage(
 export function parseJson(value: Uint8Array): unknown {
   return JSON.parse(Buffer.from(value).toString('utf8')) as unknown;
 }
+
+/**
+ * Every record under a partial composite key, in key order, without pagination (so it can run in a write;
+ * Fabric re-checks the range at validation). Only for sets known to stay small, e.g. one unit's issuances.
+ */
+export async function queryAll(
+  ctx: Context,
+  objectType: string,
+  attributes: readonly string[],
+): Promise<StateRecord[]> {
+  const iterator = await ctx.stub.getStateByPartialCompositeKey(objectType, [...attributes]);
+  const records: StateRecord[] = [];
+  try {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      records.push({ key: next.value.key, value: next.value.value });
+    }
+  } finally {
+    await iterator.close();
+  }
+  return records;
+}

@@ -131,3 +131,96 @@ export function optionalString(value: unknown, field: string, max: number): stri
   if (value.length > max) throw invalid(field, `must be at most ${max} characters`);
   return value;
 }
+
+/** A boolean; `fallback` when absent. */
+export function optionalBoolean(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(field, `must be true or false (got ${describeValue(value)})`);
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function requireInteger(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(field, `must be an integer from ${min} to ${max} (got ${describeValue(value)})`);
+  }
+  return value;
+}
+
+const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** A calendar month `YYYY-MM` (taken in Asia/Shanghai wherever it becomes an instant). */
+export function requireMonth(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !MONTH_PATTERN.test(value) || value < '2000-01' || value > '2999-12') {
+    throw invalid(field, `must be a month YYYY-MM from 2000-01 (got ${describeValue(value)})`);
+  }
+  return value;
+}
+
+/** A calendar date `YYYY-MM-DD` that exists. */
+export function requireDate(value: unknown, field: string): string {
+  const ok =
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}$/.test(value) &&
+    !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
+    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value;
+  if (!ok) throw invalid(field, `must be a date YYYY-MM-DD (got ${describeValue(value)})`);
+  return value;
+}
+
+const WH_MAX_DIGITS = 20;
+
+/**
+ * An energy total in Wh: a non-negative integer, as a JSON number (exact up to 2^53 - 1) or a decimal string
+ * (for larger totals). Returned as its canonical decimal string.
+ */
+export function requireWh(value: unknown, field: string): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value === 'string' && new RegExp(`^\\d{1,${WH_MAX_DIGITS}}$`).test(value)) {
+    return BigInt(value).toString();
+  }
+  throw invalid(
+    field,
+    `must be a non-negative integer number of Wh, as a number or a decimal string of at most ${WH_MAX_DIGITS} digits (got ${describeValue(value)})`,
+  );
+}
+
+/** A SHA-256 digest (e.g. a Merkle root) as 64 lower-case hex characters. */
+export function requireDigest(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
+    throw invalid(field, `must be 64 lower-case hex characters (got ${describeValue(value)})`);
+  }
+  return value;
+}
+
+/** A list of 1..max items. */
+export function requireArray(value: unknown, field: string, max: number): unknown[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    throw invalid(field, `must be a list of 1 to ${max} items (got ${describeValue(value)})`);
+  }
+  return value;
+}
+
+/** A JSON object (e.g. an item of a list). */
+export function requireObject(
+  value: unknown,
+  field: string,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(field, 'must be a JSON object');
+  }
+  const record = value as Record<string, unknown>;
+  const unknown = Object.keys(record)
+    .filter((key) => !allowed.includes(key))
+    .sort();
+  if (unknown.length > 0) {
+    throw invalid(`${field}.${unknown[0]}`, `is not a known field (expected ${allowed.join(', ')})`);
+  }
+  return record;
+}
+
+/** The JSON-object argument of a read, where an empty string means `{}`. */
+export function parseQuery(json: string, allowed: readonly string[]): Record<string, unknown> {
+  return json.trim() === '' ? {} : parseRequest(json, allowed, 'query');
+}

@@ -1,0 +1,365 @@
+/**
+ * The ledger port on a real Fabric network through the Fabric Gateway service (peers 2.4+), with
+ * `@hyperledger/fabric-gateway` 1.11 and `@grpc/grpc-js`.
+ *
+ * - submit = newProposal (the txId is fixed) → endorse → submit → getStatus, as fabric-samples'
+ *   asset-transfer-events does with submitAsync; a status that is not VALID throws the port's CommitError with
+ *   the same validation code name as the embedded ledger (11 MVCC_READ_CONFLICT, 12 PHANTOM_READ_CONFLICT).
+ * - chaincode events use the library's checkpoint support: the start block and, when the checkpoint names
+ *   a transaction, the peer skips up to and including it.
+ * - block and transaction look-ups go through the qscc system chaincode.
+ * One gRPC connection to the peer is shared by a Gateway per identity (signer from the wallet).
+ */
+import { readFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import {
+  connect,
+  hash,
+  signers,
+  type Checkpoint as GatewayCheckpoint,
+  type CloseableAsyncIterable,
+  type Contract,
+  type Gateway,
+  type Network,
+  type Proposal,
+} from '@hyperledger/fabric-gateway';
+import { common, gateway, peer } from '@hyperledger/fabric-protos';
+import type {
+  BlockEvent,
+  ChainInfo,
+  ChainVerification,
+  ChaincodeEvent,
+  Checkpoint,
+  EventStream,
+  IdentityRef,
+  LedgerPort,
+  PreparedTransaction,
+  SubmittedTransaction,
+  TransactionInfo,
+  TransactionRequest,
+} from '../port';
+import { EndorseError } from '../port';
+import { blockEventOf, chainInfoOf, transactionInfoOf, txNumberIn, verifyBlocks } from './block-decode';
+import type { FabricGatewayConfig } from './config';
+import { commitError, mapGatewayError, validationCodeName } from './errors';
+import { loadWalletIdentitySync } from './wallet';
+
+interface Connection {
+  gateway: Gateway;
+  network: Network;
+  contract: Contract;
+  qscc: Contract;
+}
+
+class GatewayPreparedTransaction implements PreparedTransaction {
+  constructor(
+    readonly txId: string,
+    readonly request: TransactionRequest,
+    readonly proposal: Proposal,
+    readonly timestamp: string,
+  ) {}
+}
+
+/** The signed `peer.Proposal` bytes inside `Proposal.getBytes()` (a serialized `gateway.ProposedTransaction`). */
+export function proposalBytesOf(proposedTransaction: Uint8Array): Uint8Array {
+  const signed = gateway.ProposedTransaction.deserializeBinary(proposedTransaction).getProposal();
+  if (!signed) throw new Error('ProposedTransaction has no proposal');
+  return signed.getProposalBytes_asU8();
+}
+
+/** The client's timestamp from `Proposal.getBytes()` (ProposedTransaction → Proposal → Header → ChannelHeader). */
+export function proposalTimestamp(proposedTransaction: Uint8Array): string {
+  const proposal = peer.Proposal.deserializeBinary(proposalBytesOf(proposedTransaction));
+  const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+  const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+  const ts = channelHeader.getTimestamp();
+  return new Date(ts ? ts.getSeconds() * 1000 + Math.floor(ts.getNanos() / 1e6) : 0).toISOString();
+}
+
+/** Bytes of a transient map value (strings as UTF-8). */
+function transientOf(request: TransactionRequest): Record<string, Uint8Array> | undefined {
+  if (!request.transient) return undefined;
+  const out: Record<string, Uint8Array> = {};
+  for (const [key, value] of Object.entries(request.transient)) {
+    out[key] = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  }
+  return out;
+}
+
+/** A library Checkpoint from the port's: resume at `blockNumber`, after `txId` when given. */
+export function toGatewayCheckpoint(checkpoint: Checkpoint): GatewayCheckpoint {
+  return {
+    getBlockNumber: () => BigInt(checkpoint.blockNumber),
+    getTransactionId: () => checkpoint.txId,
+  };
+}
+
+/** An EventStream over an iterable opened lazily (the library's event calls are async). */
+function lazyStream<S, T>(
+  open: () => Promise<CloseableAsyncIterable<S>>,
+  map: (item: S) => Promise<T[]>,
+): EventStream<T> {
+  let source: CloseableAsyncIterable<S> | undefined;
+  let closed = false;
+  return {
+    close: () => {
+      closed = true;
+      source?.close();
+    },
+    [Symbol.asyncIterator]: async function* () {
+      if (closed) return;
+      source = await open();
+      if (closed) {
+        source.close();
+        return;
+      }
+      try {
+        for await (const item of source) {
+          for (const out of await map(item)) {
+            if (closed) return;
+            yield out;
+          }
+          if (closed) return;
+        }
+      } catch (err) {
+        // Closing cancels the gRPC stream, which ends the iteration with CANCELLED: that is a normal end.
+        if (closed) return;
+        throw err;
+      } finally {
+        source.close();
+      }
+    },
+  };
+}
+
+export class FabricGatewayLedger implements LedgerPort {
+  private readonly connections = new Map<string, Connection>();
+  private closed = false;
+  /** Last blocks read for txNumber look-ups of chaincode events. */
+  private readonly blockCache = new Map<number, common.Block>();
+
+  private constructor(
+    private readonly config: FabricGatewayConfig,
+    private readonly client: grpc.Client,
+  ) {}
+
+  static async connect(config: FabricGatewayConfig): Promise<FabricGatewayLedger> {
+    const tlsRootCert = await readFile(config.tlsCertPath);
+    const options: grpc.ClientOptions = config.hostAlias
+      ? { 'grpc.ssl_target_name_override': config.hostAlias }
+      : {};
+    const client = new grpc.Client(config.peerEndpoint, grpc.credentials.createSsl(tlsRootCert), options);
+    const ledger = new FabricGatewayLedger(config, client);
+    try {
+      // Fail fast on a wrong endpoint or identity: connect the service identity and read the chain height.
+      ledger.connection(config.serviceIdentity);
+      await ledger.getChainInfo();
+    } catch (err) {
+      await ledger.close();
+      throw err;
+    }
+    return ledger;
+  }
+
+  prepare(request: TransactionRequest): PreparedTransaction {
+    this.assertOpen();
+    return this.newPrepared(this.connection(request.identity), request);
+  }
+
+  async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
+    this.assertOpen();
+    const prepared = this.asPrepared(input);
+    const { txId } = prepared;
+    const t = this.config.timeouts;
+    let result: Uint8Array;
+    let status;
+    try {
+      const transaction = await prepared.proposal.endorse({ deadline: Date.now() + t.endorseMs });
+      result = transaction.getResult();
+      const submitted = await transaction.submit({ deadline: Date.now() + t.submitMs });
+      status = await submitted.getStatus({ deadline: Date.now() + t.commitStatusMs });
+    } catch (err) {
+      throw mapGatewayError(err, txId);
+    }
+    const blockNumber = Number(status.blockNumber);
+    if (!status.successful) throw commitError(txId, blockNumber, status.code);
+    return {
+      txId,
+      blockNumber,
+      validationCode: validationCodeName(status.code),
+      successful: true,
+      result,
+      timestamp: prepared.timestamp,
+    };
+  }
+
+  async evaluate(request: TransactionRequest): Promise<Uint8Array> {
+    this.assertOpen();
+    const prepared = this.asPrepared(request);
+    try {
+      return await prepared.proposal.evaluate({ deadline: Date.now() + this.config.timeouts.evaluateMs });
+    } catch (err) {
+      throw mapGatewayError(err, prepared.txId);
+    }
+  }
+
+  chaincodeEvents(options?: { start?: Checkpoint }): EventStream<ChaincodeEvent> {
+    this.assertOpen();
+    const start = options?.start;
+    return lazyStream(
+      async () => {
+        const { network } = this.connection(this.config.serviceIdentity);
+        return network.getChaincodeEvents(
+          this.config.chaincode,
+          start ? { checkpoint: toGatewayCheckpoint(start) } : {},
+        );
+      },
+      async (event) => {
+        const blockNumber = Number(event.blockNumber);
+        return [
+          {
+            blockNumber,
+            txId: event.transactionId,
+            txNumber: await this.txNumber(blockNumber, event.transactionId),
+            chaincodeName: event.chaincodeName,
+            eventName: event.eventName,
+            payload: event.payload,
+          },
+        ];
+      },
+    );
+  }
+
+  blockEvents(options?: { startBlock?: number }): EventStream<BlockEvent> {
+    this.assertOpen();
+    return lazyStream(
+      async () => {
+        const { network } = this.connection(this.config.serviceIdentity);
+        return network.getBlockEvents(
+          options?.startBlock !== undefined ? { startBlock: BigInt(options.startBlock) } : {},
+        );
+      },
+      async (block) => [blockEventOf(block)],
+    );
+  }
+
+  async getTransaction(txId: string): Promise<TransactionInfo | undefined> {
+    const processed = await this.qscc('GetTransactionByID', txId);
+    if (!processed) return undefined;
+    const block = await this.qscc('GetBlockByTxID', txId);
+    if (!block) return undefined;
+    return transactionInfoOf(processed, block);
+  }
+
+  async getBlock(blockNumber: number): Promise<Uint8Array | undefined> {
+    return this.qscc('GetBlockByNumber', String(blockNumber));
+  }
+
+  async getChainInfo(): Promise<ChainInfo> {
+    const bytes = await this.qscc('GetChainInfo');
+    if (!bytes) throw new Error(`qscc GetChainInfo returned nothing for channel ${this.config.channel}`);
+    return chainInfoOf(bytes);
+  }
+
+  async verifyChain(): Promise<ChainVerification> {
+    const info = await this.getChainInfo();
+    return verifyBlocks(info.height, (n) => this.getBlock(n), info.currentBlockHash);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.gateway.close();
+    this.connections.clear();
+    this.client.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the fabric-gateway ledger is closed');
+  }
+
+  /** The Gateway of an identity, opened on first use (wallet read once) over the shared gRPC client. */
+  private connection(identity: IdentityRef): Connection {
+    const key = keyOf(identity);
+    const cached = this.connections.get(key);
+    if (cached) return cached;
+    const entry = loadWalletIdentitySync(this.config.walletDir, identity);
+    const gateway = connect({
+      client: this.client,
+      identity: { mspId: entry.mspId, credentials: entry.certificate },
+      signer: signers.newPrivateKeySigner(entry.privateKey),
+      hash: hash.sha256,
+    });
+    const network = gateway.getNetwork(this.config.channel);
+    const connection = {
+      gateway,
+      network,
+      contract: network.getContract(this.config.chaincode),
+      qscc: network.getContract('qscc'),
+    };
+    this.connections.set(key, connection);
+    return connection;
+  }
+
+  private asPrepared(input: TransactionRequest | PreparedTransaction): GatewayPreparedTransaction {
+    if (input instanceof GatewayPreparedTransaction) return input;
+    if ('txId' in input)
+      throw new Error('a prepared transaction from another ledger cannot be submitted here');
+    return this.newPrepared(this.connection(input.identity), input);
+  }
+
+  private newPrepared(connection: Connection, request: TransactionRequest): GatewayPreparedTransaction {
+    const proposal = connection.contract.newProposal(request.transaction, {
+      arguments: request.args ?? [],
+      transientData: transientOf(request),
+      endorsingOrganizations: request.endorsingOrganizations,
+    });
+    return new GatewayPreparedTransaction(
+      proposal.getTransactionId(),
+      request,
+      proposal,
+      proposalTimestamp(proposal.getBytes()),
+    );
+  }
+
+  /** qscc call as the service identity; undefined when the peer says the entry does not exist. */
+  private async qscc(fn: string, ...args: string[]): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    const { qscc } = this.connection(this.config.serviceIdentity);
+    try {
+      return await qscc.evaluate(fn, {
+        arguments: [this.config.channel, ...args],
+      });
+    } catch (err) {
+      const mapped = mapGatewayError(err, '');
+      if (mapped instanceof EndorseError && isNotFound(mapped.chaincodeMessage)) return undefined;
+      throw mapped;
+    }
+  }
+
+  private async txNumber(blockNumber: number, txId: string): Promise<number> {
+    let block = this.blockCache.get(blockNumber);
+    if (!block) {
+      const bytes = await this.getBlock(blockNumber);
+      if (!bytes) return -1;
+      block = common.Block.deserializeBinary(bytes);
+      this.blockCache.set(blockNumber, block);
+      // Events arrive in block order: keep only the few most recent blocks.
+      for (const n of this.blockCache.keys()) if (n < blockNumber - 4) this.blockCache.delete(n);
+    }
+    return txNumberIn(block, txId);
+  }
+}
+
+function keyOf(identity: IdentityRef): string {
+  return `${identity.mspId}/${identity.name}`;
+}
+
+/** qscc's messages for an unknown transaction or block (Fabric 2.4/2.5 ledger errors). */
+export function isNotFound(message: string): boolean {
+  return /entry not found|no such transaction|not found in index|failed to get (transaction|block)|could not find/i.test(
+    message,
+  );
+}

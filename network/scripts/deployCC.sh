@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Deploy (or upgrade) the gec chaincode as a service: build this checkout's chaincode/, package it as
+# {"type":"ccaas"} with a connection.json, install on every peer, start the chaincode server
+# (`npm run server -w chaincode` = fabric-chaincode-node server) with CHAINCODE_ID = the package id, approve
+# for GridMSP, TradingCenterMSP and RegulatorMSP, commit, and wait until it answers.
+#
+# Usage: network/scripts/deployCC.sh [-v VERSION] [-s SEQUENCE] [-c CHANNEL] [-n NAME] [-p POLICY]
+#   Defaults from network.env; SEQUENCE defaults to the committed sequence + 1 (1 on a new channel).
+#   Upgrade: run again with a new version (e.g. -v 1.1); the sequence advances by itself.
+#   GEC_SKIP_BUILD=1 skips `npm run build -w chaincode`.
+#   GEC_EXTERNAL_NODES=1 (docker/compose.yaml): the peers and the chaincode server run elsewhere; the script
+#   writes the package id to build/ccaas/package-id, where the chaincode container reads its CHAINCODE_ID.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SEQUENCE=""
+while getopts "v:s:c:n:p:h" opt; do
+  case "${opt}" in
+    v) CHAINCODE_VERSION="${OPTARG}" ;;
+    s) SEQUENCE="${OPTARG}" ;;
+    c) CHANNEL_NAME="${OPTARG}" ;;
+    n) CHAINCODE_NAME="${OPTARG}" ;;
+    p) CHAINCODE_POLICY="${OPTARG}" ;;
+    h | *)
+      sed -n '2,11p' "$0"
+      exit 0
+      ;;
+  esac
+done
+
+require_fabric_binaries peer
+EXTERNAL="${GEC_EXTERNAL_NODES:-0}"
+require_tools openssl tar
+[[ "${EXTERNAL}" == 1 ]] || require_tools node npm
+[[ "${CHAINCODE_VERSION}" =~ ^[[:alnum:]][[:alnum:]_.+-]*$ ]] || fatal "version '${CHAINCODE_VERSION}' is not a valid label part"
+[[ -z "${SEQUENCE}" || "${SEQUENCE}" =~ ^[1-9][0-9]*$ ]] || fatal "sequence must be a positive integer"
+if [[ "${EXTERNAL}" != 1 ]]; then
+  for org in "${ORGS[@]}"; do
+    is_running "peer0-${org}" || fatal "peer0 of ${org} is not running: run network/scripts/up.sh first"
+  done
+fi
+
+CC_DIR="${BUILD_DIR}/ccaas"
+TLS_DIR="${CC_DIR}/tls"
+LABEL="${CHAINCODE_NAME}_${CHAINCODE_VERSION}"
+PACKAGE="${CC_DIR}/${LABEL}.tar.gz"
+mkdir -p "${CC_DIR}" "${LOG_DIR}"
+
+# ---- chaincode build ------------------------------------------------------------------------------
+if [[ "${GEC_SKIP_BUILD:-0}" != 1 && "${EXTERNAL}" != 1 ]]; then
+  log "building chaincode/ (npm run build -w chaincode)"
+  (cd "${REPO_ROOT}" && npm run build -w chaincode >"${LOG_DIR}/chaincode-build.log" 2>&1) ||
+    fatal "chaincode build failed; see ${LOG_DIR}/chaincode-build.log"
+fi
+[[ "${EXTERNAL}" == 1 || -f "${REPO_ROOT}/chaincode/dist/index.js" ]] ||
+  fatal "chaincode/dist/index.js missing: run npm run build -w chaincode"
+
+# ---- TLS between the peers and the chaincode server (its own small CA, made once) --------------------
+if [[ ! -f "${TLS_DIR}/server.crt" ]]; then
+  log "creating the chaincode server's TLS CA and certificates in ${TLS_DIR}"
+  mkdir -p "${TLS_DIR}"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+    -subj "/O=gec-ledger/CN=gec-chaincode-tls-ca" -keyout "${TLS_DIR}/ca.key" -out "${TLS_DIR}/ca.crt" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  issue_tls() {
+    local name="$1" usage="$2" san="$3"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=gec-ledger/CN=${name}" \
+      -keyout "${TLS_DIR}/${name}.key" -out "${TLS_DIR}/${name}.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' \
+      "${usage}" "${san}" >"${TLS_DIR}/${name}.ext"
+    openssl x509 -req -in "${TLS_DIR}/${name}.csr" -CA "${TLS_DIR}/ca.crt" -CAkey "${TLS_DIR}/ca.key" \
+      -CAcreateserial -CAserial "${TLS_DIR}/ca.srl" -days 825 -sha256 -extfile "${TLS_DIR}/${name}.ext" \
+      -out "${TLS_DIR}/${name}.crt" 2>/dev/null
+  }
+  issue_tls server serverAuth "subjectAltName=DNS:localhost,DNS:gec-chaincode,IP:127.0.0.1$(
+    [[ "${CHAINCODE_HOST}" =~ ^[0-9.]+$ ]] && [[ "${CHAINCODE_HOST}" != 127.0.0.1 ]] && printf ',IP:%s' "${CHAINCODE_HOST}"
+    [[ ! "${CHAINCODE_HOST}" =~ ^[0-9.]+$ ]] && [[ "${CHAINCODE_HOST}" != localhost ]] && printf ',DNS:%s' "${CHAINCODE_HOST}"
+    true
+  )"
+  issue_tls client clientAuth "subjectAltName=DNS:gec-peer-client"
+  chmod 600 "${TLS_DIR}"/*.key
+fi
+
+# ---- package ----------------------------------------------------------------------------------------
+WORK="$(mktemp -d)"
+trap 'rm -rf "${WORK}"' EXIT
+cat >"${WORK}/connection.json" <<JSON
+{
+  "address": "${CHAINCODE_HOST}:${CHAINCODE_PORT}",
+  "dial_timeout": "10s",
+  "tls_required": true,
+  "client_auth_required": true,
+  "client_key": "$(pem_json "${TLS_DIR}/client.key")",
+  "client_cert": "$(pem_json "${TLS_DIR}/client.crt")",
+  "root_cert": "$(pem_json "${TLS_DIR}/ca.crt")"
+}
+JSON
+printf '{"type":"ccaas","label":"%s"}\n' "${LABEL}" >"${WORK}/metadata.json"
+# Fixed owner and mtime so that the same inputs give the same package id.
+TAR_FLAGS=(--owner=0 --group=0 --numeric-owner --mtime=@0)
+tar --version 2>/dev/null | grep -q 'GNU tar' || TAR_FLAGS=()
+tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${WORK}/code.tar.gz" connection.json
+tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${PACKAGE}" metadata.json code.tar.gz
+# The package id is label:sha256(package file), as `peer lifecycle chaincode calculatepackageid` prints.
+PACKAGE_ID="${LABEL}:$(sha256_of "${PACKAGE}")"
+printf '%s\n' "${PACKAGE_ID}" >"${CC_DIR}/package-id"
+log "package ${PACKAGE} (id ${PACKAGE_ID})"
+
+# ---- install on every peer --------------------------------------------------------------------------
+for org in "${ORGS[@]}"; do
+  set_admin_env "${org}"
+  if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${PACKAGE_ID},"; then
+    log "already installed on $(org_msp "${org}")"
+  else
+    peer lifecycle chaincode install "${PACKAGE}" >>"${LOG_DIR}/lifecycle.log" 2>&1 ||
+      fatal "install on $(org_msp "${org}") failed; see ${LOG_DIR}/lifecycle.log"
+    log "installed on $(org_msp "${org}")"
+  fi
+done
+
+# ---- sequence ---------------------------------------------------------------------------------------
+set_admin_env grid
+if [[ -z "${SEQUENCE}" ]]; then
+  committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -O json 2>/dev/null || true)"
+  if [[ -n "${committed}" ]]; then
+    current="$(tr -d '[:space:]' <<<"${committed}" | sed -n 's/.*"sequence":\([0-9][0-9]*\).*/\1/p')"
+    [[ -n "${current}" ]] || fatal "cannot read the committed sequence from: ${committed}"
+    SEQUENCE=$((current + 1))
+  else
+    SEQUENCE=1
+  fi
+fi
+log "chaincode ${CHAINCODE_NAME} version ${CHAINCODE_VERSION} sequence ${SEQUENCE} on ${CHANNEL_NAME}"
+
+# ---- approve for each organisation ------------------------------------------------------------------
+ORDERER_ARGS=(-o "${ORDERER0_HOST}:${ORDERER0_PORT}" --ordererTLSHostnameOverride "${ORDERER0_NAME}" --tls --cafile "$(orderer_tls_ca)")
+DEFINITION=(--channelID "${CHANNEL_NAME}" --name "${CHAINCODE_NAME}" --version "${CHAINCODE_VERSION}"
+  --sequence "${SEQUENCE}" --signature-policy "${CHAINCODE_POLICY}")
+for org in "${ORGS[@]}"; do
+  set_admin_env "${org}"
+  peer lifecycle chaincode approveformyorg "${ORDERER_ARGS[@]}" "${DEFINITION[@]}" \
+    --package-id "${PACKAGE_ID}" >>"${LOG_DIR}/lifecycle.log" 2>&1 ||
+    fatal "approval by $(org_msp "${org}") failed; see ${LOG_DIR}/lifecycle.log"
+  log "approved by $(org_msp "${org}")"
+done
+
+# ---- chaincode server -------------------------------------------------------------------------------
+# One server for the three peers here (each organisation runs its own in production). On an upgrade the
+# old server stops just before the commit: in-flight invocations fail for the commit's duration.
+if [[ "${EXTERNAL}" == 1 ]]; then
+  log "waiting for the chaincode container (CHAINCODE_ID from ${CC_DIR}/package-id) on ${CHAINCODE_HOST}:${CHAINCODE_PORT}"
+  wait_for_port "${CHAINCODE_HOST}" "${CHAINCODE_PORT}" 120 || fatal "no chaincode server on ${CHAINCODE_HOST}:${CHAINCODE_PORT}"
+  # On an upgrade, restart it so that it reads the new id: docker compose restart chaincode
+else
+  stop_process chaincode
+  log "starting the chaincode server on ${GEC_LISTEN_ADDRESS}:${CHAINCODE_PORT}"
+  cd "${REPO_ROOT}"
+  start_process chaincode env \
+    CHAINCODE_SERVER_ADDRESS="${GEC_LISTEN_ADDRESS}:${CHAINCODE_PORT}" \
+    CHAINCODE_ID="${PACKAGE_ID}" \
+    CORE_CHAINCODE_TLS_CERT_FILE="${TLS_DIR}/server.crt" \
+    CORE_CHAINCODE_TLS_KEY_FILE="${TLS_DIR}/server.key" \
+    CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE="${TLS_DIR}/ca.crt" \
+    CORE_CHAINCODE_LOGGING_LEVEL="${CORE_CHAINCODE_LOGGING_LEVEL:-info}" \
+    npm run server -w chaincode
+  wait_for_port "${CHAINCODE_HOST}" "${CHAINCODE_PORT}" 30 ||
+    fatal "the chaincode server did not open ${CHAINCODE_HOST}:${CHAINCODE_PORT}; see ${LOG_DIR}/chaincode.log"
+fi
+
+# ---- commit -----------------------------------------------------------------------------------------
+set_admin_env grid
+peer lifecycle chaincode checkcommitreadiness "${DEFINITION[@]}" --output json >>"${LOG_DIR}/lifecycle.log" 2>&1 || true
+PEER_ARGS=()
+for org in "${ORGS[@]}"; do
+  PEER_ARGS+=(--peerAddresses "$(peer_var "${org}" HOST):$(peer_var "${org}" PORT)" --tlsRootCertFiles "$(peer_tls_ca "${org}")")
+done
+peer lifecycle chaincode commit "${ORDERER_ARGS[@]}" "${DEFINITION[@]}" "${PEER_ARGS[@]}" \
+  >>"${LOG_DIR}/lifecycle.log" 2>&1 || fatal "commit failed; see ${LOG_DIR}/lifecycle.log"
+log "committed ${CHAINCODE_NAME} sequence ${SEQUENCE}"
+
+# ---- wait until every peer reaches the chaincode --------------------------------------------------
+for org in "${ORGS[@]}"; do
+  set_admin_env "${org}"
+  attempt=1
+  until peer chaincode query -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" \
+    -c '{"Args":["org.hyperledger.fabric:GetMetadata"]}' >/dev/null 2>>"${LOG_DIR}/lifecycle.log"; do
+    ((attempt++ < 30)) || fatal "$(org_msp "${org}") peer cannot reach the chaincode; see ${LOG_DIR}/chaincode.log"
+    sleep 1
+  done
+done
+log "chaincode ${CHAINCODE_NAME} ${CHAINCODE_VERSION} (sequence ${SEQUENCE}) is live"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Bring the gec-ledger consortium up natively: crypto material, role identities, one Raft orderer and the
+# peers of GridMSP, TradingCenterMSP and RegulatorMSP, every listener on 127.0.0.1 (network.env).
+#
+# Usage: network/scripts/up.sh                  generate what is missing and start the nodes natively
+#        network/scripts/up.sh --generate-only  crypto, identities, configtx, channel block, profiles only
+#                                               (docker/compose.yaml runs this in its fabric-tools container)
+# Needs: peer, orderer, configtxgen, cryptogen (Fabric 2.4/2.5) on PATH or in FABRIC_BIN; the release's
+#        config/ folder (FABRIC_CFG, default <bin>/../config); openssl.
+# Next:  network/scripts/createChannel.sh, then network/scripts/deployCC.sh.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+GENERATE_ONLY=false
+[[ "${1:-}" == "--generate-only" ]] && GENERATE_ONLY=true
+if [[ "${GENERATE_ONLY}" == true ]]; then
+  require_fabric_binaries peer configtxgen cryptogen
+else
+  require_fabric_binaries peer orderer configtxgen cryptogen
+fi
+require_tools openssl awk sed od
+FABRIC_VERSION="$(check_fabric_version)"
+log "Fabric ${FABRIC_VERSION} ($(command -v peer))"
+
+# ---- crypto material ------------------------------------------------------------------------------
+if [[ ! -d "${ORGS_DIR}/peerOrganizations" ]]; then
+  log "generating crypto material with cryptogen"
+  cryptogen generate --config="${NETWORK_DIR}/crypto-config.yaml" --output="${ORGS_DIR}" >/dev/null
+else
+  log "reusing crypto material in ${ORGS_DIR} (network/scripts/clean.sh removes it)"
+fi
+"${NETWORK_DIR}/scripts/enroll.sh"
+
+# ---- configuration --------------------------------------------------------------------------------
+mkdir -p "${NODE_CFG_DIR}" "${DATA_DIR}" "${LOG_DIR}" "${PID_DIR}" "${ARTIFACTS_DIR}"
+if [[ "${FABRIC_VERSION}" == 2.4.* ]]; then GEC_APP_CAPABILITY=V2_0; else GEC_APP_CAPABILITY=V2_5; fi
+export GEC_APP_CAPABILITY
+render_template "${NETWORK_DIR}/configtx/configtx.yaml" "${BUILD_DIR}/configtx/configtx.yaml" \
+  ORDERER_DOMAIN ORDERER0_NAME ORDERER0_HOST ORDERER0_PORT GRID_DOMAIN TRADING_DOMAIN REGULATOR_DOMAIN \
+  PEER0_GRID_HOST PEER0_GRID_PORT PEER0_TRADING_HOST PEER0_TRADING_PORT PEER0_REGULATOR_HOST \
+  PEER0_REGULATOR_PORT GEC_APP_CAPABILITY
+configtxgen -configPath "${BUILD_DIR}/configtx" -profile GecChannel -channelID "${CHANNEL_NAME}" \
+  -outputBlock "${ARTIFACTS_DIR}/${CHANNEL_NAME}.block" 2>>"${LOG_DIR}/configtxgen.log"
+if [[ "${GENERATE_ONLY}" == true ]]; then
+  "${NETWORK_DIR}/scripts/connectionProfiles.sh"
+  log "generated crypto material, identities, ${ARTIFACTS_DIR}/${CHANNEL_NAME}.block and connection profiles"
+  exit 0
+fi
+CONFIG_SOURCE="$(fabric_config_source)"
+cp "${CONFIG_SOURCE}/core.yaml" "${CONFIG_SOURCE}/orderer.yaml" "${NODE_CFG_DIR}/"
+
+# ---- orderer --------------------------------------------------------------------------------------
+ORDERER_HOME="$(orderer_dir)"
+log "starting ${ORDERER0_NAME} on ${GEC_LISTEN_ADDRESS}:${ORDERER0_PORT} (admin ${ORDERER0_ADMIN_PORT})"
+start_process orderer0 env \
+  FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
+  FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
+  ORDERER_GENERAL_LISTENADDRESS="${GEC_LISTEN_ADDRESS}" \
+  ORDERER_GENERAL_LISTENPORT="${ORDERER0_PORT}" \
+  ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
+  ORDERER_GENERAL_LOCALMSPDIR="${ORDERER_HOME}/msp" \
+  ORDERER_GENERAL_TLS_ENABLED=true \
+  ORDERER_GENERAL_TLS_PRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
+  ORDERER_GENERAL_TLS_CERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
+  ORDERER_GENERAL_TLS_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
+  ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
+  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
+  ORDERER_GENERAL_CLUSTER_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
+  ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
+  ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+  ORDERER_ADMIN_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ORDERER0_ADMIN_PORT}" \
+  ORDERER_ADMIN_TLS_ENABLED=true \
+  ORDERER_ADMIN_TLS_CERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
+  ORDERER_ADMIN_TLS_PRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
+  ORDERER_ADMIN_TLS_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
+  ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+  ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
+  ORDERER_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}" \
+  ORDERER_METRICS_PROVIDER=prometheus \
+  ORDERER_FILELEDGER_LOCATION="${DATA_DIR}/orderer0" \
+  ORDERER_CONSENSUS_WALDIR="${DATA_DIR}/orderer0/etcdraft/wal" \
+  ORDERER_CONSENSUS_SNAPDIR="${DATA_DIR}/orderer0/etcdraft/snapshot" \
+  orderer
+
+# ---- peers ----------------------------------------------------------------------------------------
+start_peer() {
+  local org="$1" name host port cc_port ops_port home
+  name="$(peer_var "${org}" NAME)"
+  host="$(peer_var "${org}" HOST)"
+  port="$(peer_var "${org}" PORT)"
+  cc_port="$(peer_var "${org}" CHAINCODE_PORT)"
+  ops_port="$(peer_var "${org}" OPERATIONS_PORT)"
+  home="$(peer_dir "${org}")"
+  log "starting ${name} ($(org_msp "${org}")) on ${GEC_LISTEN_ADDRESS}:${port}"
+  start_process "peer0-${org}" env \
+    FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
+    FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
+    CORE_PEER_ID="${name}" \
+    CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
+    CORE_PEER_MSPCONFIGPATH="${home}/msp" \
+    CORE_PEER_ADDRESS="${host}:${port}" \
+    CORE_PEER_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${port}" \
+    CORE_PEER_CHAINCODEADDRESS="${host}:${cc_port}" \
+    CORE_PEER_CHAINCODELISTENADDRESS="${GEC_LISTEN_ADDRESS}:${cc_port}" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="${host}:${port}" \
+    CORE_PEER_GOSSIP_EXTERNALENDPOINT="${host}:${port}" \
+    CORE_PEER_TLS_ENABLED=true \
+    CORE_PEER_TLS_CERT_FILE="${home}/tls/server.crt" \
+    CORE_PEER_TLS_KEY_FILE="${home}/tls/server.key" \
+    CORE_PEER_TLS_ROOTCERT_FILE="${home}/tls/ca.crt" \
+    CORE_PEER_GATEWAY_ENABLED=true \
+    CORE_PEER_PROFILE_ENABLED=false \
+    CORE_PEER_FILESYSTEMPATH="${DATA_DIR}/peer0-${org}" \
+    CORE_LEDGER_SNAPSHOTS_ROOTDIR="${DATA_DIR}/peer0-${org}/snapshots" \
+    CORE_LEDGER_STATE_STATEDATABASE=goleveldb \
+    CORE_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ops_port}" \
+    CORE_METRICS_PROVIDER=prometheus \
+    CORE_CHAINCODE_EXTERNALBUILDERS="[{name: gec-ccaas, path: ${NETWORK_DIR}/builders/ccaas}]" \
+    peer node start
+}
+for org in "${ORGS[@]}"; do start_peer "${org}"; done
+
+wait_for_port "${ORDERER0_HOST}" "${ORDERER0_PORT}" 30 ||
+  fatal "the orderer did not open ${ORDERER0_HOST}:${ORDERER0_PORT}; see ${LOG_DIR}/orderer0.log"
+for org in "${ORGS[@]}"; do
+  wait_for_port "$(peer_var "${org}" HOST)" "$(peer_var "${org}" PORT)" 30 ||
+    fatal "peer0 of ${org} did not open its port; see ${LOG_DIR}/peer0-${org}.log"
+done
+
+"${NETWORK_DIR}/scripts/connectionProfiles.sh"
+log "network up (logs in ${LOG_DIR}); next: network/scripts/createChannel.sh"
