@@ -147,6 +147,46 @@ describe('restart', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('finishes a write in flight before closing the ledger and the database', async () => {
+    const postgres = await startTestPostgres();
+    const dataDir = await tempDir('gec-shutdown-');
+    let submitStarted!: () => void;
+    const started = new Promise<void>((resolve) => (submitStarted = resolve));
+    try {
+      const gateway = await startGateway({
+        dataDir,
+        databaseUrl: await postgres.newDatabase(),
+        wrapLedger: (ledger) =>
+          new Proxy(ledger, {
+            get: (target, property, receiver) => {
+              const value = Reflect.get(target, property, receiver);
+              if (property !== 'submit' || typeof value !== 'function') return value;
+              return (...args: unknown[]) => {
+                submitStarted();
+                return value.apply(target, args);
+              };
+            },
+          }),
+      });
+      const admin = await readFirstAdminKey(dataDir);
+      const pending = gateway.http
+        .post('/v1/participants')
+        .set('X-API-Key', admin)
+        .send(participant('GEN-77'))
+        .then((res) => res);
+      await started;
+      await gateway.close();
+      const res = await pending;
+      expect(res.status).toBe(201);
+      expect(res.body.id).toBe('GEN-77');
+    } finally {
+      await postgres.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** The URL of the embedded PostgreSQL the gateway started (password in `<dataDir>/postgres.password`). */
 async function dbUrlOf(gateway: TestGateway): Promise<string> {
   const { readFile } = await import('node:fs/promises');

@@ -121,7 +121,8 @@ export class GecClient {
   }
 
   async evaluate<T>(transaction: string, arg: unknown, identity: IdentityRef = this.ids.regulator): Promise<T> {
-    const args = [typeof arg === 'string' ? arg : JSON.stringify(arg)];
+    // `undefined` calls a function that takes no argument.
+    const args = arg === undefined ? [] : [typeof arg === 'string' ? arg : JSON.stringify(arg)];
     const text = utf8(await this.ledger.evaluate({ identity, transaction, args }));
     return JSON.parse(text) as T;
   }

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtension, ApiExtraModels, ApiResponse, ApiSecurity, getSchemaPath } from '@nestjs/swagger';
 import type { Role } from '../auth/roles';
-import { ProblemDto } from './problem';
+import { ProblemDto, titleOf, typeOf } from './problem';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (VALIDATION_FAILED names each field in `errors`; MALFORMED_JSON; INVALID_ARGUMENT)',
@@ -35,8 +35,8 @@ export function ApiProblems(...statuses: number[]) {
           'application/problem+json': {
             schema: { $ref: getSchemaPath(ProblemDto) },
             example: {
-              type: `urn:gec-ledger:problem:${(EXAMPLES[status]?.code ?? 'BAD_REQUEST').toLowerCase().replace(/_/g, '-')}`,
-              title: 'Problem',
+              type: typeOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
+              title: titleOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
               status,
               ...(EXAMPLES[status] ?? { code: 'BAD_REQUEST', detail: 'problem' }),
             },

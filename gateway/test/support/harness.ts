@@ -15,6 +15,7 @@ import { createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
+import type { LedgerPort } from '../../src/ledger/port';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,6 +70,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     port: await freePort(),
     // A throw-away cluster: durability off for speed.
     settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  }).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   });
   return {
     newDatabase: async () => {
@@ -97,6 +101,8 @@ export async function startGateway(options: {
   dataDir: string;
   databaseUrl?: string;
   env?: Record<string, string>;
+  /** Wrap the ledger, e.g. to observe calls. */
+  wrapLedger?: (ledger: LedgerPort) => LedgerPort;
 }): Promise<TestGateway> {
   const started = performance.now();
   const config = loadConfig({
@@ -108,7 +114,10 @@ export async function startGateway(options: {
   });
   const app = await createApp(config, {
     // The real embedded ledger; fsync off as for any throw-away test ledger.
-    ledgerFactory: (ledger) => EmbeddedLedger.open({ ...ledger, sync: false }),
+    ledgerFactory: async (ledger) => {
+      const opened = await EmbeddedLedger.open({ ...ledger, sync: false });
+      return options.wrapLedger ? options.wrapLedger(opened) : opened;
+    },
   });
   await app.listen(0, '127.0.0.1');
   const readyMs = performance.now() - started;

@@ -6,8 +6,9 @@
 import type { peer } from '@hyperledger/fabric-protos';
 import type { ChaincodeStub as ShimStub } from 'fabric-shim';
 
-// fabric-contract-api logs every decorator at info level; a gateway wants its own logs readable.
-process.env.CORE_CHAINCODE_LOGGING_LEVEL ??= 'warning';
+// In-process, the chaincode runtime's winston lines (every decorator at info, every rule error at error) would
+// interleave non-JSON text with the gateway's JSON logs; the gateway logs and maps those errors itself.
+process.env.CORE_CHAINCODE_LOGGING_LEVEL ??= 'critical';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const StubClass = require('fabric-shim/lib/stub') as new (
