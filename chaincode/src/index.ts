@@ -59,6 +59,8 @@ export {
 } from './lib/access';
 export { canonicalJson, canonicalJsonBytes } from './lib/canonical-json';
 export { GecContract } from './lib/gec-contract';
+export { emitEvent } from './lib/events';
+export { txTime } from './lib/time';
 
 // Consortium parameters.
 export {
@@ -96,7 +98,13 @@ export {
   METER_PERIOD_CORRECTED_EVENT,
 } from './metering/metering-contract';
 // Certificates.
-export { ISSUANCE_OBJECT, Issuance, IssuanceMeter, IssuancePage, WH_PER_CERTIFICATE } from './certificates/issuance';
+export {
+  ISSUANCE_OBJECT,
+  Issuance,
+  IssuanceMeter,
+  IssuancePage,
+  WH_PER_CERTIFICATE,
+} from './certificates/issuance';
 export {
   CertificateLot,
   ELECTRICITY_CLASS,

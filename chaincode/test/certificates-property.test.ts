@@ -165,7 +165,13 @@ const opArb: fc.Arbitrary<Op> = fc.record({
   wrongOwner: fc.nat(9).map((x) => x < 2),
 });
 
-const setupArb = fc.record({
+interface Setup {
+  current: number;
+  expired: number;
+  nonTradable: number;
+}
+
+const setupArb: fc.Arbitrary<Setup> = fc.record({
   current: fc.integer({ min: 1, max: 40 }),
   expired: fc.integer({ min: 0, max: 6 }),
   nonTradable: fc.integer({ min: 0, max: 5 }),
@@ -182,7 +188,7 @@ function tally(kind: string, refusedWith?: string): void {
   outcomes.set(kind, entry);
 }
 
-async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise<void> {
+async function runScenario(setup: Setup, ops: Op[]): Promise<void> {
   run += 1;
   const model = new Model();
   const gen = await gec.participant('GENERATOR', `pg${run}`);
@@ -262,14 +268,24 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
         call = () => gec.issue(unit.id, month);
         apply = () => {
           // 1234 Wh carried from the first month never reach a whole certificate.
-          addIssued(unit, month, certificates, true, false, certificates === 0 ? '' : model.serial({ projectCode: unit.projectCode, month, classes: 'WT' }, 1));
+          addIssued(
+            unit,
+            month,
+            certificates,
+            true,
+            false,
+            certificates === 0
+              ? ''
+              : model.serial({ projectCode: unit.projectCode, month, classes: 'WT' }, 1),
+          );
         };
         break;
       }
       case 'split': {
         expected = lotRefusal(lot, ['ACTIVE'], stated) ?? volumeRefusal(lot, volume);
         if (!expected && (volume === undefined || volume >= size)) expected = 'INVALID_ARGUMENT';
-        call = () => gec.submit(gec.ids.tradingClient, 'certificates:Split', { lotId: lot.id, owner: stated, volume });
+        call = () =>
+          gec.submit(gec.ids.tradingClient, 'certificates:Split', { lotId: lot.id, owner: stated, volume });
         apply = () => model.take(lot, volume, {});
         break;
       }
@@ -282,7 +298,12 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
               (lot.tradable ? undefined : 'LOT_NOT_TRADABLE') ??
               volumeRefusal(lot, volume));
         call = () =>
-          gec.submit(gec.ids.tradingClient, 'certificates:Transfer', { lotId: lot.id, from: stated, to, volume });
+          gec.submit(gec.ids.tradingClient, 'certificates:Transfer', {
+            lotId: lot.id,
+            from: stated,
+            to,
+            volume,
+          });
         apply = () => model.take(lot, volume, { owner: to });
         break;
       }
@@ -324,8 +345,7 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
         const listedSize = listed.end - listed.start + 1;
         if (op.kind === 'delist') {
           const owner = op.wrongOwner ? other(listing.seller) : listing.seller;
-          expected =
-            listing.status !== 'OPEN' ? 'LISTING_NOT_OPEN' : lotRefusal(listed, ['LISTED'], owner);
+          expected = listing.status !== 'OPEN' ? 'LISTING_NOT_OPEN' : lotRefusal(listed, ['LISTED'], owner);
           call = () =>
             gec.submit(gec.ids.tradingClient, 'certificates:Delist', { listingId: listing.id, owner });
           apply = () => {
@@ -359,7 +379,13 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
       case 'redeem':
       case 'exchange': {
         const second = lots[op.b % lots.length];
-        const items = second === lot ? [{ lot, volume }] : [{ lot, volume }, { lot: second, volume: undefined }];
+        const items =
+          second === lot
+            ? [{ lot, volume }]
+            : [
+                { lot, volume },
+                { lot: second, volume: undefined },
+              ];
         const id = `${op.kind === 'redeem' ? 'R' : 'X'}${run}-${k}`;
         for (const item of items) {
           expected =
@@ -423,11 +449,16 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
       case 'withdraw': {
         expected = lotRefusal(lot, ['ACTIVE', 'LISTED']) ?? volumeRefusal(lot, volume);
         call = () =>
-          gec.submit(gec.ids.gridAdmin, 'certificates:Withdraw', { lotId: lot.id, volume, reason: 'dispute' });
+          gec.submit(gec.ids.gridAdmin, 'certificates:Withdraw', {
+            lotId: lot.id,
+            volume,
+            reason: 'dispute',
+          });
         apply = () => {
           if (lot.status === 'LISTED') {
             const listing = model.listings.get(lot.listingId)!;
-            if (volume === undefined || volume === size) Object.assign(listing, { status: 'CLOSED', volume: 0 });
+            if (volume === undefined || volume === size)
+              Object.assign(listing, { status: 'CLOSED', volume: 0 });
             else listing.volume -= volume;
           }
           model.take(lot, volume, { status: 'WITHDRAWN', listingId: '' });
@@ -445,7 +476,11 @@ async function runScenario(setup: fc.infer<typeof setupArb>, ops: Op[]): Promise
     tally(op.kind, expected);
   }
 
-  await checkAgainstModel(model, units.map((u) => u.id), parties);
+  await checkAgainstModel(
+    model,
+    units.map((u) => u.id),
+    parties,
+  );
 }
 
 async function allPages<T>(transaction: string, query: Record<string, unknown>): Promise<T[]> {
@@ -499,7 +534,12 @@ async function checkAgainstModel(model: Model, unitIds: string[], parties: strin
   // Each issuance's serial range is covered exactly once: volumes conserved, no serial in two lots.
   for (const issued of model.issued) {
     const ranges = ledgerLots
-      .filter((l) => l.unitId === issued.unitId && l.productionMonth === issued.month && l.tradeClass === issued.classes[1])
+      .filter(
+        (l) =>
+          l.unitId === issued.unitId &&
+          l.productionMonth === issued.month &&
+          l.tradeClass === issued.classes[1],
+      )
       .map((l) => [l.sequenceStart, l.sequenceEnd] as const)
       .sort((x, y) => x[0] - y[0]);
     let nextSeq = 1;
@@ -522,7 +562,9 @@ async function checkAgainstModel(model: Model, unitIds: string[], parties: strin
     );
     const active = await allPages<LotJson>('queries:ListLots', { owner: party, status: 'ACTIVE' });
     expect(active.every((l) => l.status === 'ACTIVE')).toBe(true);
-    expect(active.length).toBe(model.sortedLots().filter((l) => l.owner === party && l.status === 'ACTIVE').length);
+    expect(active.length).toBe(
+      model.sortedLots().filter((l) => l.owner === party && l.status === 'ACTIVE').length,
+    );
   }
   const listed = (await allPages<LotJson>('queries:ListLots', { status: 'LISTED' }))
     .map((l) => l.id)
@@ -535,15 +577,22 @@ async function checkAgainstModel(model: Model, unitIds: string[], parties: strin
   );
 
   // Redemption check at every lot's edges, and the serials just outside each issuance.
-  const answer = (serial: string) => gec.evaluate<Record<string, unknown>>('redemption:CheckRedemption', serial);
+  const answer = (serial: string) =>
+    gec.evaluate<Record<string, unknown>>('redemption:CheckRedemption', serial);
   const owning = (issued: Issued, seq: number) =>
     [...model.lots.values()].find(
-      (l) => l.unitId === issued.unitId && l.month === issued.month && l.classes === issued.classes && l.start <= seq && seq <= l.end,
+      (l) =>
+        l.unitId === issued.unitId &&
+        l.month === issued.month &&
+        l.classes === issued.classes &&
+        l.start <= seq &&
+        seq <= l.end,
     );
   for (const issued of model.issued) {
     const edges = new Set<number>([0, issued.certificates + 1]);
     for (const lot of model.lots.values()) {
-      if (lot.unitId !== issued.unitId || lot.month !== issued.month || lot.classes !== issued.classes) continue;
+      if (lot.unitId !== issued.unitId || lot.month !== issued.month || lot.classes !== issued.classes)
+        continue;
       for (const seq of [lot.start - 1, lot.start, lot.end, lot.end + 1]) edges.add(seq);
     }
     for (const seq of edges) {
@@ -600,7 +649,7 @@ const op = (kind: Op['kind'], fields: Partial<Op> = {}): Op => ({
  * A hand-written sequence run before the random ones, so every operation succeeds and the main refusals occur
  * at least once whatever the random draws are.
  */
-const EXAMPLE: [fc.infer<typeof setupArb>, Op[]] = [
+const EXAMPLE: [Setup, Op[]] = [
   { current: 20, expired: 3, nonTradable: 2 },
   [
     op('list', { v: 4 }), // 5 of the current lot listed
@@ -626,7 +675,8 @@ describe('certificate lifecycle against a model', () => {
       }),
       { numRuns: Number(process.env.RUNS ?? 50), endOnFailure: true, examples: [EXAMPLE] },
     );
-    if (process.env.SHOW_TALLY) console.log(JSON.stringify([...outcomes].map(([k, o]) => [k, o.ok, [...o.refused]])));
+    if (process.env.SHOW_TALLY)
+      console.log(JSON.stringify([...outcomes].map(([k, o]) => [k, o.ok, [...o.refused]])));
     const summary = Object.fromEntries(
       [...outcomes].map(([kind, o]) => [kind, { ok: o.ok, refused: [...o.refused].sort() }]),
     );

@@ -51,7 +51,10 @@ describe('certificates:Issue', () => {
     const unit = await gec.unit(owner, { meters: 2, technology: 'SOLAR_PV' });
     await gec.attest(unit.meterIds[0], '2026-02', 1_234_567);
     await gec.attest(unit.meterIds[1], '2026-02', '2000000');
-    const tx = await gec.submit(gec.ids.gridAdmin, 'certificates:Issue', { unitId: unit.id, month: '2026-02' });
+    const tx = await gec.submit(gec.ids.gridAdmin, 'certificates:Issue', {
+      unitId: unit.id,
+      month: '2026-02',
+    });
     const issuance = JSON.parse(utf8(tx.result)) as IssuanceJson;
     const first = `${unit.projectCode}2026020000001ST`;
     expect(issuance).toMatchObject({
@@ -146,9 +149,17 @@ describe('certificates:Issue', () => {
     await gec.attest(unit.meterIds[0], '2025-06', 9_000_000);
     await expectRefused(gec.issue(unit.id, '2025-06'), 'MONTH_BEFORE_COMMISSIONING', '2025-07-10');
     await gec.attest(unit.meterIds[0], '2025-07', 9_000_000);
-    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', { id: unit.id, status: 'SUSPENDED', reason: 'x' });
+    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', {
+      id: unit.id,
+      status: 'SUSPENDED',
+      reason: 'x',
+    });
     await expectRefused(gec.issue(unit.id, '2025-07'), 'UNIT_NOT_ACTIVE', 'SUSPENDED');
-    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', { id: unit.id, status: 'ACTIVE', reason: 'x' });
+    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', {
+      id: unit.id,
+      status: 'ACTIVE',
+      reason: 'x',
+    });
     await gec.submit(gec.ids.gridAdmin, 'identity:SetParticipantStatus', {
       id: owner,
       status: 'SUSPENDED',
@@ -172,10 +183,18 @@ describe('certificates:Issue', () => {
     const unit = await gec.unit(owner);
     await gec.attest(unit.meterIds[0], CURRENT, 3_000_000);
     const request = { unitId: unit.id, month: CURRENT };
-    await expectRefused(gec.submit(gec.ids.gridPlatform, 'certificates:Issue', request), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.tradingAdmin, 'certificates:Issue', request), 'ROLE_NOT_PERMITTED');
+    await expectRefused(
+      gec.submit(gec.ids.gridPlatform, 'certificates:Issue', request),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.tradingAdmin, 'certificates:Issue', request),
+      'ROLE_NOT_PERMITTED',
+    );
     await expectRefused(gec.submit(gec.ids.regulator, 'certificates:Issue', request), 'REGULATOR_READ_ONLY');
-    expect((await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { unitId: unit.id })).items).toEqual([]);
+    expect((await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { unitId: unit.id })).items).toEqual(
+      [],
+    );
   });
 });
 
@@ -193,12 +212,12 @@ describe('certificates:Split and Transfer', () => {
       [lot.id, 1, 6, ''],
       [child, 7, 10, lot.id],
     ]);
-    expect((await gec.evaluate<LotJson>('certificates:GetLotBySerial', `${lot.projectCode}2026030000006WT`)).id).toBe(
-      lot.id,
-    );
-    expect((await gec.evaluate<LotJson>('certificates:GetLotBySerial', `${lot.projectCode}2026030000007WT`)).id).toBe(
-      child,
-    );
+    expect(
+      (await gec.evaluate<LotJson>('certificates:GetLotBySerial', `${lot.projectCode}2026030000006WT`)).id,
+    ).toBe(lot.id);
+    expect(
+      (await gec.evaluate<LotJson>('certificates:GetLotBySerial', `${lot.projectCode}2026030000007WT`)).id,
+    ).toBe(child);
     await expectRefused(
       gec.evaluate('certificates:GetLotBySerial', `${lot.projectCode}2026030000011WT`),
       'SERIAL_NOT_FOUND',
@@ -223,23 +242,38 @@ describe('certificates:Split and Transfer', () => {
     });
     expect(await gec.lot(part.lotId)).toMatchObject({ owner: buyer, volume: 3, parentLotId: lot.id });
     expect(await gec.lot(lot.id)).toMatchObject({ owner: lot.owner, volume: 7 });
-    await gec.submit(gec.ids.tradingAdmin, 'certificates:Transfer', { lotId: lot.id, from: lot.owner, to: buyer });
+    await gec.submit(gec.ids.tradingAdmin, 'certificates:Transfer', {
+      lotId: lot.id,
+      from: lot.owner,
+      to: buyer,
+    });
     expect(await gec.lot(lot.id)).toMatchObject({ owner: buyer, volume: 7, parentLotId: '' });
   });
 
   it('checks the stated holder and the parties (LOT_NOT_OWNED, SAME_PARTY, PARTICIPANT_*, PARTY_KIND_NOT_PERMITTED)', async () => {
     const lot = await gec.issuedLot(CURRENT, 5);
     const consumer = await gec.participant('CONSUMER');
-    await expectRefused(transfer({ lotId: lot.id, from: consumer, to: lot.owner }), 'LOT_NOT_OWNED', consumer);
+    await expectRefused(
+      transfer({ lotId: lot.id, from: consumer, to: lot.owner }),
+      'LOT_NOT_OWNED',
+      consumer,
+    );
     await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to: lot.owner }), 'SAME_PARTY');
-    await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to: 'ghost' }), 'PARTICIPANT_NOT_FOUND', 'ghost');
+    await expectRefused(
+      transfer({ lotId: lot.id, from: lot.owner, to: 'ghost' }),
+      'PARTICIPANT_NOT_FOUND',
+      'ghost',
+    );
     const suspended = await gec.participant('CONSUMER');
     await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', {
       id: suspended,
       status: 'SUSPENDED',
       reason: 'x',
     });
-    await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to: suspended }), 'PARTICIPANT_NOT_ACTIVE');
+    await expectRefused(
+      transfer({ lotId: lot.id, from: lot.owner, to: suspended }),
+      'PARTICIPANT_NOT_ACTIVE',
+    );
     await gec.submit(
       gec.ids.gridAdmin,
       'identity:RegisterParticipant',
@@ -258,14 +292,21 @@ describe('certificates:Split and Transfer', () => {
     const lot = await gec.issuedLot(CURRENT, 50);
     const to = await gec.participant('CONSUMER');
     await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to, volume: 51 }), 'VOLUME_EXCEEDS_LOT');
-    await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to, volume: 0 }), 'INVALID_ARGUMENT', 'volume');
+    await expectRefused(
+      transfer({ lotId: lot.id, from: lot.owner, to, volume: 0 }),
+      'INVALID_ARGUMENT',
+      'volume',
+    );
     await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', {
       minTransferVolume: 5,
       maxTransferVolume: 20,
       reason: 'market rules 2026',
     });
     try {
-      await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to, volume: 4 }), 'TRANSFER_BELOW_MINIMUM');
+      await expectRefused(
+        transfer({ lotId: lot.id, from: lot.owner, to, volume: 4 }),
+        'TRANSFER_BELOW_MINIMUM',
+      );
       await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to }), 'TRANSFER_ABOVE_MAXIMUM', '20');
       await expectUnchanged(lot);
       await transfer({ lotId: lot.id, from: lot.owner, to, volume: 20 });
@@ -289,8 +330,14 @@ describe('certificates:Split and Transfer', () => {
     const lot = await gec.issuedLot(CURRENT, 5);
     const to = await gec.participant('CONSUMER');
     const request = { lotId: lot.id, from: lot.owner, to };
-    await expectRefused(gec.submit(gec.ids.gridAdmin, 'certificates:Transfer', request), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.regulator, 'certificates:Transfer', request), 'REGULATOR_READ_ONLY');
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'certificates:Transfer', request),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.regulator, 'certificates:Transfer', request),
+      'REGULATOR_READ_ONLY',
+    );
     await expectRefused(
       transfer({ ...request, lotId: `${lot.projectCode}2026030000002WT` }),
       'LOT_NOT_FOUND',
@@ -311,14 +358,19 @@ describe('listing (绿证售卖)', () => {
       volume: 6,
       unitPriceFen: 1250,
     });
-    expect(listed.listing).toMatchObject({ lotId: listed.lotId, volume: 6, status: 'OPEN', seller: lot.owner });
-    expect(await gec.lot(listed.lotId)).toMatchObject({ status: 'LISTED', listingId: 'lst-1', sequenceStart: 5 });
+    expect(listed.listing).toMatchObject({
+      lotId: listed.lotId,
+      volume: 6,
+      status: 'OPEN',
+      seller: lot.owner,
+    });
+    expect(await gec.lot(listed.lotId)).toMatchObject({
+      status: 'LISTED',
+      listingId: 'lst-1',
+      sequenceStart: 5,
+    });
 
-    await expectRefused(
-      transfer({ lotId: listed.lotId, from: lot.owner, to: buyer }),
-      'LOT_LISTED',
-      'lst-1',
-    );
+    await expectRefused(transfer({ lotId: listed.lotId, from: lot.owner, to: buyer }), 'LOT_LISTED', 'lst-1');
     await expectRefused(
       gec.submit(tc(), 'certificates:List', {
         listingId: 'lst-1',
@@ -333,13 +385,22 @@ describe('listing (绿证售卖)', () => {
       'SAME_PARTY',
     );
 
-    const sold = await gec.call<{ listing: ListingJson; lotId: string }>(tc(), 'certificates:SellFromListing', {
-      listingId: 'lst-1',
-      buyer,
-      volume: 2,
-    });
+    const sold = await gec.call<{ listing: ListingJson; lotId: string }>(
+      tc(),
+      'certificates:SellFromListing',
+      {
+        listingId: 'lst-1',
+        buyer,
+        volume: 2,
+      },
+    );
     expect(sold.listing).toMatchObject({ volume: 4, soldVolume: 2, status: 'OPEN' });
-    expect(await gec.lot(sold.lotId)).toMatchObject({ owner: buyer, status: 'ACTIVE', volume: 2, listingId: '' });
+    expect(await gec.lot(sold.lotId)).toMatchObject({
+      owner: buyer,
+      status: 'ACTIVE',
+      volume: 2,
+      listingId: '',
+    });
 
     await expectRefused(
       gec.submit(tc(), 'certificates:Delist', { listingId: 'lst-1', owner: buyer }),
@@ -359,7 +420,9 @@ describe('listing (绿证售卖)', () => {
     );
     expect(await listing('lst-1')).toEqual(after);
     await expectRefused(gec.evaluate('certificates:GetListing', 'lst-none'), 'LISTING_NOT_FOUND');
-    const open = await gec.evaluate<PageJson<ListingJson>>('certificates:ListListings', { status: 'CANCELLED' });
+    const open = await gec.evaluate<PageJson<ListingJson>>('certificates:ListListings', {
+      status: 'CANCELLED',
+    });
     expect(open.items.map((l) => l.id)).toContain('lst-1');
   });
 
@@ -385,7 +448,12 @@ describe('expiry', () => {
     const to = await gec.participant('CONSUMER');
     await expectRefused(transfer({ lotId: lot.id, from: lot.owner, to }), 'LOT_EXPIRED', 'past its expiry');
     await expectRefused(
-      gec.submit(tc(), 'certificates:List', { listingId: 'lst-exp', lotId: lot.id, owner: lot.owner, unitPriceFen: 1 }),
+      gec.submit(tc(), 'certificates:List', {
+        listingId: 'lst-exp',
+        lotId: lot.id,
+        owner: lot.owner,
+        unitPriceFen: 1,
+      }),
       'LOT_EXPIRED',
     );
     await expectRefused(
@@ -404,7 +472,10 @@ describe('expiry', () => {
       gec.submit(gec.ids.gridAdmin, 'certificates:Withdraw', { lotId: lot.id, reason: 'x' }),
       'LOT_EXPIRED',
     );
-    await expectRefused(gec.submit(gec.ids.regulator, 'certificates:Expire', { lotId: lot.id }), 'REGULATOR_READ_ONLY');
+    await expectRefused(
+      gec.submit(gec.ids.regulator, 'certificates:Expire', { lotId: lot.id }),
+      'REGULATOR_READ_ONLY',
+    );
     await expectUnchanged(lot);
 
     await gec.submit(gec.ids.gridPlatform, 'certificates:Expire', { lotId: lot.id });
@@ -414,7 +485,11 @@ describe('expiry', () => {
 
   it('refuses to expire a lot before its date (LOT_NOT_EXPIRED)', async () => {
     const lot = await gec.issuedLot(CURRENT, 2);
-    await expectRefused(gec.submit(tc(), 'certificates:Expire', { lotId: lot.id }), 'LOT_NOT_EXPIRED', lot.expiresAt);
+    await expectRefused(
+      gec.submit(tc(), 'certificates:Expire', { lotId: lot.id }),
+      'LOT_NOT_EXPIRED',
+      lot.expiresAt,
+    );
     await expectUnchanged(lot);
   });
 
@@ -425,7 +500,10 @@ describe('expiry', () => {
       expect(lot.expiresAt).toBe('2026-03-31T16:00:00.000Z');
       await gec.submit(tc(), 'certificates:Expire', { lotId: lot.id });
     } finally {
-      await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { validityMonths: 24, reason: 'restore' });
+      await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', {
+        validityMonths: 24,
+        reason: 'restore',
+      });
     }
   });
 });
@@ -438,8 +516,17 @@ describe('certificates:Withdraw', () => {
       volume: 3,
       reason: '计量争议',
     });
-    expect(await gec.lot(part.lotId)).toMatchObject({ status: 'WITHDRAWN', statusReason: '计量争议', volume: 3 });
-    await gec.submit(tc(), 'certificates:List', { listingId: 'lst-w', lotId: lot.id, owner: lot.owner, unitPriceFen: 1 });
+    expect(await gec.lot(part.lotId)).toMatchObject({
+      status: 'WITHDRAWN',
+      statusReason: '计量争议',
+      volume: 3,
+    });
+    await gec.submit(tc(), 'certificates:List', {
+      listingId: 'lst-w',
+      lotId: lot.id,
+      owner: lot.owner,
+      unitPriceFen: 1,
+    });
     await gec.submit(gec.ids.gridAdmin, 'certificates:Withdraw', { lotId: lot.id, reason: '重复注册' });
     expect(await listing('lst-w')).toMatchObject({ status: 'CLOSED', volume: 0 });
     expect(await gec.lot(lot.id)).toMatchObject({ status: 'WITHDRAWN', listingId: '' });
@@ -517,7 +604,8 @@ describe('redemption (兑付/核销) and exchange (绿电兑换)', () => {
     });
     expect(await gec.evaluate('redemption:GetRedemption', 'red-1')).toEqual(redemption);
 
-    const check = (serial: string) => gec.evaluate<Record<string, unknown>>('redemption:CheckRedemption', serial);
+    const check = (serial: string) =>
+      gec.evaluate<Record<string, unknown>>('redemption:CheckRedemption', serial);
     expect(await check(`${a.projectCode}2026030000008WT`)).toMatchObject({
       redeemed: true,
       exchanged: false,
@@ -547,13 +635,24 @@ describe('redemption (兑付/核销) and exchange (绿电兑换)', () => {
 
     // Redeemed serials never move, list or redeem again.
     const redeemedLot = await gec.lot(b.id);
-    await expectRefused(redeem({ redemptionId: 'red-2', owner: consumer, items: [{ lotId: b.id }] }), 'LOT_REDEEMED');
-    await expectRefused(transfer({ lotId: b.id, from: consumer, to: a.owner }), 'LOT_REDEEMED');
     await expectRefused(
-      gec.submit(tc(), 'certificates:List', { listingId: 'lst-r', lotId: b.id, owner: consumer, unitPriceFen: 1 }),
+      redeem({ redemptionId: 'red-2', owner: consumer, items: [{ lotId: b.id }] }),
       'LOT_REDEEMED',
     );
-    await expectRefused(redeem({ redemptionId: 'red-1', owner: consumer, items: [{ lotId: a.id }] }), 'REDEMPTION_EXISTS');
+    await expectRefused(transfer({ lotId: b.id, from: consumer, to: a.owner }), 'LOT_REDEEMED');
+    await expectRefused(
+      gec.submit(tc(), 'certificates:List', {
+        listingId: 'lst-r',
+        lotId: b.id,
+        owner: consumer,
+        unitPriceFen: 1,
+      }),
+      'LOT_REDEEMED',
+    );
+    await expectRefused(
+      redeem({ redemptionId: 'red-1', owner: consumer, items: [{ lotId: a.id }] }),
+      'REDEMPTION_EXISTS',
+    );
     await expectUnchanged(redeemedLot);
   });
 
@@ -561,7 +660,11 @@ describe('redemption (兑付/核销) and exchange (绿电兑换)', () => {
     const lot = await gec.issuedLot(CURRENT, 6);
     const other = await gec.issuedLot(CURRENT, 6);
     await expectRefused(
-      redeem({ redemptionId: 'red-atomic', owner: lot.owner, items: [{ lotId: lot.id, volume: 2 }, { lotId: other.id }] }),
+      redeem({
+        redemptionId: 'red-atomic',
+        owner: lot.owner,
+        items: [{ lotId: lot.id, volume: 2 }, { lotId: other.id }],
+      }),
       'LOT_NOT_OWNED',
       other.id,
     );
@@ -573,13 +676,26 @@ describe('redemption (兑付/核销) and exchange (绿电兑换)', () => {
       'items',
     );
     await expectRefused(
-      redeem({ redemptionId: 'red-months', owner: lot.owner, consumptionEndMonth: '2025-12', items: [{ lotId: lot.id }] }),
+      redeem({
+        redemptionId: 'red-months',
+        owner: lot.owner,
+        consumptionEndMonth: '2025-12',
+        items: [{ lotId: lot.id }],
+      }),
       'INVALID_ARGUMENT',
       'consumptionEndMonth',
     );
-    await gec.submit(tc(), 'certificates:List', { listingId: 'lst-red', lotId: lot.id, owner: lot.owner, unitPriceFen: 1 });
+    await gec.submit(tc(), 'certificates:List', {
+      listingId: 'lst-red',
+      lotId: lot.id,
+      owner: lot.owner,
+      unitPriceFen: 1,
+    });
     const listed = await gec.lot(lot.id);
-    await expectRefused(redeem({ redemptionId: 'red-listed', owner: lot.owner, items: [{ lotId: lot.id }] }), 'LOT_LISTED');
+    await expectRefused(
+      redeem({ redemptionId: 'red-listed', owner: lot.owner, items: [{ lotId: lot.id }] }),
+      'LOT_LISTED',
+    );
     await expectUnchanged(listed);
   });
 
@@ -591,7 +707,12 @@ describe('redemption (兑付/核销) and exchange (绿电兑换)', () => {
       electricityReference: 'GE-2026-0042',
       items: [{ lotId: lot.id, volume: 3 }],
     });
-    expect(exchange).toMatchObject({ id: 'ex-1', volume: 3, electricityReference: 'GE-2026-0042', purpose: '' });
+    expect(exchange).toMatchObject({
+      id: 'ex-1',
+      volume: 3,
+      electricityReference: 'GE-2026-0042',
+      purpose: '',
+    });
     const exchanged = `${lot.projectCode}2026030000006WT`;
     expect(await gec.evaluate('redemption:CheckRedemption', lot.serialEnd)).toMatchObject({
       redeemed: false,
@@ -667,7 +788,10 @@ describe('queries', () => {
     ]);
     const redeemed = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { owner, status: 'REDEEMED' });
     expect(redeemed.items.map((l) => l.id)).toEqual([second.lotId]);
-    const byUnit = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { unitId: lot.unitId, month: CURRENT });
+    const byUnit = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', {
+      unitId: lot.unitId,
+      month: CURRENT,
+    });
     expect(byUnit.items.map((l) => l.id).sort()).toEqual([lot.id, first.lotId, second.lotId].sort());
     await expectRefused(gec.evaluate('queries:ListLots', { month: CURRENT }), 'INVALID_ARGUMENT', 'unitId');
 
@@ -713,7 +837,8 @@ describe('events', () => {
     expect(gec.validTxIds.length).toBeGreaterThan(100);
     for (const txId of gec.validTxIds) expect(byTx.get(txId)).toBe(1);
     for (const txId of gec.failedTxIds) expect(byTx.has(txId)).toBe(false);
-    for (const event of events) expect(utf8(event.payload)).toBe(canonicalJson(JSON.parse(utf8(event.payload))));
+    for (const event of events)
+      expect(utf8(event.payload)).toBe(canonicalJson(JSON.parse(utf8(event.payload))));
 
     const transferred = JSON.parse(utf8(events[events.length - 1].payload));
     expect(events[events.length - 1].eventName).toBe('LotTransferred');

@@ -65,11 +65,24 @@ describe('parameters', () => {
   it('changes only by a consortium admin, with valid values', async () => {
     const before = await parameters();
     const request = { validityMonths: 36, reason: 'policy' };
-    await expectRefused(gec.submit(gec.ids.tradingClient, 'parameters:SetParameters', request), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.gridPlatform, 'parameters:SetParameters', request), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.regulator, 'parameters:SetParameters', request), 'REGULATOR_READ_ONLY');
     await expectRefused(
-      gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { minTransferVolume: 10, maxTransferVolume: 5, reason: 'x' }),
+      gec.submit(gec.ids.tradingClient, 'parameters:SetParameters', request),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.gridPlatform, 'parameters:SetParameters', request),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.regulator, 'parameters:SetParameters', request),
+      'REGULATOR_READ_ONLY',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', {
+        minTransferVolume: 10,
+        maxTransferVolume: 5,
+        reason: 'x',
+      }),
       'INVALID_ARGUMENT',
       'minTransferVolume',
     );
@@ -94,7 +107,10 @@ describe('pause', () => {
     const lot = await gec.issuedLot('2026-03', 5);
     const consumer = await gec.participant('CONSUMER');
 
-    await expectRefused(gec.submit(gec.ids.tradingClient, 'parameters:Pause', { reason: 'x' }), 'ROLE_NOT_PERMITTED');
+    await expectRefused(
+      gec.submit(gec.ids.tradingClient, 'parameters:Pause', { reason: 'x' }),
+      'ROLE_NOT_PERMITTED',
+    );
     await expectRefused(gec.submit(gec.ids.gridAdmin, 'parameters:Pause', {}), 'INVALID_ARGUMENT', 'reason');
     await expectRefused(gec.submit(gec.ids.gridAdmin, 'parameters:Resume', { reason: 'x' }), 'NOT_PAUSED');
 
@@ -121,29 +137,51 @@ describe('pause', () => {
       ]),
     );
     for (const write of writes.filter((w) => w !== 'parameters:Resume')) {
-      const message = await expectRefused(gec.submit(gec.ids.gridAdmin, write, {}), 'CONSORTIUM_PAUSED', '链上升级维护');
+      const message = await expectRefused(
+        gec.submit(gec.ids.gridAdmin, write, {}),
+        'CONSORTIUM_PAUSED',
+        '链上升级维护',
+      );
       expect(message).toContain(paused.pausedAt);
       expect(message).toContain('GridMSP');
     }
     // A well-formed transfer is refused too, and changes nothing.
     await expectRefused(
-      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', { lotId: lot.id, from: lot.owner, to: consumer }),
+      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', {
+        lotId: lot.id,
+        from: lot.owner,
+        to: consumer,
+      }),
       'CONSORTIUM_PAUSED',
     );
 
     // Reads stay open.
     expect(await gec.lot(lot.id)).toEqual(lot);
-    expect(await gec.evaluate('redemption:CheckRedemption', lot.serialEnd)).toMatchObject({ redeemed: false });
-    expect((await gec.evaluate<{ items: LotJson[] }>('queries:ListLots', { owner: lot.owner })).items).toHaveLength(1);
+    expect(await gec.evaluate('redemption:CheckRedemption', lot.serialEnd)).toMatchObject({
+      redeemed: false,
+    });
+    expect(
+      (await gec.evaluate<{ items: LotJson[] }>('queries:ListLots', { owner: lot.owner })).items,
+    ).toHaveLength(1);
     expect(await gec.evaluate('units:GetUnit', lot.unitId)).toMatchObject({ id: lot.unitId });
 
-    await expectRefused(gec.submit(gec.ids.tradingClient, 'parameters:Resume', { reason: 'x' }), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.regulator, 'parameters:Resume', { reason: 'x' }), 'REGULATOR_READ_ONLY');
+    await expectRefused(
+      gec.submit(gec.ids.tradingClient, 'parameters:Resume', { reason: 'x' }),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.regulator, 'parameters:Resume', { reason: 'x' }),
+      'REGULATOR_READ_ONLY',
+    );
     expect(await parameters()).toEqual(paused);
 
     await gec.submit(gec.ids.tradingAdmin, 'parameters:Resume', { reason: '维护完成' });
     expect(await parameters()).toMatchObject({ paused: false, pauseReason: '', pausedTxId: '' });
-    await gec.submit(gec.ids.tradingClient, 'certificates:Transfer', { lotId: lot.id, from: lot.owner, to: consumer });
+    await gec.submit(gec.ids.tradingClient, 'certificates:Transfer', {
+      lotId: lot.id,
+      from: lot.owner,
+      to: consumer,
+    });
     expect(await gec.lot(lot.id)).toMatchObject({ owner: consumer });
   });
 });

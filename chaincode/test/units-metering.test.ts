@@ -98,7 +98,10 @@ describe('units:RegisterUnit', () => {
 
   it('refuses an unknown or suspended owner (PARTICIPANT_NOT_FOUND, PARTICIPANT_NOT_ACTIVE)', async () => {
     const request = unitRequest('nobody-here');
-    await expectRefused(gec.submit(gec.ids.gridAdmin, 'units:RegisterUnit', request), 'PARTICIPANT_NOT_FOUND');
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'units:RegisterUnit', request),
+      'PARTICIPANT_NOT_FOUND',
+    );
     const owner = await gec.participant('GENERATOR');
     await gec.submit(gec.ids.gridAdmin, 'identity:SetParticipantStatus', {
       id: owner,
@@ -159,15 +162,25 @@ describe('units:RegisterUnit', () => {
   ])('refuses an invalid %s (INVALID_ARGUMENT)', async (field, extra) => {
     const owner = await gec.participant('GENERATOR');
     const request = unitRequest(owner, extra);
-    await expectRefused(gec.submit(gec.ids.gridAdmin, 'units:RegisterUnit', request), 'INVALID_ARGUMENT', field);
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'units:RegisterUnit', request),
+      'INVALID_ARGUMENT',
+      field,
+    );
     await expectRefused(getUnit(request.id as string), 'UNIT_NOT_FOUND');
   });
 
   it('refuses the grid platform, a trading client and the regulator', async () => {
     const owner = await gec.participant('GENERATOR');
     const request = unitRequest(owner);
-    await expectRefused(gec.submit(gec.ids.gridPlatform, 'units:RegisterUnit', request), 'ROLE_NOT_PERMITTED');
-    await expectRefused(gec.submit(gec.ids.tradingClient, 'units:RegisterUnit', request), 'ROLE_NOT_PERMITTED');
+    await expectRefused(
+      gec.submit(gec.ids.gridPlatform, 'units:RegisterUnit', request),
+      'ROLE_NOT_PERMITTED',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.tradingClient, 'units:RegisterUnit', request),
+      'ROLE_NOT_PERMITTED',
+    );
     await expectRefused(gec.submit(gec.ids.regulator, 'units:RegisterUnit', request), 'REGULATOR_READ_ONLY');
     await expectRefused(getUnit(request.id as string), 'UNIT_NOT_FOUND');
   });
@@ -194,7 +207,11 @@ describe('units:SetUnitStatus', () => {
     });
     const before = await getUnit(unit.id);
     await expectRefused(
-      gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', { id: unit.id, status: 'ACTIVE', reason: 'again' }),
+      gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', {
+        id: unit.id,
+        status: 'ACTIVE',
+        reason: 'again',
+      }),
       'UNIT_DECOMMISSIONED',
     );
     expect(await getUnit(unit.id)).toEqual(before);
@@ -223,7 +240,9 @@ describe('metering:AttestMeterPeriod', () => {
       periodStart: '2025-12-31T16:00:00.000Z',
       periodEnd: '2026-01-31T16:00:00.000Z',
     });
-    expect(attestation.versions).toEqual([expect.objectContaining({ version: 1, totalWh: big, txId: tx.txId })]);
+    expect(attestation.versions).toEqual([
+      expect.objectContaining({ version: 1, totalWh: big, txId: tx.txId }),
+    ]);
     await expectRefused(gec.attest('big-meter', '2026-01', 1), 'ATTESTATION_EXISTS', 'CorrectMeterPeriod');
     expect(await getAttestation('big-meter', '2026-01')).toEqual(attestation);
   });
@@ -241,7 +260,13 @@ describe('metering:AttestMeterPeriod', () => {
     ['period', { period: '2026-13' }],
     ['meterId', { meterId: 'a b' }],
   ])('refuses an invalid %s (INVALID_ARGUMENT)', async (field, extra) => {
-    const request = { meterId: 'valid-meter', period: '2026-01', totalWh: 5, digest: digestOf('x'), ...extra };
+    const request = {
+      meterId: 'valid-meter',
+      period: '2026-01',
+      totalWh: 5,
+      digest: digestOf('x'),
+      ...extra,
+    };
     await expectRefused(
       gec.submit(gec.ids.gridPlatform, 'metering:AttestMeterPeriod', request),
       'INVALID_ARGUMENT',
@@ -255,14 +280,23 @@ describe('metering:AttestMeterPeriod', () => {
       gec.submit(gec.ids.tradingAdmin, 'metering:AttestMeterPeriod', request),
       'ROLE_NOT_PERMITTED',
     );
-    await expectRefused(gec.submit(gec.ids.regulator, 'metering:AttestMeterPeriod', request), 'REGULATOR_READ_ONLY');
+    await expectRefused(
+      gec.submit(gec.ids.regulator, 'metering:AttestMeterPeriod', request),
+      'REGULATOR_READ_ONLY',
+    );
     await expectRefused(getAttestation('guarded-meter', '2026-01'), 'ATTESTATION_NOT_FOUND');
     await gec.submit(gec.ids.gridAdmin, 'metering:AttestMeterPeriod', request);
   });
 });
 
 describe('metering:CorrectMeterPeriod', () => {
-  const correct = (meterId: string, period: string, totalWh: number, version: number, reason = 'meter replaced') =>
+  const correct = (
+    meterId: string,
+    period: string,
+    totalWh: number,
+    version: number,
+    reason = 'meter replaced',
+  ) =>
     gec.submit(gec.ids.gridPlatform, 'metering:CorrectMeterPeriod', {
       meterId,
       period,
@@ -288,7 +322,11 @@ describe('metering:CorrectMeterPeriod', () => {
   it('requires the next version number, a reason and an existing attestation', async () => {
     await gec.attest('corr-meter-2', '2026-02', 1000);
     const before = await getAttestation('corr-meter-2', '2026-02');
-    await expectRefused(correct('corr-meter-2', '2026-02', 2000, 3), 'ATTESTATION_VERSION_CONFLICT', 'version 2');
+    await expectRefused(
+      correct('corr-meter-2', '2026-02', 2000, 3),
+      'ATTESTATION_VERSION_CONFLICT',
+      'version 2',
+    );
     await expectRefused(correct('corr-meter-2', '2026-02', 2000, 2, ' '), 'INVALID_ARGUMENT', 'reason');
     await expectRefused(correct('no-such-meter', '2026-02', 2000, 2), 'ATTESTATION_NOT_FOUND');
     expect(await getAttestation('corr-meter-2', '2026-02')).toEqual(before);
@@ -302,7 +340,12 @@ describe('metering:CorrectMeterPeriod', () => {
     await gec.attest(m1, '2026-03', 1_600_000);
     await gec.attest(m2, '2026-03', 900_000);
     const march = await gec.issue(unit.id, '2026-03');
-    expect(march).toMatchObject({ certificates: 2, attestedWh: '2500000', carryInWh: '0', carryOutWh: '500000' });
+    expect(march).toMatchObject({
+      certificates: 2,
+      attestedWh: '2500000',
+      carryInWh: '0',
+      carryOutWh: '500000',
+    });
     // April: 300,000 + 0 Wh + 500,000 carried = 0 certificates, 800,000 carried.
     await gec.attest(m1, '2026-04', 300_000);
     await gec.attest(m2, '2026-04', 0);

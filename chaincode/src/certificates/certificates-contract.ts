@@ -51,21 +51,14 @@ import {
   readIssuance,
 } from './issuance';
 import { LISTING_STATUSES, Listing, ListingPage, ListingStatus, listingFromState } from './listing';
-import {
-  CertificateLot,
-  ELECTRICITY_CLASS,
-  FINAL_LOT_STATUSES,
-  LotStatus,
-  TRADE_CLASS,
-  formatSerial,
-  parseSerial,
-} from './lot';
+import { CertificateLot, ELECTRICITY_CLASS, LotStatus, TRADE_CLASS, formatSerial, parseSerial } from './lot';
 import {
   LotChanges,
   findLotBySerial,
   lotVolume,
   readLot,
   requireLive,
+  requireNotFinal,
   requireOwner,
   requireStatus,
   requireTradable,
@@ -89,14 +82,18 @@ export const LOT_WITHDRAWN_EVENT = 'LotWithdrawn';
 /** The issuing body (注册/核发): the registry run by the grid, i.e. `gec.role` admin of GridMSP. */
 export const ISSUERS = { msps: [GRID_MSP], roles: [ROLE_ADMIN] } as const;
 /** The power trading center acting for market participants: `gec.role` admin or trading-center of TradingCenterMSP. */
-export const MARKET_OPERATORS = { msps: [TRADING_CENTER_MSP], roles: [ROLE_ADMIN, ROLE_TRADING_CENTER] } as const;
+export const MARKET_OPERATORS = {
+  msps: [TRADING_CENTER_MSP],
+  roles: [ROLE_ADMIN, ROLE_TRADING_CENTER],
+} as const;
 
 const REASON_MAX = 256;
 const UNIT_PRICE_FEN_MAX = 100_000_000;
 
 @Info({
   title: 'certificates',
-  description: 'Green certificates: issuance into serial-range lots, split, transfer, listing, expiry, withdrawal',
+  description:
+    'Green certificates: issuance into serial-range lots, split, transfer, listing, expiry, withdrawal',
 })
 export class CertificatesContract extends GecContract {
   constructor() {
@@ -126,7 +123,10 @@ export class CertificatesContract extends GecContract {
     }
     await requireActiveParticipant(ctx, unit.owner, 'unit owner', ['GENERATOR']);
     if (!atOrAfter(now, monthEnd(month))) {
-      throw new GecError('PERIOD_NOT_CLOSED', `month ${month} ends at ${monthEnd(month)}; the transaction time is ${now}`);
+      throw new GecError(
+        'PERIOD_NOT_CLOSED',
+        `month ${month} ends at ${monthEnd(month)}; the transaction time is ${now}`,
+      );
     }
     if (month < unit.commissioningDate.slice(0, 7)) {
       throw new GecError(
@@ -135,7 +135,10 @@ export class CertificatesContract extends GecContract {
       );
     }
     if ((await getJson(ctx, issuanceKey(ctx, unitId, month))) !== undefined) {
-      throw new GecError('ISSUANCE_EXISTS', `unit ${unitId} has already been issued certificates for ${month}`);
+      throw new GecError(
+        'ISSUANCE_EXISTS',
+        `unit ${unitId} has already been issued certificates for ${month}`,
+      );
     }
     if (unit.lastIssuedMonth !== '' && month <= unit.lastIssuedMonth) {
       throw new GecError(
@@ -185,7 +188,13 @@ export class CertificatesContract extends GecContract {
     const electricityClass = ELECTRICITY_CLASS[unit.technology];
     const tradeClass = tradable ? TRADE_CLASS.tradable : TRADE_CLASS.notTradable;
     const serial = (sequence: number) =>
-      formatSerial({ projectCode: unit.projectCode, productionMonth: month, sequence, electricityClass, tradeClass });
+      formatSerial({
+        projectCode: unit.projectCode,
+        productionMonth: month,
+        sequence,
+        electricityClass,
+        tradeClass,
+      });
     const issuanceId = unit.projectCode + compactMonth(month);
 
     const changes = new LotChanges(ctx, now, txId);
@@ -287,7 +296,10 @@ export class CertificatesContract extends GecContract {
     requireOwner(lot, owner);
     const volume = lotVolume(fields.volume, 'volume', lot);
     if (volume === undefined || volume >= lot.volume) {
-      throw new GecError('INVALID_ARGUMENT', `volume must be from 1 to ${lot.volume - 1} to split lot ${lot.id}`);
+      throw new GecError(
+        'INVALID_ARGUMENT',
+        `volume must be from 1 to ${lot.volume - 1} to split lot ${lot.id}`,
+      );
     }
     const child = await changes.split(lot, volume, {});
     const lots = await changes.flush();
@@ -449,7 +461,7 @@ export class CertificatesContract extends GecContract {
     const lotId = requireLotId(fields.lotId, 'lotId');
     const changes = new LotChanges(ctx, txTime(ctx), ctx.stub.getTxID());
     const lot = await changes.get(lotId);
-    if (FINAL_LOT_STATUSES.includes(lot.status)) requireLive(lot, changes.now);
+    requireNotFinal(lot);
     requireStatus(lot, ['ACTIVE', 'LISTED']);
     if (!atOrAfter(changes.now, lot.expiresAt)) {
       throw new GecError(
@@ -459,7 +471,13 @@ export class CertificatesContract extends GecContract {
     }
     let listing: Listing | null = null;
     if (lot.status === 'LISTED') {
-      listing = await closeListing(ctx, await readListing(ctx, lot.listingId), 'CLOSED', 'lot expired', changes);
+      listing = await closeListing(
+        ctx,
+        await readListing(ctx, lot.listingId),
+        'CLOSED',
+        'lot expired',
+        changes,
+      );
     }
     await changes.take(lot, undefined, { status: 'EXPIRED', listingId: '' });
     const lots = await changes.flush();
@@ -534,7 +552,12 @@ export class CertificatesContract extends GecContract {
     const fields = parseRequest(query, ['unitId', ...PAGE_FIELDS], 'query');
     const unitId = requireId(fields.unitId, 'unitId');
     const { pageSize, bookmark } = pageRequest(fields);
-    const page = await queryPage(ctx, { objectType: ISSUANCE_OBJECT, attributes: [unitId] }, pageSize, bookmark);
+    const page = await queryPage(
+      ctx,
+      { objectType: ISSUANCE_OBJECT, attributes: [unitId] },
+      pageSize,
+      bookmark,
+    );
     return Object.assign(new IssuancePage(), {
       items: page.records.map((r) => issuanceFromState(parseJson(r.value))),
       bookmark: page.bookmark,
@@ -574,7 +597,11 @@ export class CertificatesContract extends GecContract {
         items.push(await readListing(ctx, keyAttributes(ctx, record.key)[1]));
       }
     }
-    return Object.assign(new ListingPage(), { items, bookmark: page.bookmark, fetchedCount: page.fetchedCount });
+    return Object.assign(new ListingPage(), {
+      items,
+      bookmark: page.bookmark,
+      fetchedCount: page.fetchedCount,
+    });
   }
 }
 
@@ -626,7 +653,8 @@ function requireOpen(listing: Listing): void {
 async function writeListing(ctx: Context, listing: Listing, previous?: Listing): Promise<void> {
   await putJson(ctx, listingKey(ctx, listing.id), listing);
   if (previous === undefined || previous.status !== listing.status) {
-    if (previous !== undefined) await deleteIndex(ctx, LISTING_BY_STATUS_INDEX, [previous.status, previous.id]);
+    if (previous !== undefined)
+      await deleteIndex(ctx, LISTING_BY_STATUS_INDEX, [previous.status, previous.id]);
     await putIndex(ctx, LISTING_BY_STATUS_INDEX, [listing.status, listing.id]);
   }
 }

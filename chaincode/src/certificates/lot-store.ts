@@ -92,7 +92,11 @@ export class LotChanges {
    * Split the highest `volume` certificates of `lot` into a new child lot with `changes` applied; the parent
    * keeps its id, status and owner with the lower part. Returns the child.
    */
-  async split(lot: CertificateLot, volume: number, changes: Partial<CertificateLot>): Promise<CertificateLot> {
+  async split(
+    lot: CertificateLot,
+    volume: number,
+    changes: Partial<CertificateLot>,
+  ): Promise<CertificateLot> {
     if (!Number.isInteger(volume) || volume < 1 || volume >= lot.volume) {
       throw new Error(`cannot split ${volume} of the ${lot.volume} certificates of lot ${lot.id}`);
     }
@@ -187,23 +191,34 @@ export function serialOf(lot: CertificateLot, sequence: number): string {
 
 // ---- Rules every action on a lot checks -------------------------------------------------------------------
 
+/** The named refusal for a lot in a final status (REDEEMED, EXCHANGED, EXPIRED, WITHDRAWN), if it is in one. */
+function finalStatusError(lot: CertificateLot): GecError | undefined {
+  switch (lot.status) {
+    case 'REDEEMED':
+      return new GecError('LOT_REDEEMED', `lot ${lot.id} was redeemed (${lot.redemptionId}); that is final`);
+    case 'EXCHANGED':
+      return new GecError('LOT_EXCHANGED', `lot ${lot.id} was exchanged (${lot.exchangeId}); that is final`);
+    case 'EXPIRED':
+      return new GecError('LOT_EXPIRED', `lot ${lot.id} expired at ${lot.expiresAt}`);
+    case 'WITHDRAWN':
+      return new GecError('LOT_WITHDRAWN', `lot ${lot.id} was withdrawn: ${lot.statusReason}`);
+    default:
+      return undefined;
+  }
+}
+
+/** The lot is not in a final status (named error for each). */
+export function requireNotFinal(lot: CertificateLot): void {
+  const error = finalStatusError(lot);
+  if (error) throw error;
+}
+
 /**
  * The lot is not final (REDEEMED, EXCHANGED, EXPIRED, WITHDRAWN) and not past its expiry date at the
  * transaction time.
  */
 export function requireLive(lot: CertificateLot, now: string): void {
-  switch (lot.status) {
-    case 'REDEEMED':
-      throw new GecError('LOT_REDEEMED', `lot ${lot.id} was redeemed (${lot.redemptionId}); that is final`);
-    case 'EXCHANGED':
-      throw new GecError('LOT_EXCHANGED', `lot ${lot.id} was exchanged (${lot.exchangeId}); that is final`);
-    case 'EXPIRED':
-      throw new GecError('LOT_EXPIRED', `lot ${lot.id} expired at ${lot.expiresAt}`);
-    case 'WITHDRAWN':
-      throw new GecError('LOT_WITHDRAWN', `lot ${lot.id} was withdrawn: ${lot.statusReason}`);
-    default:
-      break;
-  }
+  requireNotFinal(lot);
   if (atOrAfter(now, lot.expiresAt)) {
     throw new GecError(
       'LOT_EXPIRED',
@@ -217,14 +232,16 @@ export function requireStatus(lot: CertificateLot, allowed: readonly LotStatus[]
   if (allowed.includes(lot.status)) return;
   switch (lot.status) {
     case 'LISTED':
-      throw new GecError('LOT_LISTED', `lot ${lot.id} is listed for sale (${lot.listingId}); delist it first`);
+      throw new GecError(
+        'LOT_LISTED',
+        `lot ${lot.id} is listed for sale (${lot.listingId}); delist it first`,
+      );
     case 'IN_CUSTODY':
       throw new GecError('LOT_IN_CUSTODY', `lot ${lot.id} is held in voucher custody`);
     case 'ACTIVE':
       throw new GecError('LOT_NOT_LISTED', `lot ${lot.id} is not listed for sale`);
     default:
-      requireLive(lot, '');
-      throw new Error(`lot ${lot.id} has unexpected status ${lot.status}`);
+      throw finalStatusError(lot) ?? new Error(`lot ${lot.id} has unexpected status ${lot.status}`);
   }
 }
 
@@ -258,7 +275,10 @@ export function lotVolume(value: unknown, field: string, lot: CertificateLot): n
     );
   }
   if (value > lot.volume) {
-    throw new GecError('VOLUME_EXCEEDS_LOT', `${field} ${value} exceeds the ${lot.volume} certificates of lot ${lot.id}`);
+    throw new GecError(
+      'VOLUME_EXCEEDS_LOT',
+      `${field} ${value} exceeds the ${lot.volume} certificates of lot ${lot.id}`,
+    );
   }
   return value;
 }

@@ -34,19 +34,3 @@ export async function requireActiveParticipant(
   return participant;
 }
 
-/** A JSON copy of `value` with keys sorted, so returned objects have one stable shape on every endorser. */
-export function canonicalCopy<T>(value: T): T {
-  return JSON.parse(JSON.stringify(sortKeys(value))) as T;
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as Record<string, unknown>).sort()) {
-      out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    }
-    return out;
-  }
-  return value;
-}

@@ -31,7 +31,10 @@ export const METER_ATTESTERS = { msps: [GRID_MSP], roles: [ROLE_ENERGY_PLATFORM,
 
 const REASON_MAX = 256;
 
-@Info({ title: 'metering', description: 'Meter attestations: monthly totals and digests of interval readings' })
+@Info({
+  title: 'metering',
+  description: 'Meter attestations: monthly totals and digests of interval readings',
+})
 export class MeteringContract extends GecContract {
   constructor() {
     super('metering');
@@ -240,14 +243,20 @@ async function adjustIssuances(
     });
     if (month === period) {
       next.attestedWh = (BigInt(issuance.attestedWh) + delta).toString();
-      next.meters = next.meters.map((m) => (m.meterId === meterId ? Object.assign(m, { version, totalWh }) : m));
+      next.meters = next.meters.map((m) =>
+        m.meterId === meterId ? Object.assign(m, { version, totalWh }) : m,
+      );
     } else {
       next.carryInWh = (BigInt(issuance.carryInWh) + delta).toString();
     }
     updated.push(next);
   }
   for (const issuance of updated) {
-    await putJson(ctx, compositeKey(ctx, ISSUANCE_OBJECT, [issuance.unitId, issuance.productionMonth]), issuance);
+    await putJson(
+      ctx,
+      compositeKey(ctx, ISSUANCE_OBJECT, [issuance.unitId, issuance.productionMonth]),
+      issuance,
+    );
   }
   const unit = await readUnit(ctx, unitId);
   const newUnit = Object.assign(new GenerationUnit(), unit, {

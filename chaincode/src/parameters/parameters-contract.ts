@@ -19,7 +19,8 @@ const REASON_MAX = 256;
 
 @Info({
   title: 'parameters',
-  description: 'Consortium parameters: certificate validity, transfer size limits, pause and resume of all writes',
+  description:
+    'Consortium parameters: certificate validity, transfer size limits, pause and resume of all writes',
 })
 export class ParametersContract extends GecContract {
   constructor() {
@@ -47,7 +48,12 @@ export class ParametersContract extends GecContract {
   @Returns('ConsortiumParameters')
   async SetParameters(ctx: Context, request: string): Promise<ConsortiumParameters> {
     const caller = requireWriter(ctx, CONSORTIUM_ADMINS);
-    const fields = parseRequest(request, ['validityMonths', 'minTransferVolume', 'maxTransferVolume', 'reason']);
+    const fields = parseRequest(request, [
+      'validityMonths',
+      'minTransferVolume',
+      'maxTransferVolume',
+      'reason',
+    ]);
     const reason = requireText(fields.reason, 'reason', REASON_MAX);
     const current = await readParameters(ctx);
     const validityMonths = optionalInteger(fields.validityMonths, 'validityMonths', {

@@ -21,7 +21,10 @@ import { LotHistory, LotHistoryEntry, ProvenanceStep, SerialProvenance } from '.
 /** Longest lineage followed (a lot split over and over); far beyond any real chain. */
 const MAX_LINEAGE = 10_000;
 
-@Info({ title: 'queries', description: 'Lots by owner, status, unit and month; lot history; serial provenance' })
+@Info({
+  title: 'queries',
+  description: 'Lots by owner, status, unit and month; lot history; serial provenance',
+})
 export class QueriesContract extends GecContract {
   constructor() {
     super('queries');
@@ -49,12 +52,18 @@ export class QueriesContract extends GecContract {
       throw new GecError('INVALID_ARGUMENT', 'month filters the lots of one unit: give unitId too');
     }
     if (status !== undefined && unitId !== undefined) {
-      throw new GecError('INVALID_ARGUMENT', 'status cannot be combined with unitId; filter by owner or status');
+      throw new GecError(
+        'INVALID_ARGUMENT',
+        'status cannot be combined with unitId; filter by owner or status',
+      );
     }
 
     let index: PartialKeyQuery;
     if (owner !== undefined) {
-      index = { objectType: LOT_BY_OWNER_INDEX, attributes: status === undefined ? [owner] : [owner, status] };
+      index = {
+        objectType: LOT_BY_OWNER_INDEX,
+        attributes: status === undefined ? [owner] : [owner, status],
+      };
     } else if (unitId !== undefined) {
       index = { objectType: LOT_BY_UNIT_INDEX, attributes: month === undefined ? [unitId] : [unitId, month] };
     } else if (status !== undefined) {
@@ -96,7 +105,7 @@ export class QueriesContract extends GecContract {
     const { sequence } = parseSerial(serial);
     const current = await findLotBySerial(ctx, serial);
     const steps: ProvenanceStep[] = [];
-    for (let lot: CertificateLot | undefined = current; lot !== undefined; ) {
+    for (let lot: CertificateLot | undefined = current; lot !== undefined;) {
       if (steps.length >= MAX_LINEAGE) throw new Error(`lineage of ${serial} is longer than ${MAX_LINEAGE}`);
       const entries = (await lotHistory(ctx, lot.id)).filter(
         (e) => !e.isDelete && e.lot.sequenceStart <= sequence && sequence <= e.lot.sequenceEnd,

@@ -43,7 +43,8 @@ const NAME_MAX = 200;
 
 @Info({
   title: 'redemption',
-  description: 'Redemption (兑付/核销), redemption check by serial (兑付信息核查) and exchange for green electricity (绿电兑换)',
+  description:
+    'Redemption (兑付/核销), redemption check by serial (兑付信息核查) and exchange for green electricity (绿电兑换)',
 })
 export class RedemptionContract extends GecContract {
   constructor() {

@@ -100,8 +100,7 @@ export class UnitsContract extends GecContract {
       throw new GecError('UNIT_EXISTS', `unit ${id} is already registered`);
     }
     const codeHolder = (await getJson(ctx, compositeKey(ctx, UNIT_BY_PROJECT_CODE, [projectCode]))) as
-      | { unitId: string }
-      | undefined;
+      { unitId: string } | undefined;
     if (codeHolder !== undefined) {
       throw new GecError(
         'PROJECT_CODE_EXISTS',
@@ -198,7 +197,12 @@ export class UnitsContract extends GecContract {
       page = await queryPage(ctx, { objectType: UNIT_OBJECT, attributes: [] }, pageSize, bookmark);
       for (const record of page.records) items.push(unitFromState(parseJson(record.value)));
     } else {
-      page = await queryPage(ctx, { objectType: UNIT_BY_OWNER_INDEX, attributes: [owner] }, pageSize, bookmark);
+      page = await queryPage(
+        ctx,
+        { objectType: UNIT_BY_OWNER_INDEX, attributes: [owner] },
+        pageSize,
+        bookmark,
+      );
       for (const record of page.records) {
         const [, unitId] = keyAttributes(ctx, record.key);
         items.push(await readUnit(ctx, unitId));
@@ -226,7 +230,6 @@ export async function readUnit(ctx: Context, id: string): Promise<GenerationUnit
 /** The unit a meter belongs to, if any. */
 export async function meterHolder(ctx: Context, meterId: string): Promise<string | undefined> {
   const stored = (await getJson(ctx, compositeKey(ctx, UNIT_BY_METER, [meterId]))) as
-    | { unitId: string }
-    | undefined;
+    { unitId: string } | undefined;
   return stored?.unitId;
 }

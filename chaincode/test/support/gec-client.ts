@@ -120,7 +120,11 @@ export class GecClient {
     return JSON.parse(utf8((await this.submit(identity, transaction, request)).result)) as T;
   }
 
-  async evaluate<T>(transaction: string, arg: unknown, identity: IdentityRef = this.ids.regulator): Promise<T> {
+  async evaluate<T>(
+    transaction: string,
+    arg: unknown,
+    identity: IdentityRef = this.ids.regulator,
+  ): Promise<T> {
     // `undefined` calls a function that takes no argument.
     const args = arg === undefined ? [] : [typeof arg === 'string' ? arg : JSON.stringify(arg)];
     const text = utf8(await this.ledger.evaluate({ identity, transaction, args }));
@@ -133,7 +137,10 @@ export class GecClient {
 
   // ---- fixtures ----
 
-  async participant(kind: 'GENERATOR' | 'CONSUMER', prefix = kind === 'GENERATOR' ? 'gen' : 'con'): Promise<string> {
+  async participant(
+    kind: 'GENERATOR' | 'CONSUMER',
+    prefix = kind === 'GENERATOR' ? 'gen' : 'con',
+  ): Promise<string> {
     const id = `${prefix}-${this.next()}`;
     await this.submit(
       this.ids.tradingAdmin,
@@ -214,7 +221,11 @@ export async function refusal(call: Promise<unknown>): Promise<string> {
   throw new Error('expected the chaincode to refuse the call, but it succeeded');
 }
 
-export async function expectRefused(call: Promise<unknown>, code: string, mentions?: string): Promise<string> {
+export async function expectRefused(
+  call: Promise<unknown>,
+  code: string,
+  mentions?: string,
+): Promise<string> {
   const message = await refusal(call);
   expect(message).toMatch(new RegExp(`^${code}: `));
   if (mentions !== undefined) expect(message).toContain(mentions);

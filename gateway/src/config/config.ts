@@ -1,4 +1,11 @@
 import * as path from 'node:path';
+import {
+  LEDGER_KINDS,
+  LedgerConfigError,
+  ledgerConfigFromEnv,
+  validateLedgerConfig,
+  type LedgerKind,
+} from '../ledger/factory';
 
 /**
  * Gateway configuration, read once from the environment and validated at start.
@@ -10,8 +17,7 @@ import * as path from 'node:path';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const LEDGER_KINDS = ['embedded'] as const;
-export type LedgerKind = (typeof LEDGER_KINDS)[number];
+export { LEDGER_KINDS, type LedgerKind };
 
 export interface AppConfig {
   /** HTTP port (PORT, default 3000; 0 picks a free port). */
@@ -26,7 +32,7 @@ export interface AppConfig {
   embeddedPostgresPort: number;
   /** Connection pool size (DB_POOL_SIZE, default 10). */
   dbPoolSize: number;
-  /** Which ledger the gateway talks to (LEDGER, only `embedded` for now). */
+  /** Which ledger the gateway talks to (LEDGER: embedded, fabric-gateway or fabric-network; FABRIC_* settings). */
   ledger: LedgerKind;
   /** Log level (LOG_LEVEL, default info). */
   logLevel: LogLevel;
@@ -119,6 +125,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     projectionWaitMs: integer(env, 'PROJECTION_WAIT_MS', 10000, 0, 600000, problems),
     bodyLimit,
   };
+  // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start.
+  try {
+    problems.push(...validateLedgerConfig(ledgerConfigFromEnv(env, { dataDir: ledgerDir(config) })));
+  } catch (err) {
+    if (err instanceof LedgerConfigError)
+      problems.push(...err.problems.filter((p) => !p.startsWith('LEDGER ')));
+    else throw err;
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -1,14 +1,18 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, ledgerDir } from '../config/config';
 import { Resources, RESOURCES } from '../common/resources';
-import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
+import { createLedger, ledgerConfigFromEnv } from '../ledger/factory';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
 import { InstrumentedLedger } from './instrumented-ledger';
 import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
 
-/** The embedded ledger (LEDGER=embedded): the real chaincode in-process, data in `<GEC_DATA_DIR>/ledger`. */
-export const openEmbeddedLedger: LedgerFactory = (options) => EmbeddedLedger.open(options);
+/**
+ * The ledger chosen by LEDGER: `embedded` (the real chaincode in-process, data in `<GEC_DATA_DIR>/ledger`),
+ * `fabric-gateway` or `fabric-network` (a real Fabric network, FABRIC_* settings).
+ */
+export const openConfiguredLedger: LedgerFactory = (options) =>
+  createLedger(ledgerConfigFromEnv(process.env, { dataDir: options.dataDir }));
 
 /**
  * Provides the LedgerPort under LEDGER_PORT: opens it at start, closes it at shutdown (after the HTTP server
@@ -16,7 +20,7 @@ export const openEmbeddedLedger: LedgerFactory = (options) => EmbeddedLedger.ope
  */
 @Module({})
 export class LedgerModule {
-  static forRoot(factory: LedgerFactory = openEmbeddedLedger): DynamicModule {
+  static forRoot(factory: LedgerFactory = openConfiguredLedger): DynamicModule {
     return {
       module: LedgerModule,
       global: true,

@@ -1,0 +1,39 @@
+import { ConfigError, loadConfig } from '../src/config/config';
+
+describe('gateway configuration', () => {
+  it('defaults to the embedded ledger and embedded PostgreSQL on 127.0.0.1:3000', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      ledger: 'embedded',
+      host: '127.0.0.1',
+      port: 3000,
+      databaseUrl: undefined,
+    });
+  });
+
+  it('names every missing Fabric setting at start when LEDGER=fabric-gateway', () => {
+    const attempt = () => loadConfig({ LEDGER: 'fabric-gateway' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/FABRIC_PEER_ENDPOINT/);
+    expect(attempt).toThrow(/FABRIC_TLS_CERT/);
+    expect(attempt).toThrow(/FABRIC_WALLET/);
+  });
+
+  it('names the connection profile for LEDGER=fabric-network', () => {
+    expect(() => loadConfig({ LEDGER: 'fabric-network', FABRIC_WALLET: '/tmp/w' })).toThrow(
+      /FABRIC_CONNECTION_PROFILE/,
+    );
+  });
+
+  it('reports a bad value once, with the variable and the allowed values', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ LEDGER: 'besu', PORT: 'eighty' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.message).toMatch(/PORT/);
+    expect(error?.message.match(/LEDGER/g)).toHaveLength(1);
+    expect(error?.message).toMatch(/embedded, fabric-gateway, fabric-network/);
+  });
+});
