@@ -53,7 +53,7 @@ export interface SerialParts {
 
 /**
  * A serial number: project code (17) + production month YYYYMM (6) + sequence (7, from 0000001) + electricity
- * class (1) + trade class (1) = 32 characters, e.g. `91330000MA2CK8RX1202503` + `0000001` + `W` + `T`.
+ * class (1) + trade class (1) = 32 characters, e.g. `P3301002024000017` + `202503` + `0000001` + `W` + `T`.
  */
 export function formatSerial(parts: SerialParts): string {
   return (
