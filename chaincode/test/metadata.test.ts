@@ -52,8 +52,17 @@ describe('gec chaincode metadata', () => {
     expect(valid).toBe(true);
   });
 
-  it('exposes the identity contract by name', () => {
-    expect(Object.keys(metadata.contracts).sort()).toEqual(['identity', 'org.hyperledger.fabric']);
+  it('exposes every gec contract by name', () => {
+    expect(Object.keys(metadata.contracts).sort()).toEqual([
+      'certificates',
+      'identity',
+      'metering',
+      'org.hyperledger.fabric',
+      'parameters',
+      'queries',
+      'redemption',
+      'units',
+    ]);
     expect(metadata.contracts.identity.info.title).toBe('identity');
   });
 
