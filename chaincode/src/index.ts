@@ -8,13 +8,17 @@ import { MeteringContract } from './metering/metering-contract';
 import { ParametersContract } from './parameters/parameters-contract';
 import { QueriesContract } from './queries/queries-contract';
 import { RedemptionContract } from './redemption/redemption-contract';
+import { TradesContract } from './trades/trades-contract';
 import { UnitsContract } from './units/units-contract';
+import { VouchersContract } from './vouchers/vouchers-contract';
 
 export const contracts = [
   IdentityContract,
   UnitsContract,
   MeteringContract,
   CertificatesContract,
+  TradesContract,
+  VouchersContract,
   RedemptionContract,
   QueriesContract,
   ParametersContract,
@@ -27,7 +31,9 @@ export {
   ParametersContract,
   QueriesContract,
   RedemptionContract,
+  TradesContract,
   UnitsContract,
+  VouchersContract,
 };
 export {
   PARTICIPANT_BY_KIND_INDEX,
@@ -92,11 +98,19 @@ export {
 // Meter attestations.
 export { MeterAttestation, MeterAttestationVersion } from './metering/meter-attestation';
 export {
+  CONSUMPTION_METER_REGISTERED_EVENT,
   METER_ATTESTATION_OBJECT,
   METER_ATTESTERS,
   METER_PERIOD_ATTESTED_EVENT,
   METER_PERIOD_CORRECTED_EVENT,
 } from './metering/metering-contract';
+export {
+  CONSUMPTION_METER_BY_CONSUMER_INDEX,
+  CONSUMPTION_METER_OBJECT,
+  ConsumptionMeter,
+  ConsumptionMeterPage,
+} from './metering/consumption-meter';
+export { GREEN_CONSUMPTION_OBJECT, GREEN_GENERATION_OBJECT, GreenTotal } from './metering/green-claims';
 // Certificates.
 export {
   ISSUANCE_OBJECT,
@@ -150,5 +164,42 @@ export {
   EXCHANGE_OBJECT,
   REDEMPTION_OBJECT,
 } from './redemption/redemption-contract';
+// Trade attestation (存证) and voucher custody (绿电凭证托管).
+export {
+  TRADE_KINDS,
+  TradeAttestation,
+  TradeAttestationResult,
+  TradeLot,
+  TradeMonth,
+  TradePage,
+} from './trades/trade';
+export type { TradeKind } from './trades/trade';
+export {
+  TRADE_ATTESTED_EVENT,
+  TRADE_ATTESTERS,
+  TRADE_BY_BUYER_INDEX,
+  TRADE_BY_SELLER_INDEX,
+  TRADE_OBJECT,
+} from './trades/trades-contract';
+export {
+  VOUCHER_STATUSES,
+  Voucher,
+  VoucherClaim,
+  VoucherLot,
+  VoucherPage,
+  VoucherStatusChange,
+} from './vouchers/voucher';
+export type { VoucherStatus } from './vouchers/voucher';
+export {
+  VOUCHER_BY_CONSUMER_INDEX,
+  VOUCHER_BY_LOT_INDEX,
+  VOUCHER_BY_STATUS_INDEX,
+  VOUCHER_OBJECT,
+} from './vouchers/voucher-store';
+export {
+  VOUCHER_CLAIMED_EVENT,
+  VOUCHER_RELEASED_EVENT,
+  VOUCHER_REVOKED_EVENT,
+} from './vouchers/vouchers-contract';
 // Queries.
 export { LotHistory, LotHistoryEntry, ProvenanceStep, SerialProvenance } from './queries/provenance';

@@ -36,7 +36,14 @@ const metadata = JSON.parse(
 
 const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
   units: { RegisterUnit: 'SUBMIT', SetUnitStatus: 'SUBMIT', GetUnit: 'EVALUATE', ListUnits: 'EVALUATE' },
-  metering: { AttestMeterPeriod: 'SUBMIT', CorrectMeterPeriod: 'SUBMIT', GetMeterAttestation: 'EVALUATE' },
+  metering: {
+    AttestMeterPeriod: 'SUBMIT',
+    CorrectMeterPeriod: 'SUBMIT',
+    RegisterConsumptionMeter: 'SUBMIT',
+    GetMeterAttestation: 'EVALUATE',
+    GetConsumptionMeter: 'EVALUATE',
+    ListConsumptionMeters: 'EVALUATE',
+  },
   certificates: {
     Issue: 'SUBMIT',
     Split: 'SUBMIT',
@@ -59,6 +66,21 @@ const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
     CheckRedemption: 'EVALUATE',
     GetRedemption: 'EVALUATE',
     GetExchange: 'EVALUATE',
+  },
+  trades: {
+    AttestTrade: 'SUBMIT',
+    GetTrade: 'EVALUATE',
+    ListTrades: 'EVALUATE',
+    GetGreenConsumption: 'EVALUATE',
+    GetGreenGeneration: 'EVALUATE',
+  },
+  vouchers: {
+    Release: 'SUBMIT',
+    Claim: 'SUBMIT',
+    Revoke: 'SUBMIT',
+    GetVoucher: 'EVALUATE',
+    GetVoucherByLot: 'EVALUATE',
+    ListVouchers: 'EVALUATE',
   },
   queries: { ListLots: 'EVALUATE', GetLotHistory: 'EVALUATE', GetSerialProvenance: 'EVALUATE' },
   parameters: { GetParameters: 'EVALUATE', SetParameters: 'SUBMIT', Pause: 'SUBMIT', Resume: 'SUBMIT' },
@@ -106,6 +128,9 @@ describe('gec contracts metadata', () => {
       'RedemptionCheck',
       'SerialProvenance',
       'ConsortiumParameters',
+      'TradeAttestation',
+      'Voucher',
+      'ConsumptionMeter',
     ]) {
       expect(Object.keys(metadata.components.schemas[name]?.properties ?? {}).length).toBeGreaterThan(3);
     }

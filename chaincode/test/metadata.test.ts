@@ -61,7 +61,9 @@ describe('gec chaincode metadata', () => {
       'parameters',
       'queries',
       'redemption',
+      'trades',
       'units',
+      'vouchers',
     ]);
     expect(metadata.contracts.identity.info.title).toBe('identity');
   });

@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LedgerModule } from './ledger-module/ledger.module';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
+import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
@@ -62,6 +63,7 @@ export class AppModule {
         IdempotencyModule,
         AuthModule,
         ParticipantsModule,
+        MeteringModule,
         HealthModule,
       ],
       providers: [Lifecycle],

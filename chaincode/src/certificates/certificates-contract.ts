@@ -611,7 +611,7 @@ export function requireLotId(value: unknown, field: string): string {
   return value as string;
 }
 
-function requireTransferSize(volume: number, parameters: ConsortiumParameters): void {
+export function requireTransferSize(volume: number, parameters: ConsortiumParameters): void {
   if (volume < parameters.minTransferVolume) {
     throw new GecError(
       'TRANSFER_BELOW_MINIMUM',

@@ -71,6 +71,26 @@ export const ERROR_CODES = [
   'REDEMPTION_NOT_FOUND',
   'EXCHANGE_EXISTS',
   'EXCHANGE_NOT_FOUND',
+  // Consumption meters (a consumer's meters, attested through the metering contract).
+  'METER_NOT_REGISTERED',
+  'METER_NOT_OWNED',
+  'ATTESTATION_BELOW_CLAIMED',
+  // Trade attestation (存证).
+  'TRADE_ALREADY_ATTESTED',
+  'TRADE_NOT_FOUND',
+  'UNIT_NOT_OWNED',
+  'LOT_NOT_FROM_SELLER_UNIT',
+  'LOT_OUTSIDE_DELIVERY_PERIOD',
+  'CERTIFICATES_DO_NOT_COVER_VOLUME',
+  'GREEN_CONSUMPTION_EXCEEDS_ATTESTED',
+  'GREEN_GENERATION_EXCEEDS_ATTESTED',
+  // Vouchers (绿电凭证) in custody.
+  'VOUCHER_EXISTS',
+  'VOUCHER_NOT_FOUND',
+  'VOUCHER_NOT_HELD',
+  'VOUCHER_STATUS_NOT_PERMITTED',
+  'VOUCHER_CLAIMED',
+  'CLAIM_PERIOD_MISMATCH',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,13 +1,25 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ISSUANCE_OBJECT, Issuance, issuanceFromState } from '../certificates/issuance';
 import { GRID_MSP, ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
+import { PAGE_FIELDS, pageRequest } from '../lib/paging';
+import { requireActiveParticipant } from '../lib/parties';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
 import { atOrAfter, monthEnd, monthStart } from '../lib/months';
-import { compositeKey, getJson, keyAttributes, parseJson, putJson, queryAll } from '../lib/state';
+import {
+  compositeKey,
+  getJson,
+  keyAttributes,
+  parseJson,
+  putIndex,
+  putJson,
+  queryAll,
+  queryPage,
+} from '../lib/state';
 import { txTime } from '../lib/time';
 import {
+  parseQuery,
   parseRequest,
   requireDigest,
   requireId,
@@ -17,7 +29,17 @@ import {
   requireWh,
 } from '../lib/validate';
 import { GenerationUnit } from '../units/unit';
-import { meterHolder, readUnit, unitKey } from '../units/units-contract';
+import { UNIT_ADMINS, meterHolder, readUnit, unitKey } from '../units/units-contract';
+import {
+  CONSUMPTION_METER_BY_CONSUMER_INDEX,
+  ConsumptionMeter,
+  ConsumptionMeterPage,
+  consumerMeterIds,
+  consumptionMeterKey,
+  findConsumptionMeter,
+  readConsumptionMeter,
+} from './consumption-meter';
+import { GREEN_CONSUMPTION_OBJECT, GREEN_GENERATION_OBJECT, GreenTotalKind, readGreenTotal } from './green-claims';
 import { MeterAttestation, MeterAttestationVersion } from './meter-attestation';
 
 /** An attestation: key `gec.meterattestation\0<meterId>\0<YYYY-MM>\0`. */
@@ -25,6 +47,7 @@ export const METER_ATTESTATION_OBJECT = 'gec.meterattestation';
 
 export const METER_PERIOD_ATTESTED_EVENT = 'MeterPeriodAttested';
 export const METER_PERIOD_CORRECTED_EVENT = 'MeterPeriodCorrected';
+export const CONSUMPTION_METER_REGISTERED_EVENT = 'ConsumptionMeterRegistered';
 
 /** The grid operator (GridMSP) through its energy internet platform, or a grid admin. */
 export const METER_ATTESTERS = { msps: [GRID_MSP], roles: [ROLE_ENERGY_PLATFORM, ROLE_ADMIN] } as const;
@@ -106,6 +129,7 @@ export class MeteringContract extends GecContract {
       );
     }
     const delta = BigInt(totalWh) - BigInt(current.totalWh);
+    if (delta < 0n) await requireClaimsCovered(ctx, meterId, period, BigInt(totalWh));
     const now = txTime(ctx);
     const txId = ctx.stub.getTxID();
     const adjusted = await adjustIssuances(ctx, meterId, period, newVersion, totalWh, delta, now, txId);
@@ -130,6 +154,78 @@ export class MeteringContract extends GecContract {
       unit: adjusted.unit,
     });
     return attestation;
+  }
+
+  /**
+   * Register a consumer's consumption meter, so that its attestations count as that consumer's consumption.
+   * `request`: `{ meterId, consumer }`. Admin of GridMSP or TradingCenterMSP. The consumer must be an ACTIVE
+   * CONSUMER; the meter must be neither a generation meter of a unit nor already registered
+   * (METER_ALREADY_ASSIGNED). Its monthly totals are attested with AttestMeterPeriod like any meter.
+   */
+  @Transaction()
+  @Returns('ConsumptionMeter')
+  async RegisterConsumptionMeter(ctx: Context, request: string): Promise<ConsumptionMeter> {
+    const caller = requireWriter(ctx, UNIT_ADMINS);
+    const fields = parseRequest(request, ['meterId', 'consumer']);
+    const meterId = requireId(fields.meterId, 'meterId');
+    const consumer = requireId(fields.consumer, 'consumer');
+    await requireActiveParticipant(ctx, consumer, 'consumer', ['CONSUMER']);
+    const unitId = await meterHolder(ctx, meterId);
+    if (unitId !== undefined) {
+      throw new GecError('METER_ALREADY_ASSIGNED', `meter ${meterId} is a generation meter of unit ${unitId}`);
+    }
+    const existing = await findConsumptionMeter(ctx, meterId);
+    if (existing !== undefined) {
+      throw new GecError(
+        'METER_ALREADY_ASSIGNED',
+        `meter ${meterId} is already a consumption meter of ${existing.consumer}`,
+      );
+    }
+    const meter = Object.assign(new ConsumptionMeter(), {
+      meterId,
+      consumer,
+      registeredAt: txTime(ctx),
+      registeredBy: caller.id,
+      registeredByMsp: caller.mspId,
+      registeredTxId: ctx.stub.getTxID(),
+    });
+    await putJson(ctx, consumptionMeterKey(ctx, meterId), meter);
+    await putIndex(ctx, CONSUMPTION_METER_BY_CONSUMER_INDEX, [consumer, meterId]);
+    emitEvent(ctx, CONSUMPTION_METER_REGISTERED_EVENT, { meter });
+    return meter;
+  }
+
+  /** A consumption meter by id (METER_NOT_REGISTERED); any member. */
+  @Transaction(false)
+  @Returns('ConsumptionMeter')
+  async GetConsumptionMeter(ctx: Context, meterId: string): Promise<ConsumptionMeter> {
+    requireMember(ctx);
+    return readConsumptionMeter(ctx, requireId(meterId, 'meterId'));
+  }
+
+  /** A consumer's consumption meters in id order. `query`: `{ consumer, pageSize?, bookmark? }`; any member. */
+  @Transaction(false)
+  @Returns('ConsumptionMeterPage')
+  async ListConsumptionMeters(ctx: Context, query: string): Promise<ConsumptionMeterPage> {
+    requireMember(ctx);
+    const fields = parseQuery(query, ['consumer', ...PAGE_FIELDS]);
+    const consumer = requireId(fields.consumer, 'consumer');
+    const { pageSize, bookmark } = pageRequest(fields);
+    const page = await queryPage(
+      ctx,
+      { objectType: CONSUMPTION_METER_BY_CONSUMER_INDEX, attributes: [consumer] },
+      pageSize,
+      bookmark,
+    );
+    const items: ConsumptionMeter[] = [];
+    for (const record of page.records) {
+      items.push(await readConsumptionMeter(ctx, keyAttributes(ctx, record.key)[1]));
+    }
+    return Object.assign(new ConsumptionMeterPage(), {
+      items,
+      bookmark: page.bookmark,
+      fetchedCount: page.fetchedCount,
+    });
   }
 
   /** The attestation of a meter and period, with every version. `query`: `{ meterId, period }`; any member. */
@@ -266,4 +362,66 @@ async function adjustIssuances(
   });
   await putJson(ctx, unitKey(ctx, unitId), newUnit);
   return { issuances: updated, unit: newUnit };
+}
+
+/**
+ * The attested Wh of `meterIds` for `period` (a meter without an attestation counts 0), with `override` taking
+ * the place of one meter's current total.
+ */
+export async function attestedWh(
+  ctx: Context,
+  meterIds: readonly string[],
+  period: string,
+  override?: { meterId: string; totalWh: bigint },
+): Promise<bigint> {
+  let sum = 0n;
+  for (const meterId of meterIds) {
+    if (override !== undefined && override.meterId === meterId) {
+      sum += override.totalWh;
+      continue;
+    }
+    const attestation = await findAttestation(ctx, meterId, period);
+    if (attestation !== undefined) sum += BigInt(attestation.totalWh);
+  }
+  return sum;
+}
+
+/**
+ * A correction lowering a meter's total to `totalWh` must leave the attested consumption of its consumer (a
+ * consumption meter) or the attested generation of its unit (a generation meter) for the period at or above the
+ * green kWh trades have already attested against it (ATTESTATION_BELOW_CLAIMED).
+ */
+async function requireClaimsCovered(
+  ctx: Context,
+  meterId: string,
+  period: string,
+  totalWh: bigint,
+): Promise<void> {
+  const consumption = await findConsumptionMeter(ctx, meterId);
+  const unitId = consumption === undefined ? await meterHolder(ctx, meterId) : undefined;
+  let kind: GreenTotalKind;
+  let subject: string;
+  let meterIds: string[];
+  if (consumption !== undefined) {
+    kind = GREEN_CONSUMPTION_OBJECT;
+    subject = consumption.consumer;
+    meterIds = await consumerMeterIds(ctx, subject);
+  } else if (unitId !== undefined) {
+    kind = GREEN_GENERATION_OBJECT;
+    subject = unitId;
+    meterIds = (await readUnit(ctx, unitId)).meterIds;
+  } else {
+    return;
+  }
+  const claimed = await readGreenTotal(ctx, kind, subject, period);
+  if (claimed.greenKwh === 0) return;
+  const remaining = await attestedWh(ctx, meterIds, period, { meterId, totalWh });
+  if (BigInt(claimed.greenKwh) * 1000n > remaining) {
+    const what = kind === GREEN_CONSUMPTION_OBJECT ? 'consumption of consumer' : 'generation of unit';
+    throw new GecError(
+      'ATTESTATION_BELOW_CLAIMED',
+      `correcting meter ${meterId} ${period} to ${totalWh} Wh would leave the attested ${what} ${subject} ` +
+        `(${remaining} Wh) below the ${claimed.greenKwh} kWh of green electricity trades attested against it`,
+    );
+  }
 }

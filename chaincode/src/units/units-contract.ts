@@ -7,6 +7,7 @@ import { PAGE_FIELDS, pageRequest } from '../lib/paging';
 import { requireActiveParticipant } from '../lib/parties';
 import { compositeKey, getJson, keyAttributes, parseJson, putIndex, putJson, queryPage } from '../lib/state';
 import { txTime } from '../lib/time';
+import { findConsumptionMeter } from '../metering/consumption-meter';
 import {
   parseQuery,
   parseRequest,
@@ -111,6 +112,13 @@ export class UnitsContract extends GecContract {
       const holder = await meterHolder(ctx, meterId);
       if (holder !== undefined) {
         throw new GecError('METER_ALREADY_ASSIGNED', `meter ${meterId} already belongs to unit ${holder}`);
+      }
+      const consumption = await findConsumptionMeter(ctx, meterId);
+      if (consumption !== undefined) {
+        throw new GecError(
+          'METER_ALREADY_ASSIGNED',
+          `meter ${meterId} is a consumption meter of ${consumption.consumer}`,
+        );
       }
     }
 

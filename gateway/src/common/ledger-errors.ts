@@ -19,7 +19,78 @@ export const CHAINCODE_ERROR_STATUS: Record<string, number> = {
   STATUS_UNCHANGED: 409,
   PARTICIPANT_REVOKED: 409,
   KIND_NOT_PERMITTED: 403,
+  // Consortium parameters and pause: a paused consortium refuses every write, naming who paused and why. 409
+  // (the request conflicts with the consortium's current state), not 503: the gateway and the ledger are up,
+  // reads work, and retrying will not help until an admin resumes.
+  CONSORTIUM_PAUSED: 409,
+  NOT_PAUSED: 409,
+  // Parties named in a request.
+  PARTICIPANT_NOT_ACTIVE: 409,
+  PARTY_KIND_NOT_PERMITTED: 422,
+  SAME_PARTY: 422,
+  // Generation units.
+  UNIT_EXISTS: 409,
+  UNIT_NOT_FOUND: 404,
+  UNIT_NOT_ACTIVE: 409,
+  UNIT_DECOMMISSIONED: 409,
+  PROJECT_CODE_EXISTS: 409,
+  METER_ALREADY_ASSIGNED: 409,
+  OWNER_NOT_GENERATOR: 422,
+  // Meter attestations.
+  PERIOD_NOT_CLOSED: 422,
+  ATTESTATION_EXISTS: 409,
+  ATTESTATION_NOT_FOUND: 404,
+  ATTESTATION_VERSION_CONFLICT: 409,
+  ATTESTATION_BELOW_ISSUED: 409,
+  // Issuance.
+  ISSUANCE_EXISTS: 409,
+  ISSUANCE_NOT_FOUND: 404,
+  ISSUANCE_OUT_OF_ORDER: 409,
+  METER_NOT_ATTESTED: 409,
+  MONTH_BEFORE_COMMISSIONING: 422,
+  SERIAL_SPACE_EXHAUSTED: 422,
+  // Certificate lots: the lot's current state forbids the action.
+  LOT_NOT_FOUND: 404,
+  LOT_NOT_OWNED: 409,
+  LOT_LISTED: 409,
+  LOT_NOT_LISTED: 409,
+  LOT_IN_CUSTODY: 409,
+  LOT_REDEEMED: 409,
+  LOT_EXCHANGED: 409,
+  LOT_EXPIRED: 409,
+  LOT_WITHDRAWN: 409,
+  LOT_NOT_EXPIRED: 409,
+  LOT_NOT_TRADABLE: 409,
+  LOT_BOUND_TO_GREEN_POWER_TRADE: 409,
+  // Volumes: well-formed numbers a rule refuses.
+  VOLUME_EXCEEDS_LOT: 422,
+  TRANSFER_BELOW_MINIMUM: 422,
+  TRANSFER_ABOVE_MAXIMUM: 422,
+  SERIAL_NOT_FOUND: 404,
+  // Listings (绿证售卖).
+  LISTING_EXISTS: 409,
+  LISTING_NOT_FOUND: 404,
+  LISTING_NOT_OPEN: 409,
+  // Redemption (兑付/核销) and exchange (绿电兑换).
+  REDEMPTION_EXISTS: 409,
+  REDEMPTION_NOT_FOUND: 404,
+  EXCHANGE_EXISTS: 409,
+  EXCHANGE_NOT_FOUND: 404,
 };
+
+/**
+ * The HTTP status of a chaincode error code: the table above, else by the code's form (`*_NOT_FOUND` 404,
+ * `*_EXISTS` / `*_CONFLICT` 409, `*_NOT_PERMITTED` 403), else 422: a code we do not know yet is still a rule
+ * the chaincode enforced, so the request was refused, not broken.
+ */
+export function chaincodeErrorStatus(code: string): number {
+  const status = CHAINCODE_ERROR_STATUS[code];
+  if (status !== undefined) return status;
+  if (code.endsWith('_NOT_FOUND')) return 404;
+  if (code.endsWith('_EXISTS') || code.endsWith('_CONFLICT')) return 409;
+  if (code.endsWith('_NOT_PERMITTED')) return 403;
+  return 422;
+}
 
 const CODE_PREFIX = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/;
 
@@ -48,8 +119,7 @@ export function ledgerProblem(error: unknown): ProblemError | undefined {
     const match = CODE_PREFIX.exec(error.chaincodeMessage);
     if (match) {
       const [, code, message] = match;
-      // A code we do not know yet is still a rule the chaincode enforced: the request was refused, not broken.
-      return new ProblemError(CHAINCODE_ERROR_STATUS[code] ?? 422, code, message);
+      return new ProblemError(chaincodeErrorStatus(code), code, message);
     }
     return new ProblemError(
       502,

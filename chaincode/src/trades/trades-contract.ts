@@ -1,0 +1,601 @@
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { requireLotId, requireTransferSize } from '../certificates/certificates-contract';
+import { CertificateLot, copyLot } from '../certificates/lot';
+import {
+  LotChanges,
+  lotVolume,
+  moveWithGreenPowerTrade,
+  requireLive,
+  requireOwner,
+  requireStatus,
+  requireTradable,
+} from '../certificates/lot-store';
+import {
+  ROLE_ADMIN,
+  ROLE_TRADING_CENTER,
+  TRADING_CENTER_MSP,
+  requireMember,
+  requireWriter,
+} from '../lib/access';
+import { emitEvent } from '../lib/events';
+import { GecError } from '../lib/errors';
+import { GecContract } from '../lib/gec-contract';
+import { addMonths, atOrAfter, monthStart } from '../lib/months';
+import { PAGE_FIELDS, pageRequest } from '../lib/paging';
+import { requireActiveParticipant } from '../lib/parties';
+import { compositeKey, getJson, keyAttributes, parseJson, putIndex, putJson, queryPage } from '../lib/state';
+import { txTime } from '../lib/time';
+import {
+  parseQuery,
+  parseRequest,
+  requireArray,
+  requireDigest,
+  requireEnum,
+  requireId,
+  requireInteger,
+  requireMonth,
+  requireObject,
+} from '../lib/validate';
+import { consumerMeterIds, readConsumptionMeter } from '../metering/consumption-meter';
+import {
+  GREEN_CONSUMPTION_OBJECT,
+  GREEN_GENERATION_OBJECT,
+  GreenTotal,
+  GreenTotalKind,
+  readGreenTotal,
+  writeGreenTotal,
+} from '../metering/green-claims';
+import { attestedWh, findAttestation } from '../metering/metering-contract';
+import { readParameters } from '../parameters/consortium-parameters';
+import { GenerationUnit } from '../units/unit';
+import { readUnit } from '../units/units-contract';
+import { Voucher, VoucherLot, VoucherStatusChange } from '../vouchers/voucher';
+import { findVoucher, writeVoucher } from '../vouchers/voucher-store';
+import {
+  TRADE_KINDS,
+  TradeAttestation,
+  TradeAttestationResult,
+  TradeKind,
+  TradeLot,
+  TradeMonth,
+  TradePage,
+  tradeFromState,
+} from './trade';
+
+/** A trade attestation: key `gec.trade\0<tradeId>\0` (trade ids are unique across trading centers, forever). */
+export const TRADE_OBJECT = 'gec.trade';
+/** Trades by seller: `gec.trade~seller\0<seller>\0<tradeId>\0`. */
+export const TRADE_BY_SELLER_INDEX = 'gec.trade~seller';
+/** Trades by buyer: `gec.trade~buyer\0<buyer>\0<tradeId>\0`. */
+export const TRADE_BY_BUYER_INDEX = 'gec.trade~buyer';
+
+export const TRADE_ATTESTED_EVENT = 'TradeAttested';
+
+/** The power trading center's market system (after the gateway's 存证校验), or its admin. */
+export const TRADE_ATTESTERS = {
+  msps: [TRADING_CENTER_MSP],
+  roles: [ROLE_TRADING_CENTER, ROLE_ADMIN],
+} as const;
+
+const WH_PER_KWH = 1000n;
+const KWH_PER_CERTIFICATE = 1000;
+const VOLUME_KWH_MAX = 1_000_000_000_000;
+const PRICE_FEN_MAX = Number.MAX_SAFE_INTEGER;
+const DELIVERY_MONTHS_MAX = 12;
+const ITEMS_MAX = 100;
+const CHECKS_MAX = 50;
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+interface LotRequest {
+  lotId: string;
+  volume: unknown;
+}
+
+@Info({
+  title: 'trades',
+  description: 'Trade attestation (存证): a verified trade, its certificates moved and its voucher in custody',
+})
+export class TradesContract extends GecContract {
+  constructor() {
+    super('trades');
+  }
+
+  /**
+   * Attest a trade the gateway has verified (存证校验), move its certificates to the buyer and put its voucher
+   * (绿电凭证) in custody, in one transaction with one event (TradeAttested). `request`: `{ tradeId, kind
+   * (GREEN_POWER | CERTIFICATE_ONLY), seller, buyer, volumeKwh, priceFen (total), currency ('CNY'), deliveryStart,
+   * deliveryEnd (RFC 3339; whole Asia/Shanghai months, half-open, 1-12 months, ended), monthlyKwh? ([{ month,
+   * volumeKwh }]: CERTIFICATE_ONLY over several months only), sellerUnitIds, buyerMeterIds, lots: [{ lotId,
+   * volume? }], tradeDataHash, checkDataHash, meterEvidenceDigest (64 hex each), checksPassed, voucherId }`.
+   * TradingCenterMSP with gec.role trading-center or admin.
+   *
+   * Rules: the trade id once ever; the voucher id new; seller an ACTIVE GENERATOR owning ACTIVE seller units;
+   * buyer an ACTIVE CONSUMER whose registered consumption meters are listed and attested for every delivery month;
+   * certificates cover the volume exactly (Σ lot volumes × 1,000 kWh = volumeKwh); lots held by the seller, ACTIVE,
+   * unexpired, tradable, not bound to an earlier green-power trade (GREEN_POWER also: from the seller's units and
+   * produced in the delivery period); green kWh per consumer-month within the consumer's attested consumption and
+   * (GREEN_POWER) per unit-month within the unit's attested generation, counting every earlier trade.
+   */
+  @Transaction()
+  @Returns('TradeAttestationResult')
+  async AttestTrade(ctx: Context, request: string): Promise<TradeAttestationResult> {
+    const caller = requireWriter(ctx, TRADE_ATTESTERS);
+    const fields = parseRequest(request, [
+      'tradeId',
+      'kind',
+      'seller',
+      'buyer',
+      'volumeKwh',
+      'priceFen',
+      'currency',
+      'deliveryStart',
+      'deliveryEnd',
+      'monthlyKwh',
+      'sellerUnitIds',
+      'buyerMeterIds',
+      'lots',
+      'tradeDataHash',
+      'checkDataHash',
+      'meterEvidenceDigest',
+      'checksPassed',
+      'voucherId',
+    ]);
+    const tradeId = requireId(fields.tradeId, 'tradeId');
+    const kind = requireEnum(fields.kind, 'kind', TRADE_KINDS);
+    const seller = requireId(fields.seller, 'seller');
+    const buyer = requireId(fields.buyer, 'buyer');
+    const volumeKwh = requireInteger(fields.volumeKwh, 'volumeKwh', 1, VOLUME_KWH_MAX);
+    const priceFen = requireInteger(fields.priceFen, 'priceFen', 0, PRICE_FEN_MAX);
+    const currency = requireEnum(fields.currency, 'currency', ['CNY'] as const);
+    const startMonth = requireMonthInstant(fields.deliveryStart, 'deliveryStart');
+    const endMonth = requireMonthInstant(fields.deliveryEnd, 'deliveryEnd');
+    const months = monthsBetween(startMonth, endMonth);
+    const sellerUnitIds = requireIdList(fields.sellerUnitIds, 'sellerUnitIds');
+    const buyerMeterIds = requireIdList(fields.buyerMeterIds, 'buyerMeterIds');
+    const lotRequests = parseLots(fields.lots);
+    const tradeDataHash = requireDigest(fields.tradeDataHash, 'tradeDataHash');
+    const checkDataHash = requireDigest(fields.checkDataHash, 'checkDataHash');
+    const meterEvidenceDigest = requireDigest(fields.meterEvidenceDigest, 'meterEvidenceDigest');
+    const checksPassed = requireIdList(fields.checksPassed, 'checksPassed', CHECKS_MAX, false);
+    const voucherId = requireId(fields.voucherId, 'voucherId');
+    const monthlyKwh = parseMonthly(fields.monthlyKwh, kind, months, volumeKwh);
+    const now = txTime(ctx);
+    const txId = ctx.stub.getTxID();
+
+    // Once ever.
+    const existing = await getJson(ctx, tradeKey(ctx, tradeId));
+    if (existing !== undefined) {
+      const trade = tradeFromState(existing);
+      throw new GecError(
+        'TRADE_ALREADY_ATTESTED',
+        `trade ${tradeId} was attested at ${trade.attestedAt} in transaction ${trade.txId}`,
+      );
+    }
+    if ((await findVoucher(ctx, voucherId)) !== undefined) {
+      throw new GecError('VOUCHER_EXISTS', `voucher ${voucherId} already exists`);
+    }
+    const deliveryStart = monthStart(startMonth);
+    const deliveryEnd = monthStart(endMonth);
+    if (!atOrAfter(now, deliveryEnd)) {
+      throw new GecError(
+        'PERIOD_NOT_CLOSED',
+        `the delivery period ends at ${deliveryEnd}; the transaction time is ${now}`,
+      );
+    }
+
+    // Parties.
+    await requireActiveParticipant(ctx, seller, 'seller', ['GENERATOR']);
+    await requireActiveParticipant(ctx, buyer, 'buyer', ['CONSUMER']);
+
+    // The seller's units.
+    const units = new Map<string, GenerationUnit>();
+    for (const unitId of sellerUnitIds) {
+      const unit = await readUnit(ctx, unitId);
+      if (unit.owner !== seller) {
+        throw new GecError('UNIT_NOT_OWNED', `unit ${unitId} belongs to ${unit.owner}, not to seller ${seller}`);
+      }
+      if (unit.status !== 'ACTIVE') {
+        throw new GecError('UNIT_NOT_ACTIVE', `unit ${unitId} is ${unit.status}, not ACTIVE`);
+      }
+      if (kind === 'GREEN_POWER') await requireAttested(ctx, unit.meterIds, months, `unit ${unitId}`);
+      units.set(unitId, unit);
+    }
+
+    // The buyer's meters.
+    for (const meterId of buyerMeterIds) {
+      const meter = await readConsumptionMeter(ctx, meterId);
+      if (meter.consumer !== buyer) {
+        throw new GecError('METER_NOT_OWNED', `meter ${meterId} is a consumption meter of ${meter.consumer}, not of buyer ${buyer}`);
+      }
+    }
+    await requireAttested(ctx, buyerMeterIds, months, `buyer ${buyer}`);
+
+    // The certificates.
+    const changes = new LotChanges(ctx, now, txId);
+    const parameters = kind === 'CERTIFICATE_ONLY' ? await readParameters(ctx) : undefined;
+    const moved: CertificateLot[] = [];
+    for (const [i, item] of lotRequests.entries()) {
+      const lot = await changes.get(item.lotId);
+      requireLive(lot, now);
+      requireStatus(lot, ['ACTIVE']);
+      requireOwner(lot, seller);
+      requireTradable(lot);
+      const volume = lotVolume(item.volume, `lots[${i}].volume`, lot);
+      if (kind === 'GREEN_POWER') {
+        if (!units.has(lot.unitId)) {
+          throw new GecError(
+            'LOT_NOT_FROM_SELLER_UNIT',
+            `lot ${lot.id} is from unit ${lot.unitId}, which is not among the seller units ${sellerUnitIds.join(', ')}`,
+          );
+        }
+        if (!months.includes(lot.productionMonth)) {
+          throw new GecError(
+            'LOT_OUTSIDE_DELIVERY_PERIOD',
+            `lot ${lot.id} was produced in ${lot.productionMonth}, outside the delivery period ${startMonth} to ${addMonths(endMonth, -1)}`,
+          );
+        }
+        const bound = await moveWithGreenPowerTrade(changes, {
+          lotId: lot.id,
+          from: seller,
+          to: buyer,
+          volume,
+          tradeId,
+        });
+        const held = copyLot(bound, { status: 'IN_CUSTODY' });
+        changes.update(held);
+        moved.push(held);
+      } else {
+        requireTransferSize(volume ?? lot.volume, parameters!);
+        moved.push(await changes.take(lot, volume, { owner: buyer, status: 'IN_CUSTODY' }));
+      }
+    }
+    const certificates = moved.reduce((sum, lot) => sum + lot.volume, 0);
+    if (volumeKwh % KWH_PER_CERTIFICATE !== 0 || certificates * KWH_PER_CERTIFICATE !== volumeKwh) {
+      throw new GecError(
+        'CERTIFICATES_DO_NOT_COVER_VOLUME',
+        `${volumeKwh} kWh needs exactly ${volumeKwh / KWH_PER_CERTIFICATE} certificates (1 per 1,000 kWh, whole MWh only); the lots give ${certificates}`,
+      );
+    }
+
+    // Green consumption per consumer-month, green generation per unit-month.
+    const allocation =
+      kind === 'GREEN_POWER' ? allocateByLots(moved, months, (lot) => lot.productionMonth) : monthlyKwh;
+    const consumerMeters = await consumerMeterIds(ctx, buyer);
+    const totals: Array<{ kind: GreenTotalKind; total: GreenTotal }> = [];
+    for (const { month, volumeKwh: kwh } of allocation) {
+      if (kwh === 0) continue;
+      const total = await readGreenTotal(ctx, GREEN_CONSUMPTION_OBJECT, buyer, month);
+      const cap = await attestedWh(ctx, consumerMeters, month);
+      if (BigInt(total.greenKwh + kwh) * WH_PER_KWH > cap) {
+        throw new GecError(
+          'GREEN_CONSUMPTION_EXCEEDS_ATTESTED',
+          `consumer ${buyer} ${month}: ${total.greenKwh} kWh already attested green + ${kwh} kWh of trade ${tradeId} ` +
+            `exceeds the attested consumption of its meters (${cap} Wh)`,
+        );
+      }
+      totals.push({ kind: GREEN_CONSUMPTION_OBJECT, total: added(total, kwh, tradeId, now, txId) });
+    }
+    if (kind === 'GREEN_POWER') {
+      const byUnitMonth = new Map<string, { unitId: string; month: string; kwh: number }>();
+      for (const lot of moved) {
+        const key = `${lot.unitId}\u0000${lot.productionMonth}`;
+        const entry = byUnitMonth.get(key) ?? { unitId: lot.unitId, month: lot.productionMonth, kwh: 0 };
+        entry.kwh += lot.volume * KWH_PER_CERTIFICATE;
+        byUnitMonth.set(key, entry);
+      }
+      for (const key of [...byUnitMonth.keys()].sort()) {
+        const { unitId, month, kwh } = byUnitMonth.get(key)!;
+        const total = await readGreenTotal(ctx, GREEN_GENERATION_OBJECT, unitId, month);
+        const cap = await attestedWh(ctx, units.get(unitId)!.meterIds, month);
+        if (BigInt(total.greenKwh + kwh) * WH_PER_KWH > cap) {
+          throw new GecError(
+            'GREEN_GENERATION_EXCEEDS_ATTESTED',
+            `unit ${unitId} ${month}: ${total.greenKwh} kWh already attested green + ${kwh} kWh of trade ${tradeId} ` +
+              `exceeds its attested generation (${cap} Wh)`,
+          );
+        }
+        totals.push({ kind: GREEN_GENERATION_OBJECT, total: added(total, kwh, tradeId, now, txId) });
+      }
+    }
+
+    // Write.
+    const lots = await changes.flush();
+    const tradeLots = moved.map((lot) =>
+      Object.assign(new TradeLot(), {
+        lotId: lot.id,
+        serialStart: lot.serialStart,
+        serialEnd: lot.serialEnd,
+        volume: lot.volume,
+        unitId: lot.unitId,
+        productionMonth: lot.productionMonth,
+      }),
+    );
+    const trade = Object.assign(new TradeAttestation(), {
+      tradeId,
+      kind,
+      seller,
+      buyer,
+      volumeKwh,
+      priceFen,
+      currency,
+      deliveryStart,
+      deliveryEnd,
+      months: allocation,
+      sellerUnitIds,
+      buyerMeterIds,
+      lots: tradeLots,
+      tradeDataHash,
+      checkDataHash,
+      meterEvidenceDigest,
+      checksPassed,
+      voucherId,
+      attestedAt: now,
+      attestedBy: caller.id,
+      attestedByMsp: caller.mspId,
+      txId,
+    });
+    await putJson(ctx, tradeKey(ctx, tradeId), trade);
+    await putIndex(ctx, TRADE_BY_SELLER_INDEX, [seller, tradeId]);
+    await putIndex(ctx, TRADE_BY_BUYER_INDEX, [buyer, tradeId]);
+    const voucher = Object.assign(new Voucher(), {
+      voucherId,
+      consumer: buyer,
+      volumeKwh,
+      periodStart: deliveryStart,
+      periodEnd: deliveryEnd,
+      tradeId,
+      tradeKind: kind,
+      seller,
+      sourceLots: tradeLots.map((lot) =>
+        Object.assign(new VoucherLot(), {
+          lotId: lot.lotId,
+          serialStart: lot.serialStart,
+          serialEnd: lot.serialEnd,
+          volume: lot.volume,
+        }),
+      ),
+      priceFen,
+      currency,
+      status: 'IN_CUSTODY' as const,
+      issuedAt: now,
+      issuedTxId: txId,
+      statusChangedAt: now,
+      statusReason: '',
+      history: [
+        Object.assign(new VoucherStatusChange(), {
+          status: 'IN_CUSTODY' as const,
+          at: now,
+          txId,
+          by: caller.id,
+          byMsp: caller.mspId,
+          reason: `trade ${tradeId} attested`,
+        }),
+      ],
+    });
+    await writeVoucher(ctx, voucher);
+    for (const { kind: totalKind, total } of totals) await writeGreenTotal(ctx, totalKind, total);
+    emitEvent(ctx, TRADE_ATTESTED_EVENT, { trade, voucher, lots });
+    return Object.assign(new TradeAttestationResult(), { trade, voucher, lots });
+  }
+
+  /** A trade attestation by trade id (TRADE_NOT_FOUND); any member. */
+  @Transaction(false)
+  @Returns('TradeAttestation')
+  async GetTrade(ctx: Context, tradeId: string): Promise<TradeAttestation> {
+    requireMember(ctx);
+    return readTrade(ctx, requireId(tradeId, 'tradeId'));
+  }
+
+  /**
+   * Trades one page at a time. `query`: `{ seller? | buyer? (not both), pageSize? (1-1000, default 50),
+   * bookmark? }`: by trade id, or by the party and then trade id. Any member.
+   */
+  @Transaction(false)
+  @Returns('TradePage')
+  async ListTrades(ctx: Context, query: string): Promise<TradePage> {
+    requireMember(ctx);
+    const fields = parseQuery(query, ['seller', 'buyer', ...PAGE_FIELDS]);
+    const seller = fields.seller === undefined ? undefined : requireId(fields.seller, 'seller');
+    const buyer = fields.buyer === undefined ? undefined : requireId(fields.buyer, 'buyer');
+    if (seller !== undefined && buyer !== undefined) {
+      throw new GecError('INVALID_ARGUMENT', 'query.seller and query.buyer cannot be combined');
+    }
+    const { pageSize, bookmark } = pageRequest(fields);
+    const items: TradeAttestation[] = [];
+    let page;
+    if (seller === undefined && buyer === undefined) {
+      page = await queryPage(ctx, { objectType: TRADE_OBJECT, attributes: [] }, pageSize, bookmark);
+      for (const record of page.records) items.push(tradeFromState(parseJson(record.value)));
+    } else {
+      const [objectType, party] =
+        seller !== undefined ? [TRADE_BY_SELLER_INDEX, seller] : [TRADE_BY_BUYER_INDEX, buyer!];
+      page = await queryPage(ctx, { objectType, attributes: [party] }, pageSize, bookmark);
+      for (const record of page.records) items.push(await readTrade(ctx, keyAttributes(ctx, record.key)[1]));
+    }
+    return Object.assign(new TradePage(), { items, bookmark: page.bookmark, fetchedCount: page.fetchedCount });
+  }
+
+  /**
+   * Green kWh attested by trades for a consumer and month. `query`: `{ consumer, month }`; any member. A zero
+   * total when no trade has claimed the month.
+   */
+  @Transaction(false)
+  @Returns('GreenTotal')
+  async GetGreenConsumption(ctx: Context, query: string): Promise<GreenTotal> {
+    requireMember(ctx);
+    const fields = parseRequest(query, ['consumer', 'month'], 'query');
+    return readGreenTotal(
+      ctx,
+      GREEN_CONSUMPTION_OBJECT,
+      requireId(fields.consumer, 'consumer'),
+      requireMonth(fields.month, 'month'),
+    );
+  }
+
+  /** Green kWh attested by green-power trades for a unit and month. `query`: `{ unitId, month }`; any member. */
+  @Transaction(false)
+  @Returns('GreenTotal')
+  async GetGreenGeneration(ctx: Context, query: string): Promise<GreenTotal> {
+    requireMember(ctx);
+    const fields = parseRequest(query, ['unitId', 'month'], 'query');
+    return readGreenTotal(
+      ctx,
+      GREEN_GENERATION_OBJECT,
+      requireId(fields.unitId, 'unitId'),
+      requireMonth(fields.month, 'month'),
+    );
+  }
+}
+
+export function tradeKey(ctx: Context, tradeId: string): string {
+  return compositeKey(ctx, TRADE_OBJECT, [tradeId]);
+}
+
+export async function readTrade(ctx: Context, tradeId: string): Promise<TradeAttestation> {
+  const stored = await getJson(ctx, tradeKey(ctx, tradeId));
+  if (stored === undefined) throw new GecError('TRADE_NOT_FOUND', `trade ${tradeId} is not attested`);
+  return tradeFromState(stored);
+}
+
+/** An RFC 3339 instant that is the first instant of an Asia/Shanghai month; that month. */
+function requireMonthInstant(value: unknown, field: string): string {
+  const ms = typeof value === 'string' && RFC3339.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new GecError('INVALID_ARGUMENT', `${field} must be an RFC 3339 date-time with offset`);
+  }
+  const month = new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 7);
+  if (month < '2000-01' || month > '2999-12' || Date.parse(monthStart(month)) !== ms) {
+    throw new GecError(
+      'INVALID_ARGUMENT',
+      `${field} must be the start of an Asia/Shanghai month (delivery periods are whole months, e.g. ` +
+        `2026-03-01T00:00:00+08:00); got ${String(value)}`,
+    );
+  }
+  return month;
+}
+
+/** The months of [start, end): 1 to 12. */
+function monthsBetween(start: string, end: string): string[] {
+  const months: string[] = [];
+  for (let m = start; m < end && months.length <= DELIVERY_MONTHS_MAX; m = addMonths(m, 1)) months.push(m);
+  if (months.length === 0 || months.length > DELIVERY_MONTHS_MAX) {
+    throw new GecError(
+      'INVALID_ARGUMENT',
+      `the delivery period must span 1 to ${DELIVERY_MONTHS_MAX} whole months (deliveryEnd after deliveryStart)`,
+    );
+  }
+  return months;
+}
+
+/** A list of distinct ids, sorted unless `sort` is false. */
+function requireIdList(value: unknown, field: string, max = ITEMS_MAX, sort = true): string[] {
+  const ids = requireArray(value, field, max).map((item, i) => requireId(item, `${field}[${i}]`));
+  if (new Set(ids).size !== ids.length) {
+    throw new GecError('INVALID_ARGUMENT', `${field} must not repeat an item`);
+  }
+  return sort ? ids.sort() : ids;
+}
+
+function parseLots(value: unknown): LotRequest[] {
+  const items = requireArray(value, 'lots', ITEMS_MAX).map((item, i) => {
+    const fields = requireObject(item, `lots[${i}]`, ['lotId', 'volume']);
+    return { lotId: requireLotId(fields.lotId, `lots[${i}].lotId`), volume: fields.volume };
+  });
+  if (new Set(items.map((i) => i.lotId)).size !== items.length) {
+    throw new GecError('INVALID_ARGUMENT', 'lots must not repeat a lot');
+  }
+  return items;
+}
+
+/**
+ * The green kWh per delivery month. GREEN_POWER: derived from the lots' production months (monthlyKwh refused).
+ * CERTIFICATE_ONLY: the whole volume for a one-month period; over several months, `monthlyKwh` must give every
+ * month of the period once, summing to volumeKwh.
+ */
+function parseMonthly(value: unknown, kind: TradeKind, months: string[], volumeKwh: number): TradeMonth[] {
+  const absent = value === undefined || value === null;
+  if (kind === 'GREEN_POWER') {
+    if (!absent) {
+      throw new GecError(
+        'INVALID_ARGUMENT',
+        "monthlyKwh is only for CERTIFICATE_ONLY trades; a green-power trade's months follow its certificates' production months",
+      );
+    }
+    return [];
+  }
+  if (absent) {
+    if (months.length > 1) {
+      throw new GecError(
+        'INVALID_ARGUMENT',
+        'monthlyKwh is required for a CERTIFICATE_ONLY trade delivered over more than one month',
+      );
+    }
+    return [month(months[0], volumeKwh)];
+  }
+  const entries = requireArray(value, 'monthlyKwh', DELIVERY_MONTHS_MAX).map((item, i) => {
+    const fields = requireObject(item, `monthlyKwh[${i}]`, ['month', 'volumeKwh']);
+    return month(
+      requireMonth(fields.month, `monthlyKwh[${i}].month`),
+      requireInteger(fields.volumeKwh, `monthlyKwh[${i}].volumeKwh`, 0, VOLUME_KWH_MAX),
+    );
+  });
+  entries.sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
+  const sum = entries.reduce((s, e) => s + e.volumeKwh, 0);
+  if (entries.map((e) => e.month).join() !== months.join() || sum !== volumeKwh) {
+    throw new GecError(
+      'INVALID_ARGUMENT',
+      `monthlyKwh must give each delivery month (${months.join(', ')}) once, summing to volumeKwh ${volumeKwh}`,
+    );
+  }
+  return entries;
+}
+
+function month(m: string, volumeKwh: number): TradeMonth {
+  return Object.assign(new TradeMonth(), { month: m, volumeKwh });
+}
+
+/** kWh per delivery month from the moved certificates (1,000 kWh each), every month listed. */
+function allocateByLots(
+  lots: CertificateLot[],
+  months: string[],
+  monthOf: (lot: CertificateLot) => string,
+): TradeMonth[] {
+  return months.map((m) =>
+    month(
+      m,
+      lots.filter((lot) => monthOf(lot) === m).reduce((sum, lot) => sum + lot.volume * KWH_PER_CERTIFICATE, 0),
+    ),
+  );
+}
+
+/** Every meter attested for every month (METER_NOT_ATTESTED). */
+async function requireAttested(
+  ctx: Context,
+  meterIds: readonly string[],
+  months: readonly string[],
+  whose: string,
+): Promise<void> {
+  for (const meterId of meterIds) {
+    for (const m of months) {
+      if ((await findAttestation(ctx, meterId, m)) === undefined) {
+        throw new GecError(
+          'METER_NOT_ATTESTED',
+          `meter ${meterId} of ${whose} has no attestation for ${m}, a month of the delivery period`,
+        );
+      }
+    }
+  }
+}
+
+function added(total: GreenTotal, kwh: number, tradeId: string, now: string, txId: string): GreenTotal {
+  return Object.assign(new GreenTotal(), total, {
+    greenKwh: total.greenKwh + kwh,
+    trades: total.trades + 1,
+    lastTradeId: tradeId,
+    updatedAt: now,
+    updatedTxId: txId,
+  });
+}
+

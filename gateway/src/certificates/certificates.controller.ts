@@ -1,0 +1,265 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { Principal } from '../auth/roles';
+import type { HttpResponse as Response } from '../common/http';
+import { ApiProblems, ApiRoles } from '../common/openapi';
+import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
+import { IDEMPOTENCY_DOC } from '../units/units.controller';
+import {
+  IssuanceDto,
+  IssuancePageDto,
+  IssueDto,
+  ListIssuancesQueryDto,
+  ListLotsQueryDto,
+  LotChangeDto,
+  LotDto,
+  LotHistoryDto,
+  LotPageDto,
+  ProvenanceDto,
+  RedemptionCheckDto,
+  SERIAL_EXAMPLE,
+  SplitLotDto,
+  TransferLotDto,
+  WithdrawLotDto,
+} from './certificates.dto';
+import { CertificatesService } from './certificates.service';
+import { checkSerial, LedgerGateway } from './ledger-support';
+
+const READERS = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
+
+function reply<T>(res: Response, result: { status: number; body: T; replayed: boolean }): T {
+  res.status(result.status);
+  if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+  return result.body;
+}
+
+@ApiTags('issuances')
+@Controller('v1/issuances')
+export class IssuancesController {
+  constructor(
+    private readonly certificates: CertificatesService,
+    private readonly ledger: LedgerGateway,
+  ) {}
+
+  @Post()
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Issue the certificates of a unit for a production month (注册绿证)',
+    description:
+      'Submits certificates:Issue as the issuing body (GridMSP admin). Issues floor((attested Wh of every meter ' +
+      'of the unit + carried Wh) / 1,000,000) certificates as one lot of consecutive serials owned by the unit’s ' +
+      'owner, and carries the remainder to the next month. Once per unit and month, month by month. Supports ' +
+      'Idempotency-Key.',
+  })
+  @ApiHeader(IDEMPOTENCY_DOC)
+  @ApiCreatedResponse({ type: IssuanceDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  async issue(
+    @Body() body: IssueDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<IssuanceDto> {
+    const result = await this.ledger.idempotent(principal, idempotencyKey, '/v1/issuances', body, 201, () =>
+      this.certificates.issue(principal, body),
+    );
+    if (result.body.lotId) res.setHeader('Location', `/v1/lots/${result.body.lotId}`);
+    return reply(res, result);
+  }
+
+  @Get()
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'List issuances (filter by unit and month; cursor pagination, ordered by id)' })
+  @ApiOkResponse({ type: IssuancePageDto })
+  @ApiProblems(400)
+  list(@Query() query: ListIssuancesQueryDto): Promise<IssuancePageDto> {
+    return this.certificates.listIssuances(query);
+  }
+}
+
+@ApiTags('lots')
+@Controller('v1/lots')
+export class LotsController {
+  constructor(
+    private readonly certificates: CertificatesService,
+    private readonly ledger: LedgerGateway,
+  ) {}
+
+  @Get()
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({
+    summary: 'Search lots',
+    description:
+      'Filters combine: owner, unitId, status, productionMonth, and serial (the one lot holding that serial ' +
+      'number). Cursor pagination, ordered by lot id.',
+  })
+  @ApiOkResponse({ type: LotPageDto })
+  @ApiProblems(400)
+  list(@Query() query: ListLotsQueryDto): Promise<LotPageDto> {
+    return this.certificates.listLots(query);
+  }
+
+  @Get(':lotId')
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'Get a lot' })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: LotDto })
+  @ApiProblems(400, 404)
+  get(@Param('lotId') lotId: string): Promise<LotDto> {
+    return this.certificates.getLot(checkSerial(lotId, 'lotId'));
+  }
+
+  @Get(':lotId/history')
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'Every committed version of a lot, oldest first, with transaction and block' })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: LotHistoryDto })
+  @ApiProblems(400, 404)
+  history(@Param('lotId') lotId: string): Promise<LotHistoryDto> {
+    return this.certificates.lotHistory(checkSerial(lotId, 'lotId'));
+  }
+
+  @Post(':lotId/split')
+  @Roles('trading-center')
+  @ApiRoles('trading-center')
+  @ApiOperation({
+    summary: 'Split a lot',
+    description: 'Submits certificates:Split: the highest `certificates` serials become a new ACTIVE lot of the same owner.',
+  })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiHeader(IDEMPOTENCY_DOC)
+  @ApiCreatedResponse({ type: LotChangeDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  async split(
+    @Param('lotId') lotId: string,
+    @Body() body: SplitLotDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<LotChangeDto> {
+    const id = checkSerial(lotId, 'lotId');
+    return reply(
+      res,
+      await this.ledger.idempotent(principal, idempotencyKey, `/v1/lots/${id}/split`, body, 201, () =>
+        this.certificates.split(principal, id, body),
+      ),
+    );
+  }
+
+  @Post(':lotId/transfer')
+  @Roles('trading-center')
+  @ApiRoles('trading-center')
+  @ApiOperation({
+    summary: 'Transfer a whole lot or part of it',
+    description:
+      'Submits certificates:Transfer between ACTIVE generators/consumers, for the holder `from`. A part is split ' +
+      'off with lineage; the consortium’s transfer size limits apply. A concurrent change of the same lot answers ' +
+      '409 LEDGER_CONFLICT (nothing changed).',
+  })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiHeader(IDEMPOTENCY_DOC)
+  @ApiOkResponse({ type: LotChangeDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  async transfer(
+    @Param('lotId') lotId: string,
+    @Body() body: TransferLotDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<LotChangeDto> {
+    const id = checkSerial(lotId, 'lotId');
+    return reply(
+      res,
+      await this.ledger.idempotent(principal, idempotencyKey, `/v1/lots/${id}/transfer`, body, 200, () =>
+        this.certificates.transfer(principal, id, body),
+      ),
+    );
+  }
+
+  @Post(':lotId/expire')
+  @HttpCode(200)
+  @Roles('admin', 'trading-center', 'energy-platform')
+  @ApiRoles('admin', 'trading-center', 'energy-platform')
+  @ApiOperation({
+    summary: 'Mark a lot past its expiry date EXPIRED',
+    description: 'Submits certificates:Expire (any member but the regulator). 409 LOT_NOT_EXPIRED before the date.',
+  })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: LotChangeDto })
+  @ApiProblems(400, 404, 409, 502)
+  expire(@Param('lotId') lotId: string, @CurrentPrincipal() principal: Principal): Promise<LotChangeDto> {
+    return this.certificates.expire(principal, checkSerial(lotId, 'lotId'));
+  }
+
+  @Post(':lotId/withdraw')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Withdraw certificates (dispute handling)',
+    description:
+      'Submits certificates:Withdraw as the issuing body. ACTIVE or LISTED certificates only; never redeemed, ' +
+      'exchanged, expired or in custody.',
+  })
+  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: LotChangeDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  withdraw(
+    @Param('lotId') lotId: string,
+    @Body() body: WithdrawLotDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LotChangeDto> {
+    return this.certificates.withdraw(principal, checkSerial(lotId, 'lotId'), body);
+  }
+}
+
+@ApiTags('certificates')
+@Controller('v1/certificates')
+export class SerialsController {
+  constructor(private readonly certificates: CertificatesService) {}
+
+  @Get(':serial/redemption')
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({
+    summary: 'Redemption check by serial number (兑付信息核查)',
+    description:
+      'Redeemed or not, by whom, when and for what, for any serial inside any lot. 404 SERIAL_NOT_FOUND for a ' +
+      'serial no lot holds.',
+  })
+  @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: RedemptionCheckDto })
+  @ApiProblems(400, 404)
+  redemption(@Param('serial') serial: string, @CurrentPrincipal() principal: Principal): Promise<RedemptionCheckDto> {
+    return this.certificates.redemptionCheck(principal, checkSerial(serial));
+  }
+
+  @Get(':serial/provenance')
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({
+    summary: 'Provenance of a serial number',
+    description:
+      'From the lot its issuance created to the lot holding it now, each version that held the serial with its ' +
+      'transaction and block (from the ledger’s key history).',
+  })
+  @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
+  @ApiOkResponse({ type: ProvenanceDto })
+  @ApiProblems(400, 404)
+  provenance(@Param('serial') serial: string, @CurrentPrincipal() principal: Principal): Promise<ProvenanceDto> {
+    return this.certificates.provenance(principal, checkSerial(serial));
+  }
+}

@@ -1,0 +1,312 @@
+import type {
+  CertificateLot,
+  Exchange,
+  Issuance,
+  LotChangeResult,
+  Redemption,
+  RedemptionCheck,
+  SerialProvenance,
+} from '@gec/chaincode';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Principal } from '../auth/roles';
+import { DEFAULT_LIMIT, Page } from '../common/pagination';
+import { ProblemError } from '../common/problem';
+import type { SubmittedTransaction } from '../ledger/port';
+import { Projector } from '../projection/projector.service';
+import {
+  IssuanceDto,
+  IssueDto,
+  ListIssuancesQueryDto,
+  ListLotsQueryDto,
+  LotChangeDto,
+  LotDto,
+  LotHistoryDto,
+  ProvenanceDto,
+  RedemptionCheckDto,
+  SplitLotDto,
+  toIssuanceDto,
+  toLotDto,
+  toProvenanceDto,
+  toRedemptionCheckDto,
+  TransferLotDto,
+  WithdrawLotDto,
+} from './certificates.dto';
+import { DocRow, LedgerGateway, projectedPage, proof } from './ledger-support';
+import { LOT_EVENTS, projectLotEvent } from './lot-projection';
+
+const SERIAL = /^([0-9A-Z]{17})(\d{4})(\d{2})(\d{7})([WSHBGO])([TN])$/;
+
+/** The parts of a serial number the serial index is keyed on. */
+export function serialParts(serial: string) {
+  const match = SERIAL.exec(serial);
+  if (!match) return undefined;
+  return {
+    projectCode: match[1],
+    productionMonth: `${match[2]}-${match[3]}`,
+    sequence: Number(match[4]),
+    electricityClass: match[5],
+    tradeClass: match[6],
+  };
+}
+
+export function lotChange(tx: SubmittedTransaction, result: LotChangeResult): LotChangeDto {
+  return {
+    lotId: result.lotId,
+    lots: result.lots.map((lot) => toLotDto(lot, tx.blockNumber)),
+    ledger: proof(tx.txId, tx.blockNumber, tx.timestamp),
+  };
+}
+
+/**
+ * Issuances and certificate lots: writes to the `certificates` contract, reads from the `issuances`,
+ * `certificate_lots` and `certificate_lot_versions` projections; redemption check and provenance by serial.
+ */
+@Injectable()
+export class CertificatesService implements OnModuleInit {
+  constructor(
+    private readonly ledger: LedgerGateway,
+    private readonly projector: Projector,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of LOT_EVENTS) this.projector.on(name, projectLotEvent);
+  }
+
+  private query(sql: string, params: unknown[]): Promise<unknown> {
+    return this.dataSource.query(sql, params);
+  }
+
+  // ---- Issuances ----
+
+  async issue(principal: Principal, request: IssueDto): Promise<IssuanceDto> {
+    const { tx, result } = await this.ledger.submit<Issuance>(principal.identity, 'certificates:Issue', {
+      unitId: request.unitId,
+      month: request.month,
+      ...(request.tradable === undefined ? {} : { tradable: request.tradable }),
+    });
+    return toIssuanceDto(result, tx.blockNumber);
+  }
+
+  async listIssuances(query: ListIssuancesQueryDto): Promise<Page<IssuanceDto>> {
+    const filters: Array<[string, unknown]> = [];
+    if (query.unitId) filters.push(['unit_id = ?', query.unitId]);
+    if (query.month) filters.push(['production_month = ?', query.month]);
+    const page = await projectedPage<Issuance>((sql, params) => this.query(sql, params), {
+      table: 'issuances',
+      keys: ['id'],
+      filters,
+      limit: query.limit ?? DEFAULT_LIMIT,
+      cursor: query.cursor,
+    });
+    return {
+      items: page.rows.map((row) => toIssuanceDto(row.doc, Number(row.block_number))),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  // ---- Lots ----
+
+  async getLot(lotId: string): Promise<LotDto> {
+    const rows = (await this.query('SELECT doc, block_number FROM certificate_lots WHERE id = $1', [
+      lotId,
+    ])) as Array<DocRow<CertificateLot>>;
+    if (rows.length === 0) throw new ProblemError(404, 'LOT_NOT_FOUND', `lot ${lotId} does not exist`);
+    return toLotDto(rows[0].doc, Number(rows[0].block_number));
+  }
+
+  /** The projected lot holding `serial` (one indexed look-up), or undefined. */
+  async lotBySerial(serial: string): Promise<DocRow<CertificateLot> | undefined> {
+    const parts = serialParts(serial);
+    if (!parts) return undefined;
+    const rows = (await this.query(
+      `SELECT doc, block_number FROM certificate_lots
+       WHERE project_code = $1 AND production_month = $2 AND sequence_end >= $3
+       ORDER BY sequence_end LIMIT 1`,
+      [parts.projectCode, parts.productionMonth, parts.sequence],
+    )) as Array<DocRow<CertificateLot>>;
+    const row = rows[0];
+    if (
+      !row ||
+      row.doc.sequenceStart > parts.sequence ||
+      row.doc.electricityClass !== parts.electricityClass ||
+      row.doc.tradeClass !== parts.tradeClass
+    ) {
+      return undefined;
+    }
+    return row;
+  }
+
+  async listLots(query: ListLotsQueryDto): Promise<Page<LotDto>> {
+    const filters: Array<[string, unknown]> = [];
+    if (query.serial) {
+      const holder = await this.lotBySerial(query.serial);
+      if (!holder) return { items: [], nextCursor: null };
+      filters.push(['id = ?', holder.doc.id]);
+    }
+    if (query.owner) filters.push(['owner = ?', query.owner]);
+    if (query.unitId) filters.push(['unit_id = ?', query.unitId]);
+    if (query.status) filters.push(['status = ?', query.status]);
+    if (query.productionMonth) filters.push(['production_month = ?', query.productionMonth]);
+    const page = await projectedPage<CertificateLot>((sql, params) => this.query(sql, params), {
+      table: 'certificate_lots',
+      keys: ['id'],
+      filters,
+      limit: query.limit ?? DEFAULT_LIMIT,
+      cursor: query.cursor,
+    });
+    return {
+      items: page.rows.map((row) => toLotDto(row.doc, Number(row.block_number))),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async lotHistory(lotId: string): Promise<LotHistoryDto> {
+    await this.getLot(lotId);
+    const rows = (await this.query(
+      `SELECT tx_id, block_number, event_name, committed_at, doc FROM certificate_lot_versions
+       WHERE lot_id = $1 ORDER BY block_number, tx_number`,
+      [lotId],
+    )) as Array<DocRow<CertificateLot> & { tx_id: string; event_name: string; committed_at: Date }>;
+    return {
+      lotId,
+      versions: rows.map((row) => ({
+        txId: row.tx_id,
+        blockNumber: Number(row.block_number),
+        eventName: row.event_name,
+        committedAt: row.committed_at.toISOString(),
+        lot: toLotDto(row.doc, Number(row.block_number)),
+      })),
+    };
+  }
+
+  async split(principal: Principal, lotId: string, request: SplitLotDto): Promise<LotChangeDto> {
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(principal.identity, 'certificates:Split', {
+      lotId,
+      owner: request.owner,
+      volume: request.certificates,
+    });
+    return lotChange(tx, result);
+  }
+
+  async transfer(principal: Principal, lotId: string, request: TransferLotDto): Promise<LotChangeDto> {
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(
+      principal.identity,
+      'certificates:Transfer',
+      {
+        lotId,
+        from: request.from,
+        to: request.to,
+        ...(request.certificates === undefined ? {} : { volume: request.certificates }),
+      },
+    );
+    return lotChange(tx, result);
+  }
+
+  async expire(principal: Principal, lotId: string): Promise<LotChangeDto> {
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(principal.identity, 'certificates:Expire', {
+      lotId,
+    });
+    return lotChange(tx, result);
+  }
+
+  async withdraw(principal: Principal, lotId: string, request: WithdrawLotDto): Promise<LotChangeDto> {
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(
+      principal.identity,
+      'certificates:Withdraw',
+      {
+        lotId,
+        reason: request.reason,
+        ...(request.certificates === undefined ? {} : { volume: request.certificates }),
+      },
+    );
+    return lotChange(tx, result);
+  }
+
+  // ---- By serial ----
+
+  /**
+   * Redemption check (兑付信息核查) of one serial: from the projection (one indexed look-up of the lot holding
+   * it, then its redemption or exchange); a serial the projection does not hold is asked of the ledger
+   * (redemption:CheckRedemption), so the answer is right for any serial the ledger knows.
+   */
+  async redemptionCheck(principal: Principal, serial: string): Promise<RedemptionCheckDto> {
+    const row = await this.lotBySerial(serial);
+    if (!row) {
+      const check = await this.ledger.evaluate<RedemptionCheck>(
+        principal.identity,
+        'redemption:CheckRedemption',
+        serial,
+      );
+      return toRedemptionCheckDto(check);
+    }
+    const lot = row.doc;
+    const check: RedemptionCheck = {
+      serial,
+      lotId: lot.id,
+      status: lot.status,
+      owner: lot.owner,
+      unitId: lot.unitId,
+      productionMonth: lot.productionMonth,
+      redeemed: lot.status === 'REDEEMED',
+      exchanged: lot.status === 'EXCHANGED',
+      redemptionId: lot.redemptionId,
+      beneficiary: '',
+      purpose: '',
+      consumptionPeriodStart: '',
+      consumptionPeriodEnd: '',
+      consumedAt: '',
+      consumedTxId: '',
+      exchangeId: lot.exchangeId,
+      electricityReference: '',
+    };
+    if (check.redeemed) {
+      const [redemption] = (await this.query('SELECT doc FROM redemptions WHERE id = $1', [
+        lot.redemptionId,
+      ])) as Array<{ doc: Redemption }>;
+      if (!redemption) return this.checkOnLedger(principal, serial);
+      Object.assign(check, {
+        beneficiary: redemption.doc.beneficiary,
+        purpose: redemption.doc.purpose,
+        consumptionPeriodStart: redemption.doc.consumptionPeriodStart,
+        consumptionPeriodEnd: redemption.doc.consumptionPeriodEnd,
+        consumedAt: redemption.doc.redeemedAt,
+        consumedTxId: redemption.doc.txId,
+      });
+    } else if (check.exchanged) {
+      const [exchange] = (await this.query('SELECT doc FROM exchanges WHERE id = $1', [lot.exchangeId])) as Array<{
+        doc: Exchange;
+      }>;
+      if (!exchange) return this.checkOnLedger(principal, serial);
+      Object.assign(check, {
+        purpose: exchange.doc.purpose,
+        electricityReference: exchange.doc.electricityReference,
+        consumedAt: exchange.doc.exchangedAt,
+        consumedTxId: exchange.doc.txId,
+      });
+    }
+    return toRedemptionCheckDto(check);
+  }
+
+  private async checkOnLedger(principal: Principal, serial: string): Promise<RedemptionCheckDto> {
+    return toRedemptionCheckDto(
+      await this.ledger.evaluate<RedemptionCheck>(principal.identity, 'redemption:CheckRedemption', serial),
+    );
+  }
+
+  /** Provenance of a serial from the ledger's key history (queries:GetSerialProvenance), with block numbers. */
+  async provenance(principal: Principal, serial: string): Promise<ProvenanceDto> {
+    const provenance = await this.ledger.evaluate<SerialProvenance>(
+      principal.identity,
+      'queries:GetSerialProvenance',
+      serial,
+    );
+    const txIds = [...new Set(provenance.steps.flatMap((step) => step.entries.map((e) => e.txId)))];
+    const rows = (await this.query('SELECT tx_id, block_number FROM projected_events WHERE tx_id = ANY($1)', [
+      txIds,
+    ])) as Array<{ tx_id: string; block_number: string }>;
+    return toProvenanceDto(provenance, new Map(rows.map((r) => [r.tx_id, Number(r.block_number)])));
+  }
+}

@@ -1,0 +1,161 @@
+import type { Listing } from '@gec/chaincode';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { LotDto, SERIAL_EXAMPLE } from '../certificates/certificates.dto';
+import {
+  ID_MESSAGE,
+  ID_PATTERN,
+  iso,
+  KWH_PER_CERTIFICATE,
+  LedgerProof,
+  orNull,
+  proof,
+  SERIAL_MESSAGE,
+  SERIAL_PATTERN,
+} from '../certificates/ledger-support';
+import { PageQueryDto } from '../common/pagination';
+
+export const LISTING_STATUSES = ['OPEN', 'CANCELLED', 'SOLD', 'CLOSED'] as const;
+
+export class CreateListingDto {
+  @ApiProperty({ description: 'Listing id chosen by the trading center', example: 'LST-2026-0001' })
+  @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
+  id!: string;
+
+  @ApiProperty({ description: 'The ACTIVE lot to offer', example: SERIAL_EXAMPLE })
+  @Matches(SERIAL_PATTERN, { message: `lotId ${SERIAL_MESSAGE}` })
+  lotId!: string;
+
+  @ApiProperty({ description: 'The holder (seller)', example: 'GEN-ZJ-001' })
+  @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
+  owner!: string;
+
+  @ApiPropertyOptional({ description: 'Certificates offered (default: the whole lot)', example: 100 })
+  @IsOptional()
+  @IsInt({ message: 'certificates must be an integer' })
+  @Min(1)
+  @Max(9_999_999)
+  certificates?: number;
+
+  @ApiProperty({ description: 'Price per certificate in fen (CNY/100), 0–100,000,000', example: 1500 })
+  @IsInt({ message: 'unitPriceFen must be an integer number of fen' })
+  @Min(0)
+  @Max(100_000_000)
+  unitPriceFen!: number;
+}
+
+export class CancelListingDto {
+  @ApiProperty({ description: 'The seller, as the trading center states it', example: 'GEN-ZJ-001' })
+  @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
+  owner!: string;
+}
+
+export class SellListingDto {
+  @ApiProperty({ description: 'The buyer (an ACTIVE generator or consumer)', example: 'CON-SH-001' })
+  @Matches(ID_PATTERN, { message: `buyer ${ID_MESSAGE}` })
+  buyer!: string;
+
+  @ApiPropertyOptional({ description: 'Certificates sold (default: all still offered)', example: 60 })
+  @IsOptional()
+  @IsInt({ message: 'certificates must be an integer' })
+  @Min(1)
+  @Max(9_999_999)
+  certificates?: number;
+}
+
+export class ListListingsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: LISTING_STATUSES, example: 'OPEN' })
+  @IsOptional()
+  @IsIn(LISTING_STATUSES, { message: `status must be one of ${LISTING_STATUSES.join(', ')}` })
+  status?: string;
+
+  @ApiPropertyOptional({ description: 'Seller', example: 'GEN-ZJ-001' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `seller ${ID_MESSAGE}` })
+  seller?: string;
+}
+
+export class ListingDto {
+  @ApiProperty({ example: 'LST-2026-0001' })
+  id!: string;
+  @ApiProperty({ description: 'The LISTED lot', example: SERIAL_EXAMPLE })
+  lotId!: string;
+  @ApiProperty({ example: 'GEN-ZJ-001' })
+  seller!: string;
+  @ApiProperty({ description: 'Certificates still offered (0 once not OPEN)', example: 40 })
+  certificates!: number;
+  @ApiProperty({ description: 'certificates × 1,000', example: 40000 })
+  volumeKwh!: number;
+  @ApiProperty({ description: 'Certificates sold so far', example: 60 })
+  soldCertificates!: number;
+  @ApiProperty({ description: 'Price per certificate, fen', example: 1500 })
+  unitPriceFen!: number;
+  @ApiProperty({ example: 'CNY' })
+  currency!: 'CNY';
+  @ApiProperty({ enum: LISTING_STATUSES, example: 'OPEN' })
+  status!: string;
+  @ApiProperty({ nullable: true, type: String, example: null })
+  closedReason!: string | null;
+  @ApiProperty({ example: 'TradingCenterMSP' })
+  listedByMsp!: string;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  listedAt!: string;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  updatedAt!: string;
+  @ApiProperty({ type: LedgerProof })
+  ledger!: LedgerProof;
+}
+
+export class ListingPageDto {
+  @ApiProperty({ type: [ListingDto] })
+  items!: ListingDto[];
+  @ApiProperty({ nullable: true, type: String, example: null })
+  nextCursor!: string | null;
+}
+
+export class SaleDto {
+  @ApiProperty({ example: 'CON-SH-001' })
+  buyer!: string;
+  @ApiProperty({ example: 60 })
+  certificates!: number;
+  @ApiProperty({ example: 60000 })
+  volumeKwh!: number;
+  @ApiProperty({ example: 1500 })
+  unitPriceFen!: number;
+  @ApiProperty({ description: 'certificates × unitPriceFen', example: 90000 })
+  amountFen!: number;
+  @ApiProperty({ example: 'CNY' })
+  currency!: 'CNY';
+}
+
+export class ListingChangeDto {
+  @ApiProperty({ type: ListingDto })
+  listing!: ListingDto;
+  @ApiProperty({ description: 'The lot that took the action (listed, returned or sold)', example: SERIAL_EXAMPLE })
+  lotId!: string;
+  @ApiProperty({ type: [LotDto] })
+  lots!: LotDto[];
+  @ApiPropertyOptional({ type: SaleDto, description: 'Present on a sale' })
+  sale?: SaleDto;
+  @ApiProperty({ type: LedgerProof })
+  ledger!: LedgerProof;
+}
+
+export function toListingDto(listing: Listing, blockNumber: number): ListingDto {
+  return {
+    id: listing.id,
+    lotId: listing.lotId,
+    seller: listing.seller,
+    certificates: listing.volume,
+    volumeKwh: listing.volume * KWH_PER_CERTIFICATE,
+    soldCertificates: listing.soldVolume,
+    unitPriceFen: listing.unitPriceFen,
+    currency: 'CNY',
+    status: listing.status,
+    closedReason: orNull(listing.closedReason),
+    listedByMsp: listing.listedByMsp,
+    listedAt: iso(listing.listedAt),
+    updatedAt: iso(listing.updatedAt),
+    ledger: proof(listing.updatedTxId, blockNumber, listing.updatedAt),
+  };
+}

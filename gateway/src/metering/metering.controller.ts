@@ -1,0 +1,225 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { Principal } from '../auth/roles';
+import type { HttpRequest, HttpResponse } from '../common/http';
+import { ApiProblems, ApiRoles } from '../common/openapi';
+import { PROBLEM_CONTENT_TYPE, problem, ProblemError } from '../common/problem';
+import { MeterDto, RegisterMeterDto } from './metering.dto';
+import {
+  ClosePeriodDto,
+  CloseResultDto,
+  CompletenessDto,
+  CompletenessQueryDto,
+  IngestQueryDto,
+  IngestResultDto,
+  PeriodDto,
+} from './metering.dto';
+import { meterDto, MetersService } from './meters.service';
+import { checkPeriod, PeriodsService } from './periods.service';
+import { IngestFormat, ReadingsIngestionService } from './readings-ingestion.service';
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function checkMeterId(id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: meterId', {
+      errors: [{ field: 'meterId', message: 'meterId must be 1-64 characters of A-Z a-z 0-9 . _ -' }],
+    });
+  }
+  return id;
+}
+
+const FORMATS: Record<string, IngestFormat> = {
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'text/csv': 'csv',
+};
+
+function formatOf(contentType: string | undefined): IngestFormat {
+  const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const charset = /charset\s*=\s*"?([^";]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  const format = FORMATS[media];
+  if (!format || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+    throw new ProblemError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'send readings as application/x-ndjson or text/csv (UTF-8)',
+    );
+  }
+  return format;
+}
+
+@ApiTags('metering')
+@Controller('v1')
+export class MeteringController {
+  constructor(
+    private readonly meters: MetersService,
+    private readonly ingestion: ReadingsIngestionService,
+    private readonly periods: PeriodsService,
+  ) {}
+
+  @Post('meters')
+  @Roles('energy-platform', 'admin')
+  @ApiRoles('energy-platform', 'admin')
+  @ApiOperation({
+    summary: 'Register a meter (generation meter of a unit, or consumption meter of a consumer)',
+  })
+  @ApiCreatedResponse({ type: MeterDto })
+  @ApiProblems(400, 409, 422)
+  async register(
+    @Body() body: RegisterMeterDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: HttpResponse,
+  ): Promise<MeterDto> {
+    const meter = await this.meters.register(principal, body);
+    res.setHeader('Location', `/v1/meters/${encodeURIComponent(meter.meterId)}`);
+    return meter;
+  }
+
+  @Get('meters/:id')
+  @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiOperation({ summary: 'Get a meter' })
+  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiOkResponse({ type: MeterDto })
+  @ApiProblems(400, 404)
+  async get(@Param('id') id: string): Promise<MeterDto> {
+    return meterDto(await this.meters.get(checkMeterId(id)));
+  }
+
+  @Post('meter-readings')
+  @HttpCode(200)
+  @Roles('energy-platform')
+  @ApiRoles('energy-platform')
+  @ApiOperation({
+    summary: 'Ingest interval readings in bulk (NDJSON or CSV, streamed)',
+    description:
+      'One reading per line: `{"meterId","intervalStart","kwh"}` (NDJSON) or `meterId,intervalStart,kwh` ' +
+      'after a header (CSV). kwh: up to 3 decimals (stored as integer Wh). intervalStart: RFC 3339 with an ' +
+      'offset, on the meter’s interval grid, interval ended. Idempotent per (meter, interval start): the same ' +
+      'value again is `unchanged`; another value is READING_CONFLICT unless sent with `correction=true&reason=…` ' +
+      '(new version, the old one kept). Attested (closed) periods need `correction=true` and must then be ' +
+      'closed again. `mode=partial` (default) stores every good line and lists the bad ones (200); ' +
+      '`mode=atomic` stores nothing when any line is bad (422 READINGS_REJECTED with every bad line). ' +
+      'At most 1000 bad lines are listed; `rejected` is their total.',
+  })
+  @ApiConsumes('application/x-ndjson', 'text/csv')
+  @ApiBody({
+    schema: { type: 'string' },
+    examples: {
+      ndjson: {
+        value: '{"meterId":"MTR-WIND-001","intervalStart":"2026-10-01T00:00:00+08:00","kwh":"12.345"}\n',
+      },
+      csv: { value: 'meterId,intervalStart,kwh\nMTR-WIND-001,2026-10-01T00:00:00+08:00,12.345\n' },
+    },
+  })
+  @ApiOkResponse({ type: IngestResultDto })
+  @ApiProblems(400, 409, 415, 422)
+  async ingest(
+    @Req() req: HttpRequest,
+    @Res() res: HttpResponse,
+    @Query() query: IngestQueryDto,
+  ): Promise<void> {
+    let outcome;
+    try {
+      const format = formatOf(req.headers['content-type']);
+      const correction = query.correction === 'true';
+      if (correction && !query.reason?.trim()) {
+        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: reason', {
+          errors: [{ field: 'reason', message: 'a correction needs a reason' }],
+        });
+      }
+      outcome = await this.ingestion.ingest(req, {
+        format,
+        mode: query.mode ?? 'partial',
+        correction,
+        reason: correction ? query.reason!.trim() : null,
+      });
+    } catch (error) {
+      if (!req.readableEnded) req.resume();
+      throw error;
+    }
+    const counts = {
+      accepted: outcome.accepted,
+      unchanged: outcome.unchanged,
+      corrected: outcome.corrected,
+      rejected: outcome.rejected,
+      errors: outcome.errors,
+      errorsTruncated: outcome.errorsTruncated,
+    };
+    if (outcome.rolledBack) {
+      const body = {
+        ...problem(
+          422,
+          'READINGS_REJECTED',
+          `${outcome.rejected} of ${outcome.lines} line(s) are bad; mode=atomic: nothing was stored`,
+        ),
+        instance: req.originalUrl?.split('?')[0],
+        ...counts,
+      };
+      res.status(422).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+      return;
+    }
+    res.status(200).type('application/json').send(JSON.stringify(counts));
+  }
+
+  @Get('meters/:id/completeness')
+  @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiOperation({
+    summary: 'Which intervals of a month (Asia/Shanghai) are missing',
+    description: 'Expected intervals of the month on the meter’s grid, present ones, and the gaps as ranges.',
+  })
+  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiOkResponse({ type: CompletenessDto })
+  @ApiProblems(400, 404)
+  completeness(@Param('id') id: string, @Query() query: CompletenessQueryDto): Promise<CompletenessDto> {
+    return this.periods.completeness(checkMeterId(id), checkPeriod(query.period));
+  }
+
+  @Get('meters/:id/periods/:period')
+  @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ApiOperation({ summary: 'A metering period: status, totals, Merkle root and ledger proof' })
+  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiParam({ name: 'period', example: '2026-10' })
+  @ApiOkResponse({ type: PeriodDto })
+  @ApiProblems(400, 404)
+  getPeriod(@Param('id') id: string, @Param('period') period: string): Promise<PeriodDto> {
+    return this.periods.get(checkMeterId(id), checkPeriod(period));
+  }
+
+  @Post('meters/:id/periods/:period/close')
+  @HttpCode(200)
+  @Roles('energy-platform')
+  @ApiRoles('energy-platform')
+  @ApiOperation({
+    summary: 'Close a metering period: total and Merkle root committed on the ledger; readings frozen',
+    description:
+      'Refused while the month has not ended (PERIOD_NOT_ENDED) or intervals are missing (PERIOD_INCOMPLETE, ' +
+      'naming the gaps). Submits metering:AttestMeterPeriod, or metering:CorrectMeterPeriod with the next ' +
+      'version when the period was corrected after an earlier close.',
+  })
+  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiParam({ name: 'period', example: '2026-10' })
+  @ApiOkResponse({ type: CloseResultDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  close(
+    @Param('id') id: string,
+    @Param('period') period: string,
+    @Body() body: ClosePeriodDto | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CloseResultDto> {
+    return this.periods.close(principal, checkMeterId(id), checkPeriod(period), body?.reason);
+  }
+}

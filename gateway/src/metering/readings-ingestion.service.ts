@@ -1,0 +1,413 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { ProblemError } from '../common/problem';
+import { periodOf, SHANGHAI_OFFSET_MS } from './months';
+import {
+  bodyLines,
+  CsvHeaderError,
+  CsvParser,
+  LineError,
+  LineErrorCode,
+  LineParser,
+  NdjsonParser,
+  ParsedReading,
+} from './reading-lines';
+
+/** Rows per INSERT … SELECT FROM unnest(…): one round trip per batch, never per row. */
+export const INGEST_BATCH_ROWS = 5000;
+/** Bad lines listed in an answer (the total is always given). */
+export const ERRORS_LISTED_MAX = 1000;
+const STAGING = 'pg_temp.meter_reading_staging';
+/** Months before and after the current one whose partitions are created at start. */
+const PARTITIONS_BEHIND = 3;
+const PARTITIONS_AHEAD = 2;
+
+export type IngestFormat = 'ndjson' | 'csv';
+export type IngestMode = 'partial' | 'atomic';
+
+export interface IngestOptions {
+  format: IngestFormat;
+  mode: IngestMode;
+  correction: boolean;
+  reason: string | null;
+}
+
+export interface IngestOutcome {
+  /** Lines with a reading (blank lines and the CSV header are not counted). */
+  lines: number;
+  accepted: number;
+  unchanged: number;
+  corrected: number;
+  rejected: number;
+  /** At most ERRORS_LISTED_MAX bad lines, in line order. */
+  errors: LineError[];
+  errorsTruncated: boolean;
+  /** True when nothing was stored because of bad lines in atomic mode. */
+  rolledBack: boolean;
+}
+
+interface StagedError {
+  line: number;
+  meter_id: string;
+  error: LineErrorCode;
+  wh: string;
+  old_wh: string | null;
+  interval_start: Date;
+}
+
+const PG_RETRYABLE = new Set(['40P01', '40001', '55P03', '23505']);
+
+function sqlMessage(row: StagedError): string {
+  const at = row.interval_start.toISOString();
+  switch (row.error) {
+    case 'UNKNOWN_METER':
+      return `meter ${row.meter_id} is not registered`;
+    case 'MISALIGNED_INTERVAL':
+      return `${at} is not on the meter's interval grid`;
+    case 'FUTURE_INTERVAL':
+      return `the interval starting ${at} has not ended yet`;
+    case 'PERIOD_FROZEN':
+      return `the period of ${at} is attested (closed); send it with correction=true and a reason`;
+    case 'DUPLICATE_IN_REQUEST':
+      return `the request holds ${at} more than once with different values`;
+    case 'READING_CONFLICT':
+      return (
+        `${at} is stored as ${row.old_wh} Wh, not ${row.wh} Wh; ` +
+        'send it with correction=true and a reason to supersede it'
+      );
+    default:
+      return row.error;
+  }
+}
+
+/** Keep the first ERRORS_LISTED_MAX errors (by line) of what has been seen so far. */
+class ErrorList {
+  readonly items: LineError[] = [];
+  count = 0;
+
+  add(error: LineError): void {
+    this.count += 1;
+    if (this.items.length < ERRORS_LISTED_MAX) this.items.push(error);
+  }
+}
+
+/**
+ * Bulk ingestion of interval readings.
+ *
+ * The body is parsed line by line while it streams in; good lines go in batches of INGEST_BATCH_ROWS into a
+ * session-local staging table (`INSERT … SELECT FROM unnest($1::int[], …)`, one round trip per batch:
+ * `pg-copy-streams` is not installed, and COPY is not needed at this rate). Nothing touches the real tables
+ * until the whole body has been read. Then, in ONE transaction, set-based statements classify every staged
+ * line (unknown meter, off the meter's grid, interval not ended, duplicate in the request, frozen period,
+ * conflict, unchanged, correction, new), lock the (meter, month) rows of `meter_periods` in key order (so
+ * ingestion and closing of a period serialise, without deadlocks between ingestions), write the new and
+ * corrected readings (superseded values kept in `meter_reading_versions`) and the monthly totals, and commit
+ * — or roll back everything in atomic mode when any line is bad. A failure anywhere stores nothing.
+ */
+@Injectable()
+export class ReadingsIngestionService implements OnModuleInit {
+  /** Partitions known to exist (months `YYYY-MM`). */
+  private readonly partitions = new Set<string>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Create the partitions around the current month ahead of time (idempotent). */
+  async onModuleInit(): Promise<void> {
+    const now = Date.now() + SHANGHAI_OFFSET_MS;
+    const date = new Date(now);
+    const months: string[] = [];
+    for (let i = -PARTITIONS_BEHIND; i <= PARTITIONS_AHEAD; i++) {
+      const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + i, 1));
+      months.push(periodOf(d.getTime() - SHANGHAI_OFFSET_MS));
+    }
+    await this.ensurePartitions(this.dataSource, months);
+  }
+
+  /** The partitions of `months` exist afterwards (each in its own short transaction). */
+  async ensurePartitions(runner: { query: DataSource['query'] }, months: Iterable<string>): Promise<void> {
+    for (const month of months) {
+      if (this.partitions.has(month)) continue;
+      await runner.query(`SELECT meter_readings_ensure_partition($1::date)`, [`${month}-01`]);
+      this.partitions.add(month);
+    }
+  }
+
+  async ingest(body: AsyncIterable<Buffer | string>, options: IngestOptions): Promise<IngestOutcome> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      return await this.run(runner, body, options);
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (code !== undefined && PG_RETRYABLE.has(code)) {
+        throw new ProblemError(
+          409,
+          'INGESTION_CONFLICT',
+          'a concurrent ingestion or period close touched the same meters; nothing was stored, retry the request',
+        );
+      }
+      throw error;
+    } finally {
+      await runner.query(`TRUNCATE ${STAGING}`).catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  private async run(
+    runner: QueryRunner,
+    body: AsyncIterable<Buffer | string>,
+    options: IngestOptions,
+  ): Promise<IngestOutcome> {
+    await runner.query(`
+      CREATE TEMP TABLE IF NOT EXISTS meter_reading_staging (
+        line           integer NOT NULL,
+        meter_id       varchar(64) NOT NULL,
+        interval_start timestamptz NOT NULL,
+        wh             bigint NOT NULL,
+        period         char(7) NOT NULL,
+        rn             integer NOT NULL DEFAULT 1,
+        error          varchar(32),
+        action         varchar(16),
+        old_wh         bigint
+      )`);
+    await runner.query(`TRUNCATE ${STAGING}`);
+
+    const nowMs = Date.now();
+    const parser: LineParser = options.format === 'csv' ? new CsvParser(nowMs) : new NdjsonParser(nowMs);
+    const parseErrors = new ErrorList();
+    const periods = new Set<string>();
+    let minMs = Number.POSITIVE_INFINITY;
+    let maxMs = Number.NEGATIVE_INFINITY;
+    let lines = 0;
+    let staged = 0;
+    let batch: ParsedReading[] = [];
+
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const rows = batch;
+      batch = [];
+      await runner.query(
+        `INSERT INTO ${STAGING} (line, meter_id, interval_start, wh, period)
+         SELECT * FROM unnest($1::int[], $2::varchar[], $3::timestamptz[], $4::bigint[], $5::char(7)[])`,
+        [
+          rows.map((r) => r.line),
+          rows.map((r) => r.meterId),
+          rows.map((r) => new Date(r.startMs).toISOString()),
+          rows.map((r) => r.wh),
+          rows.map((r) => r.period),
+        ],
+      );
+      staged += rows.length;
+    };
+
+    for await (const { line, text, tooLong } of bodyLines(body)) {
+      if (tooLong) {
+        lines += 1;
+        parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
+        continue;
+      }
+      if (text.trim() === '') continue;
+      let result;
+      try {
+        result = parser.parse(text, line);
+      } catch (error) {
+        if (error instanceof CsvHeaderError) throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
+        throw error;
+      }
+      if (result === undefined) continue;
+      lines += 1;
+      if ('error' in result) {
+        parseErrors.add(result.error);
+        continue;
+      }
+      const reading = result.reading;
+      periods.add(reading.period);
+      if (reading.startMs < minMs) minMs = reading.startMs;
+      if (reading.startMs > maxMs) maxMs = reading.startMs;
+      batch.push(reading);
+      if (batch.length >= INGEST_BATCH_ROWS) await flush();
+    }
+    await flush();
+    if (lines === 0) {
+      throw new ProblemError(400, 'NO_READINGS', 'the request body holds no reading');
+    }
+    if (staged > 0) {
+      await this.ensurePartitions(runner, periods);
+      if (staged > 1000) await runner.query(`ANALYZE ${STAGING}`);
+    }
+
+    await runner.startTransaction();
+    const counts = staged > 0 ? await this.merge(runner, options, minMs, maxMs) : undefined;
+    const sqlErrorCount = counts?.errors ?? 0;
+    const rejected = parseErrors.count + sqlErrorCount;
+    const sqlErrors =
+      sqlErrorCount > 0
+        ? ((await runner.query(
+            `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${STAGING}
+             WHERE error IS NOT NULL ORDER BY line LIMIT ${ERRORS_LISTED_MAX}`,
+          )) as StagedError[])
+        : [];
+    const errors = [
+      ...parseErrors.items,
+      ...sqlErrors.map(
+        (row): LineError => ({
+          line: row.line,
+          meterId: row.meter_id,
+          field: row.error === 'UNKNOWN_METER' ? 'meterId' : row.error.includes('INTERVAL') ? 'intervalStart' : 'kwh',
+          code: row.error,
+          message: sqlMessage(row),
+        }),
+      ),
+    ]
+      .sort((a, b) => a.line - b.line)
+      .slice(0, ERRORS_LISTED_MAX);
+    const rollBack = options.mode === 'atomic' && rejected > 0;
+    if (rollBack) await runner.rollbackTransaction();
+    else await runner.commitTransaction();
+    return {
+      lines,
+      accepted: rollBack ? 0 : (counts?.accepted ?? 0),
+      unchanged: rollBack ? 0 : (counts?.unchanged ?? 0),
+      corrected: rollBack ? 0 : (counts?.corrected ?? 0),
+      rejected,
+      errors,
+      errorsTruncated: rejected > errors.length,
+      rolledBack: rollBack,
+    };
+  }
+
+  /** Classify the staged lines and apply the good ones (inside the caller's transaction). */
+  private async merge(
+    runner: QueryRunner,
+    options: IngestOptions,
+    minMs: number,
+    maxMs: number,
+  ): Promise<{ accepted: number; unchanged: number; corrected: number; errors: number }> {
+    // Constant bounds let the planner prune meter_readings to the partitions the request touches.
+    const from = new Date(minMs).toISOString();
+    const to = new Date(maxMs + 1).toISOString();
+
+    await runner.query(`
+      UPDATE ${STAGING} s SET error = 'UNKNOWN_METER'
+      WHERE NOT EXISTS (SELECT 1 FROM meters m WHERE m.id = s.meter_id)`);
+    await runner.query(`
+      UPDATE ${STAGING} s
+      SET error = CASE
+        WHEN mod(extract(epoch FROM s.interval_start)::bigint, m.interval_minutes * 60) <> 0
+          THEN 'MISALIGNED_INTERVAL'
+        ELSE 'FUTURE_INTERVAL' END
+      FROM meters m
+      WHERE m.id = s.meter_id AND s.error IS NULL
+        AND (mod(extract(epoch FROM s.interval_start)::bigint, m.interval_minutes * 60) <> 0
+             OR s.interval_start + make_interval(mins => m.interval_minutes) > statement_timestamp())`);
+    // The same interval more than once: different values reject every such line; equal values are kept once.
+    await runner.query(`
+      UPDATE ${STAGING} s
+      SET rn = d.rn, error = CASE WHEN d.lo <> d.hi THEN 'DUPLICATE_IN_REQUEST' END
+      FROM (
+        SELECT line,
+               row_number() OVER (PARTITION BY meter_id, interval_start ORDER BY line) AS rn,
+               min(wh) OVER k AS lo, max(wh) OVER k AS hi, count(*) OVER k AS n
+        FROM ${STAGING} WHERE error IS NULL
+        WINDOW k AS (PARTITION BY meter_id, interval_start)
+      ) d
+      WHERE s.line = d.line AND d.n > 1`);
+
+    // Lock the (meter, month) rows in key order: closing a period takes the same lock.
+    await runner.query(`
+      INSERT INTO meter_periods (meter_id, period)
+      SELECT DISTINCT meter_id, period FROM ${STAGING} WHERE error IS NULL ORDER BY 1, 2
+      ON CONFLICT DO NOTHING`);
+    await runner.query(`
+      SELECT 1 FROM meter_periods
+      WHERE (meter_id, period) IN (SELECT DISTINCT meter_id, period FROM ${STAGING} WHERE error IS NULL)
+      ORDER BY meter_id, period FOR NO KEY UPDATE`);
+    await runner.query(
+      `
+      UPDATE ${STAGING} s
+      SET old_wh = r.wh,
+          action = CASE WHEN r.wh = s.wh THEN 'UNCHANGED' WHEN $1::boolean THEN 'CORRECT' END,
+          error = CASE WHEN r.wh <> s.wh AND NOT $1::boolean THEN 'READING_CONFLICT' END
+      FROM meter_readings r
+      WHERE r.meter_id = s.meter_id AND r.interval_start = s.interval_start
+        AND r.interval_start >= $2 AND r.interval_start < $3 AND s.error IS NULL`,
+      [options.correction, from, to],
+    );
+    await runner.query(`UPDATE ${STAGING} SET action = 'NEW' WHERE error IS NULL AND action IS NULL`);
+    if (!options.correction) {
+      // An attested period is frozen: the same value again is still `unchanged`, anything else needs a
+      // correction.
+      await runner.query(`
+        UPDATE ${STAGING} s SET error = 'PERIOD_FROZEN', action = NULL
+        FROM meter_periods p
+        WHERE p.meter_id = s.meter_id AND p.period = s.period AND p.attested_version > 0
+          AND (s.error IS NULL OR s.error = 'READING_CONFLICT') AND s.action IS DISTINCT FROM 'UNCHANGED'`);
+    }
+
+    const [summary] = (await runner.query(`
+      SELECT count(*) FILTER (WHERE error IS NOT NULL)::int AS errors,
+             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'NEW')::int AS accepted,
+             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'CORRECT')::int AS corrected,
+             count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged
+      FROM ${STAGING}`)) as Array<{ errors: number; accepted: number; corrected: number; unchanged: number }>;
+    if (options.mode === 'atomic' && summary.errors > 0) return summary;
+
+    if (summary.corrected > 0) {
+      await runner.query(
+        `
+        INSERT INTO meter_reading_versions (meter_id, interval_start, version, wh, reason, received_at)
+        SELECT r.meter_id, r.interval_start, r.version, r.wh, r.reason, r.received_at
+        FROM meter_readings r JOIN ${STAGING} s
+          ON r.meter_id = s.meter_id AND r.interval_start = s.interval_start
+        WHERE s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
+          AND r.interval_start >= $1 AND r.interval_start < $2`,
+        [from, to],
+      );
+      await runner.query(
+        `
+        UPDATE meter_readings r
+        SET wh = s.wh, version = r.version + 1, reason = $3, received_at = now()
+        FROM ${STAGING} s
+        WHERE r.meter_id = s.meter_id AND r.interval_start = s.interval_start
+          AND s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
+          AND r.interval_start >= $1 AND r.interval_start < $2`,
+        [from, to, options.reason],
+      );
+    }
+    if (summary.accepted > 0) {
+      await runner.query(
+        `
+        INSERT INTO meter_readings (meter_id, interval_start, wh, version, reason)
+        SELECT meter_id, interval_start, wh, 1, $1 FROM ${STAGING}
+        WHERE error IS NULL AND rn = 1 AND action = 'NEW'`,
+        [options.correction ? options.reason : null],
+      );
+    }
+    if (summary.accepted > 0 || summary.corrected > 0) {
+      // The monthly totals, in the same transaction. A change to an attested period reopens it: it must be
+      // closed again, which commits a new attestation version carrying the correction's reason.
+      await runner.query(
+        `
+        UPDATE meter_periods p
+        SET total_wh = p.total_wh + d.delta,
+            reading_count = p.reading_count + d.added,
+            status = 'OPEN',
+            correction_reason = CASE WHEN p.attested_version > 0 THEN $1 ELSE p.correction_reason END,
+            updated_at = now()
+        FROM (
+          SELECT meter_id, period,
+                 sum(CASE WHEN action = 'NEW' THEN wh ELSE wh - old_wh END) AS delta,
+                 count(*) FILTER (WHERE action = 'NEW') AS added
+          FROM ${STAGING}
+          WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT')
+          GROUP BY meter_id, period
+        ) d
+        WHERE p.meter_id = d.meter_id AND p.period = d.period`,
+        [options.reason],
+      );
+    }
+    return summary;
+  }
+}

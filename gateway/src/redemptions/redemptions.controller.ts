@@ -1,0 +1,93 @@
+import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsOptional, Matches } from 'class-validator';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { Principal } from '../auth/roles';
+import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
+import type { HttpResponse as Response } from '../common/http';
+import { ApiProblems, ApiRoles } from '../common/openapi';
+import { PageQueryDto } from '../common/pagination';
+import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
+import { IDEMPOTENCY_DOC } from '../units/units.controller';
+import { CreateRedemptionDto, RedemptionDto } from './redemptions.dto';
+import { RedemptionsService } from './redemptions.service';
+
+const READERS = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
+
+export class ListRedemptionsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'The holder who surrendered the certificates', example: 'CON-SH-001' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
+  owner?: string;
+}
+
+export class RedemptionPageDto {
+  @ApiProperty({ type: [RedemptionDto] })
+  items!: RedemptionDto[];
+  @ApiProperty({ nullable: true, type: String, example: null })
+  nextCursor!: string | null;
+}
+
+@ApiTags('redemptions')
+@Controller('v1/redemptions')
+export class RedemptionsController {
+  constructor(
+    private readonly redemptions: RedemptionsService,
+    private readonly ledger: LedgerGateway,
+  ) {}
+
+  @Post()
+  @Roles('trading-center')
+  @ApiRoles('trading-center')
+  @ApiOperation({
+    summary: 'Redeem certificates (兑付/核销)',
+    description: 'Submits redemption:Redeem for the holder `owner`: whole or part of each lot becomes REDEEMED for the beneficiary, consumption period and purpose; the statement lists the serial ranges. Redeemed serials never move again. Supports Idempotency-Key.',
+  })
+  @ApiHeader(IDEMPOTENCY_DOC)
+  @ApiCreatedResponse({ type: RedemptionDto })
+  @ApiProblems(400, 404, 409, 422, 502)
+  async create(
+    @Body() body: CreateRedemptionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RedemptionDto> {
+    const result = await this.ledger.idempotent(principal, idempotencyKey, '/v1/redemptions', body, 201, () =>
+      this.redemptions.create(principal, body),
+    );
+    res.status(result.status);
+    res.setHeader('Location', `/v1/redemptions/${encodeURIComponent(result.body.id)}`);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return result.body;
+  }
+
+  @Get()
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'List redemptions (filter by owner; cursor pagination, ordered by id)' })
+  @ApiOkResponse({ type: RedemptionPageDto })
+  @ApiProblems(400)
+  list(@Query() query: ListRedemptionsQueryDto): Promise<RedemptionPageDto> {
+    return this.redemptions.list(query);
+  }
+
+  @Get(':id')
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'Get a redemption statement' })
+  @ApiParam({ name: 'id', example: 'RDM-2026-0001' })
+  @ApiOkResponse({ type: RedemptionDto })
+  @ApiProblems(400, 404)
+  get(@Param('id') id: string): Promise<RedemptionDto> {
+    return this.redemptions.get(checkId(id));
+  }
+}

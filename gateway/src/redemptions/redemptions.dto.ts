@@ -1,0 +1,95 @@
+import type { Redemption } from '@gec/chaincode';
+import { ApiProperty } from '@nestjs/swagger';
+import { Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  ID_MESSAGE,
+  ID_PATTERN,
+  iso,
+  KWH_PER_CERTIFICATE,
+  LedgerProof,
+  MONTH_PATTERN,
+  proof,
+} from '../certificates/ledger-support';
+import { ConsumedRangeDto, ConsumeItemDto, ItemsProperty, toRangeDto } from './consumption';
+
+export class CreateRedemptionDto {
+  @ApiProperty({ description: 'Redemption id chosen by the trading center', example: 'RDM-2026-0001' })
+  @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
+  id!: string;
+
+  @ApiProperty({ description: 'The holder redeeming (an ACTIVE generator or consumer)', example: 'CON-SH-001' })
+  @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
+  owner!: string;
+
+  @ApiProperty({ description: 'Whose consumption the certificates cover', example: '上海某制造有限公司', maxLength: 200 })
+  @MinLength(1)
+  @MaxLength(200)
+  beneficiary!: string;
+
+  @ApiProperty({ description: 'For what', example: '2026 年度绿电消费声明', maxLength: 256 })
+  @MinLength(1)
+  @MaxLength(256)
+  purpose!: string;
+
+  @ApiProperty({ description: 'First consumption month (YYYY-MM)', example: '2026-01' })
+  @Matches(MONTH_PATTERN, { message: 'consumptionStartMonth must be YYYY-MM' })
+  consumptionStartMonth!: string;
+
+  @ApiProperty({ description: 'Last consumption month, inclusive (YYYY-MM)', example: '2026-12' })
+  @Matches(MONTH_PATTERN, { message: 'consumptionEndMonth must be YYYY-MM' })
+  consumptionEndMonth!: string;
+
+  @ItemsProperty()
+  items!: ConsumeItemDto[];
+}
+
+export class RedemptionDto {
+  @ApiProperty({ example: 'RDM-2026-0001' })
+  id!: string;
+  @ApiProperty({ example: 'CON-SH-001' })
+  owner!: string;
+  @ApiProperty({ example: '上海某制造有限公司' })
+  beneficiary!: string;
+  @ApiProperty({ example: '2026 年度绿电消费声明' })
+  purpose!: string;
+  @ApiProperty({ example: '2026-01' })
+  consumptionStartMonth!: string;
+  @ApiProperty({ example: '2026-12' })
+  consumptionEndMonth!: string;
+  @ApiProperty({ example: '2025-12-31T16:00:00.000Z' })
+  consumptionPeriodStart!: string;
+  @ApiProperty({ example: '2026-12-31T16:00:00.000Z' })
+  consumptionPeriodEnd!: string;
+  @ApiProperty({ type: [ConsumedRangeDto] })
+  ranges!: ConsumedRangeDto[];
+  @ApiProperty({ description: 'Certificates redeemed', example: 30 })
+  certificates!: number;
+  @ApiProperty({ example: 30000 })
+  volumeKwh!: number;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  redeemedAt!: string;
+  @ApiProperty({ example: 'TradingCenterMSP' })
+  redeemedByMsp!: string;
+  @ApiProperty({ type: LedgerProof })
+  ledger!: LedgerProof;
+}
+
+
+export function toRedemptionDto(redemption: Redemption, blockNumber: number): RedemptionDto {
+  return {
+    id: redemption.id,
+    owner: redemption.owner,
+    beneficiary: redemption.beneficiary,
+    purpose: redemption.purpose,
+    consumptionStartMonth: redemption.consumptionStartMonth,
+    consumptionEndMonth: redemption.consumptionEndMonth,
+    consumptionPeriodStart: iso(redemption.consumptionPeriodStart),
+    consumptionPeriodEnd: iso(redemption.consumptionPeriodEnd),
+    ranges: redemption.ranges.map(toRangeDto),
+    certificates: redemption.volume,
+    volumeKwh: redemption.volume * KWH_PER_CERTIFICATE,
+    redeemedAt: iso(redemption.redeemedAt),
+    redeemedByMsp: redemption.redeemedByMsp,
+    ledger: proof(redemption.txId, blockNumber, redemption.redeemedAt),
+  };
+}
