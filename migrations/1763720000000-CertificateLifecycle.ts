@@ -30,7 +30,7 @@ export class CertificateLifecycle1763720000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX units_status_id ON units (status, id)`);
 
     await queryRunner.query(`
-      CREATE TABLE meter_attestations (
+      CREATE TABLE ledger_meter_attestations (
         meter_id     varchar(64) NOT NULL,
         period       char(7) NOT NULL,
         version      integer NOT NULL,
@@ -41,9 +41,11 @@ export class CertificateLifecycle1763720000000 implements MigrationInterface {
         doc          jsonb NOT NULL,
         PRIMARY KEY (meter_id, period)
       )`);
-    await queryRunner.query(`CREATE INDEX meter_attestations_period ON meter_attestations (period, meter_id)`);
+    await queryRunner.query(
+      `CREATE INDEX ledger_meter_attestations_period ON ledger_meter_attestations (period, meter_id)`,
+    );
     await queryRunner.query(`
-      CREATE TABLE meter_attestation_versions (
+      CREATE TABLE ledger_meter_attestation_versions (
         meter_id        varchar(64) NOT NULL,
         period          char(7) NOT NULL,
         version         integer NOT NULL,
@@ -53,7 +55,7 @@ export class CertificateLifecycle1763720000000 implements MigrationInterface {
         attested_at     timestamptz NOT NULL,
         attested_by_msp varchar(64) NOT NULL,
         tx_id           varchar(64) NOT NULL,
-        block_number    bigint NOT NULL,
+        block_number    bigint,
         PRIMARY KEY (meter_id, period, version)
       )`);
 
@@ -191,8 +193,8 @@ export class CertificateLifecycle1763720000000 implements MigrationInterface {
       'certificate_lot_versions',
       'certificate_lots',
       'issuances',
-      'meter_attestation_versions',
-      'meter_attestations',
+      'ledger_meter_attestation_versions',
+      'ledger_meter_attestations',
       'units',
     ]) {
       await queryRunner.query(`DROP TABLE ${table}`);

@@ -4,6 +4,14 @@ import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import { AuthModule } from './auth/auth.module';
 import { CoreModule } from './common/core.module';
+import { CertificatesModule } from './certificates/certificates.module';
+import { ExchangesModule } from './exchanges/exchanges.module';
+import { ExpiryModule } from './expiry/expiry-sweeper';
+import { ListingsModule } from './listings/listings.module';
+import { MeterAttestationsModule } from './meter-attestations/meter-attestations';
+import { ParametersModule } from './parameters/parameters';
+import { RedemptionsModule } from './redemptions/redemptions.module';
+import { UnitsModule } from './units/units.module';
 import { loggerParams } from './common/logging';
 import { Resources, RESOURCES } from './common/resources';
 import type { AppConfig } from './config/config';
@@ -63,6 +71,14 @@ export class AppModule {
         IdempotencyModule,
         AuthModule,
         ParticipantsModule,
+        UnitsModule,
+        MeterAttestationsModule,
+        CertificatesModule,
+        ListingsModule,
+        RedemptionsModule,
+        ExchangesModule,
+        ParametersModule,
+        ExpiryModule,
         MeteringModule,
         HealthModule,
       ],

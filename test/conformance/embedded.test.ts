@@ -1,5 +1,6 @@
 /** The conformance scenarios on the embedded ledger (always run). */
 import { createTestNetwork, type TestNetwork } from '../../gateway/src/ledger/embedded/testing';
+import { certificateScenarios } from '../scenarios/certificates';
 import { identityScenarios } from '../scenarios/identity';
 
 describe('conformance: embedded ledger', () => {
@@ -11,7 +12,7 @@ describe('conformance: embedded ledger', () => {
   });
   afterAll(async () => net.close());
 
-  for (const scenario of identityScenarios) {
+  for (const scenario of [...identityScenarios, ...certificateScenarios]) {
     it(scenario.name, () => scenario.run(net.ledger, net.ids));
   }
 });

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gateway/src/ledger/factory';
 import type { LedgerPort } from '../../gateway/src/ledger/port';
+import { certificateScenarios } from '../scenarios/certificates';
 import { identityScenarios } from '../scenarios/identity';
 import type { ScenarioIds } from '../scenarios/harness';
 
@@ -87,7 +88,7 @@ const ids: ScenarioIds = {
       });
       afterAll(async () => ledger?.close());
 
-      for (const scenario of identityScenarios) {
+      for (const scenario of [...identityScenarios, ...certificateScenarios]) {
         it(scenario.name, () => scenario.run(ledger, ids));
       }
     });

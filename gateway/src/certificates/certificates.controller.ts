@@ -137,7 +137,8 @@ export class LotsController {
   @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Split a lot',
-    description: 'Submits certificates:Split: the highest `certificates` serials become a new ACTIVE lot of the same owner.',
+    description:
+      'Submits certificates:Split: the highest `certificates` serials become a new ACTIVE lot of the same owner.',
   })
   @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
   @ApiHeader(IDEMPOTENCY_DOC)
@@ -195,7 +196,8 @@ export class LotsController {
   @ApiRoles('admin', 'trading-center', 'energy-platform')
   @ApiOperation({
     summary: 'Mark a lot past its expiry date EXPIRED',
-    description: 'Submits certificates:Expire (any member but the regulator). 409 LOT_NOT_EXPIRED before the date.',
+    description:
+      'Submits certificates:Expire (any member but the regulator). 409 LOT_NOT_EXPIRED before the date.',
   })
   @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
   @ApiOkResponse({ type: LotChangeDto })
@@ -243,7 +245,10 @@ export class SerialsController {
   @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
   @ApiOkResponse({ type: RedemptionCheckDto })
   @ApiProblems(400, 404)
-  redemption(@Param('serial') serial: string, @CurrentPrincipal() principal: Principal): Promise<RedemptionCheckDto> {
+  redemption(
+    @Param('serial') serial: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<RedemptionCheckDto> {
     return this.certificates.redemptionCheck(principal, checkSerial(serial));
   }
 
@@ -259,7 +264,10 @@ export class SerialsController {
   @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
   @ApiOkResponse({ type: ProvenanceDto })
   @ApiProblems(400, 404)
-  provenance(@Param('serial') serial: string, @CurrentPrincipal() principal: Principal): Promise<ProvenanceDto> {
+  provenance(
+    @Param('serial') serial: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ProvenanceDto> {
     return this.certificates.provenance(principal, checkSerial(serial));
   }
 }

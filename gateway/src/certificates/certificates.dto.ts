@@ -96,7 +96,10 @@ export class TransferLotDto {
 }
 
 export class WithdrawLotDto {
-  @ApiProperty({ description: 'Why (dispute handling; kept on the ledger)', example: 'metering dispute 2026-031' })
+  @ApiProperty({
+    description: 'Why (dispute handling; kept on the ledger)',
+    example: 'metering dispute 2026-031',
+  })
   @MinLength(1)
   @MaxLength(256)
   reason!: string;
@@ -151,7 +154,10 @@ export class ListIssuancesQueryDto extends PageQueryDto {
 // ---- Responses ----------------------------------------------------------------------------------------------
 
 export class LotDto {
-  @ApiProperty({ description: 'Lot id: its first serial when it was created (never changes)', example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'Lot id: its first serial when it was created (never changes)',
+    example: SERIAL_EXAMPLE,
+  })
   id!: string;
   @ApiProperty({ description: 'First serial number held', example: SERIAL_EXAMPLE })
   serialStart!: string;
@@ -187,7 +193,10 @@ export class LotDto {
   issuanceId!: string;
   @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
   issuedAt!: string;
-  @ApiProperty({ description: 'Nothing acts on the lot from this instant', example: '2028-08-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Nothing acts on the lot from this instant',
+    example: '2028-08-31T16:00:00.000Z',
+  })
   expiresAt!: string;
   @ApiProperty({ description: 'Holder (participant id)', example: 'GEN-ZJ-001' })
   owner!: string;
@@ -225,7 +234,10 @@ export class LotPageDto {
 }
 
 export class LotChangeDto {
-  @ApiProperty({ description: 'The lot that took the action: the whole lot, or the part split off', example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'The lot that took the action: the whole lot, or the part split off',
+    example: SERIAL_EXAMPLE,
+  })
   lotId!: string;
   @ApiProperty({ type: [LotDto], description: 'Every lot the transaction wrote' })
   lots!: LotDto[];
@@ -257,7 +269,10 @@ export class IssuanceDto {
   periodEnd!: string;
   @ApiProperty({ type: [IssuanceMeterDto] })
   meters!: IssuanceMeterDto[];
-  @ApiProperty({ description: 'Attested generation of the unit’s meters (kWh, 3 decimals)', example: '120000.500' })
+  @ApiProperty({
+    description: 'Attested generation of the unit’s meters (kWh, 3 decimals)',
+    example: '120000.500',
+  })
   attestedKwh!: string;
   @ApiProperty({ description: 'Carried in from the previous issuance (kWh)', example: '0.000' })
   carryInKwh!: string;
@@ -267,7 +282,12 @@ export class IssuanceDto {
   certificates!: number;
   @ApiProperty({ description: 'certificates × 1,000', example: 120000 })
   volumeKwh!: number;
-  @ApiProperty({ nullable: true, type: String, description: 'The lot created (null when 0 certificates)', example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'The lot created (null when 0 certificates)',
+    example: SERIAL_EXAMPLE,
+  })
   lotId!: string | null;
   @ApiProperty({ nullable: true, type: String, example: SERIAL_EXAMPLE })
   serialStart!: string | null;
@@ -299,7 +319,12 @@ export class LotVersionDto {
   txId!: string;
   @ApiProperty({ nullable: true, type: Number, example: 12 })
   blockNumber!: number | null;
-  @ApiProperty({ description: 'The chaincode event of the transaction', nullable: true, type: String, example: 'LotTransferred' })
+  @ApiProperty({
+    description: 'The chaincode event of the transaction',
+    nullable: true,
+    type: String,
+    example: 'LotTransferred',
+  })
   eventName!: string | null;
   @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
   committedAt!: string;
@@ -341,7 +366,12 @@ export class RedemptionCheckDto {
   consumptionPeriodStart!: string | null;
   @ApiProperty({ nullable: true, type: String, example: '2026-12-31T16:00:00.000Z' })
   consumptionPeriodEnd!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'When redeemed or exchanged', example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'When redeemed or exchanged',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   consumedAt!: string | null;
   @ApiProperty({ nullable: true, type: String, example: '9a1c…' })
   consumedTxId!: string | null;
@@ -375,7 +405,10 @@ export class ProvenanceStepDto {
   parentLotId!: string | null;
   @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
   createdAt!: string;
-  @ApiProperty({ type: [ProvenanceEntryDto], description: 'Versions of the lot that held the serial, oldest first' })
+  @ApiProperty({
+    type: [ProvenanceEntryDto],
+    description: 'Versions of the lot that held the serial, oldest first',
+  })
   entries!: ProvenanceEntryDto[];
 }
 
@@ -388,7 +421,10 @@ export class ProvenanceDto {
   status!: string;
   @ApiProperty({ example: 'CON-SH-001' })
   owner!: string;
-  @ApiProperty({ type: [ProvenanceStepDto], description: 'From the issued lot to the lot holding the serial now' })
+  @ApiProperty({
+    type: [ProvenanceStepDto],
+    description: 'From the issued lot to the lot holding the serial now',
+  })
   steps!: ProvenanceStepDto[];
 }
 
@@ -439,7 +475,11 @@ export function toIssuanceDto(issuance: Issuance, blockNumber: number): Issuance
     productionMonth: issuance.productionMonth,
     periodStart: iso(issuance.periodStart),
     periodEnd: iso(issuance.periodEnd),
-    meters: issuance.meters.map((m) => ({ meterId: m.meterId, version: m.version, totalKwh: whToKwh(m.totalWh) })),
+    meters: issuance.meters.map((m) => ({
+      meterId: m.meterId,
+      version: m.version,
+      totalKwh: whToKwh(m.totalWh),
+    })),
     attestedKwh: whToKwh(issuance.attestedWh),
     carryInKwh: whToKwh(issuance.carryInWh),
     carryOutKwh: whToKwh(issuance.carryOutWh),
@@ -479,10 +519,7 @@ export function toRedemptionCheckDto(check: RedemptionCheck): RedemptionCheckDto
   };
 }
 
-export function toProvenanceDto(
-  provenance: SerialProvenance,
-  blocks: Map<string, number>,
-): ProvenanceDto {
+export function toProvenanceDto(provenance: SerialProvenance, blocks: Map<string, number>): ProvenanceDto {
   const entry = (e: LotHistoryEntry): ProvenanceEntryDto => ({
     txId: e.txId,
     blockNumber: blocks.get(e.txId) ?? null,

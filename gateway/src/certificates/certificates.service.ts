@@ -183,11 +183,15 @@ export class CertificatesService implements OnModuleInit {
   }
 
   async split(principal: Principal, lotId: string, request: SplitLotDto): Promise<LotChangeDto> {
-    const { tx, result } = await this.ledger.submit<LotChangeResult>(principal.identity, 'certificates:Split', {
-      lotId,
-      owner: request.owner,
-      volume: request.certificates,
-    });
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(
+      principal.identity,
+      'certificates:Split',
+      {
+        lotId,
+        owner: request.owner,
+        volume: request.certificates,
+      },
+    );
     return lotChange(tx, result);
   }
 
@@ -206,9 +210,13 @@ export class CertificatesService implements OnModuleInit {
   }
 
   async expire(principal: Principal, lotId: string): Promise<LotChangeDto> {
-    const { tx, result } = await this.ledger.submit<LotChangeResult>(principal.identity, 'certificates:Expire', {
-      lotId,
-    });
+    const { tx, result } = await this.ledger.submit<LotChangeResult>(
+      principal.identity,
+      'certificates:Expire',
+      {
+        lotId,
+      },
+    );
     return lotChange(tx, result);
   }
 
@@ -276,7 +284,9 @@ export class CertificatesService implements OnModuleInit {
         consumedTxId: redemption.doc.txId,
       });
     } else if (check.exchanged) {
-      const [exchange] = (await this.query('SELECT doc FROM exchanges WHERE id = $1', [lot.exchangeId])) as Array<{
+      const [exchange] = (await this.query('SELECT doc FROM exchanges WHERE id = $1', [
+        lot.exchangeId,
+      ])) as Array<{
         doc: Exchange;
       }>;
       if (!exchange) return this.checkOnLedger(principal, serial);

@@ -105,6 +105,11 @@ export class LedgerGateway {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
   }
 
+  /** The block of a committed transaction (qscc), or null when the ledger does not know it. */
+  async blockOf(txId: string): Promise<number | null> {
+    return (await this.ledger.getTransaction(txId))?.blockNumber ?? null;
+  }
+
   /** Run a creating POST under the api.md Idempotency-Key rules. */
   async idempotent<T>(
     principal: Principal,
@@ -114,10 +119,10 @@ export class LedgerGateway {
     status: number,
     execute: () => Promise<T>,
   ): Promise<{ status: number; body: T; replayed: boolean }> {
-    return this.idempotency.run(
-      { apiKeyId: principal.keyId, key, method: 'POST', path, body },
-      async () => ({ status, body: await execute() }),
-    );
+    return this.idempotency.run({ apiKeyId: principal.keyId, key, method: 'POST', path, body }, async () => ({
+      status,
+      body: await execute(),
+    }));
   }
 }
 

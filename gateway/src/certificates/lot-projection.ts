@@ -15,7 +15,11 @@ function requireArray<T>(value: unknown, what: string, event: ChaincodeEvent): T
  * after this transaction (the lot's history, with block numbers). Exported for every module whose events move
  * lots (trades, vouchers).
  */
-export async function upsertLots(manager: EntityManager, lots: unknown, event: ChaincodeEvent): Promise<void> {
+export async function upsertLots(
+  manager: EntityManager,
+  lots: unknown,
+  event: ChaincodeEvent,
+): Promise<void> {
   for (const lot of requireArray<CertificateLot>(lots, 'lots', event)) {
     if (!lot || typeof lot.id !== 'string' || typeof lot.sequenceStart !== 'number') {
       throw new MalformedEventError(`${event.eventName}: a lot is not a lot`);
@@ -49,7 +53,15 @@ export async function upsertLots(manager: EntityManager, lots: unknown, event: C
     await manager.query(
       `INSERT INTO certificate_lot_versions (lot_id, tx_id, block_number, tx_number, event_name, committed_at, doc)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (lot_id, tx_id) DO NOTHING`,
-      [lot.id, event.txId, event.blockNumber, event.txNumber, event.eventName, lot.updatedAt, JSON.stringify(lot)],
+      [
+        lot.id,
+        event.txId,
+        event.blockNumber,
+        event.txNumber,
+        event.eventName,
+        lot.updatedAt,
+        JSON.stringify(lot),
+      ],
     );
   }
 }

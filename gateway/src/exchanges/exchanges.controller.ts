@@ -50,7 +50,8 @@ export class ExchangesController {
   @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Exchange certificates for green electricity (绿电兑换)',
-    description: 'Submits redemption:Exchange for the holder `owner`: whole or part of each lot (tradable, not bound to a green-power trade) becomes EXCHANGED, recorded with the electricity side’s reference. The surrendered serials are final. Supports Idempotency-Key.',
+    description:
+      'Submits redemption:Exchange for the holder `owner`: whole or part of each lot (tradable, not bound to a green-power trade) becomes EXCHANGED, recorded with the electricity side’s reference. The surrendered serials are final. Supports Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
   @ApiCreatedResponse({ type: ExchangeDto })

@@ -1,7 +1,15 @@
 import type { Exchange } from '@gec/chaincode';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
-import { ID_MESSAGE, ID_PATTERN, iso, KWH_PER_CERTIFICATE, LedgerProof, orNull, proof } from '../certificates/ledger-support';
+import {
+  ID_MESSAGE,
+  ID_PATTERN,
+  iso,
+  KWH_PER_CERTIFICATE,
+  LedgerProof,
+  orNull,
+  proof,
+} from '../certificates/ledger-support';
 import { ConsumedRangeDto, ConsumeItemDto, ItemsProperty, toRangeDto } from '../redemptions/consumption';
 
 export class CreateExchangeDto {
@@ -54,7 +62,6 @@ export class ExchangeDto {
   @ApiProperty({ type: LedgerProof })
   ledger!: LedgerProof;
 }
-
 
 export function toExchangeDto(exchange: Exchange, blockNumber: number): ExchangeDto {
   return {

@@ -20,7 +20,10 @@ export class ExchangesService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.projector.on('CertificatesExchanged', consumptionHandler('exchange', (doc: Exchange) => doc.exchangedAt));
+    this.projector.on(
+      'CertificatesExchanged',
+      consumptionHandler('exchange', (doc: Exchange) => doc.exchangedAt),
+    );
   }
 
   async create(principal: Principal, request: CreateExchangeDto): Promise<ExchangeDto> {

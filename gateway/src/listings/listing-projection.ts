@@ -3,7 +3,11 @@ import { EntityManager } from 'typeorm';
 import type { ChaincodeEvent } from '../ledger/port';
 import { MalformedEventError } from '../projection/projector.service';
 
-export async function upsertListing(manager: EntityManager, listing: Listing, event: ChaincodeEvent): Promise<void> {
+export async function upsertListing(
+  manager: EntityManager,
+  listing: Listing,
+  event: ChaincodeEvent,
+): Promise<void> {
   if (!listing || typeof listing.id !== 'string' || typeof listing.lotId !== 'string') {
     throw new MalformedEventError(`${event.eventName}: listing is not a listing`);
   }

@@ -131,7 +131,10 @@ export class SaleDto {
 export class ListingChangeDto {
   @ApiProperty({ type: ListingDto })
   listing!: ListingDto;
-  @ApiProperty({ description: 'The lot that took the action (listed, returned or sold)', example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'The lot that took the action (listed, returned or sold)',
+    example: SERIAL_EXAMPLE,
+  })
   lotId!: string;
   @ApiProperty({ type: [LotDto] })
   lots!: LotDto[];

@@ -4,7 +4,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/roles';
 import { toLotDto } from '../certificates/certificates.dto';
-import { DocRow, KWH_PER_CERTIFICATE, LedgerGateway, projectedPage, proof } from '../certificates/ledger-support';
+import {
+  DocRow,
+  KWH_PER_CERTIFICATE,
+  LedgerGateway,
+  projectedPage,
+  proof,
+} from '../certificates/ledger-support';
 import { upsertLots } from '../certificates/lot-projection';
 import { DEFAULT_LIMIT, Page } from '../common/pagination';
 import { ProblemError } from '../common/problem';
@@ -56,10 +62,14 @@ export class ListingsService implements OnModuleInit {
   }
 
   async cancel(principal: Principal, id: string, request: CancelListingDto): Promise<ListingChangeDto> {
-    const { tx, result } = await this.ledger.submit<ListingResult>(principal.identity, 'certificates:Delist', {
-      listingId: id,
-      owner: request.owner,
-    });
+    const { tx, result } = await this.ledger.submit<ListingResult>(
+      principal.identity,
+      'certificates:Delist',
+      {
+        listingId: id,
+        owner: request.owner,
+      },
+    );
     return change(tx, result);
   }
 
@@ -67,7 +77,11 @@ export class ListingsService implements OnModuleInit {
     const { tx, result } = await this.ledger.submit<ListingResult>(
       principal.identity,
       'certificates:SellFromListing',
-      { listingId: id, buyer: request.buyer, ...(request.certificates === undefined ? {} : { volume: request.certificates }) },
+      {
+        listingId: id,
+        buyer: request.buyer,
+        ...(request.certificates === undefined ? {} : { volume: request.certificates }),
+      },
     );
     const answer = change(tx, result);
     const sold = result.lots.find((lot) => lot.id === result.lotId);

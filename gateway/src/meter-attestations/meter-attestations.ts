@@ -1,6 +1,13 @@
 import type { GenerationUnit, Issuance, MeterAttestation } from '@gec/chaincode';
 import { Controller, Get, Injectable, Module, OnModuleInit, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsOptional, Matches } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
@@ -44,7 +51,7 @@ async function upsertAttestation(
     throw new MalformedEventError(`${event.eventName}: attestation is not an attestation`);
   }
   await manager.query(
-    `INSERT INTO meter_attestations (meter_id, period, version, total_wh, attested_at, tx_id, block_number, doc)
+    `INSERT INTO ledger_meter_attestations (meter_id, period, version, total_wh, attested_at, tx_id, block_number, doc)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (meter_id, period) DO UPDATE SET version = EXCLUDED.version, total_wh = EXCLUDED.total_wh,
        attested_at = EXCLUDED.attested_at, tx_id = EXCLUDED.tx_id, block_number = EXCLUDED.block_number,
@@ -62,7 +69,7 @@ async function upsertAttestation(
   );
   for (const version of attestation.versions) {
     await manager.query(
-      `INSERT INTO meter_attestation_versions (meter_id, period, version, total_wh, digest, reason, attested_at,
+      `INSERT INTO ledger_meter_attestation_versions (meter_id, period, version, total_wh, digest, reason, attested_at,
          attested_by_msp, tx_id, block_number)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (meter_id, period, version) DO NOTHING`,
       [
@@ -87,7 +94,11 @@ export async function projectAttestationEvent(
   payload: unknown,
   event: ChaincodeEvent,
 ): Promise<void> {
-  const body = payload as { attestation?: MeterAttestation; issuances?: Issuance[]; unit?: GenerationUnit | null };
+  const body = payload as {
+    attestation?: MeterAttestation;
+    issuances?: Issuance[];
+    unit?: GenerationUnit | null;
+  };
   if (!body?.attestation) throw new MalformedEventError(`${event.eventName} has no attestation`);
   await upsertAttestation(manager, body.attestation, event);
   for (const issuance of body.issuances ?? []) await upsertIssuance(manager, issuance, event);
@@ -97,11 +108,22 @@ export async function projectAttestationEvent(
 export class AttestationVersionDto {
   @ApiProperty({ example: 1 })
   version!: number;
-  @ApiProperty({ description: 'Total of the period, kWh with 3 decimals (exact to the Wh)', example: '60000.500' })
+  @ApiProperty({
+    description: 'Total of the period, kWh with 3 decimals (exact to the Wh)',
+    example: '60000.500',
+  })
   totalKwh!: string;
-  @ApiProperty({ description: 'Merkle root (SHA-256, hex) of the interval readings', example: 'ab'.repeat(32) })
+  @ApiProperty({
+    description: 'Merkle root (SHA-256, hex) of the interval readings',
+    example: 'ab'.repeat(32),
+  })
   digest!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Why this version corrects the previous one', example: null })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Why this version corrects the previous one',
+    example: null,
+  })
   reason!: string | null;
   @ApiProperty({ example: '2026-10-01T00:30:00.000Z' })
   attestedAt!: string;
@@ -213,11 +235,15 @@ export class MeterAttestationsService implements OnModuleInit {
 
   async get(meterId: string, period: string): Promise<MeterAttestationDto> {
     const rows = (await this.dataSource.query(
-      'SELECT doc, block_number FROM meter_attestations WHERE meter_id = $1 AND period = $2',
+      'SELECT doc, block_number FROM ledger_meter_attestations WHERE meter_id = $1 AND period = $2',
       [meterId, period],
     )) as Array<DocRow<MeterAttestation>>;
     if (rows.length === 0) {
-      throw new ProblemError(404, 'ATTESTATION_NOT_FOUND', `meter ${meterId} has no attestation for ${period}`);
+      throw new ProblemError(
+        404,
+        'ATTESTATION_NOT_FOUND',
+        `meter ${meterId} has no attestation for ${period}`,
+      );
     }
     return (await this.withBlocks(rows))[0];
   }
@@ -227,7 +253,7 @@ export class MeterAttestationsService implements OnModuleInit {
     if (query.meterId) filters.push(['meter_id = ?', query.meterId]);
     if (query.period) filters.push(['period = ?', query.period]);
     const page = await projectedPage<MeterAttestation>((sql, params) => this.dataSource.query(sql, params), {
-      table: 'meter_attestations',
+      table: 'ledger_meter_attestations',
       keys: ['meter_id', 'period'],
       filters,
       limit: query.limit ?? DEFAULT_LIMIT,

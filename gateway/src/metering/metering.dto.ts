@@ -67,7 +67,8 @@ export class IngestQueryDto {
   @ApiPropertyOptional({
     enum: ['partial', 'atomic'],
     default: 'partial',
-    description: 'partial: store every good line and report the bad ones; atomic: any bad line stores nothing',
+    description:
+      'partial: store every good line and report the bad ones; atomic: any bad line stores nothing',
   })
   @IsOptional()
   @IsIn(['partial', 'atomic'], { message: 'mode must be partial or atomic' })
@@ -82,7 +83,10 @@ export class IngestQueryDto {
   @IsIn(['true', 'false'], { message: 'correction must be true or false' })
   correction?: 'true' | 'false';
 
-  @ApiPropertyOptional({ description: 'Why the values are corrected (1-256 characters)', example: 'CT ratio fix' })
+  @ApiPropertyOptional({
+    description: 'Why the values are corrected (1-256 characters)',
+    example: 'CT ratio fix',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)

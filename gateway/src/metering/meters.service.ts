@@ -76,7 +76,14 @@ export class MetersService {
       `INSERT INTO meters (id, kind, owner, unit_id, interval_minutes, registered_by)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
        RETURNING id, kind, owner, unit_id, interval_minutes, registered_at`,
-      [request.meterId, request.kind, request.owner, request.unitId ?? null, intervalMinutes, principal.keyId],
+      [
+        request.meterId,
+        request.kind,
+        request.owner,
+        request.unitId ?? null,
+        intervalMinutes,
+        principal.keyId,
+      ],
     )) as MeterRow[];
     if (inserted.length === 0) {
       throw new ProblemError(409, 'METER_EXISTS', `meter ${request.meterId} is already registered`);
@@ -110,7 +117,11 @@ export class MetersService {
     } catch (error) {
       const problem = ledgerProblem(error);
       if (problem?.code === 'UNIT_NOT_FOUND') {
-        throw new ProblemError(422, 'UNIT_NOT_FOUND', `unit ${request.unitId} is not registered on the ledger`);
+        throw new ProblemError(
+          422,
+          'UNIT_NOT_FOUND',
+          `unit ${request.unitId} is not registered on the ledger`,
+        );
       }
       throw problem ?? error;
     }

@@ -244,7 +244,9 @@ export class PeriodsService {
 
     const version = state.attested_version + 1;
     const reason =
-      version === 1 ? null : (requestedReason ?? state.correction_reason ?? 'correction').slice(0, REASON_MAX);
+      version === 1
+        ? null
+        : (requestedReason ?? state.correction_reason ?? 'correction').slice(0, REASON_MAX);
     const proof = await this.attest(principal, meter, period, { version, totalWh, digest, reason });
 
     await runner.query(

@@ -56,6 +56,13 @@ interface StagedError {
   interval_start: Date;
 }
 
+const SQL_ERROR_FIELD: Partial<Record<LineErrorCode, string>> = {
+  UNKNOWN_METER: 'meterId',
+  MISALIGNED_INTERVAL: 'intervalStart',
+  FUTURE_INTERVAL: 'intervalStart',
+  PERIOD_FROZEN: 'intervalStart',
+};
+
 const PG_RETRYABLE = new Set(['40P01', '40001', '55P03', '23505']);
 
 function sqlMessage(row: StagedError): string {
@@ -251,15 +258,13 @@ export class ReadingsIngestionService implements OnModuleInit {
         : [];
     const errors = [
       ...parseErrors.items,
-      ...sqlErrors.map(
-        (row): LineError => ({
-          line: row.line,
-          meterId: row.meter_id,
-          field: row.error === 'UNKNOWN_METER' ? 'meterId' : row.error.includes('INTERVAL') ? 'intervalStart' : 'kwh',
-          code: row.error,
-          message: sqlMessage(row),
-        }),
-      ),
+      ...sqlErrors.map((row): LineError => ({
+        line: row.line,
+        meterId: row.meter_id,
+        field: SQL_ERROR_FIELD[row.error] ?? 'kwh',
+        code: row.error,
+        message: sqlMessage(row),
+      })),
     ]
       .sort((a, b) => a.line - b.line)
       .slice(0, ERRORS_LISTED_MAX);

@@ -1,7 +1,17 @@
 import type { ConsumedRange } from '@gec/chaincode';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { SERIAL_EXAMPLE } from '../certificates/certificates.dto';
 import { KWH_PER_CERTIFICATE, SERIAL_MESSAGE, SERIAL_PATTERN } from '../certificates/ledger-support';
 import { upsertLots } from '../certificates/lot-projection';
@@ -46,7 +56,10 @@ export function toChaincodeItems(items: ConsumeItemDto[]): Array<{ lotId: string
 }
 
 export class ConsumedRangeDto {
-  @ApiProperty({ description: 'The lot now holding the range (REDEEMED or EXCHANGED)', example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'The lot now holding the range (REDEEMED or EXCHANGED)',
+    example: SERIAL_EXAMPLE,
+  })
   lotId!: string;
   @ApiProperty({ example: SERIAL_EXAMPLE })
   serialStart!: string;

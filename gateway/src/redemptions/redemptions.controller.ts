@@ -50,7 +50,8 @@ export class RedemptionsController {
   @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Redeem certificates (兑付/核销)',
-    description: 'Submits redemption:Redeem for the holder `owner`: whole or part of each lot becomes REDEEMED for the beneficiary, consumption period and purpose; the statement lists the serial ranges. Redeemed serials never move again. Supports Idempotency-Key.',
+    description:
+      'Submits redemption:Redeem for the holder `owner`: whole or part of each lot becomes REDEEMED for the beneficiary, consumption period and purpose; the statement lists the serial ranges. Redeemed serials never move again. Supports Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
   @ApiCreatedResponse({ type: RedemptionDto })

@@ -17,11 +17,18 @@ export class CreateRedemptionDto {
   @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
   id!: string;
 
-  @ApiProperty({ description: 'The holder redeeming (an ACTIVE generator or consumer)', example: 'CON-SH-001' })
+  @ApiProperty({
+    description: 'The holder redeeming (an ACTIVE generator or consumer)',
+    example: 'CON-SH-001',
+  })
   @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
   owner!: string;
 
-  @ApiProperty({ description: 'Whose consumption the certificates cover', example: '上海某制造有限公司', maxLength: 200 })
+  @ApiProperty({
+    description: 'Whose consumption the certificates cover',
+    example: '上海某制造有限公司',
+    maxLength: 200,
+  })
   @MinLength(1)
   @MaxLength(200)
   beneficiary!: string;
@@ -73,7 +80,6 @@ export class RedemptionDto {
   @ApiProperty({ type: LedgerProof })
   ledger!: LedgerProof;
 }
-
 
 export function toRedemptionDto(redemption: Redemption, blockNumber: number): RedemptionDto {
   return {

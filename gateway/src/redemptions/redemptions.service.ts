@@ -20,7 +20,10 @@ export class RedemptionsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.projector.on('CertificatesRedeemed', consumptionHandler('redemption', (doc: Redemption) => doc.redeemedAt));
+    this.projector.on(
+      'CertificatesRedeemed',
+      consumptionHandler('redemption', (doc: Redemption) => doc.redeemedAt),
+    );
   }
 
   async create(principal: Principal, request: CreateRedemptionDto): Promise<RedemptionDto> {
@@ -37,7 +40,8 @@ export class RedemptionsService implements OnModuleInit {
     const rows = (await this.dataSource.query('SELECT doc, block_number FROM redemptions WHERE id = $1', [
       id,
     ])) as Array<DocRow<Redemption>>;
-    if (rows.length === 0) throw new ProblemError(404, 'REDEMPTION_NOT_FOUND', `redemption ${id} does not exist`);
+    if (rows.length === 0)
+      throw new ProblemError(404, 'REDEMPTION_NOT_FOUND', `redemption ${id} does not exist`);
     return toRedemptionDto(rows[0].doc, Number(rows[0].block_number));
   }
 

@@ -19,7 +19,8 @@ import { UnitsService } from './units.service';
 export const IDEMPOTENCY_DOC = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+  description:
+    'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
 };
 
 @ApiTags('units')

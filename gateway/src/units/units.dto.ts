@@ -28,7 +28,10 @@ export function whToKwh(wh: string): string {
 }
 
 export class RegisterUnitDto {
-  @ApiProperty({ description: 'Unit id chosen by the integrator (1–64 of A-Z a-z 0-9 . _ -)', example: 'UNIT-ZJ-WIND-01' })
+  @ApiProperty({
+    description: 'Unit id chosen by the integrator (1–64 of A-Z a-z 0-9 . _ -)',
+    example: 'UNIT-ZJ-WIND-01',
+  })
   @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
   id!: string;
 
@@ -42,7 +45,8 @@ export class RegisterUnitDto {
   name!: string;
 
   @ApiProperty({
-    description: 'National 17-character project code (项目代码), 0-9 A-Z; the first part of every serial number',
+    description:
+      'National 17-character project code (项目代码), 0-9 A-Z; the first part of every serial number',
     example: 'P3309002024000017',
   })
   @Matches(/^[0-9A-Z]{17}$/, { message: 'projectCode must be 17 characters of 0-9 A-Z' })
@@ -73,17 +77,30 @@ export class RegisterUnitDto {
   @Matches(ID_PATTERN, { each: true, message: `each meter id ${ID_MESSAGE}` })
   meterIds!: string[];
 
-  @ApiProperty({ description: 'Commissioning date (YYYY-MM-DD); no certificates for earlier months', example: '2024-06-30' })
-  @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'commissioningDate must be YYYY-MM-DD' })
+  @ApiProperty({
+    description: 'Commissioning date (YYYY-MM-DD); no certificates for earlier months',
+    example: '2024-06-30',
+  })
+  @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, {
+    message: 'commissioningDate must be YYYY-MM-DD',
+  })
   commissioningDate!: string;
 }
 
 export class ChangeUnitStatusDto {
-  @ApiProperty({ enum: UNIT_STATUSES, description: 'ACTIVE ⇄ SUSPENDED; DECOMMISSIONED is final', example: 'SUSPENDED' })
+  @ApiProperty({
+    enum: UNIT_STATUSES,
+    description: 'ACTIVE ⇄ SUSPENDED; DECOMMISSIONED is final',
+    example: 'SUSPENDED',
+  })
   @IsIn(UNIT_STATUSES, { message: `status must be one of ${UNIT_STATUSES.join(', ')}` })
   status!: string;
 
-  @ApiProperty({ description: 'Why (kept on the ledger)', example: 'grid connection maintenance', maxLength: 256 })
+  @ApiProperty({
+    description: 'Why (kept on the ledger)',
+    example: 'grid connection maintenance',
+    maxLength: 256,
+  })
   @MinLength(1)
   @MaxLength(256)
   reason!: string;
@@ -122,14 +139,25 @@ export class UnitDto {
   commissioningDate!: string;
   @ApiProperty({ enum: UNIT_STATUSES, example: 'ACTIVE' })
   status!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Reason of the last status change', example: null })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Reason of the last status change',
+    example: null,
+  })
   statusReason!: string | null;
   @ApiProperty({
-    description: 'Attested energy not yet turned into certificates, carried into the next issuance (kWh, 3 decimals)',
+    description:
+      'Attested energy not yet turned into certificates, carried into the next issuance (kWh, 3 decimals)',
     example: '456.789',
   })
   carryKwh!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Last production month issued', example: '2026-09' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Last production month issued',
+    example: '2026-09',
+  })
   lastIssuedMonth!: string | null;
   @ApiProperty({ example: 'GridMSP' })
   registeredByMsp!: string;

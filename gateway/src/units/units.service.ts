@@ -34,11 +34,15 @@ export class UnitsService implements OnModuleInit {
   }
 
   async changeStatus(principal: Principal, id: string, request: ChangeUnitStatusDto): Promise<UnitDto> {
-    const { tx, result } = await this.ledger.submit<GenerationUnit>(principal.identity, 'units:SetUnitStatus', {
-      id,
-      status: request.status,
-      reason: request.reason,
-    });
+    const { tx, result } = await this.ledger.submit<GenerationUnit>(
+      principal.identity,
+      'units:SetUnitStatus',
+      {
+        id,
+        status: request.status,
+        reason: request.reason,
+      },
+    );
     return toUnitDto(result, tx.blockNumber);
   }
 

@@ -1,0 +1,178 @@
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { GATEWAY_IDENTITY, LedgerGateway } from '../certificates/ledger-support';
+import { ledgerProblem } from '../common/ledger-errors';
+import { Resources, RESOURCES } from '../common/resources';
+
+/**
+ * The daily expiry sweep (spec §4: "a daily sweep by the gateway marks past-date lots EXPIRED").
+ *
+ * Finds ACTIVE and LISTED lots whose `expiresAt` has passed in the projection and submits certificates:Expire for
+ * each as the grid's admin identity. The chaincode decides (it compares expiresAt with the transaction time), so a
+ * race is harmless: LOT_NOT_EXPIRED, an already final lot, or an MVCC conflict are counted and skipped.
+ *
+ * Schedule: once shortly after start (EXPIRY_SWEEP_START_DELAY_MS, default 5 s), then daily at 00:10 Asia/Shanghai,
+ * or every EXPIRY_SWEEP_INTERVAL_MS when set; EXPIRY_SWEEP_INTERVAL_MS=0 disables the schedule. With several
+ * gateway instances only one sweeps at a time: the sweep holds a PostgreSQL advisory lock (session level, on its
+ * own connection); an instance that cannot take it skips that run.
+ */
+
+export interface SweepReport {
+  /** false when another instance held the sweep lock (nothing was done). */
+  ran: boolean;
+  candidates: number;
+  expired: string[];
+  skipped: Array<{ lotId: string; code: string }>;
+}
+
+/** Codes that mean "nothing to do for this lot now". */
+const TOLERATED = new Set([
+  'LOT_NOT_EXPIRED',
+  'LOT_EXPIRED',
+  'LOT_REDEEMED',
+  'LOT_EXCHANGED',
+  'LOT_WITHDRAWN',
+  'LOT_IN_CUSTODY',
+  'LOT_NOT_FOUND',
+  'LEDGER_CONFLICT',
+  'CONSORTIUM_PAUSED',
+]);
+
+const LOCK_KEY = "hashtext('gec-ledger.expiry-sweep')";
+const BATCH = 500;
+const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** 00:10 in Asia/Shanghai (UTC+8, no daylight saving). */
+const DAILY_AT_MS = 10 * 60 * 1000;
+
+/** Milliseconds from `now` to the next 00:10 Asia/Shanghai. */
+export function msUntilNextDailyRun(now: Date): number {
+  const local = (now.getTime() + SHANGHAI_OFFSET_MS) % DAY_MS;
+  const wait = (DAILY_AT_MS - local + DAY_MS) % DAY_MS;
+  return wait === 0 ? DAY_MS : wait;
+}
+
+function envInteger(name: string, fallback: number | undefined): number | undefined {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw))
+    throw new Error(`${name} must be a non-negative integer of milliseconds (got "${raw}")`);
+  return Number(raw);
+}
+
+@Injectable()
+export class ExpirySweeper implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ExpirySweep');
+  /** The clock the sweep compares expiry dates with (tests inject their own). */
+  clock: () => Date = () => new Date();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<SweepReport>;
+  private stopped = false;
+  private readonly intervalMs = envInteger('EXPIRY_SWEEP_INTERVAL_MS', undefined);
+  private readonly startDelayMs = envInteger('EXPIRY_SWEEP_START_DELAY_MS', 5000) ?? 5000;
+
+  constructor(
+    private readonly ledger: LedgerGateway,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(RESOURCES) private readonly resources: Resources,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Stops with the projector, before the ledger and the database close.
+    this.resources.add('projector', () => this.stop());
+    if (this.intervalMs === 0) {
+      this.logger.log('expiry sweep disabled (EXPIRY_SWEEP_INTERVAL_MS=0)');
+      return;
+    }
+    this.schedule(this.startDelayMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.sweep()
+        .catch((error: unknown) => this.logger.error(`expiry sweep failed: ${(error as Error).message}`))
+        .finally(() => this.schedule(this.intervalMs ?? msUntilNextDailyRun(this.clock())));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One sweep now (by `this.clock`); concurrent calls in one process share the run. */
+  sweep(): Promise<SweepReport> {
+    this.running ??= this.runSweep().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runSweep(): Promise<SweepReport> {
+    const report: SweepReport = { ran: false, candidates: 0, expired: [], skipped: [] };
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query(
+        `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS locked`,
+      )) as Array<{
+        locked: boolean;
+      }>;
+      if (!locked) {
+        this.logger.log('another gateway instance is sweeping: skipped');
+        return report;
+      }
+      report.ran = true;
+      try {
+        const now = this.clock();
+        const tried = new Set<string>();
+        for (;;) {
+          if (this.stopped) break;
+          const rows = (await runner.query(
+            `SELECT id FROM certificate_lots WHERE status IN ('ACTIVE', 'LISTED') AND expires_at <= $1
+             AND NOT (id = ANY($2)) ORDER BY expires_at, id LIMIT ${BATCH}`,
+            [now.toISOString(), [...tried]],
+          )) as Array<{ id: string }>;
+          if (rows.length === 0) break;
+          for (const { id } of rows) {
+            if (this.stopped) break;
+            tried.add(id);
+            report.candidates += 1;
+            await this.expireOne(id, report);
+          }
+        }
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
+      }
+      if (report.candidates > 0) {
+        this.logger.log(
+          `expiry sweep: ${report.expired.length} lot(s) expired, ${report.skipped.length} skipped of ${report.candidates}`,
+        );
+      }
+      return report;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async expireOne(lotId: string, report: SweepReport): Promise<void> {
+    try {
+      await this.ledger.submit(GATEWAY_IDENTITY, 'certificates:Expire', { lotId });
+      report.expired.push(lotId);
+    } catch (error) {
+      const problem = ledgerProblem(error);
+      if (problem && TOLERATED.has(problem.code)) {
+        report.skipped.push({ lotId, code: problem.code });
+        return;
+      }
+      throw error;
+    }
+  }
+}
+
+@Module({ providers: [ExpirySweeper, LedgerGateway], exports: [ExpirySweeper] })
+export class ExpiryModule {}

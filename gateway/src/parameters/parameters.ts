@@ -1,0 +1,197 @@
+import type { ConsortiumParameters } from '@gec/chaincode';
+import { Body, Controller, Get, HttpCode, Injectable, Module, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { Principal } from '../auth/roles';
+import { iso, LedgerGateway, LedgerProof, orNull, proof } from '../certificates/ledger-support';
+import { ApiProblems, ApiRoles } from '../common/openapi';
+
+/**
+ * Consortium parameters held on chain (parameters contract): validity, transfer size limits, pause / resume of
+ * every write. Read straight from the ledger (one small object); changed only by a consortium admin.
+ */
+
+const READERS = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
+
+export class SetParametersDto {
+  @ApiPropertyOptional({
+    description: 'Certificate validity in months from the production month (1–600)',
+    example: 24,
+  })
+  @IsOptional()
+  @IsInt({ message: 'validityMonths must be an integer' })
+  @Min(1)
+  @Max(600)
+  validityMonths?: number;
+
+  @ApiPropertyOptional({ description: 'Fewest certificates one transfer or sale may move', example: 1 })
+  @IsOptional()
+  @IsInt({ message: 'minTransferVolume must be an integer' })
+  @Min(1)
+  @Max(9_999_999)
+  minTransferVolume?: number;
+
+  @ApiPropertyOptional({ description: 'Most certificates one transfer or sale may move', example: 9999999 })
+  @IsOptional()
+  @IsInt({ message: 'maxTransferVolume must be an integer' })
+  @Min(1)
+  @Max(9_999_999)
+  maxTransferVolume?: number;
+
+  @ApiProperty({ description: 'Why (kept on the ledger)', example: 'NEA notice 2026-12', maxLength: 256 })
+  @MinLength(1)
+  @MaxLength(256)
+  reason!: string;
+}
+
+export class ReasonDto {
+  @ApiProperty({
+    description: 'Why (kept on the ledger; named in every refused write)',
+    example: 'annual audit',
+    maxLength: 256,
+  })
+  @MinLength(1)
+  @MaxLength(256)
+  reason!: string;
+}
+
+export class PauseDto {
+  @ApiProperty({ example: 'GridMSP' })
+  pausedByMsp!: string;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  pausedAt!: string;
+  @ApiProperty({ example: 'annual audit' })
+  reason!: string;
+  @ApiProperty({ example: '3f7c…' })
+  txId!: string;
+}
+
+export class ParametersDto {
+  @ApiProperty({ example: 24 })
+  validityMonths!: number;
+  @ApiProperty({ example: 1 })
+  minTransferVolume!: number;
+  @ApiProperty({ example: 9999999 })
+  maxTransferVolume!: number;
+  @ApiProperty({
+    description: 'While true every write is refused with 409 CONSORTIUM_PAUSED',
+    example: false,
+  })
+  paused!: boolean;
+  @ApiProperty({ type: PauseDto, nullable: true, example: null })
+  pause!: PauseDto | null;
+  @ApiProperty({ nullable: true, type: String, description: 'null while the defaults apply', example: null })
+  updatedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: null })
+  updatedByMsp!: string | null;
+  @ApiProperty({
+    type: LedgerProof,
+    nullable: true,
+    description: 'The last change (null while the defaults apply)',
+  })
+  ledger!: LedgerProof | null;
+}
+
+function toDto(p: ConsortiumParameters, blockNumber: number | null): ParametersDto {
+  return {
+    validityMonths: p.validityMonths,
+    minTransferVolume: p.minTransferVolume,
+    maxTransferVolume: p.maxTransferVolume,
+    paused: p.paused,
+    pause: p.paused
+      ? { pausedByMsp: p.pausedByMsp, pausedAt: iso(p.pausedAt), reason: p.pauseReason, txId: p.pausedTxId }
+      : null,
+    updatedAt: p.updatedAt ? iso(p.updatedAt) : null,
+    updatedByMsp: orNull(p.updatedByMsp),
+    ledger: p.updatedTxId && blockNumber !== null ? proof(p.updatedTxId, blockNumber, p.updatedAt) : null,
+  };
+}
+
+@Injectable()
+export class ParametersService {
+  constructor(private readonly ledger: LedgerGateway) {}
+
+  async get(principal: Principal): Promise<ParametersDto> {
+    const parameters = await this.ledger.evaluate<ConsortiumParameters>(
+      principal.identity,
+      'parameters:GetParameters',
+    );
+    const blockNumber = parameters.updatedTxId ? await this.ledger.blockOf(parameters.updatedTxId) : null;
+    return toDto(parameters, blockNumber);
+  }
+
+  async write(
+    principal: Principal,
+    fn: 'SetParameters' | 'Pause' | 'Resume',
+    body: object,
+  ): Promise<ParametersDto> {
+    const { tx, result } = await this.ledger.submit<ConsortiumParameters>(
+      principal.identity,
+      `parameters:${fn}`,
+      body,
+    );
+    return toDto(result, tx.blockNumber);
+  }
+}
+
+@ApiTags('parameters')
+@Controller('v1/parameters')
+export class ParametersController {
+  constructor(private readonly parameters: ParametersService) {}
+
+  @Get()
+  @Roles(...READERS)
+  @ApiRoles(...READERS)
+  @ApiOperation({ summary: 'The consortium parameters in force (validity, transfer limits, pause)' })
+  @ApiOkResponse({ type: ParametersDto })
+  get(@CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
+    return this.parameters.get(principal);
+  }
+
+  @Post()
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Change parameters',
+    description: 'Submits parameters:SetParameters (consortium admin).',
+  })
+  @ApiOkResponse({ type: ParametersDto })
+  @ApiProblems(400, 409, 502)
+  set(@Body() body: SetParametersDto, @CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
+    return this.parameters.write(principal, 'SetParameters', body);
+  }
+
+  @Post('pause')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Pause every write of every contract',
+    description:
+      'Submits parameters:Pause. Reads stay open; every refused write answers 409 CONSORTIUM_PAUSED naming the pause.',
+  })
+  @ApiOkResponse({ type: ParametersDto })
+  @ApiProblems(400, 409, 502)
+  pause(@Body() body: ReasonDto, @CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
+    return this.parameters.write(principal, 'Pause', body);
+  }
+
+  @Post('resume')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Resume writes',
+    description: 'Submits parameters:Resume; 409 NOT_PAUSED when not paused.',
+  })
+  @ApiOkResponse({ type: ParametersDto })
+  @ApiProblems(400, 409, 502)
+  resume(@Body() body: ReasonDto, @CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
+    return this.parameters.write(principal, 'Resume', body);
+  }
+}
+
+@Module({ controllers: [ParametersController], providers: [ParametersService, LedgerGateway] })
+export class ParametersModule {}
