@@ -32,7 +32,6 @@ const MONTH = (() => {
   return month.toISOString().slice(0, 7);
 })();
 const MONTH_DIGITS = MONTH.replace('-', '');
-const WH_PER_CERTIFICATE = 1_000_000;
 
 async function submit(ledger: LedgerPort, identity: IdentityRef, transaction: string, request: unknown) {
   return ledger.submit({ identity, transaction, args: [JSON.stringify(request)] });
