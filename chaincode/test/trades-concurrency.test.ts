@@ -5,7 +5,14 @@
  * exceeds the attestation. (The gateway serialises trades per consumer-month so this stays the exception.)
  */
 import { GecClient, type LotJson, type PageJson, expectRefused } from './support/gec-client';
-import { type VoucherJson, attestTrade, buyer, greenConsumption, seller, tradeRequest } from './support/trade-fixtures';
+import {
+  type VoucherJson,
+  attestTrade,
+  buyer,
+  greenConsumption,
+  seller,
+  tradeRequest,
+} from './support/trade-fixtures';
 
 const MONTH = '2026-09';
 let gec: GecClient;
@@ -40,8 +47,14 @@ it('commits one of two concurrent trades for one consumer-month; the other fails
   expect(vouchers.items.map((v) => v.tradeId)).toEqual([requests[winner].tradeId]);
   await expectRefused(gec.evaluate('trades:GetTrade', requests[loser].tradeId), 'TRADE_NOT_FOUND');
   // The loser's certificates never moved.
-  expect(await gec.lot(sellers[loser].lot.id)).toMatchObject({ owner: sellers[loser].seller, volume: 5, status: 'ACTIVE' });
-  const loserLots = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { unitId: sellers[loser].unitId });
+  expect(await gec.lot(sellers[loser].lot.id)).toMatchObject({
+    owner: sellers[loser].seller,
+    volume: 5,
+    status: 'ACTIVE',
+  });
+  const loserLots = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', {
+    unitId: sellers[loser].unitId,
+  });
   expect(loserLots.items).toHaveLength(1);
 
   // Submitted again, after the winner committed, it is refused by the rule itself.
@@ -55,8 +68,16 @@ it('lets trades of different consumers for the same month commit side by side', 
   const b1 = await buyer(gec, MONTH, [5_000]);
   const b2 = await buyer(gec, MONTH, [5_000]);
   const outcomes = await Promise.allSettled([
-    gec.submit(gec.ids.tradingClient, 'trades:AttestTrade', tradeRequest(gec, s, b1, MONTH, [{ lotId: s.lot.id, volume: 3 }])),
-    gec.submit(gec.ids.tradingClient, 'trades:AttestTrade', tradeRequest(gec, s2, b2, MONTH, [{ lotId: s2.lot.id, volume: 3 }])),
+    gec.submit(
+      gec.ids.tradingClient,
+      'trades:AttestTrade',
+      tradeRequest(gec, s, b1, MONTH, [{ lotId: s.lot.id, volume: 3 }]),
+    ),
+    gec.submit(
+      gec.ids.tradingClient,
+      'trades:AttestTrade',
+      tradeRequest(gec, s2, b2, MONTH, [{ lotId: s2.lot.id, volume: 3 }]),
+    ),
   ]);
   expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
 });

@@ -139,14 +139,23 @@ describe('a green-power trade', () => {
       parentLotId: s.lot.id,
       updatedTxId: txId,
     });
-    expect(await gec.lot(s.lot.id)).toMatchObject({ owner: s.seller, status: 'ACTIVE', volume: 6, sequenceEnd: 6 });
+    expect(await gec.lot(s.lot.id)).toMatchObject({
+      owner: s.seller,
+      status: 'ACTIVE',
+      volume: 6,
+      sequenceEnd: 6,
+    });
     expect(result.lots.map((l: LotJson) => [l.id, l.owner, l.volume])).toEqual([
       [s.lot.id, s.seller, 6],
       [moved.id, b.buyer, 4],
     ]);
     // In custody: nothing moves it outside the custody contract.
     await expectRefused(
-      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', { lotId: moved.id, from: b.buyer, to: s.seller }),
+      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', {
+        lotId: moved.id,
+        from: b.buyer,
+        to: s.seller,
+      }),
       'LOT_IN_CUSTODY',
     );
     await expectRefused(
@@ -182,14 +191,19 @@ describe('a green-power trade', () => {
     });
     expect(v.claimedFor).toBeUndefined();
     expect(v.sourceLots).toEqual(
-      result.trade.lots.map(({ lotId, serialStart, serialEnd, volume }) => ({ lotId, serialStart, serialEnd, volume })),
+      result.trade.lots.map(({ lotId, serialStart, serialEnd, volume }) => ({
+        lotId,
+        serialStart,
+        serialEnd,
+        volume,
+      })),
     );
     expect(v.history).toEqual([expect.objectContaining({ status: 'IN_CUSTODY', txId })]);
     expect(await gec.evaluate('vouchers:GetVoucherByLot', v.sourceLots[0].lotId)).toEqual(v);
     expect(await greenConsumption(gec, b.buyer, MONTH)).toMatchObject({ greenKwh: 4000, trades: 1 });
-    expect(
-      await gec.evaluate('trades:GetGreenGeneration', { unitId: s.unitId, month: MONTH }),
-    ).toMatchObject({ greenKwh: 4000, trades: 1 });
+    expect(await gec.evaluate('trades:GetGreenGeneration', { unitId: s.unitId, month: MONTH })).toMatchObject(
+      { greenKwh: 4000, trades: 1 },
+    );
   });
 
   it('emits one TradeAttested event with the trade, the voucher and every lot written', async () => {
@@ -200,7 +214,13 @@ describe('a green-power trade', () => {
 
   it('refuses the same trade id again (TRADE_ALREADY_ATTESTED), even with other lots and voucher, changing nothing', async () => {
     await refusedUnchanged(
-      () => attestTrade(gec, { ...request, lots: [{ lotId: s.lot.id, volume: 1 }], volumeKwh: 1000, voucherId: 'V-other' }),
+      () =>
+        attestTrade(gec, {
+          ...request,
+          lots: [{ lotId: s.lot.id, volume: 1 }],
+          volumeKwh: 1000,
+          voucherId: 'V-other',
+        }),
       'TRADE_ALREADY_ATTESTED',
       [s.seller, b.buyer],
       txId,
@@ -209,11 +229,13 @@ describe('a green-power trade', () => {
   });
 
   it('refuses a voucher id already used (VOUCHER_EXISTS)', async () => {
-    const again = tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 1 }], { voucherId: request.voucherId });
+    const again = tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 1 }], {
+      voucherId: request.voucherId,
+    });
     await refusedUnchanged(() => attestTrade(gec, again), 'VOUCHER_EXISTS', [s.seller, b.buyer]);
   });
 
-  it('refuses a lot already moved with the earlier green-power trade (LOT_IN_CUSTODY, it is the buyer\'s)', async () => {
+  it("refuses a lot already moved with the earlier green-power trade (LOT_IN_CUSTODY, it is the buyer's)", async () => {
     const other = await buyer(gec, MONTH, [5_000]);
     const movedId = result.trade.lots[0].lotId;
     await refusedUnchanged(
@@ -231,7 +253,13 @@ describe('green consumption per consumer and month', () => {
     await attestTrade(gec, tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 4 }]));
     // 4,000 + 2,000 > 5,000: refused, and counted over both meters of the consumer.
     await refusedUnchanged(
-      () => attestTrade(gec, tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 2 }], { buyerMeterIds: [b.meterIds[0]] })),
+      () =>
+        attestTrade(
+          gec,
+          tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 2 }], {
+            buyerMeterIds: [b.meterIds[0]],
+          }),
+        ),
       'GREEN_CONSUMPTION_EXCEEDS_ATTESTED',
       [s.seller, b.buyer],
       '4000 kWh already attested green',
@@ -261,13 +289,15 @@ describe('green consumption per consumer and month', () => {
       });
     await expectRefused(correct(2_999.999, 2), 'ATTESTATION_BELOW_CLAIMED', '3000 kWh');
     await correct(3_000, 2);
-    expect(await gec.evaluate('metering:GetMeterAttestation', { meterId: b.meterIds[0], period: MONTH })).toMatchObject({
+    expect(
+      await gec.evaluate('metering:GetMeterAttestation', { meterId: b.meterIds[0], period: MONTH }),
+    ).toMatchObject({
       version: 2,
       totalWh: '3000000',
     });
   });
 
-  it('refuses green generation beyond the unit\'s generation of the month, e.g. certificates made of carried Wh (GREEN_GENERATION_EXCEEDS_ATTESTED)', async () => {
+  it("refuses green generation beyond the unit's generation of the month, e.g. certificates made of carried Wh (GREEN_GENERATION_EXCEEDS_ATTESTED)", async () => {
     const owner = await gec.participant('GENERATOR');
     const unit = await gec.unit(owner);
     await gec.attest(unit.meterIds[0], '2026-07', 600_000); // 0.6 MWh: nothing issued, 600 kWh carried
@@ -275,7 +305,13 @@ describe('green consumption per consumer and month', () => {
     await gec.attest(unit.meterIds[0], '2026-08', 600_000); // 0.6 + 0.6: one certificate of 2026-08
     const issuance = await gec.issue(unit.id, '2026-08');
     expect(issuance.certificates).toBe(1);
-    const s: Seller = { seller: owner, unitId: unit.id, projectCode: unit.projectCode, meterIds: unit.meterIds, lot: await gec.lot(issuance.lotId) };
+    const s: Seller = {
+      seller: owner,
+      unitId: unit.id,
+      projectCode: unit.projectCode,
+      meterIds: unit.meterIds,
+      lot: await gec.lot(issuance.lotId),
+    };
     const b = await buyer(gec, '2026-08', [5_000]);
     await refusedUnchanged(
       () => attestTrade(gec, tradeRequest(gec, s, b, '2026-08', [{ lotId: s.lot.id, volume: 1 }])),
@@ -290,8 +326,10 @@ describe('rules re-checked on chain, each refused with its named error and nothi
   let s: Seller;
   let b: Buyer;
   const parties = () => [s.seller, b.buyer];
-  const valid = (extra: Record<string, unknown> = {}, lots: Array<{ lotId: string; volume?: number }> = [{ lotId: s.lot.id, volume: 1 }]) =>
-    tradeRequest(gec, s, b, MONTH, lots, extra);
+  const valid = (
+    extra: Record<string, unknown> = {},
+    lots: Array<{ lotId: string; volume?: number }> = [{ lotId: s.lot.id, volume: 1 }],
+  ) => tradeRequest(gec, s, b, MONTH, lots, extra);
 
   beforeAll(async () => {
     s = await seller(gec, MONTH, 20);
@@ -299,15 +337,31 @@ describe('rules re-checked on chain, each refused with its named error and nothi
   });
 
   it('only the trading center (trading-center or admin) attests; the regulator never writes', async () => {
-    await refusedUnchanged(() => gec.submit(gec.ids.gridAdmin, 'trades:AttestTrade', valid()), 'ROLE_NOT_PERMITTED', parties());
-    await refusedUnchanged(() => gec.submit(gec.ids.gridPlatform, 'trades:AttestTrade', valid()), 'ROLE_NOT_PERMITTED', parties());
-    await refusedUnchanged(() => gec.submit(gec.ids.regulator, 'trades:AttestTrade', valid()), 'REGULATOR_READ_ONLY', parties());
+    await refusedUnchanged(
+      () => gec.submit(gec.ids.gridAdmin, 'trades:AttestTrade', valid()),
+      'ROLE_NOT_PERMITTED',
+      parties(),
+    );
+    await refusedUnchanged(
+      () => gec.submit(gec.ids.gridPlatform, 'trades:AttestTrade', valid()),
+      'ROLE_NOT_PERMITTED',
+      parties(),
+    );
+    await refusedUnchanged(
+      () => gec.submit(gec.ids.regulator, 'trades:AttestTrade', valid()),
+      'REGULATOR_READ_ONLY',
+      parties(),
+    );
     await gec.submit(gec.ids.tradingAdmin, 'trades:AttestTrade', valid());
   });
 
   it('seller not holding the lot (LOT_NOT_OWNED)', async () => {
     const other = await seller(gec, MONTH, 3);
-    await refusedUnchanged(() => attestTrade(gec, valid({}, [{ lotId: other.lot.id, volume: 1 }])), 'LOT_NOT_OWNED', [...parties(), other.seller]);
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({}, [{ lotId: other.lot.id, volume: 1 }])),
+      'LOT_NOT_OWNED',
+      [...parties(), other.seller],
+    );
   });
 
   it('lot bound to an earlier green-power trade (LOT_BOUND_TO_GREEN_POWER_TRADE)', async () => {
@@ -325,7 +379,10 @@ describe('rules re-checked on chain, each refused with its named error and nothi
         })
       ).result,
     ).toString('utf8');
-    const request = tradeRequest(gec, second, b, MONTH, [{ lotId: boundId }], { volumeKwh: 2000, sellerUnitIds: [second.unitId, first.unitId].sort() });
+    const request = tradeRequest(gec, second, b, MONTH, [{ lotId: boundId }], {
+      volumeKwh: 2000,
+      sellerUnitIds: [second.unitId, first.unitId].sort(),
+    });
     await expectRefused(attestTrade(gec, request), 'UNIT_NOT_OWNED', first.unitId);
     await refusedUnchanged(
       () => attestTrade(gec, { ...request, sellerUnitIds: [second.unitId] }),
@@ -337,24 +394,55 @@ describe('rules re-checked on chain, each refused with its named error and nothi
 
   it('consumer SUSPENDED (PARTICIPANT_NOT_ACTIVE); reactivated, the trade passes', async () => {
     const b2 = await buyer(gec, MONTH, [5_000]);
-    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', { id: b2.buyer, status: 'SUSPENDED', reason: '欠费' });
+    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', {
+      id: b2.buyer,
+      status: 'SUSPENDED',
+      reason: '欠费',
+    });
     const request = tradeRequest(gec, s, b2, MONTH, [{ lotId: s.lot.id, volume: 1 }]);
-    await refusedUnchanged(() => attestTrade(gec, request), 'PARTICIPANT_NOT_ACTIVE', [s.seller, b2.buyer], 'SUSPENDED');
-    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', { id: b2.buyer, status: 'ACTIVE', reason: '已缴清' });
+    await refusedUnchanged(
+      () => attestTrade(gec, request),
+      'PARTICIPANT_NOT_ACTIVE',
+      [s.seller, b2.buyer],
+      'SUSPENDED',
+    );
+    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', {
+      id: b2.buyer,
+      status: 'ACTIVE',
+      reason: '已缴清',
+    });
     await attestTrade(gec, request);
   });
 
   it('seller SUSPENDED, parties of the wrong kind or unknown', async () => {
     const other = await seller(gec, MONTH, 2);
-    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', { id: other.seller, status: 'SUSPENDED', reason: 'audit' });
+    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', {
+      id: other.seller,
+      status: 'SUSPENDED',
+      reason: 'audit',
+    });
     await refusedUnchanged(
       () => attestTrade(gec, tradeRequest(gec, other, b, MONTH, [{ lotId: other.lot.id, volume: 1 }])),
       'PARTICIPANT_NOT_ACTIVE',
       [other.seller, b.buyer],
     );
-    await refusedUnchanged(() => attestTrade(gec, valid({ buyer: s.seller })), 'PARTY_KIND_NOT_PERMITTED', parties(), 'CONSUMER');
-    await refusedUnchanged(() => attestTrade(gec, valid({ seller: b.buyer })), 'PARTY_KIND_NOT_PERMITTED', parties(), 'GENERATOR');
-    await refusedUnchanged(() => attestTrade(gec, valid({ buyer: 'nobody' })), 'PARTICIPANT_NOT_FOUND', parties());
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ buyer: s.seller })),
+      'PARTY_KIND_NOT_PERMITTED',
+      parties(),
+      'CONSUMER',
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ seller: b.buyer })),
+      'PARTY_KIND_NOT_PERMITTED',
+      parties(),
+      'GENERATOR',
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ buyer: 'nobody' })),
+      'PARTICIPANT_NOT_FOUND',
+      parties(),
+    );
   });
 
   it('expired lot (LOT_EXPIRED)', async () => {
@@ -395,18 +483,43 @@ describe('rules re-checked on chain, each refused with its named error and nothi
   });
 
   it('certificates not covering the volume exactly (CERTIFICATES_DO_NOT_COVER_VOLUME)', async () => {
-    await refusedUnchanged(() => attestTrade(gec, valid({ volumeKwh: 2000 })), 'CERTIFICATES_DO_NOT_COVER_VOLUME', parties());
-    await refusedUnchanged(() => attestTrade(gec, valid({ volumeKwh: 1500 })), 'CERTIFICATES_DO_NOT_COVER_VOLUME', parties(), 'whole MWh');
-    await refusedUnchanged(() => attestTrade(gec, valid({ volumeKwh: 999 })), 'CERTIFICATES_DO_NOT_COVER_VOLUME', parties());
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ volumeKwh: 2000 })),
+      'CERTIFICATES_DO_NOT_COVER_VOLUME',
+      parties(),
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ volumeKwh: 1500 })),
+      'CERTIFICATES_DO_NOT_COVER_VOLUME',
+      parties(),
+      'whole MWh',
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ volumeKwh: 999 })),
+      'CERTIFICATES_DO_NOT_COVER_VOLUME',
+      parties(),
+    );
   });
 
-  it('seller units: another generator\'s (UNIT_NOT_OWNED), suspended (UNIT_NOT_ACTIVE), unknown (UNIT_NOT_FOUND)', async () => {
+  it("seller units: another generator's (UNIT_NOT_OWNED), suspended (UNIT_NOT_ACTIVE), unknown (UNIT_NOT_FOUND)", async () => {
     const other = await seller(gec, MONTH, 1);
-    await refusedUnchanged(() => attestTrade(gec, valid({ sellerUnitIds: [other.unitId] })), 'UNIT_NOT_OWNED', parties());
-    await refusedUnchanged(() => attestTrade(gec, valid({ sellerUnitIds: ['unit-none'] })), 'UNIT_NOT_FOUND', parties());
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ sellerUnitIds: [other.unitId] })),
+      'UNIT_NOT_OWNED',
+      parties(),
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ sellerUnitIds: ['unit-none'] })),
+      'UNIT_NOT_FOUND',
+      parties(),
+    );
     const s2 = await seller(gec, MONTH, 2);
     const b2 = await buyer(gec, MONTH, [5_000]);
-    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', { id: s2.unitId, status: 'SUSPENDED', reason: '检修' });
+    await gec.submit(gec.ids.gridAdmin, 'units:SetUnitStatus', {
+      id: s2.unitId,
+      status: 'SUSPENDED',
+      reason: '检修',
+    });
     await refusedUnchanged(
       () => attestTrade(gec, tradeRequest(gec, s2, b2, MONTH, [{ lotId: s2.lot.id, volume: 1 }])),
       'UNIT_NOT_ACTIVE',
@@ -414,14 +527,29 @@ describe('rules re-checked on chain, each refused with its named error and nothi
     );
   });
 
-  it('buyer meters: unregistered (METER_NOT_REGISTERED), another consumer\'s (METER_NOT_OWNED), not attested for the month (METER_NOT_ATTESTED)', async () => {
+  it("buyer meters: unregistered (METER_NOT_REGISTERED), another consumer's (METER_NOT_OWNED), not attested for the month (METER_NOT_ATTESTED)", async () => {
     const other = await buyer(gec, MONTH, [1_000]);
-    await refusedUnchanged(() => attestTrade(gec, valid({ buyerMeterIds: ['cm-none'] })), 'METER_NOT_REGISTERED', parties());
-    await refusedUnchanged(() => attestTrade(gec, valid({ buyerMeterIds: other.meterIds })), 'METER_NOT_OWNED', parties());
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ buyerMeterIds: ['cm-none'] })),
+      'METER_NOT_REGISTERED',
+      parties(),
+    );
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ buyerMeterIds: other.meterIds })),
+      'METER_NOT_OWNED',
+      parties(),
+    );
     // A generation meter is not a consumption meter.
-    await refusedUnchanged(() => attestTrade(gec, valid({ buyerMeterIds: s.meterIds })), 'METER_NOT_REGISTERED', parties());
+    await refusedUnchanged(
+      () => attestTrade(gec, valid({ buyerMeterIds: s.meterIds })),
+      'METER_NOT_REGISTERED',
+      parties(),
+    );
     const meterId = `cm-late-${gec.next()}`;
-    await gec.submit(gec.ids.tradingAdmin, 'metering:RegisterConsumptionMeter', { meterId, consumer: b.buyer });
+    await gec.submit(gec.ids.tradingAdmin, 'metering:RegisterConsumptionMeter', {
+      meterId,
+      consumer: b.buyer,
+    });
     await refusedUnchanged(
       () => attestTrade(gec, valid({ buyerMeterIds: [...b.meterIds, meterId] })),
       'METER_NOT_ATTESTED',
@@ -452,19 +580,32 @@ describe('rules re-checked on chain, each refused with its named error and nothi
       await refusedUnchanged(() => attestTrade(gec, valid(extra)), 'INVALID_ARGUMENT', parties());
     }
     await refusedUnchanged(
-      () => attestTrade(gec, valid({}, [{ lotId: s.lot.id, volume: 1 }, { lotId: s.lot.id, volume: 1 }])),
+      () =>
+        attestTrade(
+          gec,
+          valid({}, [
+            { lotId: s.lot.id, volume: 1 },
+            { lotId: s.lot.id, volume: 1 },
+          ]),
+        ),
       'INVALID_ARGUMENT',
       parties(),
       'repeat',
     );
     // The same instant written in UTC is accepted.
-    const utc = await attestTrade(gec, valid({ deliveryStart: '2026-08-31T16:00:00Z', deliveryEnd: '2026-09-30T16:00:00.000Z' }));
+    const utc = await attestTrade(
+      gec,
+      valid({ deliveryStart: '2026-08-31T16:00:00Z', deliveryEnd: '2026-09-30T16:00:00.000Z' }),
+    );
     expect(utc.trade.deliveryStart).toBe('2026-08-31T16:00:00.000Z');
   });
 
   it('reads: unknown trade (TRADE_NOT_FOUND); seller and buyer cannot be combined', async () => {
     await expectRefused(gec.evaluate('trades:GetTrade', 'no-such-trade'), 'TRADE_NOT_FOUND');
-    await expectRefused(gec.evaluate('trades:ListTrades', { seller: s.seller, buyer: b.buyer }), 'INVALID_ARGUMENT');
+    await expectRefused(
+      gec.evaluate('trades:ListTrades', { seller: s.seller, buyer: b.buyer }),
+      'INVALID_ARGUMENT',
+    );
   });
 });
 
@@ -480,34 +621,67 @@ describe('a certificate-only trade', () => {
       deliveryEnd: shanghai('2026-09'),
     };
     const lots = [{ lotId: s.lot.id, volume: 5 }];
-    await refusedUnchanged(() => attestTrade(gec, tradeRequest(gec, s, b, '2026-07', lots, base)), 'INVALID_ARGUMENT', [s.seller, b.buyer], 'monthlyKwh');
-    const over = { ...base, monthlyKwh: [{ month: '2026-07', volumeKwh: 3500 }, { month: '2026-08', volumeKwh: 1500 }] };
+    await refusedUnchanged(
+      () => attestTrade(gec, tradeRequest(gec, s, b, '2026-07', lots, base)),
+      'INVALID_ARGUMENT',
+      [s.seller, b.buyer],
+      'monthlyKwh',
+    );
+    const over = {
+      ...base,
+      monthlyKwh: [
+        { month: '2026-07', volumeKwh: 3500 },
+        { month: '2026-08', volumeKwh: 1500 },
+      ],
+    };
     await refusedUnchanged(
       () => attestTrade(gec, tradeRequest(gec, s, b, '2026-07', lots, over)),
       'GREEN_CONSUMPTION_EXCEEDS_ATTESTED',
       [s.seller, b.buyer],
       '2026-07',
     );
-    const monthly = { ...base, monthlyKwh: [{ month: '2026-08', volumeKwh: 2000 }, { month: '2026-07', volumeKwh: 3000 }] };
+    const monthly = {
+      ...base,
+      monthlyKwh: [
+        { month: '2026-08', volumeKwh: 2000 },
+        { month: '2026-07', volumeKwh: 3000 },
+      ],
+    };
     const result = await attestTrade(gec, tradeRequest(gec, s, b, '2026-07', lots, monthly));
     expect(result.trade.months).toEqual([
       { month: '2026-07', volumeKwh: 3000 },
       { month: '2026-08', volumeKwh: 2000 },
     ]);
     const moved = await gec.lot(result.trade.lots[0].lotId);
-    expect(moved).toMatchObject({ owner: b.buyer, status: 'IN_CUSTODY', volume: 5, boundToGreenPowerTrade: false });
-    expect(result.voucher).toMatchObject({ tradeKind: 'CERTIFICATE_ONLY', status: 'IN_CUSTODY', volumeKwh: 5000 });
+    expect(moved).toMatchObject({
+      owner: b.buyer,
+      status: 'IN_CUSTODY',
+      volume: 5,
+      boundToGreenPowerTrade: false,
+    });
+    expect(result.voucher).toMatchObject({
+      tradeKind: 'CERTIFICATE_ONLY',
+      status: 'IN_CUSTODY',
+      volumeKwh: 5000,
+    });
     expect(await greenConsumption(gec, b.buyer, '2026-08')).toMatchObject({ greenKwh: 2000 });
-    expect(await gec.evaluate('trades:GetGreenGeneration', { unitId: s.unitId, month: '2026-05' })).toMatchObject({ greenKwh: 0 });
+    expect(
+      await gec.evaluate('trades:GetGreenGeneration', { unitId: s.unitId, month: '2026-05' }),
+    ).toMatchObject({ greenKwh: 0 });
   });
 });
 
 describe('consumption meters', () => {
-  it('registers a consumer\'s meter once; never a generation meter; only for an ACTIVE CONSUMER', async () => {
+  it("registers a consumer's meter once; never a generation meter; only for an ACTIVE CONSUMER", async () => {
     const b = await buyer(gec, MONTH, [1]);
     const s = await seller(gec, MONTH, 1);
-    expect(await gec.evaluate('metering:GetConsumptionMeter', b.meterIds[0])).toMatchObject({ meterId: b.meterIds[0], consumer: b.buyer });
-    expect(await gec.evaluate<{ items: unknown[] }>('metering:ListConsumptionMeters', { consumer: b.buyer })).toMatchObject({
+    expect(await gec.evaluate('metering:GetConsumptionMeter', b.meterIds[0])).toMatchObject({
+      meterId: b.meterIds[0],
+      consumer: b.buyer,
+    });
+    expect(
+      await gec.evaluate<{ items: unknown[] }>('metering:ListConsumptionMeters', { consumer: b.buyer }),
+    ).toMatchObject({
       items: [{ meterId: b.meterIds[0] }],
     });
     const register = (meterId: string, consumer: string, identity = gec.ids.gridAdmin) =>

@@ -60,7 +60,12 @@ async function state(v: VoucherJson): Promise<unknown> {
   };
 }
 
-async function refusedUnchanged(v: VoucherJson, call: () => Promise<unknown>, code: string, mentions?: string) {
+async function refusedUnchanged(
+  v: VoucherJson,
+  call: () => Promise<unknown>,
+  code: string,
+  mentions?: string,
+) {
   const before = await state(v);
   await expectRefused(call(), code, mentions);
   expect(await state(v)).toEqual(before);
@@ -82,25 +87,36 @@ describe('release', () => {
       ['RELEASED', 'TradingCenterMSP'],
     ]);
     expect(released.history[1].txId).toBe(tx.txId);
-    expect(await eventOf(gec, tx.txId)).toEqual({ eventName: 'VoucherReleased', payload: { voucher: released } });
+    expect(await eventOf(gec, tx.txId)).toEqual({
+      eventName: 'VoucherReleased',
+      payload: { voucher: released },
+    });
     expect(await gec.lot(v.sourceLots[0].lotId)).toMatchObject({ status: 'IN_CUSTODY', owner: b.buyer });
     await refusedUnchanged(v, () => release(v.voucherId), 'VOUCHER_STATUS_NOT_PERMITTED', 'RELEASED');
   });
 
   it('needs an ACTIVE holder', async () => {
     const other = await buyer(gec, MONTH, [5_000]);
-    const { voucher: v } = await attestTrade(gec, tradeRequest(gec, s, other, MONTH, [{ lotId: s.lot.id, volume: 1 }]));
-    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', { id: other.buyer, status: 'SUSPENDED', reason: 'audit' });
+    const { voucher: v } = await attestTrade(
+      gec,
+      tradeRequest(gec, s, other, MONTH, [{ lotId: s.lot.id, volume: 1 }]),
+    );
+    await gec.submit(gec.ids.tradingAdmin, 'identity:SetParticipantStatus', {
+      id: other.buyer,
+      status: 'SUSPENDED',
+      reason: 'audit',
+    });
     await refusedUnchanged(v, () => release(v.voucherId, other.buyer), 'PARTICIPANT_NOT_ACTIVE');
     await refusedUnchanged(
       v,
-      () => gec.submit(gec.ids.tradingClient, 'vouchers:Claim', {
-        voucherId: v.voucherId,
-        holder: other.buyer,
-        purpose: 'x',
-        reportingStartMonth: MONTH,
-        reportingEndMonth: MONTH,
-      }),
+      () =>
+        gec.submit(gec.ids.tradingClient, 'vouchers:Claim', {
+          voucherId: v.voucherId,
+          holder: other.buyer,
+          purpose: 'x',
+          reportingStartMonth: MONTH,
+          reportingEndMonth: MONTH,
+        }),
       'PARTICIPANT_NOT_ACTIVE',
     );
   });
@@ -115,7 +131,11 @@ describe('claim', () => {
       () => claim(v.voucherId, { reportingStartMonth: '2026-10', reportingEndMonth: '2026-12' }),
       'CLAIM_PERIOD_MISMATCH',
     );
-    await refusedUnchanged(v, () => claim(v.voucherId, { reportingStartMonth: '2026-12', reportingEndMonth: '2026-01' }), 'INVALID_ARGUMENT');
+    await refusedUnchanged(
+      v,
+      () => claim(v.voucherId, { reportingStartMonth: '2026-12', reportingEndMonth: '2026-01' }),
+      'INVALID_ARGUMENT',
+    );
     await refusedUnchanged(v, () => claim(v.voucherId, { purpose: '' }), 'INVALID_ARGUMENT');
     await refusedUnchanged(v, () => claim(v.voucherId, { holder: s.seller }), 'VOUCHER_NOT_HELD');
     await refusedUnchanged(v, () => claim(v.voucherId, {}, gec.ids.regulator), 'REGULATOR_READ_ONLY');
@@ -135,7 +155,10 @@ describe('claim', () => {
       },
     });
     expect(claimed.history.map((h) => h.status)).toEqual(['IN_CUSTODY', 'RELEASED', 'CLAIMED']);
-    expect(await eventOf(gec, tx.txId)).toEqual({ eventName: 'VoucherClaimed', payload: { voucher: claimed } });
+    expect(await eventOf(gec, tx.txId)).toEqual({
+      eventName: 'VoucherClaimed',
+      payload: { voucher: claimed },
+    });
     // The certificates stay in custody for good: they are the evidence, never redeemed or moved again.
     expect(await gec.lot(v.sourceLots[0].lotId)).toMatchObject({ status: 'IN_CUSTODY', owner: b.buyer });
 
@@ -155,8 +178,16 @@ describe('revoke', () => {
   it('voids a green-power voucher; its certificates are WITHDRAWN, never freed; the green kWh stay counted', async () => {
     const { voucher: v, trade: t } = await trade(4);
     const green = await greenConsumption(gec, b.buyer, MONTH);
-    await refusedUnchanged(v, () => revoke(v.voucherId, '交易数据争议', gec.ids.tradingAdmin), 'ROLE_NOT_PERMITTED');
-    await refusedUnchanged(v, () => revoke(v.voucherId, '交易数据争议', gec.ids.regulator), 'REGULATOR_READ_ONLY');
+    await refusedUnchanged(
+      v,
+      () => revoke(v.voucherId, '交易数据争议', gec.ids.tradingAdmin),
+      'ROLE_NOT_PERMITTED',
+    );
+    await refusedUnchanged(
+      v,
+      () => revoke(v.voucherId, '交易数据争议', gec.ids.regulator),
+      'REGULATOR_READ_ONLY',
+    );
     await refusedUnchanged(v, () => revoke(v.voucherId, '  '), 'INVALID_ARGUMENT');
 
     const tx = await revoke(v.voucherId);
@@ -173,10 +204,17 @@ describe('revoke', () => {
       boundToGreenPowerTrade: true,
       statusReason: `voucher ${v.voucherId} revoked: 交易数据争议`,
     });
-    expect(await eventOf(gec, tx.txId)).toEqual({ eventName: 'VoucherRevoked', payload: { voucher: revoked, lots: [lot] } });
+    expect(await eventOf(gec, tx.txId)).toEqual({
+      eventName: 'VoucherRevoked',
+      payload: { voucher: revoked, lots: [lot] },
+    });
     expect(await greenConsumption(gec, b.buyer, MONTH)).toEqual(green);
     await expectRefused(
-      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', { lotId: lot.id, from: b.buyer, to: s.seller }),
+      gec.submit(gec.ids.tradingClient, 'certificates:Transfer', {
+        lotId: lot.id,
+        from: b.buyer,
+        to: s.seller,
+      }),
       'LOT_WITHDRAWN',
     );
 
@@ -214,13 +252,22 @@ describe('reads', () => {
     await expectRefused(gec.evaluate('vouchers:GetVoucherByLot', s.lot.id), 'VOUCHER_NOT_FOUND');
     const { voucher: v } = await trade(1);
     expect(await gec.evaluate('vouchers:GetVoucherByLot', v.sourceLots[0].lotId)).toEqual(v);
-    const all = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', { consumer: b.buyer, pageSize: 1000 });
+    const all = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', {
+      consumer: b.buyer,
+      pageSize: 1000,
+    });
     const byStatus: Record<string, string[]> = {};
     for (const item of all.items) (byStatus[item.status] ??= []).push(item.voucherId);
     for (const [status, ids] of Object.entries(byStatus)) {
-      const mine = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', { consumer: b.buyer, status });
+      const mine = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', {
+        consumer: b.buyer,
+        status,
+      });
       expect(mine.items.map((i) => i.voucherId).sort()).toEqual([...ids].sort());
-      const any = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', { status, pageSize: 1000 });
+      const any = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', {
+        status,
+        pageSize: 1000,
+      });
       expect(any.items.every((i) => i.status === status)).toBe(true);
     }
     expect(Object.keys(byStatus).sort()).toEqual(['CLAIMED', 'IN_CUSTODY', 'RELEASED', 'REVOKED']);
@@ -229,8 +276,14 @@ describe('reads', () => {
     expect(page.bookmark).not.toBe('');
     await expectRefused(gec.evaluate('vouchers:ListVouchers', { status: 'LOST' }), 'INVALID_ARGUMENT');
     // The buyer's lots in custody are exactly the lots of its vouchers in custody, released or claimed.
-    const held = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { owner: b.buyer, status: 'IN_CUSTODY', pageSize: 1000 });
-    const live = all.items.filter((i) => i.status !== 'REVOKED' && i.consumer === b.buyer).flatMap((i) => i.sourceLots.map((l) => l.lotId));
+    const held = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', {
+      owner: b.buyer,
+      status: 'IN_CUSTODY',
+      pageSize: 1000,
+    });
+    const live = all.items
+      .filter((i) => i.status !== 'REVOKED' && i.consumer === b.buyer)
+      .flatMap((i) => i.sourceLots.map((l) => l.lotId));
     expect(held.items.map((l) => l.id).sort()).toEqual(live.sort());
   });
 });

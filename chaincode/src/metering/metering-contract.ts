@@ -39,7 +39,12 @@ import {
   findConsumptionMeter,
   readConsumptionMeter,
 } from './consumption-meter';
-import { GREEN_CONSUMPTION_OBJECT, GREEN_GENERATION_OBJECT, GreenTotalKind, readGreenTotal } from './green-claims';
+import {
+  GREEN_CONSUMPTION_OBJECT,
+  GREEN_GENERATION_OBJECT,
+  GreenTotalKind,
+  readGreenTotal,
+} from './green-claims';
 import { MeterAttestation, MeterAttestationVersion } from './meter-attestation';
 
 /** An attestation: key `gec.meterattestation\0<meterId>\0<YYYY-MM>\0`. */
@@ -172,7 +177,10 @@ export class MeteringContract extends GecContract {
     await requireActiveParticipant(ctx, consumer, 'consumer', ['CONSUMER']);
     const unitId = await meterHolder(ctx, meterId);
     if (unitId !== undefined) {
-      throw new GecError('METER_ALREADY_ASSIGNED', `meter ${meterId} is a generation meter of unit ${unitId}`);
+      throw new GecError(
+        'METER_ALREADY_ASSIGNED',
+        `meter ${meterId} is a generation meter of unit ${unitId}`,
+      );
     }
     const existing = await findConsumptionMeter(ctx, meterId);
     if (existing !== undefined) {

@@ -95,7 +95,8 @@ interface LotRequest {
 
 @Info({
   title: 'trades',
-  description: 'Trade attestation (存证): a verified trade, its certificates moved and its voucher in custody',
+  description:
+    'Trade attestation (存证): a verified trade, its certificates moved and its voucher in custody',
 })
 export class TradesContract extends GecContract {
   constructor() {
@@ -194,7 +195,10 @@ export class TradesContract extends GecContract {
     for (const unitId of sellerUnitIds) {
       const unit = await readUnit(ctx, unitId);
       if (unit.owner !== seller) {
-        throw new GecError('UNIT_NOT_OWNED', `unit ${unitId} belongs to ${unit.owner}, not to seller ${seller}`);
+        throw new GecError(
+          'UNIT_NOT_OWNED',
+          `unit ${unitId} belongs to ${unit.owner}, not to seller ${seller}`,
+        );
       }
       if (unit.status !== 'ACTIVE') {
         throw new GecError('UNIT_NOT_ACTIVE', `unit ${unitId} is ${unit.status}, not ACTIVE`);
@@ -207,7 +211,10 @@ export class TradesContract extends GecContract {
     for (const meterId of buyerMeterIds) {
       const meter = await readConsumptionMeter(ctx, meterId);
       if (meter.consumer !== buyer) {
-        throw new GecError('METER_NOT_OWNED', `meter ${meterId} is a consumption meter of ${meter.consumer}, not of buyer ${buyer}`);
+        throw new GecError(
+          'METER_NOT_OWNED',
+          `meter ${meterId} is a consumption meter of ${meter.consumer}, not of buyer ${buyer}`,
+        );
       }
     }
     await requireAttested(ctx, buyerMeterIds, months, `buyer ${buyer}`);
@@ -414,7 +421,11 @@ export class TradesContract extends GecContract {
       page = await queryPage(ctx, { objectType, attributes: [party] }, pageSize, bookmark);
       for (const record of page.records) items.push(await readTrade(ctx, keyAttributes(ctx, record.key)[1]));
     }
-    return Object.assign(new TradePage(), { items, bookmark: page.bookmark, fetchedCount: page.fetchedCount });
+    return Object.assign(new TradePage(), {
+      items,
+      bookmark: page.bookmark,
+      fetchedCount: page.fetchedCount,
+    });
   }
 
   /**
@@ -565,7 +576,9 @@ function allocateByLots(
   return months.map((m) =>
     month(
       m,
-      lots.filter((lot) => monthOf(lot) === m).reduce((sum, lot) => sum + lot.volume * KWH_PER_CERTIFICATE, 0),
+      lots
+        .filter((lot) => monthOf(lot) === m)
+        .reduce((sum, lot) => sum + lot.volume * KWH_PER_CERTIFICATE, 0),
     ),
   );
 }
@@ -598,4 +611,3 @@ function added(total: GreenTotal, kwh: number, tradeId: string, now: string, txI
     updatedTxId: txId,
   });
 }
-

@@ -36,7 +36,11 @@ export async function writeVoucher(ctx: Context, voucher: Voucher, previous?: Vo
       await putIndex(ctx, VOUCHER_BY_LOT_INDEX, [lot.lotId, voucher.voucherId]);
     }
   } else if (previous.status !== voucher.status) {
-    await deleteIndex(ctx, VOUCHER_BY_CONSUMER_INDEX, [previous.consumer, previous.status, previous.voucherId]);
+    await deleteIndex(ctx, VOUCHER_BY_CONSUMER_INDEX, [
+      previous.consumer,
+      previous.status,
+      previous.voucherId,
+    ]);
     await deleteIndex(ctx, VOUCHER_BY_STATUS_INDEX, [previous.status, previous.voucherId]);
   } else {
     return;

@@ -152,7 +152,10 @@ export class VouchersContract extends GecContract {
       requireStatus(lot, ['IN_CUSTODY']);
       changes.update(
         voucher.tradeKind === 'GREEN_POWER'
-          ? copyLot(lot, { status: 'WITHDRAWN', statusReason: `voucher ${voucher.voucherId} revoked: ${reason}` })
+          ? copyLot(lot, {
+              status: 'WITHDRAWN',
+              statusReason: `voucher ${voucher.voucherId} revoked: ${reason}`,
+            })
           : copyLot(lot, { status: 'ACTIVE' }),
       );
     }

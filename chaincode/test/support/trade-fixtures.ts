@@ -5,7 +5,13 @@
 import { addMonths } from '../../src/lib/months';
 import { GecClient, type LotJson, type PageJson, digestOf, utf8 } from './gec-client';
 
-export const CHECKS = ['PARTIES_ACTIVE', 'SIGNATURE_VALID', 'METER_DATA_COMPLETE', 'VOLUME_COVERED', 'CERTIFICATES_VALID'];
+export const CHECKS = [
+  'PARTIES_ACTIVE',
+  'SIGNATURE_VALID',
+  'METER_DATA_COMPLETE',
+  'VOLUME_COVERED',
+  'CERTIFICATES_VALID',
+];
 
 export interface Seller {
   seller: string;
@@ -30,7 +36,14 @@ export interface TradeJson {
   deliveryStart: string;
   deliveryEnd: string;
   months: Array<{ month: string; volumeKwh: number }>;
-  lots: Array<{ lotId: string; serialStart: string; serialEnd: string; volume: number; unitId: string; productionMonth: string }>;
+  lots: Array<{
+    lotId: string;
+    serialStart: string;
+    serialEnd: string;
+    volume: number;
+    unitId: string;
+    productionMonth: string;
+  }>;
   voucherId: string;
   txId: string;
   attestedAt: string;
@@ -77,7 +90,13 @@ export async function seller(
   const unit = await gec.unit(owner);
   await gec.attest(unit.meterIds[0], month, certificates * 1_000_000);
   const issuance = await gec.issue(unit.id, month, options.tradable);
-  return { seller: owner, unitId: unit.id, projectCode: unit.projectCode, meterIds: unit.meterIds, lot: await gec.lot(issuance.lotId) };
+  return {
+    seller: owner,
+    unitId: unit.id,
+    projectCode: unit.projectCode,
+    meterIds: unit.meterIds,
+    lot: await gec.lot(issuance.lotId),
+  };
 }
 
 /** A consumer with one registered consumption meter per entry of `kwh`, each attested for `month`. */
@@ -152,18 +171,25 @@ export async function snapshot(gec: GecClient, parties: string[], month: string)
     vouchers: await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', { pageSize: 1000 }),
   };
   for (const party of parties) {
-    result[`lots:${party}`] = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', { owner: party, pageSize: 1000 });
+    result[`lots:${party}`] = await gec.evaluate<PageJson<LotJson>>('queries:ListLots', {
+      owner: party,
+      pageSize: 1000,
+    });
     result[`green:${party}`] = await greenConsumption(gec, party, month);
   }
   return result;
 }
 
 /** The chaincode event of transaction `txId` (Fabric keeps one per transaction), read from the start. */
-export async function eventOf(gec: GecClient, txId: string): Promise<{ eventName: string; payload: unknown }> {
+export async function eventOf(
+  gec: GecClient,
+  txId: string,
+): Promise<{ eventName: string; payload: unknown }> {
   const stream = gec.ledger.chaincodeEvents({ start: { blockNumber: 0 } });
   try {
     for await (const event of stream) {
-      if (event.txId === txId) return { eventName: event.eventName, payload: JSON.parse(utf8(event.payload)) };
+      if (event.txId === txId)
+        return { eventName: event.eventName, payload: JSON.parse(utf8(event.payload)) };
     }
   } finally {
     stream.close();

@@ -12,7 +12,7 @@
  *   BENCH_CONCURRENCY (default 1)        requests in flight
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   const perRequest = Number(process.env.BENCH_REQUEST_LINES ?? 50_000);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 1);
   const dataDir = await mkdtemp(join(tmpdir(), 'gec-ingest-bench-'));
+  // The embedded PostgreSQL runs as the `postgres` user when started as root: it must traverse the folder.
+  await chmod(dataDir, 0o755);
   let app: INestApplication | undefined;
   try {
     const config = loadConfig({
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
     await run('replay (idempotent)', 'unchanged');
   } finally {
     await app?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import type { Principal } from '../auth/roles';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { ledgerProblem } from '../common/ledger-errors';
 import { decodeCursor, encodeCursor } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { IdempotencyService } from '../idempotency/idempotency.service';
@@ -70,6 +71,35 @@ export function orNull(value: string | null | undefined): string | null {
 /** The Fabric identity the expiry sweep and other gateway-internal writes use: the grid's admin. */
 export const GATEWAY_IDENTITY: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
 
+/** Chaincode request fields under their REST names. */
+const REST_FIELD: Record<string, string> = {
+  volume: 'certificates',
+  listingId: 'id',
+  redemptionId: 'id',
+  exchangeId: 'id',
+};
+
+/**
+ * A chaincode INVALID_ARGUMENT (`<field> must ...`) as a 400 naming the field as the REST API calls it, like
+ * the gateway's own validation; any other error unchanged (the problem filter maps it).
+ */
+export function withFieldErrors(error: unknown): unknown {
+  const problem = ledgerProblem(error);
+  if (!problem || problem.code !== 'INVALID_ARGUMENT') return error;
+  const match = /^([A-Za-z][A-Za-z0-9]*)((?:\[\d+\])?)(\.[A-Za-z][A-Za-z0-9]*)? (must|cannot|filters)/.exec(
+    problem.detail,
+  );
+  if (!match) return problem;
+  const [, head, index, tail] = match;
+  const last = tail ? tail.slice(1) : undefined;
+  const field = last
+    ? `${head}${index.replace(/\[(\d+)\]/, '.$1')}.${REST_FIELD[last] ?? last}`
+    : `${REST_FIELD[head] ?? head}${index.replace(/\[(\d+)\]/, '.$1')}`;
+  return new ProblemError(problem.status, problem.code, problem.detail, {
+    errors: [{ field, message: problem.detail }],
+  });
+}
+
 export interface Written<T> {
   tx: SubmittedTransaction;
   /** What the chaincode function returned. */
@@ -92,7 +122,11 @@ export class LedgerGateway {
    * the answer sees the change. Ledger errors propagate (the problem filter maps them).
    */
   async submit<T>(identity: IdentityRef, transaction: string, request: unknown): Promise<Written<T>> {
-    const tx = await this.ledger.submit({ identity, transaction, args: [JSON.stringify(request)] });
+    const tx = await this.ledger
+      .submit({ identity, transaction, args: [JSON.stringify(request)] })
+      .catch((error: unknown) => {
+        throw withFieldErrors(error);
+      });
     const projected = await this.projector.waitFor(tx.txId, tx.blockNumber, this.config.projectionWaitMs);
     if (!projected) {
       this.logger.warn(`tx ${tx.txId} committed but not projected within ${this.config.projectionWaitMs} ms`);
@@ -101,7 +135,9 @@ export class LedgerGateway {
   }
 
   async evaluate<T>(identity: IdentityRef, transaction: string, ...args: string[]): Promise<T> {
-    const bytes = await this.ledger.evaluate({ identity, transaction, args });
+    const bytes = await this.ledger.evaluate({ identity, transaction, args }).catch((error: unknown) => {
+      throw withFieldErrors(error);
+    });
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
   }
 

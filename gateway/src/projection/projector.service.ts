@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, type QueryRunner } from 'typeorm';
 import { Resources, RESOURCES } from '../common/resources';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { ChaincodeEvent, Checkpoint, EventStream, LedgerPort } from '../ledger/port';
@@ -16,6 +16,11 @@ export class MalformedEventError extends Error {
 
 export const CHECKPOINT_NAME = 'gateway-projector';
 
+/** pg advisory lock key of the projector's leadership (any fixed 64-bit number; 'gecproj' in ASCII). */
+const LEADER_LOCK_KEY = '28834844011129194';
+const FOLLOWER_POLL_MS = 50;
+const LEADERSHIP_RETRY_MS = 1000;
+
 interface Waiter {
   txId: string;
   blockNumber: number;
@@ -28,6 +33,11 @@ interface Waiter {
  * new checkpoint (block number + transaction id) are written in ONE database transaction. A crash or restart
  * therefore resumes exactly after the last event applied: nothing lost, nothing applied twice (the
  * `projected_events` primary key is a second guard against a replayed event).
+ *
+ * Several gateway instances share one database: only the holder of a PostgreSQL advisory lock projects, so
+ * events are applied strictly in ledger order (two projectors could commit a later event before an earlier
+ * one and leave a stale row). The others follow: they answer `waitFor` from `projected_events`, and take over
+ * from the stored checkpoint when the leader's session ends.
  */
 @Injectable()
 export class Projector implements OnApplicationBootstrap {
@@ -41,6 +51,7 @@ export class Projector implements OnApplicationBootstrap {
   private loop?: Promise<void>;
   private stopped = false;
   private wake?: () => void;
+  private leaderSession?: QueryRunner;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -60,15 +71,92 @@ export class Projector implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.resources.add('projector', () => this.stop());
+    // Try once before answering requests, so a single instance is the projector from its first request on.
+    const leading = await this.tryLead();
+    this.loop = leading ? this.runAsLeader() : this.follow();
+  }
+
+  /** Whether this instance holds the projector's leadership. */
+  get leading(): boolean {
+    return this.leaderSession !== undefined;
+  }
+
+  /** Take the advisory lock on a dedicated session; false when another instance holds it. */
+  private async tryLead(): Promise<boolean> {
+    const session = this.dataSource.createQueryRunner();
+    try {
+      await session.connect();
+      const rows = (await session.query('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+        LEADER_LOCK_KEY,
+      ])) as Array<{
+        locked: boolean;
+      }>;
+      if (rows[0]?.locked) {
+        this.leaderSession = session;
+        return true;
+      }
+    } catch (error) {
+      this.logger.warn(`could not ask for the projector's leadership: ${(error as Error).message}`);
+    }
+    await session.release().catch(() => undefined);
+    return false;
+  }
+
+  private async releaseLeadership(): Promise<void> {
+    const session = this.leaderSession;
+    this.leaderSession = undefined;
+    if (!session) return;
+    await session.query('SELECT pg_advisory_unlock($1::bigint)', [LEADER_LOCK_KEY]).catch(() => undefined);
+    await session.release().catch(() => undefined);
+  }
+
+  /** Until this instance leads, answer waiters from the database and retry the lock now and then. */
+  private async follow(): Promise<void> {
+    this.logger.log('another gateway instance projects events: following');
+    let sinceAttempt = 0;
+    while (!this.stopped) {
+      await this.pause(FOLLOWER_POLL_MS);
+      if (this.stopped) break;
+      await this.answerWaitersFromDatabase().catch(() => undefined);
+      sinceAttempt += FOLLOWER_POLL_MS;
+      if (sinceAttempt >= LEADERSHIP_RETRY_MS) {
+        sinceAttempt = 0;
+        if (await this.tryLead()) return this.runAsLeader();
+      }
+    }
+  }
+
+  private async runAsLeader(): Promise<void> {
+    // The stored checkpoint is the truth: another instance may have projected before us.
     const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
-    if (stored) this.position = { blockNumber: stored.blockNumber, txId: stored.txId };
+    this.position = stored ? { blockNumber: stored.blockNumber, txId: stored.txId } : undefined;
     this.logger.log(
       stored
-        ? `resuming after block ${stored.blockNumber} tx ${stored.txId}`
-        : 'no checkpoint: projecting from block 0',
+        ? `projecting: resuming after block ${stored.blockNumber} tx ${stored.txId}`
+        : 'projecting: no checkpoint, from block 0',
     );
-    this.resources.add('projector', () => this.stop());
-    this.loop = this.run();
+    try {
+      await this.run();
+    } finally {
+      await this.releaseLeadership();
+    }
+  }
+
+  private async answerWaitersFromDatabase(): Promise<void> {
+    if (this.waiters.size === 0) return;
+    const txIds = [...this.waiters].map((w) => w.txId);
+    const rows = (await this.dataSource.query('SELECT tx_id FROM projected_events WHERE tx_id = ANY($1)', [
+      txIds,
+    ])) as Array<{ tx_id: string }>;
+    const checkpoint = await this.dataSource
+      .getRepository(CheckpointEntity)
+      .findOneBy({ name: CHECKPOINT_NAME });
+    const done = new Set(rows.map((r) => r.tx_id));
+    for (const waiter of [...this.waiters]) {
+      if (done.has(waiter.txId) || (checkpoint && checkpoint.blockNumber > waiter.blockNumber))
+        waiter.resolve(true);
+    }
   }
 
   /**

@@ -103,6 +103,11 @@ export async function startGateway(options: {
   env?: Record<string, string>;
   /** Wrap the ledger, e.g. to observe calls. */
   wrapLedger?: (ledger: LedgerPort) => LedgerPort;
+  /**
+   * Use this already open ledger (several gateway instances on one ledger, as on one Fabric network); the
+   * gateway does not close it.
+   */
+  ledger?: LedgerPort;
 }): Promise<TestGateway> {
   const started = performance.now();
   const config = loadConfig({
@@ -115,6 +120,7 @@ export async function startGateway(options: {
   const app = await createApp(config, {
     // The real embedded ledger; fsync off as for any throw-away test ledger.
     ledgerFactory: async (ledger) => {
+      if (options.ledger) return sharedLedger(options.ledger);
       const opened = await EmbeddedLedger.open({ ...ledger, sync: false });
       return options.wrapLedger ? options.wrapLedger(opened) : opened;
     },
@@ -127,6 +133,22 @@ export async function startGateway(options: {
     http: request(app.getHttpServer()),
     readyMs,
     close: () => app.close(),
+  };
+}
+
+/** The port of a ledger owned by someone else: everything but close. */
+function sharedLedger(ledger: LedgerPort): LedgerPort {
+  return {
+    prepare: (r) => ledger.prepare(r),
+    submit: (r) => ledger.submit(r),
+    evaluate: (r) => ledger.evaluate(r),
+    chaincodeEvents: (o) => ledger.chaincodeEvents(o),
+    blockEvents: (o) => ledger.blockEvents(o),
+    getTransaction: (t) => ledger.getTransaction(t),
+    getBlock: (n) => ledger.getBlock(n),
+    getChainInfo: () => ledger.getChainInfo(),
+    verifyChain: () => ledger.verifyChain(),
+    close: async () => undefined,
   };
 }
 

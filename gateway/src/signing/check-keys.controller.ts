@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import type { Principal } from '../auth/roles';
+import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ProblemError } from '../common/problem';
+import { CheckKeyDto, RegisterCheckKeyDto } from './check-keys.dto';
+import { CheckKeysService } from './check-keys.service';
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function checkId(id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: id', {
+      errors: [{ field: 'id', message: 'id must be 1-64 characters of A-Z a-z 0-9 . _ -' }],
+    });
+  }
+  return id;
+}
+
+@ApiTags('trades')
+@Controller('v1/trading-centers')
+export class CheckKeysController {
+  constructor(private readonly keys: CheckKeysService) {}
+
+  @Post(':id/check-keys')
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary: 'Register a check key of a trading center (HMAC-SHA256 secret or SM2 public key)',
+    description:
+      'The trading center signs the RFC 8785 canonical trade data with this key (check data). HMAC secrets are ' +
+      'stored encrypted with AES-256-GCM (key GEC_SECRET_KEY or the generated data-folder key) and never returned.',
+  })
+  @ApiParam({ name: 'id', example: 'TC-001' })
+  @ApiCreatedResponse({ type: CheckKeyDto })
+  @ApiProblems(400, 404, 409, 422)
+  register(
+    @Param('id') id: string,
+    @Body() body: RegisterCheckKeyDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CheckKeyDto> {
+    return this.keys.register(checkId(id), body, principal.keyId);
+  }
+
+  @Get(':id/check-keys')
+  @Roles('admin', 'trading-center', 'regulator')
+  @ApiRoles('admin', 'trading-center', 'regulator')
+  @ApiOperation({ summary: 'List the check keys of a trading center (no secrets)' })
+  @ApiOkResponse({ type: [CheckKeyDto] })
+  list(@Param('id') id: string): Promise<CheckKeyDto[]> {
+    return this.keys.list(checkId(id));
+  }
+}

@@ -1,0 +1,48 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+
+export const CHECK_ALGORITHMS = ['hmac-sha256', 'sm2-sm3'] as const;
+export type CheckAlgorithm = (typeof CHECK_ALGORITHMS)[number];
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export class RegisterCheckKeyDto {
+  @ApiProperty({ description: 'Key id the trading center names in its check data', example: 'tc-2026-01' })
+  @Matches(ID_PATTERN, { message: 'keyId must be 1-64 characters of A-Z a-z 0-9 . _ -' })
+  keyId!: string;
+
+  @ApiProperty({ enum: CHECK_ALGORITHMS, example: 'hmac-sha256' })
+  @IsIn(CHECK_ALGORITHMS, { message: `alg must be one of ${CHECK_ALGORITHMS.join(', ')}` })
+  alg!: CheckAlgorithm;
+
+  @ApiPropertyOptional({
+    description:
+      'hmac-sha256: the shared secret, base64 (at least 32 bytes). Stored encrypted (AES-256-GCM), never returned.',
+    writeOnly: true,
+    example: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0NTY=',
+  })
+  @IsOptional()
+  @IsString({ message: 'secret must be a base64 string' })
+  @MinLength(40, { message: 'secret must be base64 of at least 32 bytes' })
+  @MaxLength(1024, { message: 'secret must be at most 1024 characters' })
+  secret?: string;
+
+  @ApiPropertyOptional({ description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)' })
+  @IsOptional()
+  @IsString({ message: 'publicKeyPem must be a PEM string' })
+  @MaxLength(4096, { message: 'publicKeyPem must be at most 4096 characters' })
+  publicKeyPem?: string;
+}
+
+export class CheckKeyDto {
+  @ApiProperty({ example: 'TC-001' })
+  tradingCenter!: string;
+  @ApiProperty({ example: 'tc-2026-01' })
+  keyId!: string;
+  @ApiProperty({ enum: CHECK_ALGORITHMS })
+  alg!: string;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  createdAt!: string;
+  @ApiProperty({ nullable: true, type: String })
+  revokedAt!: string | null;
+}
