@@ -297,6 +297,24 @@ describe('green consumption per consumer and month', () => {
     });
   });
 
+  it('refuses a generation meter correction below the green kWh sold from the unit (ATTESTATION_BELOW_CLAIMED)', async () => {
+    const s = await seller(gec, MONTH, 3);
+    const b = await buyer(gec, MONTH, [5_000]);
+    await attestTrade(gec, tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 3 }]));
+    await expectRefused(
+      gec.submit(gec.ids.gridPlatform, 'metering:CorrectMeterPeriod', {
+        meterId: s.meterIds[0],
+        period: MONTH,
+        totalWh: 2_500_000,
+        digest: digestOf('generation corrected'),
+        reason: 'CT ratio fixed',
+        version: 2,
+      }),
+      'ATTESTATION_BELOW_CLAIMED',
+      `generation of unit ${s.unitId}`,
+    );
+  });
+
   it("refuses green generation beyond the unit's generation of the month, e.g. certificates made of carried Wh (GREEN_GENERATION_EXCEEDS_ATTESTED)", async () => {
     const owner = await gec.participant('GENERATOR');
     const unit = await gec.unit(owner);
