@@ -1,7 +1,9 @@
 /** The conformance scenarios on the embedded ledger (always run). */
 import { createTestNetwork, type TestNetwork } from '../../gateway/src/ledger/embedded/testing';
 import { certificateScenarios } from '../scenarios/certificates';
+import { gatewayScenarios } from '../scenarios/gateway';
 import { identityScenarios } from '../scenarios/identity';
+import { tradeScenarios } from '../scenarios/trades';
 
 describe('conformance: embedded ledger', () => {
   let net: TestNetwork;
@@ -12,7 +14,12 @@ describe('conformance: embedded ledger', () => {
   });
   afterAll(async () => net.close());
 
-  for (const scenario of [...identityScenarios, ...certificateScenarios]) {
+  for (const scenario of [
+    ...identityScenarios,
+    ...certificateScenarios,
+    ...tradeScenarios,
+    ...gatewayScenarios,
+  ]) {
     it(scenario.name, () => scenario.run(net.ledger, net.ids));
   }
 });

@@ -13,7 +13,9 @@ import { delimiter, join, resolve } from 'node:path';
 import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gateway/src/ledger/factory';
 import type { LedgerPort } from '../../gateway/src/ledger/port';
 import { certificateScenarios } from '../scenarios/certificates';
+import { gatewayScenarios } from '../scenarios/gateway';
 import { identityScenarios } from '../scenarios/identity';
+import { tradeScenarios } from '../scenarios/trades';
 import type { ScenarioIds } from '../scenarios/harness';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -88,7 +90,12 @@ const ids: ScenarioIds = {
       });
       afterAll(async () => ledger?.close());
 
-      for (const scenario of [...identityScenarios, ...certificateScenarios]) {
+      for (const scenario of [
+        ...identityScenarios,
+        ...certificateScenarios,
+        ...tradeScenarios,
+        ...gatewayScenarios,
+      ]) {
         it(scenario.name, () => scenario.run(ledger, ids));
       }
     });

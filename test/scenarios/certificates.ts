@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CommitError, EndorseError, type IdentityRef, type LedgerPort } from '../../gateway/src/ledger/port';
 import { json, register, uniqueId, type Scenario, type ScenarioIds } from './harness';
 
-interface Lot {
+export interface Lot {
   id: string;
   serialStart: string;
   serialEnd: string;
@@ -26,18 +26,23 @@ interface Lot {
  * The production month: two months before now in Asia/Shanghai (UTC+8, no DST), so it has ended (attestation
  * needs that) and its certificates are well inside their 24-month validity.
  */
-const MONTH = (() => {
+export const MONTH = (() => {
   const shanghai = new Date(Date.now() + 8 * 3_600_000);
   const month = new Date(Date.UTC(shanghai.getUTCFullYear(), shanghai.getUTCMonth() - 2, 1));
   return month.toISOString().slice(0, 7);
 })();
 const MONTH_DIGITS = MONTH.replace('-', '');
 
-async function submit(ledger: LedgerPort, identity: IdentityRef, transaction: string, request: unknown) {
+export async function submit(
+  ledger: LedgerPort,
+  identity: IdentityRef,
+  transaction: string,
+  request: unknown,
+) {
   return ledger.submit({ identity, transaction, args: [JSON.stringify(request)] });
 }
 
-async function read<T>(
+export async function read<T>(
   ledger: LedgerPort,
   identity: IdentityRef,
   transaction: string,
@@ -46,7 +51,7 @@ async function read<T>(
   return json(await ledger.evaluate({ identity, transaction, args: [arg] })) as T;
 }
 
-async function refusalCode(promise: Promise<unknown>): Promise<string> {
+export async function refusalCode(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (err) {
@@ -60,7 +65,7 @@ async function refusalCode(promise: Promise<unknown>): Promise<string> {
  * A generator with a two-meter wind unit whose meters were attested for MONTH, issued; returns the lot.
  * Wh totals are chosen so the issuance also carries a remainder.
  */
-async function issuedLot(ledger: LedgerPort, ids: ScenarioIds, meterWh: [number, number]) {
+export async function issuedLot(ledger: LedgerPort, ids: ScenarioIds, meterWh: [number, number]) {
   const owner = uniqueId('GEN');
   await register(ledger, ids.gridAdmin, { id: owner, kind: 'GENERATOR', region: '150000' });
   const unitId = uniqueId('UNIT');
@@ -92,7 +97,7 @@ async function issuedLot(ledger: LedgerPort, ids: ScenarioIds, meterWh: [number,
   return { owner, unitId, projectCode, issuance, lot };
 }
 
-async function consumer(ledger: LedgerPort, ids: ScenarioIds): Promise<string> {
+export async function consumer(ledger: LedgerPort, ids: ScenarioIds): Promise<string> {
   const id = uniqueId('CON');
   await register(ledger, ids.tradingAdmin, { id, kind: 'CONSUMER', region: '330000' });
   return id;
