@@ -137,6 +137,16 @@ describe('metering', () => {
       await post('/v1/meters', 'admin')
         .send({ meterId: FACTORY, kind: 'CONSUMPTION', owner: 'CON-FAC-2', intervalMinutes: 15 })
         .expect(201);
+      const onChain = JSON.parse(
+        Buffer.from(
+          await ledger.evaluate({
+            identity: { mspId: 'GridMSP', name: 'platform' },
+            transaction: 'metering:GetConsumptionMeter',
+            args: [FACTORY],
+          }),
+        ).toString('utf8'),
+      );
+      expect(onChain).toMatchObject({ meterId: FACTORY, consumer: 'CON-FAC-2' });
       const read = await get(`/v1/meters/${FACTORY}`, 'regulator').expect(200);
       expect(read.body).toMatchObject({
         meterId: FACTORY,
@@ -154,6 +164,7 @@ describe('metering', () => {
           'METER_EXISTS',
         ],
         [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'NOBODY' }, 422, 'OWNER_NOT_REGISTERED'],
+        [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'CON-FAC-2' }, 422, 'METER_NOT_ON_LEDGER'],
         [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'GEN-WIND-1' }, 422, 'OWNER_KIND_MISMATCH'],
         [
           { meterId: 'M-X', kind: 'GENERATION', owner: 'GEN-WIND-1', unitId: 'UNIT-WIND-1' },
@@ -384,6 +395,8 @@ describe('metering', () => {
       expect(res.body.code).toBe('PERIOD_NOT_ENDED');
       await post(`/v1/meters/NOPE/periods/${PERIOD}/close`).send({}).expect(404);
       await post(`/v1/meters/${WIND}/periods/2026-13/close`).send({}).expect(400);
+      const reason = await post(`/v1/meters/${WIND}/periods/${PERIOD}/close`).send({ reason: 5 }).expect(400);
+      expect(reason.body.errors[0].field).toBe('reason');
     });
 
     it('closes a complete generation period: total and Merkle root attested on the ledger', async () => {
@@ -474,7 +487,7 @@ describe('metering', () => {
       expect(view.body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
     });
 
-    it('closes a completed consumption period or maps a ledger refusal to 409/422, never a 500', async () => {
+    it('closes a completed consumption period of the factory into an attestation on the ledger', async () => {
       const rest = ndjson(
         [gap.first + 1, gap.first + 2, ...Array.from({ length: 4 }, (_, k) => gap.first + 4 + k)].map(
           (i) => ({
@@ -487,10 +500,111 @@ describe('metering', () => {
       expect((await ingest(rest).expect(200)).body).toMatchObject({ accepted: 6, rejected: 0 });
       const completeness = await get(`/v1/meters/${FACTORY}/completeness?period=${PERIOD}`).expect(200);
       expect(completeness.body).toMatchObject({ present: 2976, complete: true, missing: [] });
-      const res = await post(`/v1/meters/${FACTORY}/periods/${PERIOD}/close`);
-      expect([200, 409, 422]).toContain(res.status);
+      const res = await post(`/v1/meters/${FACTORY}/periods/${PERIOD}/close`).expect(200);
+      const onChain = JSON.parse(
+        Buffer.from(
+          await ledger.evaluate({
+            identity: { mspId: 'GridMSP', name: 'platform' },
+            transaction: 'metering:GetMeterAttestation',
+            args: [JSON.stringify({ meterId: FACTORY, period: PERIOD })],
+          }),
+        ).toString('utf8'),
+      );
+      expect(onChain).toMatchObject({ version: 1, totalWh: res.body.totalWh, digest: res.body.digest });
       const view = await get(`/v1/meters/${FACTORY}/periods/${PERIOD}`).expect(200);
-      expect(view.body.status).toBe(res.status === 200 ? 'CLOSED' : 'OPEN');
+      expect(view.body).toMatchObject({ status: 'CLOSED', readingCount: 2976 });
+    });
+  });
+  describe('concurrency and conventions', () => {
+    /** The month before PERIOD, for the wind meter. */
+    const prevStart = (() => {
+      const d = new Date(START + SHANGHAI);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1) - SHANGHAI;
+    })();
+    const prevPeriod = new Date(prevStart + SHANGHAI).toISOString().slice(0, 7);
+    const prevCount = (START - prevStart) / STEP;
+    const prevWh = Array.from({ length: prevCount }, (_, i) => whOf('prev', i));
+    const prevBody = ndjson(
+      prevWh.map((wh, i) => ({ meterId: WIND, intervalStart: local(prevStart + i * STEP), kwh: kwh(wh) })),
+    );
+
+    it('stores each reading once when the same file arrives three times at once', async () => {
+      const results = await Promise.all([ingest(prevBody), ingest(prevBody), ingest(prevBody)]);
+      for (const res of results) expect([200, 409]).toContain(res.status);
+      const ok = results.filter((res) => res.status === 200);
+      expect(ok.reduce((sum, res) => sum + res.body.accepted, 0)).toBe(prevCount);
+      const stored = await db.query(
+        `SELECT count(*)::int AS n, sum(wh)::text AS total FROM meter_readings
+         WHERE meter_id = $1 AND interval_start >= $2 AND interval_start < $3`,
+        [WIND, new Date(prevStart), new Date(START)],
+      );
+      const total = String(prevWh.reduce((a, b) => a + b, 0));
+      expect(stored.rows[0]).toEqual({ n: prevCount, total });
+      const period = await db.query(
+        'SELECT total_wh, reading_count FROM meter_periods WHERE meter_id = $1 AND period = $2',
+        [WIND, prevPeriod],
+      );
+      expect(period.rows[0]).toEqual({ total_wh: total, reading_count: prevCount });
+    });
+
+    it('attests a period once when it is closed twice at once', async () => {
+      const closes = await Promise.all([
+        post(`/v1/meters/${WIND}/periods/${prevPeriod}/close`),
+        post(`/v1/meters/${WIND}/periods/${prevPeriod}/close`),
+      ]);
+      expect(closes.map((res) => res.status).sort()).toEqual([200, 409]);
+      expect(closes.find((res) => res.status === 409)?.body.code).toBe('PERIOD_ALREADY_CLOSED');
+      const versions = await db.query(
+        'SELECT version FROM meter_attestations WHERE meter_id = $1 AND period = $2',
+        [WIND, prevPeriod],
+      );
+      expect(versions.rows).toEqual([{ version: 1 }]);
+    });
+
+    it('records the attestation already on the ledger when the database lost it (no second attestation)', async () => {
+      const before = await get(`/v1/meters/${WIND}/periods/${prevPeriod}`).expect(200);
+      // As if the gateway died after the ledger committed and before PostgreSQL did.
+      await db.query('DELETE FROM meter_attestations WHERE meter_id = $1 AND period = $2', [
+        WIND,
+        prevPeriod,
+      ]);
+      await db.query(
+        `UPDATE meter_periods SET status = 'OPEN', attested_version = 0 WHERE meter_id = $1 AND period = $2`,
+        [WIND, prevPeriod],
+      );
+      const again = await post(`/v1/meters/${WIND}/periods/${prevPeriod}/close`).expect(200);
+      expect(again.body).toMatchObject({ version: 1, digest: before.body.attestation.digest });
+      expect(again.body.ledger).toEqual(before.body.attestation.ledger);
+    });
+
+    it('replays a meter registration with the same Idempotency-Key', async () => {
+      const body = { meterId: 'MTR-FAC-2', kind: 'CONSUMPTION', owner: 'CON-FAC-2', intervalMinutes: 30 };
+      const first = await post('/v1/meters', 'admin').set('Idempotency-Key', 'reg-1').send(body).expect(201);
+      const again = await post('/v1/meters', 'admin').set('Idempotency-Key', 'reg-1').send(body).expect(201);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      await post('/v1/meters')
+        .set('Idempotency-Key', 'reg-1')
+        .send({ ...body, intervalMinutes: 60 })
+        .expect(409);
+      const completeness = await get(`/v1/meters/MTR-FAC-2/completeness?period=${PERIOD}`).expect(200);
+      expect(completeness.body).toMatchObject({ expected: 31 * 48, present: 0, missingIntervals: 31 * 48 });
+      const half = ndjson([{ meterId: 'MTR-FAC-2', intervalStart: local(at(1)), kwh: '1' }]);
+      expect((await ingest(half).expect(200)).body.errors[0].code).toBe('MISALIGNED_INTERVAL');
+    });
+
+    it('documents every metering endpoint in the OpenAPI document', async () => {
+      const doc = (await gateway.http.get('/docs/openapi.json').expect(200)).body;
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining([
+          '/v1/meters',
+          '/v1/meters/{id}',
+          '/v1/meter-readings',
+          '/v1/meters/{id}/completeness',
+          '/v1/meters/{id}/periods/{period}',
+          '/v1/meters/{id}/periods/{period}/close',
+        ]),
+      );
     });
   });
 });

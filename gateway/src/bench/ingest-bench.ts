@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     const perMeter = (months[1] - months[0]) / STEP_MS + (monthStart(0) - months[1]) / STEP_MS;
     const meters = Math.ceil(total / perMeter);
     for (let m = 0; m < meters; m++) {
-      const res = await call(base, key, 'POST', '/v1/meters', {
+      // An admin key: a consumption meter is registered on the ledger too.
+      const res = await call(base, adminKey, 'POST', '/v1/meters', {
         meterId: `BENCH-M-${m}`,
         kind: 'CONSUMPTION',
         owner,

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -13,6 +14,7 @@ import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { ApiProblems, ApiRoles } from '../common/openapi';
 import { PROBLEM_CONTENT_TYPE, problem, ProblemError } from '../common/problem';
+import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import { MeterDto, RegisterMeterDto } from './metering.dto';
 import {
   ClosePeriodDto,
@@ -66,6 +68,7 @@ export class MeteringController {
     private readonly meters: MetersService,
     private readonly ingestion: ReadingsIngestionService,
     private readonly periods: PeriodsService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   @Post('meters')
@@ -74,16 +77,28 @@ export class MeteringController {
   @ApiOperation({
     summary: 'Register a meter (generation meter of a unit, or consumption meter of a consumer)',
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+  })
   @ApiCreatedResponse({ type: MeterDto })
   @ApiProblems(400, 409, 422)
   async register(
     @Body() body: RegisterMeterDto,
     @CurrentPrincipal() principal: Principal,
+    @Headers(IDEMPOTENCY_HEADER) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: HttpResponse,
   ): Promise<MeterDto> {
-    const meter = await this.meters.register(principal, body);
-    res.setHeader('Location', `/v1/meters/${encodeURIComponent(meter.meterId)}`);
-    return meter;
+    const result = await this.idempotency.run(
+      { apiKeyId: principal.keyId, key: idempotencyKey, method: 'POST', path: '/v1/meters', body },
+      async () => ({ status: 201, body: await this.meters.register(principal, body) }),
+    );
+    res.status(result.status);
+    res.setHeader('Location', `/v1/meters/${encodeURIComponent(result.body.meterId)}`);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return result.body;
   }
 
   @Get('meters/:id')
@@ -217,7 +232,7 @@ export class MeteringController {
   close(
     @Param('id') id: string,
     @Param('period') period: string,
-    @Body() body: ClosePeriodDto | undefined,
+    @Body() body: ClosePeriodDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<CloseResultDto> {
     return this.periods.close(principal, checkMeterId(id), checkPeriod(period), body?.reason);

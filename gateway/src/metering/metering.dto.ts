@@ -9,6 +9,8 @@ export const INTERVAL_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] as co
 
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const ID_MESSAGE = 'must be 1-64 characters of A-Z a-z 0-9 . _ -';
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
 export class RegisterMeterDto {
   @ApiProperty({ description: 'Meter id chosen by the energy platform', example: 'MTR-WIND-001' })
@@ -91,6 +93,7 @@ export class IngestQueryDto {
   @IsString()
   @MinLength(1)
   @MaxLength(256)
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'reason must not contain control characters' })
   reason?: string;
 }
 
@@ -177,6 +180,7 @@ export class ClosePeriodDto {
   @IsString()
   @MinLength(1)
   @MaxLength(256)
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'reason must not contain control characters' })
   reason?: string;
 }
 

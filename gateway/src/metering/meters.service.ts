@@ -54,6 +54,9 @@ export class MetersService {
         errors: [{ field: 'unitId', message: 'a CONSUMPTION meter belongs to no generation unit' }],
       });
     }
+    if (await this.find(request.meterId)) {
+      throw new ProblemError(409, 'METER_EXISTS', `meter ${request.meterId} is already registered`);
+    }
     const [owner] = (await this.dataSource.query(`SELECT kind, status FROM participants WHERE id = $1`, [
       request.owner,
     ])) as Array<{ kind: string; status: string }>;
@@ -70,7 +73,8 @@ export class MetersService {
         `a ${request.kind} meter belongs to a ${OWNER_KIND[request.kind]}; ${request.owner} is a ${owner.kind}`,
       );
     }
-    if (request.unitId) await this.checkUnit(principal, request);
+    if (request.kind === 'GENERATION') await this.checkUnit(principal, request);
+    else await this.checkConsumptionMeter(principal, request);
 
     const inserted = (await this.dataSource.query(
       `INSERT INTO meters (id, kind, owner, unit_id, interval_minutes, registered_by)
@@ -103,6 +107,54 @@ export class MetersService {
     const row = await this.find(id);
     if (!row) throw new ProblemError(404, 'METER_NOT_FOUND', `meter ${id} is not registered`);
     return row;
+  }
+
+  /**
+   * A consumption meter counts as its consumer's consumption on the ledger once registered there
+   * (`metering:RegisterConsumptionMeter`, an admin's transaction). Already registered: it must be the same
+   * consumer's. Not yet: an admin key registers it now (as its own Fabric identity); the energy platform's
+   * identity may not, so it is told to have an admin register the meter.
+   */
+  private async checkConsumptionMeter(principal: Principal, request: RegisterMeterDto): Promise<void> {
+    let registered: { consumer?: string } | undefined;
+    try {
+      const bytes = await this.ledger.evaluate({
+        identity: principal.identity,
+        transaction: 'metering:GetConsumptionMeter',
+        args: [request.meterId],
+      });
+      registered = JSON.parse(Buffer.from(bytes).toString('utf8')) as { consumer?: string };
+    } catch (error) {
+      const problem = ledgerProblem(error);
+      if (problem?.code !== 'METER_NOT_REGISTERED') throw problem ?? error;
+    }
+    if (registered) {
+      if (registered.consumer !== request.owner) {
+        throw new ProblemError(
+          422,
+          'METER_OWNER_MISMATCH',
+          `meter ${request.meterId} is registered on the ledger as a consumption meter of ${registered.consumer}, not ${request.owner}`,
+        );
+      }
+      return;
+    }
+    if (principal.role !== 'admin') {
+      throw new ProblemError(
+        422,
+        'METER_NOT_ON_LEDGER',
+        `consumption meter ${request.meterId} is not registered on the ledger; register it with an admin key ` +
+          '(POST /v1/meters submits metering:RegisterConsumptionMeter), then with this key if you like',
+      );
+    }
+    try {
+      await this.ledger.submit({
+        identity: principal.identity,
+        transaction: 'metering:RegisterConsumptionMeter',
+        args: [JSON.stringify({ meterId: request.meterId, consumer: request.owner })],
+      });
+    } catch (error) {
+      throw ledgerProblem(error) ?? error;
+    }
   }
 
   private async checkUnit(principal: Principal, request: RegisterMeterDto): Promise<void> {

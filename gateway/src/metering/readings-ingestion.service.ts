@@ -16,6 +16,8 @@ import {
 
 /** Rows per INSERT … SELECT FROM unnest(…): one round trip per batch, never per row. */
 export const INGEST_BATCH_ROWS = 5000;
+/** Lines per request at most (a month of 15-minute readings of about 1,700 meters). */
+export const INGEST_LINES_MAX = 5_000_000;
 /** Bad lines listed in an answer (the total is always given). */
 export const ERRORS_LISTED_MAX = 1000;
 const STAGING = 'pg_temp.meter_reading_staging';
@@ -148,6 +150,9 @@ export class ReadingsIngestionService implements OnModuleInit {
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       const code = (error as { code?: string }).code;
+      if (code === 'ECONNRESET' || code === 'ECONNABORTED' || (error as Error).message === 'aborted') {
+        throw new ProblemError(400, 'REQUEST_ABORTED', 'the request body ended early; nothing was stored');
+      }
       if (code !== undefined && PG_RETRYABLE.has(code)) {
         throw new ProblemError(
           409,
@@ -236,6 +241,13 @@ export class ReadingsIngestionService implements OnModuleInit {
       }
       if (result === undefined) continue;
       lines += 1;
+      if (lines > INGEST_LINES_MAX) {
+        throw new ProblemError(
+          413,
+          'TOO_MANY_LINES',
+          `at most ${INGEST_LINES_MAX} readings per request; split the file`,
+        );
+      }
       if ('error' in result) {
         parseErrors.add(result.error);
         continue;

@@ -65,6 +65,45 @@ export type RealStub = ShimStub & {
 export interface ContractRouter {
   Invoke(stub: RealStub): Promise<{ status: number; message?: string; payload?: Uint8Array }>;
   metadata: Record<string, unknown>;
+  contractImplementations: Record<string, { dataMarshall?: { ajv: AjvLike } }>;
+}
+
+interface AjvLike {
+  compile(schema: unknown): unknown;
+}
+
+/**
+ * fabric-shim validates every argument by building a new `{ properties: { prop }, components }` schema and
+ * calling `ajv.compile` on it, so Ajv stable-stringifies every component schema of the chaincode on every
+ * argument of every call (a fifth of all embedded-ledger CPU with nine contracts). The validator depends
+ * only on `prop` (the parameter's schema) and `components`, both objects that live as long as the router,
+ * so the embedded peers keep the compiled validator per pair. Same validator, same errors, no re-hashing.
+ */
+function cacheArgumentValidators(router: ContractRouter): void {
+  for (const implementation of Object.values(router.contractImplementations)) {
+    const ajv = implementation.dataMarshall?.ajv;
+    if (!ajv) continue;
+    const compile = ajv.compile.bind(ajv);
+    const compiled = new WeakMap<object, WeakMap<object, unknown>>();
+    ajv.compile = (schema: unknown) => {
+      const shape = schema as { properties?: { prop?: unknown }; components?: { schemas?: unknown } };
+      const prop = shape?.properties?.prop;
+      const components = shape?.components?.schemas;
+      if (
+        typeof prop !== 'object' ||
+        prop === null ||
+        typeof components !== 'object' ||
+        components === null
+      ) {
+        return compile(schema);
+      }
+      let byComponents = compiled.get(prop);
+      if (!byComponents) compiled.set(prop, (byComponents = new WeakMap()));
+      let validator = byComponents.get(components);
+      if (!validator) byComponents.set(components, (validator = compile(schema)));
+      return validator;
+    };
+  }
 }
 
 export const ChaincodeStub = StubClass;
@@ -72,5 +111,7 @@ export const ChaincodeStub = StubClass;
 /** Build the router exactly as fabric-shim's bootstrap does for a chaincode package. */
 export function createContractRouter(contracts: unknown[], title: string, version: string): ContractRouter {
   const serializers = { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } };
-  return new ChaincodeFromContractClass(contracts, serializers, {}, title, version);
+  const router = new ChaincodeFromContractClass(contracts, serializers, {}, title, version);
+  cacheArgumentValidators(router);
+  return router;
 }
