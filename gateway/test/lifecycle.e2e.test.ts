@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type {
   CertificateLot,
+  Exchange,
   GenerationUnit,
   Issuance,
   LotPage,
   ListingPage,
+  Redemption,
   RedemptionCheck,
   UnitPage,
 } from '@gec/chaincode';
@@ -19,7 +21,9 @@ import { toIssuanceDto, toLotDto, toRedemptionCheckDto } from '../src/certificat
 import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../src/ledger/port';
+import { toExchangeDto } from '../src/exchanges/exchanges.dto';
 import { toListingDto } from '../src/listings/listings.dto';
+import { toRedemptionDto } from '../src/redemptions/redemptions.dto';
 import { toUnitDto } from '../src/units/units.dto';
 import {
   participant,
@@ -334,6 +338,8 @@ describe('certificate lifecycle over HTTP', () => {
     expect(res.body.ranges).toHaveLength(1);
     redeemedRange = res.body.ranges[0];
     expect((await get('/v1/redemptions/RDM-1').expect(200)).body).toEqual(res.body);
+    const chainRedemption = await evaluate<Redemption>('redemption:GetRedemption', 'RDM-1');
+    expect(res.body).toEqual(toRedemptionDto(chainRedemption, await blockOf(chainRedemption.txId)));
     const redeemedLot = await get(`/v1/lots/${res.body.ranges[0].lotId}`).expect(200);
     expect(redeemedLot.body).toMatchObject({ status: 'REDEEMED', redemptionId: 'RDM-1', certificates: 30 });
     await expectProjectionAgrees();
@@ -387,6 +393,8 @@ describe('certificate lifecycle over HTTP', () => {
     }).expect(201);
     expect(res.body).toMatchObject({ id: 'EXC-1', certificates: 10, purpose: null });
     expect((await get('/v1/exchanges/EXC-1').expect(200)).body).toEqual(res.body);
+    const chainExchange = await evaluate<Exchange>('redemption:GetExchange', 'EXC-1');
+    expect(res.body).toEqual(toExchangeDto(chainExchange, await blockOf(chainExchange.txId)));
     const exchanged = await expectCheckAgrees(res.body.ranges[0].serialStart);
     expect(exchanged).toMatchObject({ exchanged: true, redeemed: false, status: 'EXCHANGED' });
     expect((await get('/v1/lots?status=EXCHANGED').expect(200)).body.items).toHaveLength(1);

@@ -42,10 +42,12 @@ describe('units and meter attestations', () => {
   let gateway: TestGateway;
   let ledger: LedgerPort;
   const keys: Record<string, string> = {};
-  const previousSweepSetting = process.env.EXPIRY_SWEEP_INTERVAL_MS;
+  const previousSweep = [process.env.EXPIRY_SWEEP_INTERVAL_MS, process.env.EXPIRY_SWEEP_START_DELAY_MS];
 
   beforeAll(async () => {
-    process.env.EXPIRY_SWEEP_INTERVAL_MS = '0';
+    // The scheduled sweep runs here, often: the 2024 certificates issued below are past their date.
+    process.env.EXPIRY_SWEEP_INTERVAL_MS = '300';
+    process.env.EXPIRY_SWEEP_START_DELAY_MS = '100';
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-units-');
     gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase() });
@@ -72,8 +74,11 @@ describe('units and meter attestations', () => {
   }, 60000);
 
   afterAll(async () => {
-    if (previousSweepSetting === undefined) delete process.env.EXPIRY_SWEEP_INTERVAL_MS;
-    else process.env.EXPIRY_SWEEP_INTERVAL_MS = previousSweepSetting;
+    const names = ['EXPIRY_SWEEP_INTERVAL_MS', 'EXPIRY_SWEEP_START_DELAY_MS'];
+    names.forEach((name, i) => {
+      if (previousSweep[i] === undefined) delete process.env[name];
+      else process.env[name] = previousSweep[i];
+    });
     await gateway?.close();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -235,5 +240,13 @@ describe('units and meter attestations', () => {
     await get('/v1/meter-attestations/U-1-M1/2024-13')
       .expect(400)
       .expect((r) => expect(r.body.errors[0].field).toBe('period'));
+  });
+  it('expires past-date lots by the scheduled sweep, shortly after issuance', async () => {
+    const lotId = (await get('/v1/issuances?unitId=U-1&month=2024-03').expect(200)).body.items[0]
+      .lotId as string;
+    await waitFor(async () => (await get(`/v1/lots/${lotId}`).expect(200)).body.status === 'EXPIRED');
+    const chain = await evaluate<{ status: string; updatedTxId: string }>('certificates:GetLot', lotId);
+    expect(chain.status).toBe('EXPIRED');
+    expect((await get(`/v1/lots/${lotId}`).expect(200)).body.ledger.txId).toBe(chain.updatedTxId);
   });
 });

@@ -5,7 +5,7 @@ import type {
   RedemptionCheck,
   SerialProvenance,
 } from '@gec/chaincode';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQueryDto } from '../common/pagination';
 import { whToKwh } from '../units/units.dto';
@@ -37,6 +37,7 @@ const SERIAL_END_EXAMPLE = 'P3309002024000017' + '202609' + '0000120' + 'WT';
 
 // ---- Requests -----------------------------------------------------------------------------------------------
 
+@ApiSchema({ description: 'Issue a unit’s certificates for a production month (注册绿证)' })
 export class IssueDto {
   @ApiProperty({ description: 'The generation unit', example: 'UNIT-ZJ-WIND-01' })
   @Matches(ID_PATTERN, { message: `unitId ${ID_MESSAGE}` })
@@ -63,6 +64,7 @@ function certificatesField(description: string) {
   return ApiPropertyOptional({ description, minimum: 1, maximum: MAX_CERTIFICATES, example: 40 });
 }
 
+@ApiSchema({ description: 'Split a lot: how many of its highest serials become a new lot' })
 export class SplitLotDto {
   @ApiProperty({ description: 'The holder, as the trading center states it', example: 'GEN-ZJ-001' })
   @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
@@ -78,6 +80,7 @@ export class SplitLotDto {
   certificates!: number;
 }
 
+@ApiSchema({ description: 'Transfer a whole lot or a part of it between market participants' })
 export class TransferLotDto {
   @ApiProperty({ description: 'The current holder (a GENERATOR or CONSUMER)', example: 'GEN-ZJ-001' })
   @Matches(ID_PATTERN, { message: `from ${ID_MESSAGE}` })
@@ -95,6 +98,7 @@ export class TransferLotDto {
   certificates?: number;
 }
 
+@ApiSchema({ description: 'Withdraw certificates (dispute handling), with a reason' })
 export class WithdrawLotDto {
   @ApiProperty({
     description: 'Why (dispute handling; kept on the ledger)',
@@ -153,6 +157,10 @@ export class ListIssuancesQueryDto extends PageQueryDto {
 
 // ---- Responses ----------------------------------------------------------------------------------------------
 
+@ApiSchema({
+  description:
+    'A certificate lot: a contiguous range of serial numbers of one unit and production month, its holder and status',
+})
 export class LotDto {
   @ApiProperty({
     description: 'Lot id: its first serial when it was created (never changes)',
@@ -226,6 +234,7 @@ export class LotDto {
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One page of lots, ordered by lot id' })
 export class LotPageDto {
   @ApiProperty({ type: [LotDto] })
   items!: LotDto[];
@@ -233,18 +242,25 @@ export class LotPageDto {
   nextCursor!: string | null;
 }
 
+@ApiSchema({
+  description: 'What a lot action changed: the lot that acted, every lot written, and the transaction',
+})
 export class LotChangeDto {
   @ApiProperty({
     description: 'The lot that took the action: the whole lot, or the part split off',
     example: SERIAL_EXAMPLE,
   })
   lotId!: string;
-  @ApiProperty({ type: [LotDto], description: 'Every lot the transaction wrote' })
+  @ApiProperty({
+    type: [LotDto],
+    description: 'Every lot the transaction wrote (each as in GET /v1/lots/{lotId})',
+  })
   lots!: LotDto[];
   @ApiProperty({ type: LedgerProof })
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One meter’s attested total as counted by an issuance' })
 export class IssuanceMeterDto {
   @ApiProperty({ example: 'MTR-ZJ-0001' })
   meterId!: string;
@@ -254,6 +270,10 @@ export class IssuanceMeterDto {
   totalKwh!: string;
 }
 
+@ApiSchema({
+  description:
+    'The issuance of one unit for one production month: attested energy, certificates, the lot created, carries',
+})
 export class IssuanceDto {
   @ApiProperty({ description: 'projectCode + YYYYMM', example: 'P3309002024000017202609' })
   id!: string;
@@ -267,7 +287,11 @@ export class IssuanceDto {
   periodStart!: string;
   @ApiProperty({ example: '2026-09-30T16:00:00.000Z' })
   periodEnd!: string;
-  @ApiProperty({ type: [IssuanceMeterDto] })
+  @ApiProperty({
+    type: [IssuanceMeterDto],
+    description: 'The attested total of each meter of the unit, as counted',
+    example: [{ meterId: 'MTR-ZJ-0001', version: 1, totalKwh: '60000.500' }],
+  })
   meters!: IssuanceMeterDto[];
   @ApiProperty({
     description: 'Attested generation of the unit’s meters (kWh, 3 decimals)',
@@ -307,6 +331,7 @@ export class IssuanceDto {
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One page of issuances, ordered by id (project code + month)' })
 export class IssuancePageDto {
   @ApiProperty({ type: [IssuanceDto] })
   items!: IssuanceDto[];
@@ -314,6 +339,7 @@ export class IssuancePageDto {
   nextCursor!: string | null;
 }
 
+@ApiSchema({ description: 'One committed version of a lot' })
 export class LotVersionDto {
   @ApiProperty({ example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b' })
   txId!: string;
@@ -332,6 +358,7 @@ export class LotVersionDto {
   lot!: LotDto;
 }
 
+@ApiSchema({ description: 'Every committed version of a lot, oldest first' })
 export class LotHistoryDto {
   @ApiProperty({ example: SERIAL_EXAMPLE })
   lotId!: string;
@@ -339,6 +366,7 @@ export class LotHistoryDto {
   versions!: LotVersionDto[];
 }
 
+@ApiSchema({ description: 'The answer of a redemption check (兑付信息核查) for one serial number' })
 export class RedemptionCheckDto {
   @ApiProperty({ example: SERIAL_EXAMPLE })
   serial!: string;
@@ -381,6 +409,7 @@ export class RedemptionCheckDto {
   electricityReference!: string | null;
 }
 
+@ApiSchema({ description: 'One committed version of a lot that held the serial' })
 export class ProvenanceEntryDto {
   @ApiProperty({ example: '3f7c…' })
   txId!: string;
@@ -398,6 +427,7 @@ export class ProvenanceEntryDto {
   serialEnd!: string;
 }
 
+@ApiSchema({ description: 'One lot on a serial’s path, with the versions of it that held the serial' })
 export class ProvenanceStepDto {
   @ApiProperty({ example: SERIAL_EXAMPLE })
   lotId!: string;
@@ -412,6 +442,9 @@ export class ProvenanceStepDto {
   entries!: ProvenanceEntryDto[];
 }
 
+@ApiSchema({
+  description: 'Where a certificate has been: from the lot its issuance created to the lot holding it now',
+})
 export class ProvenanceDto {
   @ApiProperty({ example: SERIAL_EXAMPLE })
   serial!: string;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import type { Principal } from '../auth/roles';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { ledgerProblem } from '../common/ledger-errors';
@@ -41,6 +41,9 @@ export const checkId = (value: string, field = 'id') => checkParam(value, field,
 export const checkSerial = (value: string, field = 'serial') =>
   checkParam(value, field, SERIAL_PATTERN, SERIAL_MESSAGE);
 
+@ApiSchema({
+  description: 'The ledger transaction behind a resource: transaction id, block, validation code and time',
+})
 export class LedgerProof {
   @ApiProperty({
     description: 'Transaction id of the transaction that last changed the resource',

@@ -7,6 +7,7 @@ import {
   ApiParam,
   ApiProperty,
   ApiPropertyOptional,
+  ApiSchema,
   ApiTags,
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
@@ -30,6 +31,7 @@ export class ListExchangesQueryDto extends PageQueryDto {
   owner?: string;
 }
 
+@ApiSchema({ description: 'One page of exchanges, ordered by id' })
 export class ExchangePageDto {
   @ApiProperty({ type: [ExchangeDto] })
   items!: ExchangeDto[];

@@ -1,5 +1,5 @@
 import type { Exchange } from '@gec/chaincode';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
 import {
   ID_MESSAGE,
@@ -10,8 +10,13 @@ import {
   orNull,
   proof,
 } from '../certificates/ledger-support';
+import { SERIAL_EXAMPLE } from '../certificates/certificates.dto';
 import { ConsumedRangeDto, ConsumeItemDto, ItemsProperty, toRangeDto } from '../redemptions/consumption';
 
+@ApiSchema({
+  description:
+    'Surrender certificates for green electricity (绿电兑换), with the electricity side’s reference',
+})
 export class CreateExchangeDto {
   @ApiProperty({ description: 'Exchange id chosen by the trading center', example: 'EXC-2026-0001' })
   @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
@@ -40,6 +45,10 @@ export class CreateExchangeDto {
   items!: ConsumeItemDto[];
 }
 
+@ApiSchema({
+  description:
+    'An exchange: the certificates surrendered for green electricity and the electricity side’s reference',
+})
 export class ExchangeDto {
   @ApiProperty({ example: 'EXC-2026-0001' })
   id!: string;
@@ -49,7 +58,19 @@ export class ExchangeDto {
   electricityReference!: string;
   @ApiProperty({ nullable: true, type: String, example: '11 月绿电交易结算' })
   purpose!: string | null;
-  @ApiProperty({ type: [ConsumedRangeDto] })
+  @ApiProperty({
+    type: [ConsumedRangeDto],
+    description: 'The serial ranges consumed, one per lot',
+    example: [
+      {
+        lotId: SERIAL_EXAMPLE,
+        serialStart: SERIAL_EXAMPLE,
+        serialEnd: SERIAL_EXAMPLE,
+        certificates: 30,
+        volumeKwh: 30000,
+      },
+    ],
+  })
   ranges!: ConsumedRangeDto[];
   @ApiProperty({ description: 'Certificates surrendered', example: 10 })
   certificates!: number;

@@ -1,5 +1,5 @@
 import type { Listing } from '@gec/chaincode';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { LotDto, SERIAL_EXAMPLE } from '../certificates/certificates.dto';
 import {
@@ -17,6 +17,7 @@ import { PageQueryDto } from '../common/pagination';
 
 export const LISTING_STATUSES = ['OPEN', 'CANCELLED', 'SOLD', 'CLOSED'] as const;
 
+@ApiSchema({ description: 'Certificates to offer for sale (绿证售卖) at a price per certificate in fen' })
 export class CreateListingDto {
   @ApiProperty({ description: 'Listing id chosen by the trading center', example: 'LST-2026-0001' })
   @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
@@ -44,12 +45,14 @@ export class CreateListingDto {
   unitPriceFen!: number;
 }
 
+@ApiSchema({ description: 'Cancel an open listing (the seller, as the trading center states it)' })
 export class CancelListingDto {
   @ApiProperty({ description: 'The seller, as the trading center states it', example: 'GEN-ZJ-001' })
   @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
   owner!: string;
 }
 
+@ApiSchema({ description: 'A sale from an open listing, completed at the trading center' })
 export class SellListingDto {
   @ApiProperty({ description: 'The buyer (an ACTIVE generator or consumer)', example: 'CON-SH-001' })
   @Matches(ID_PATTERN, { message: `buyer ${ID_MESSAGE}` })
@@ -75,6 +78,7 @@ export class ListListingsQueryDto extends PageQueryDto {
   seller?: string;
 }
 
+@ApiSchema({ description: 'A listing: what is still offered, what was sold, the price in fen (CNY)' })
 export class ListingDto {
   @ApiProperty({ example: 'LST-2026-0001' })
   id!: string;
@@ -106,6 +110,7 @@ export class ListingDto {
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One page of listings, ordered by id' })
 export class ListingPageDto {
   @ApiProperty({ type: [ListingDto] })
   items!: ListingDto[];
@@ -113,6 +118,7 @@ export class ListingPageDto {
   nextCursor!: string | null;
 }
 
+@ApiSchema({ description: 'A completed sale: buyer, certificates, amount in fen (CNY)' })
 export class SaleDto {
   @ApiProperty({ example: 'CON-SH-001' })
   buyer!: string;
@@ -128,6 +134,10 @@ export class SaleDto {
   currency!: 'CNY';
 }
 
+@ApiSchema({
+  description:
+    'What a listing action changed: the listing, the lots written, the sale (when selling) and the transaction',
+})
 export class ListingChangeDto {
   @ApiProperty({ type: ListingDto })
   listing!: ListingDto;

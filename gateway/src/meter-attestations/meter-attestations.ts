@@ -6,6 +6,7 @@ import {
   ApiParam,
   ApiProperty,
   ApiPropertyOptional,
+  ApiSchema,
   ApiTags,
 } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -105,6 +106,7 @@ export async function projectAttestationEvent(
   await upsertUnit(manager, body.unit, event);
 }
 
+@ApiSchema({ description: 'One version of a meter–month attestation (version 1, then one per correction)' })
 export class AttestationVersionDto {
   @ApiProperty({ example: 1 })
   version!: number;
@@ -135,6 +137,10 @@ export class AttestationVersionDto {
   blockNumber!: number | null;
 }
 
+@ApiSchema({
+  description:
+    'The grid operator’s attested total of one meter for one month (Asia/Shanghai), with every version',
+})
 export class MeterAttestationDto {
   @ApiProperty({ example: 'MTR-ZJ-0001' })
   meterId!: string;
@@ -152,12 +158,28 @@ export class MeterAttestationDto {
   digest!: string;
   @ApiProperty({ example: '2026-10-01T00:30:00.000Z' })
   attestedAt!: string;
-  @ApiProperty({ type: [AttestationVersionDto], description: 'Every version, oldest first' })
+  @ApiProperty({
+    type: [AttestationVersionDto],
+    description: 'Every version, oldest first',
+    example: [
+      {
+        version: 1,
+        totalKwh: '60000.500',
+        digest: 'ab'.repeat(32),
+        reason: null,
+        attestedAt: '2026-10-01T00:30:00.000Z',
+        attestedByMsp: 'GridMSP',
+        txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+        blockNumber: 9,
+      },
+    ],
+  })
   versions!: AttestationVersionDto[];
   @ApiProperty({ type: LedgerProof })
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One page of meter attestations, ordered by meter and month' })
 export class MeterAttestationPageDto {
   @ApiProperty({ type: [MeterAttestationDto] })
   items!: MeterAttestationDto[];

@@ -1,6 +1,13 @@
 import type { ConsortiumParameters } from '@gec/chaincode';
 import { Body, Controller, Get, HttpCode, Injectable, Module, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiSchema,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
@@ -14,6 +21,7 @@ import { ApiProblems, ApiRoles } from '../common/openapi';
 
 const READERS = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
 
+@ApiSchema({ description: 'Consortium parameters to change (at least one), with a reason' })
 export class SetParametersDto {
   @ApiPropertyOptional({
     description: 'Certificate validity in months from the production month (1–600)',
@@ -45,6 +53,7 @@ export class SetParametersDto {
   reason!: string;
 }
 
+@ApiSchema({ description: 'Why (kept on the ledger)' })
 export class ReasonDto {
   @ApiProperty({
     description: 'Why (kept on the ledger; named in every refused write)',
@@ -56,6 +65,7 @@ export class ReasonDto {
   reason!: string;
 }
 
+@ApiSchema({ description: 'Who paused the consortium, when, why, and the transaction' })
 export class PauseDto {
   @ApiProperty({ example: 'GridMSP' })
   pausedByMsp!: string;
@@ -67,6 +77,7 @@ export class PauseDto {
   txId!: string;
 }
 
+@ApiSchema({ description: 'The consortium parameters in force: validity, transfer size limits, pause' })
 export class ParametersDto {
   @ApiProperty({ example: 24 })
   validityMonths!: number;

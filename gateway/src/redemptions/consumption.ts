@@ -1,5 +1,5 @@
 import type { ConsumedRange } from '@gec/chaincode';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -21,6 +21,7 @@ import { EntityManager } from 'typeorm';
 
 /** What redemptions (兑付/核销) and exchanges (绿电兑换) share: items of lots, consumed serial ranges. */
 
+@ApiSchema({ description: 'A lot, and how many of its certificates (default all)' })
 export class ConsumeItemDto {
   @ApiProperty({ description: 'An ACTIVE lot of the owner', example: SERIAL_EXAMPLE })
   @Matches(SERIAL_PATTERN, { message: `lotId ${SERIAL_MESSAGE}` })
@@ -36,10 +37,11 @@ export class ConsumeItemDto {
 
 export function ItemsProperty() {
   return (target: object, property: string) => {
-    ApiProperty({ type: [ConsumeItemDto], description: 'Lots (1–100, each once) and how much of each' })(
-      target,
-      property,
-    );
+    ApiProperty({
+      type: [ConsumeItemDto],
+      description: 'Lots (1–100, each once) and how much of each',
+      example: [{ lotId: SERIAL_EXAMPLE, certificates: 30 }],
+    })(target, property);
     IsArray()(target, property);
     ArrayMinSize(1)(target, property);
     ArrayMaxSize(100)(target, property);
@@ -55,6 +57,7 @@ export function toChaincodeItems(items: ConsumeItemDto[]): Array<{ lotId: string
   }));
 }
 
+@ApiSchema({ description: 'A serial range a redemption or exchange consumed (now final)' })
 export class ConsumedRangeDto {
   @ApiProperty({
     description: 'The lot now holding the range (REDEEMED or EXCHANGED)',

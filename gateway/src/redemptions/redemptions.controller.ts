@@ -7,6 +7,7 @@ import {
   ApiParam,
   ApiProperty,
   ApiPropertyOptional,
+  ApiSchema,
   ApiTags,
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
@@ -30,6 +31,7 @@ export class ListRedemptionsQueryDto extends PageQueryDto {
   owner?: string;
 }
 
+@ApiSchema({ description: 'One page of redemptions, ordered by id' })
 export class RedemptionPageDto {
   @ApiProperty({ type: [RedemptionDto] })
   items!: RedemptionDto[];

@@ -1,5 +1,5 @@
 import type { Redemption } from '@gec/chaincode';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { Matches, MaxLength, MinLength } from 'class-validator';
 import {
   ID_MESSAGE,
@@ -10,8 +10,13 @@ import {
   MONTH_PATTERN,
   proof,
 } from '../certificates/ledger-support';
+import { SERIAL_EXAMPLE } from '../certificates/certificates.dto';
 import { ConsumedRangeDto, ConsumeItemDto, ItemsProperty, toRangeDto } from './consumption';
 
+@ApiSchema({
+  description:
+    'Redeem (兑付/核销) certificates of one holder for a beneficiary, consumption period and purpose',
+})
 export class CreateRedemptionDto {
   @ApiProperty({ description: 'Redemption id chosen by the trading center', example: 'RDM-2026-0001' })
   @Matches(ID_PATTERN, { message: `id ${ID_MESSAGE}` })
@@ -50,6 +55,10 @@ export class CreateRedemptionDto {
   items!: ConsumeItemDto[];
 }
 
+@ApiSchema({
+  description:
+    'A redemption statement: beneficiary, consumption period, purpose and the serial ranges redeemed',
+})
 export class RedemptionDto {
   @ApiProperty({ example: 'RDM-2026-0001' })
   id!: string;
@@ -67,7 +76,19 @@ export class RedemptionDto {
   consumptionPeriodStart!: string;
   @ApiProperty({ example: '2026-12-31T16:00:00.000Z' })
   consumptionPeriodEnd!: string;
-  @ApiProperty({ type: [ConsumedRangeDto] })
+  @ApiProperty({
+    type: [ConsumedRangeDto],
+    description: 'The serial ranges consumed, one per lot',
+    example: [
+      {
+        lotId: SERIAL_EXAMPLE,
+        serialStart: SERIAL_EXAMPLE,
+        serialEnd: SERIAL_EXAMPLE,
+        certificates: 30,
+        volumeKwh: 30000,
+      },
+    ],
+  })
   ranges!: ConsumedRangeDto[];
   @ApiProperty({ description: 'Certificates redeemed', example: 30 })
   certificates!: number;

@@ -1,5 +1,5 @@
 import type { GenerationUnit } from '@gec/chaincode';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -27,6 +27,10 @@ export function whToKwh(wh: string): string {
   return `${negative ? '-' : ''}${digits.slice(0, -3)}.${digits.slice(-3)}`;
 }
 
+@ApiSchema({
+  description:
+    'A generation unit (发电项目/机组) to register: owner, national project code, technology, capacity, province, meters',
+})
 export class RegisterUnitDto {
   @ApiProperty({
     description: 'Unit id chosen by the integrator (1–64 of A-Z a-z 0-9 . _ -)',
@@ -87,6 +91,7 @@ export class RegisterUnitDto {
   commissioningDate!: string;
 }
 
+@ApiSchema({ description: 'A unit status change with its reason' })
 export class ChangeUnitStatusDto {
   @ApiProperty({
     enum: UNIT_STATUSES,
@@ -118,6 +123,7 @@ export class ListUnitsQueryDto extends PageQueryDto {
   status?: string;
 }
 
+@ApiSchema({ description: 'A generation unit as the ledger holds it, with the proof of its last change' })
 export class UnitDto {
   @ApiProperty({ example: 'UNIT-ZJ-WIND-01' })
   id!: string;
@@ -169,6 +175,7 @@ export class UnitDto {
   ledger!: LedgerProof;
 }
 
+@ApiSchema({ description: 'One page of units, ordered by id' })
 export class UnitPageDto {
   @ApiProperty({ type: [UnitDto] })
   items!: UnitDto[];
