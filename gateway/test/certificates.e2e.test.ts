@@ -43,14 +43,12 @@ describe('certificates API', () => {
   let gateway: TestGateway;
   let ledger: LedgerPort;
   const keys: Record<string, string> = {};
-  const previousSweepSetting = process.env.EXPIRY_SWEEP_INTERVAL_MS;
 
   beforeAll(async () => {
-    process.env.EXPIRY_SWEEP_INTERVAL_MS = '0';
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-certificates-');
     databaseUrl = await postgres.newDatabase();
-    gateway = await startGateway({ dataDir, databaseUrl });
+    gateway = await startGateway({ dataDir, databaseUrl, env: { EXPIRY_SWEEP_INTERVAL_MS: '0' } });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     keys.admin = await readFirstAdminKey(dataDir);
     for (const role of ['trading-center', 'energy-platform', 'regulator']) {
@@ -93,8 +91,6 @@ describe('certificates API', () => {
   }, 60000);
 
   afterAll(async () => {
-    if (previousSweepSetting === undefined) delete process.env.EXPIRY_SWEEP_INTERVAL_MS;
-    else process.env.EXPIRY_SWEEP_INTERVAL_MS = previousSweepSetting;
     await gateway?.close();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });

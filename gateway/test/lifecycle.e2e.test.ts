@@ -60,14 +60,16 @@ describe('certificate lifecycle over HTTP', () => {
   let gateway: TestGateway;
   let ledger: LedgerPort;
   const keys: Record<string, string> = {};
-  const previousSweepSetting = process.env.EXPIRY_SWEEP_INTERVAL_MS;
 
   beforeAll(async () => {
-    // The schedule is off here: the test drives the sweep itself, with its own clock.
-    process.env.EXPIRY_SWEEP_INTERVAL_MS = '0';
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-lifecycle-');
-    gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase() });
+    // The schedule is off here: the test drives the sweep itself, with its own clock.
+    gateway = await startGateway({
+      dataDir,
+      databaseUrl: await postgres.newDatabase(),
+      env: { EXPIRY_SWEEP_INTERVAL_MS: '0' },
+    });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     keys.admin = await readFirstAdminKey(dataDir);
     for (const role of ['trading-center', 'energy-platform', 'regulator']) {
@@ -81,8 +83,6 @@ describe('certificate lifecycle over HTTP', () => {
   }, 60000);
 
   afterAll(async () => {
-    if (previousSweepSetting === undefined) delete process.env.EXPIRY_SWEEP_INTERVAL_MS;
-    else process.env.EXPIRY_SWEEP_INTERVAL_MS = previousSweepSetting;
     await gateway?.close();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });

@@ -42,15 +42,16 @@ describe('units and meter attestations', () => {
   let gateway: TestGateway;
   let ledger: LedgerPort;
   const keys: Record<string, string> = {};
-  const previousSweep = [process.env.EXPIRY_SWEEP_INTERVAL_MS, process.env.EXPIRY_SWEEP_START_DELAY_MS];
 
   beforeAll(async () => {
-    // The scheduled sweep runs here, often: the 2024 certificates issued below are past their date.
-    process.env.EXPIRY_SWEEP_INTERVAL_MS = '300';
-    process.env.EXPIRY_SWEEP_START_DELAY_MS = '100';
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-units-');
-    gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase() });
+    // The scheduled sweep runs here, often: the 2024 certificates issued below are past their date.
+    gateway = await startGateway({
+      dataDir,
+      databaseUrl: await postgres.newDatabase(),
+      env: { EXPIRY_SWEEP_INTERVAL_MS: '300', EXPIRY_SWEEP_START_DELAY_MS: '100' },
+    });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     keys.admin = await readFirstAdminKey(dataDir);
     for (const role of ['trading-center', 'energy-platform', 'regulator']) {
@@ -74,11 +75,6 @@ describe('units and meter attestations', () => {
   }, 60000);
 
   afterAll(async () => {
-    const names = ['EXPIRY_SWEEP_INTERVAL_MS', 'EXPIRY_SWEEP_START_DELAY_MS'];
-    names.forEach((name, i) => {
-      if (previousSweep[i] === undefined) delete process.env[name];
-      else process.env[name] = previousSweep[i];
-    });
     await gateway?.close();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -150,8 +146,10 @@ describe('units and meter attestations', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await get(`/v1/units?owner=GEN-1&limit=2${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
-      ids.push(...res.body.items.map((u: { id: string }) => u.id));
+      const res: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await get(
+        `/v1/units?owner=GEN-1&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      ).expect(200);
+      ids.push(...res.body.items.map((u) => u.id));
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(ids).toEqual(['U-1', 'U-2', 'U-3']);

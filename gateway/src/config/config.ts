@@ -19,6 +19,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export { LEDGER_KINDS, type LedgerKind };
 
+const DAY_MS = 86_400_000;
+
 export interface AppConfig {
   /** HTTP port (PORT, default 3000; 0 picks a free port). */
   port: number;
@@ -40,6 +42,13 @@ export interface AppConfig {
   projectionWaitMs: number;
   /** Limit for a JSON request body (BODY_LIMIT, default 1mb). */
   bodyLimit: string;
+  /**
+   * Expiry sweep period (EXPIRY_SWEEP_INTERVAL_MS): unset runs it daily at 00:10 Asia/Shanghai, 0 turns the
+   * schedule off, any other value is a fixed interval.
+   */
+  expirySweepIntervalMs?: number;
+  /** Delay of the first sweep after start (EXPIRY_SWEEP_START_DELAY_MS, default 5000). */
+  expirySweepStartDelayMs: number;
 }
 
 /** The repository root: `gateway/{src,dist}/config` → three levels up. */
@@ -124,6 +133,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', problems),
     projectionWaitMs: integer(env, 'PROJECTION_WAIT_MS', 10000, 0, 600000, problems),
     bodyLimit,
+    expirySweepIntervalMs: env.EXPIRY_SWEEP_INTERVAL_MS?.trim()
+      ? integer(env, 'EXPIRY_SWEEP_INTERVAL_MS', 0, 0, 31 * DAY_MS, problems)
+      : undefined,
+    expirySweepStartDelayMs: integer(env, 'EXPIRY_SWEEP_START_DELAY_MS', 5000, 0, DAY_MS, problems),
   };
   // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start.
   try {

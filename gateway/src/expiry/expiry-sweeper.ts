@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { GATEWAY_IDENTITY, LedgerGateway } from '../certificates/ledger-support';
 import { ledgerProblem } from '../common/ledger-errors';
 import { Resources, RESOURCES } from '../common/resources';
+import { APP_CONFIG, type AppConfig } from '../config/config';
 
 /**
  * The daily expiry sweep (spec §4: "a daily sweep by the gateway marks past-date lots EXPIRED").
@@ -53,14 +54,6 @@ export function msUntilNextDailyRun(now: Date): number {
   return wait === 0 ? DAY_MS : wait;
 }
 
-function envInteger(name: string, fallback: number | undefined): number | undefined {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw))
-    throw new Error(`${name} must be a non-negative integer of milliseconds (got "${raw}")`);
-  return Number(raw);
-}
-
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap {
   private readonly logger = new Logger('ExpirySweep');
@@ -69,14 +62,18 @@ export class ExpirySweeper implements OnApplicationBootstrap {
   private timer?: NodeJS.Timeout;
   private running?: Promise<SweepReport>;
   private stopped = false;
-  private readonly intervalMs = envInteger('EXPIRY_SWEEP_INTERVAL_MS', undefined);
-  private readonly startDelayMs = envInteger('EXPIRY_SWEEP_START_DELAY_MS', 5000) ?? 5000;
+  private readonly intervalMs: number | undefined;
+  private readonly startDelayMs: number;
 
   constructor(
     private readonly ledger: LedgerGateway,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(RESOURCES) private readonly resources: Resources,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.intervalMs = config.expirySweepIntervalMs;
+    this.startDelayMs = config.expirySweepStartDelayMs;
+  }
 
   onApplicationBootstrap(): void {
     // Stops with the projector, before the ledger and the database close.
