@@ -14,7 +14,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   never work on the same trade; a worker that dies loses its connection and the lock goes with it. The row
  *   is deleted when the trade reaches a final state. `hot_keys` (buyer-month, seller-month) are taken as
  *   transaction-scoped advisory locks by the claimer, so trades on one hot key go one at a time in claim order.
- * - `trade_transactions`: every transaction id prepared for a trade and what became of it (audit of retries).
+ * - `trade_transactions`: every transaction id prepared for a trade, by which gateway instance, and what became of
+ *   it (audit of retries and of the work sharing between instances).
  * - `vouchers`: the read model of the custody contract, projected from TradeAttested / Voucher* events.
  */
 export class TradesVouchers1795249000000 implements MigrationInterface {
@@ -28,6 +29,7 @@ export class TradesVouchers1795249000000 implements MigrationInterface {
         alg               varchar(16) NOT NULL CHECK (alg IN ('hmac-sha256', 'sm2-sm3')),
         secret_encrypted  text,
         public_key_pem    text,
+        sm2_id            varchar(64),
         created_at        timestamptz NOT NULL DEFAULT now(),
         created_by        uuid,
         revoked_at        timestamptz,
@@ -104,12 +106,15 @@ export class TradesVouchers1795249000000 implements MigrationInterface {
       CREATE TABLE trade_transactions (
         tx_id        varchar(64) PRIMARY KEY,
         trade_id     varchar(64) NOT NULL REFERENCES trades (trade_id),
+        instance     varchar(64) NOT NULL,
         prepared_at  timestamptz NOT NULL DEFAULT now(),
         outcome      varchar(32),
         detail       text,
         resolved_at  timestamptz
       )`);
-    await queryRunner.query(`CREATE INDEX trade_transactions_trade ON trade_transactions (trade_id, prepared_at)`);
+    await queryRunner.query(
+      `CREATE INDEX trade_transactions_trade ON trade_transactions (trade_id, prepared_at)`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE vouchers (

@@ -24,6 +24,7 @@ import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
+import { TradesModule } from './trades/trades.module';
 
 /**
  * Closes the resources in order once Nest has closed the HTTP server (application-shutdown hooks run after
@@ -80,6 +81,7 @@ export class AppModule {
         ParametersModule,
         ExpiryModule,
         MeteringModule,
+        TradesModule,
         HealthModule,
       ],
       providers: [Lifecycle],

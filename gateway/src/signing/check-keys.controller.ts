@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
@@ -41,6 +41,22 @@ export class CheckKeysController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<CheckKeyDto> {
     return this.keys.register(checkId(id), body, principal.keyId);
+  }
+
+  @Post(':id/check-keys/:keyId/revoke')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoles('admin')
+  @ApiOperation({
+    summary:
+      'Revoke a check key (key rotation): check data signed with it fails the signature check from now on',
+  })
+  @ApiParam({ name: 'id', example: 'TC-001' })
+  @ApiParam({ name: 'keyId', example: 'tc-2026-01' })
+  @ApiOkResponse({ type: CheckKeyDto })
+  @ApiProblems(400, 404)
+  revoke(@Param('id') id: string, @Param('keyId') keyId: string): Promise<CheckKeyDto> {
+    return this.keys.revoke(checkId(id), checkId(keyId));
   }
 
   @Get(':id/check-keys')

@@ -32,6 +32,16 @@ export class RegisterCheckKeyDto {
   @IsString({ message: 'publicKeyPem must be a PEM string' })
   @MaxLength(4096, { message: 'publicKeyPem must be at most 4096 characters' })
   publicKeyPem?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'sm2-sm3: the signer’s distinguishing identifier (in Z); default 1234567812345678 (GM/T 0009)',
+    example: '1234567812345678',
+  })
+  @IsOptional()
+  @IsString({ message: 'sm2Id must be a string' })
+  @Matches(/^[\x20-\x7e]{0,64}$/, { message: 'sm2Id must be at most 64 printable ASCII characters' })
+  sm2Id?: string;
 }
 
 export class CheckKeyDto {

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, generateKeyPairSync, KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { ProblemError } from '../common/problem';
 import { CheckKeyDto, RegisterCheckKeyDto } from './check-keys.dto';
 import { SecretBox } from './secret-box';
+import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from './sm2';
 
 interface CheckKeyRow {
   trading_center: string;
@@ -13,6 +14,7 @@ interface CheckKeyRow {
   alg: string;
   secret_encrypted: string | null;
   public_key_pem: string | null;
+  sm2_id: string | null;
   created_at: Date;
   revoked_at: Date | null;
 }
@@ -39,27 +41,16 @@ function toDto(row: CheckKeyRow): CheckKeyDto {
   };
 }
 
-/** Is SM2 with SM3 usable on this Node/OpenSSL? Checked once. */
-let sm2Support: boolean | undefined;
-export function sm2Available(): boolean {
-  if (sm2Support === undefined) {
-    try {
-      // What matters is verifying with a key that arrived as PEM: on Node 20 / OpenSSL 3.0 an imported SM2 key
-      // decodes as a plain EC key and SM2 signatures never verify, so the probe round-trips the public key.
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'SM2' });
-      const imported = createPublicKey(publicKey.export({ type: 'spki', format: 'pem' }));
-      const data = Buffer.from('probe');
-      sm2Support = verify('sm3', data, imported, sign('sm3', data, privateKey));
-    } catch {
-      sm2Support = false;
-    }
-  }
-  return sm2Support;
+function invalid(field: string, message: string): ProblemError {
+  return new ProblemError(400, 'VALIDATION_FAILED', `the request is invalid: ${field}`, {
+    errors: [{ field, message }],
+  });
 }
 
 /**
- * Trading-center check keys and the verification of check data: HMAC-SHA256 (secret stored encrypted) or SM2
- * with SM3 (public key), both with node:crypto.
+ * Trading-center check keys and the verification of check data: HMAC-SHA256 (node:crypto; the secret stored
+ * encrypted, since HMAC needs it to verify) or SM2 with SM3 (public key; verified by `sm2.ts`, because Node's
+ * OpenSSL cannot verify SM2 with an imported public key).
  */
 @Injectable()
 export class CheckKeysService {
@@ -89,53 +80,34 @@ export class CheckKeysService {
     let secretEncrypted: string | null = null;
     let publicKeyPem: string | null = null;
     if (body.alg === 'hmac-sha256') {
-      if (!body.secret || body.publicKeyPem !== undefined) {
-        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: secret', {
-          errors: [{ field: 'secret', message: 'hmac-sha256 needs secret (and no publicKeyPem)' }],
-        });
+      if (!body.secret || body.publicKeyPem !== undefined || body.sm2Id !== undefined) {
+        throw invalid('secret', 'hmac-sha256 needs secret (and neither publicKeyPem nor sm2Id)');
       }
       const secret = Buffer.from(body.secret, 'base64');
-      if (secret.length < 32) {
-        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: secret', {
-          errors: [{ field: 'secret', message: 'secret must be base64 of at least 32 bytes' }],
-        });
-      }
+      if (secret.length < 32) throw invalid('secret', 'secret must be base64 of at least 32 bytes');
       secretEncrypted = this.box.seal(secret);
     } else {
-      if (!sm2Available()) {
-        throw new ProblemError(
-          422,
-          'ALGORITHM_UNAVAILABLE',
-          'SM2 with SM3 is not available on this gateway: its Node/OpenSSL cannot verify SM2 signatures with an ' +
-            'imported public key; use hmac-sha256',
-        );
-      }
       if (!body.publicKeyPem || body.secret !== undefined) {
-        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: publicKeyPem', {
-          errors: [{ field: 'publicKeyPem', message: 'sm2-sm3 needs publicKeyPem (and no secret)' }],
-        });
+        throw invalid('publicKeyPem', 'sm2-sm3 needs publicKeyPem (and no secret)');
       }
-      let key: KeyObject | undefined;
-      try {
-        key = createPublicKey(body.publicKeyPem);
-      } catch {
-        key = undefined;
+      if (!sm2PublicPoint(body.publicKeyPem)) {
+        throw invalid('publicKeyPem', 'publicKeyPem must be an SM2 public key (SubjectPublicKeyInfo PEM)');
       }
-      const isSm2 =
-        key !== undefined &&
-        (key.asymmetricKeyType === ('sm2' as string) ||
-          (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'SM2'));
-      if (!key || !isSm2) {
-        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: publicKeyPem', {
-          errors: [{ field: 'publicKeyPem', message: 'publicKeyPem must be an SM2 public key in PEM' }],
-        });
-      }
-      publicKeyPem = key.export({ type: 'spki', format: 'pem' }).toString();
+      publicKeyPem = body.publicKeyPem.trim();
     }
     const inserted = (await this.dataSource.query(
-      `INSERT INTO trading_center_check_keys (trading_center, key_id, alg, secret_encrypted, public_key_pem, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING *`,
-      [tradingCenter, body.keyId, body.alg, secretEncrypted, publicKeyPem, createdBy],
+      `INSERT INTO trading_center_check_keys (trading_center, key_id, alg, secret_encrypted, public_key_pem, sm2_id,
+         created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,
+      [
+        tradingCenter,
+        body.keyId,
+        body.alg,
+        secretEncrypted,
+        publicKeyPem,
+        body.alg === 'sm2-sm3' ? (body.sm2Id ?? SM2_DEFAULT_ID) : null,
+        createdBy,
+      ],
     )) as CheckKeyRow[];
     if (inserted.length === 0) {
       throw new ProblemError(
@@ -155,6 +127,23 @@ export class CheckKeysService {
     return rows.map(toDto);
   }
 
+  /** Revoke a check key: trades whose check data name it are rejected from now on (signature check). */
+  async revoke(tradingCenter: string, keyId: string): Promise<CheckKeyDto> {
+    const rows = (await this.dataSource.query(
+      `UPDATE trading_center_check_keys SET revoked_at = coalesce(revoked_at, now())
+       WHERE trading_center = $1 AND key_id = $2 RETURNING *`,
+      [tradingCenter, keyId],
+    )) as [CheckKeyRow[], number];
+    if (rows[0].length === 0) {
+      throw new ProblemError(
+        404,
+        'CHECK_KEY_NOT_FOUND',
+        `trading center ${tradingCenter} has no check key ${keyId}`,
+      );
+    }
+    return toDto(rows[0][0]);
+  }
+
   /** Verify `checkData.signature` over `bytes` with the trading center's key `checkData.keyId`. */
   async verify(tradingCenter: string, checkData: CheckData, bytes: Buffer): Promise<SignatureVerdict> {
     const rows = (await this.dataSource.query(
@@ -162,10 +151,15 @@ export class CheckKeysService {
       [tradingCenter, checkData.keyId],
     )) as CheckKeyRow[];
     const row = rows[0];
-    if (!row) return { passed: false, reason: `trading center ${tradingCenter} has no check key ${checkData.keyId}` };
+    if (!row) {
+      return { passed: false, reason: `trading center ${tradingCenter} has no check key ${checkData.keyId}` };
+    }
     if (row.revoked_at) return { passed: false, reason: `check key ${checkData.keyId} is revoked` };
     if (row.alg !== checkData.alg) {
-      return { passed: false, reason: `check key ${checkData.keyId} is ${row.alg}, the check data says ${checkData.alg}` };
+      return {
+        passed: false,
+        reason: `check key ${checkData.keyId} is ${row.alg}, the check data says ${checkData.alg}`,
+      };
     }
     const signature = Buffer.from(checkData.signature, 'base64');
     if (signature.length === 0) return { passed: false, reason: 'the signature is empty or not base64' };
@@ -173,11 +167,19 @@ export class CheckKeysService {
       if (row.alg === 'hmac-sha256') {
         const expected = createHmac('sha256', this.box.open(row.secret_encrypted!)).update(bytes).digest();
         const passed = expected.length === signature.length && timingSafeEqual(expected, signature);
-        return { passed, reason: passed ? 'HMAC-SHA256 matches' : 'HMAC-SHA256 does not match the canonical trade data' };
+        return {
+          passed,
+          reason: passed ? 'HMAC-SHA256 matches' : 'HMAC-SHA256 does not match the canonical trade data',
+        };
       }
-      if (!sm2Available()) return { passed: false, reason: 'ALGORITHM_UNAVAILABLE: SM2 is not available here' };
-      const passed = verify('sm3', bytes, createPublicKey(row.public_key_pem!), signature);
-      return { passed, reason: passed ? 'SM2/SM3 signature valid' : 'SM2/SM3 signature does not verify over the canonical trade data' };
+      const point = sm2PublicPoint(row.public_key_pem!);
+      const passed = point !== undefined && sm2Verify(bytes, signature, point, row.sm2_id ?? SM2_DEFAULT_ID);
+      return {
+        passed,
+        reason: passed
+          ? 'SM2/SM3 signature valid'
+          : 'SM2/SM3 signature does not verify over the canonical trade data',
+      };
     } catch (error) {
       return { passed: false, reason: `signature could not be verified: ${(error as Error).message}` };
     }

@@ -1,0 +1,305 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+  registerDecorator,
+} from 'class-validator';
+import { PageQueryDto } from '../common/pagination';
+import { CHECK_ALGORITHMS } from '../signing/check-keys.dto';
+
+export const TRADE_KINDS = ['GREEN_POWER', 'CERTIFICATE_ONLY'] as const;
+export const TRADE_STATES = ['RECEIVED', 'VERIFYING', 'REJECTED', 'COMMITTING', 'COMMITTED'] as const;
+export type TradeState = (typeof TRADE_STATES)[number];
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const ID_MESSAGE = 'must be 1-64 characters of A-Z a-z 0-9 . _ -';
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const KWH_PATTERN = /^\d{1,12}(\.\d{1,3})?$/;
+
+/** A non-negative kWh value with at most 3 decimals, as a JSON number or a decimal string. */
+function IsKwh() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isKwh',
+      target: target.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be a non-negative kWh value with at most 3 decimals` },
+      validator: {
+        validate: (value: unknown) =>
+          (typeof value === 'number' &&
+            Number.isFinite(value) &&
+            value >= 0 &&
+            KWH_PATTERN.test(String(value))) ||
+          (typeof value === 'string' && KWH_PATTERN.test(value)),
+      },
+    });
+}
+
+export class ProfileIntervalDto {
+  @ApiProperty({
+    description: 'Start of the interval (RFC 3339 with offset)',
+    example: '2026-10-01T00:00:00+08:00',
+  })
+  @Matches(RFC3339, { message: 'intervalStart must be an RFC 3339 date-time with offset' })
+  intervalStart!: string;
+
+  @ApiProperty({ description: 'kWh claimed in the interval (up to 3 decimals)', example: 12.5 })
+  @IsKwh()
+  kwh!: number | string;
+}
+
+export class TradeLotDto {
+  @ApiProperty({ description: 'Certificate lot id', example: 'L0000000000000000000000000000001' })
+  @IsString({ message: 'lotId must be a string' })
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: `lotId ${ID_MESSAGE}` })
+  lotId!: string;
+
+  @ApiPropertyOptional({
+    description: 'Certificates (1 = 1,000 kWh) taken from the lot; default the whole lot',
+    example: 10,
+  })
+  @IsOptional()
+  @IsInt({ message: 'volume must be an integer number of certificates' })
+  @Min(1, { message: 'volume must be at least 1' })
+  volume?: number;
+}
+
+export class TradeDataDto {
+  @ApiProperty({
+    description: 'Trade id from the trading center (unique forever)',
+    example: 'T-2026-10-0001',
+  })
+  @Matches(ID_PATTERN, { message: `tradeId ${ID_MESSAGE}` })
+  tradeId!: string;
+
+  @ApiProperty({ enum: TRADE_KINDS, example: 'GREEN_POWER' })
+  @IsIn(TRADE_KINDS, { message: `kind must be one of ${TRADE_KINDS.join(', ')}` })
+  kind!: string;
+
+  @ApiProperty({ description: 'Seller participant id (a GENERATOR)', example: 'GEN-ZJ-001' })
+  @Matches(ID_PATTERN, { message: `seller ${ID_MESSAGE}` })
+  seller!: string;
+
+  @ApiProperty({ description: 'Buyer participant id (a CONSUMER)', example: 'CON-ZJ-001' })
+  @Matches(ID_PATTERN, { message: `buyer ${ID_MESSAGE}` })
+  buyer!: string;
+
+  @ApiProperty({ description: 'Volume in integer kWh', example: 10000 })
+  @IsInt({ message: 'volumeKwh must be an integer (kWh)' })
+  @Min(1, { message: 'volumeKwh must be at least 1' })
+  @Max(1_000_000_000_000, { message: 'volumeKwh must be at most 1e12' })
+  volumeKwh!: number;
+
+  @ApiProperty({ description: 'Total price in fen (CNY/100)', example: 4500000 })
+  @IsInt({ message: 'priceFen must be an integer (fen)' })
+  @Min(0, { message: 'priceFen must not be negative' })
+  @Max(Number.MAX_SAFE_INTEGER, { message: 'priceFen is too large' })
+  priceFen!: number;
+
+  @ApiProperty({ enum: ['CNY'], example: 'CNY' })
+  @IsIn(['CNY'], { message: 'currency must be CNY' })
+  currency!: string;
+
+  @ApiProperty({
+    description: 'Start of the delivery period: the first instant of an Asia/Shanghai month (RFC 3339)',
+    example: '2026-10-01T00:00:00+08:00',
+  })
+  @Matches(RFC3339, { message: 'deliveryStart must be an RFC 3339 date-time with offset' })
+  deliveryStart!: string;
+
+  @ApiProperty({
+    description: 'End (exclusive) of the delivery period, a month start',
+    example: '2026-11-01T00:00:00+08:00',
+  })
+  @Matches(RFC3339, { message: 'deliveryEnd must be an RFC 3339 date-time with offset' })
+  deliveryEnd!: string;
+
+  @ApiProperty({ description: 'The seller’s generation units', example: ['UNIT-WIND-001'] })
+  @IsArray({ message: 'sellerUnitIds must be an array' })
+  @ArrayMinSize(1, { message: 'sellerUnitIds must name at least one unit' })
+  @ArrayMaxSize(100, { message: 'sellerUnitIds must name at most 100 units' })
+  @ArrayUnique({ message: 'sellerUnitIds must not repeat a unit' })
+  @Matches(ID_PATTERN, { each: true, message: `each of sellerUnitIds ${ID_MESSAGE}` })
+  sellerUnitIds!: string[];
+
+  @ApiProperty({ description: 'The buyer’s consumption meters', example: ['MTR-FACTORY-001'] })
+  @IsArray({ message: 'buyerMeterIds must be an array' })
+  @ArrayMinSize(1, { message: 'buyerMeterIds must name at least one meter' })
+  @ArrayMaxSize(100, { message: 'buyerMeterIds must name at most 100 meters' })
+  @ArrayUnique({ message: 'buyerMeterIds must not repeat a meter' })
+  @Matches(ID_PATTERN, { each: true, message: `each of buyerMeterIds ${ID_MESSAGE}` })
+  buyerMeterIds!: string[];
+
+  @ApiPropertyOptional({ type: [ProfileIntervalDto], description: 'Optional interval profile (GREEN_POWER)' })
+  @IsOptional()
+  @IsArray({ message: 'profile must be an array' })
+  @ArrayMaxSize(45000, { message: 'profile must have at most 45000 intervals' })
+  @ValidateNested({ each: true })
+  @Type(() => ProfileIntervalDto)
+  profile?: ProfileIntervalDto[];
+
+  @ApiPropertyOptional({ type: [TradeLotDto], description: 'Certificate lots that move with the trade' })
+  @IsOptional()
+  @IsArray({ message: 'lots must be an array' })
+  @ArrayMaxSize(100, { message: 'lots must have at most 100 items' })
+  @ValidateNested({ each: true })
+  @Type(() => TradeLotDto)
+  lots?: TradeLotDto[];
+}
+
+export class CheckDataDto {
+  @ApiProperty({ description: 'The trading center’s check key id', example: 'tc-2026-01' })
+  @Matches(ID_PATTERN, { message: `keyId ${ID_MESSAGE}` })
+  keyId!: string;
+
+  @ApiProperty({ enum: CHECK_ALGORITHMS, example: 'hmac-sha256' })
+  @IsIn(CHECK_ALGORITHMS, { message: `alg must be one of ${CHECK_ALGORITHMS.join(', ')}` })
+  alg!: string;
+
+  @ApiProperty({ description: 'base64 signature over the RFC 8785 canonical bytes of `trade`' })
+  @IsString({ message: 'signature must be a base64 string' })
+  @Matches(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'signature must be base64' })
+  @MaxLength(1024, { message: 'signature must be at most 1024 characters' })
+  signature!: string;
+}
+
+export class SubmitTradeDto {
+  @ApiProperty({ type: TradeDataDto, description: 'The trade data (绿电交易数据)' })
+  @ValidateNested()
+  @Type(() => TradeDataDto)
+  trade!: TradeDataDto;
+
+  @ApiProperty({ type: CheckDataDto, description: 'The check data (校验相关数据)' })
+  @ValidateNested()
+  @Type(() => CheckDataDto)
+  checkData!: CheckDataDto;
+
+  @ApiPropertyOptional({
+    description: 'http(s) URL the final state is POSTed to',
+    example: 'https://tc.example/cb',
+  })
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'callbackUrl must be an http(s) URL' },
+  )
+  @MaxLength(2048, { message: 'callbackUrl must be at most 2048 characters' })
+  callbackUrl?: string;
+}
+
+export class ListTradesQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: TRADE_STATES })
+  @IsOptional()
+  @IsIn(TRADE_STATES, { message: `state must be one of ${TRADE_STATES.join(', ')}` })
+  state?: TradeState;
+
+  @ApiPropertyOptional({ example: 'GEN-ZJ-001' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `seller ${ID_MESSAGE}` })
+  seller?: string;
+
+  @ApiPropertyOptional({ example: 'CON-ZJ-001' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `buyer ${ID_MESSAGE}` })
+  buyer?: string;
+}
+
+export class TradeCheckDto {
+  @ApiProperty({ example: 'signature' })
+  name!: string;
+  @ApiProperty({ example: true })
+  passed!: boolean;
+  @ApiProperty({ description: 'Why it passed or failed', example: 'HMAC-SHA256 matches' })
+  reason!: string;
+  @ApiProperty({ description: 'The inputs the check used', type: Object })
+  inputs!: unknown;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  checkedAt!: string;
+}
+
+export class TradeLedgerProofDto {
+  @ApiProperty()
+  txId!: string;
+  @ApiProperty()
+  blockNumber!: number;
+  @ApiProperty({ example: 'VALID' })
+  validationCode!: string;
+  @ApiProperty()
+  committedAt!: string;
+}
+
+export class TradeFailureDto {
+  @ApiProperty({ example: 'VERIFICATION_FAILED' })
+  code!: string;
+  @ApiProperty()
+  detail!: string;
+}
+
+export class TradeStatusDto {
+  @ApiProperty()
+  tradeId!: string;
+  @ApiProperty({ enum: TRADE_STATES })
+  state!: TradeState;
+  @ApiProperty()
+  tradingCenter!: string;
+  @ApiProperty({ enum: TRADE_KINDS })
+  kind!: string;
+  @ApiProperty()
+  seller!: string;
+  @ApiProperty()
+  buyer!: string;
+  @ApiProperty()
+  volumeKwh!: number;
+  @ApiProperty()
+  deliveryStart!: string;
+  @ApiProperty()
+  deliveryEnd!: string;
+  @ApiProperty()
+  receivedAt!: string;
+  @ApiProperty()
+  updatedAt!: string;
+  @ApiProperty({ nullable: true, type: String })
+  verifiedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String })
+  finishedAt!: string | null;
+  @ApiProperty({ description: 'SHA-256 hex of the canonical trade data' })
+  tradeDataHash!: string;
+  @ApiProperty({ description: 'SHA-256 hex of the canonical check data' })
+  checkDataHash!: string;
+  @ApiProperty({ nullable: true, type: String })
+  meterEvidenceDigest!: string | null;
+  @ApiProperty({ type: [TradeCheckDto] })
+  checks!: TradeCheckDto[];
+  @ApiProperty({ type: TradeFailureDto, nullable: true })
+  failure!: TradeFailureDto | null;
+  @ApiProperty({ nullable: true, type: String })
+  voucherId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Transaction id (stored before submission)' })
+  txId!: string | null;
+  @ApiProperty({ nullable: true, type: Number })
+  blockNumber!: number | null;
+  @ApiProperty({ type: TradeLedgerProofDto, nullable: true })
+  ledger!: TradeLedgerProofDto | null;
+  @ApiProperty({ nullable: true, type: String })
+  callbackState!: string | null;
+}
+
+export class TradePageDto {
+  @ApiProperty({ type: [TradeStatusDto] })
+  items!: TradeStatusDto[];
+  @ApiProperty({ nullable: true, type: String })
+  nextCursor!: string | null;
+}

@@ -1,0 +1,176 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Principal } from '../auth/roles';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, Page } from '../common/pagination';
+import { ProblemError } from '../common/problem';
+import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import type { LedgerPort } from '../ledger/port';
+import { Projector } from '../projection/projector.service';
+import { LedgerVoucher, projectTradeAttested, projectVoucherChange } from './voucher-projection';
+import {
+  ClaimVoucherDto,
+  ListVouchersQueryDto,
+  ReleaseVoucherDto,
+  RevokeVoucherDto,
+  VoucherDto,
+} from './vouchers.dto';
+
+interface VoucherRow {
+  id: string;
+  consumer: string;
+  status: string;
+  issued_at: Date;
+  issued_tx_id: string;
+  issued_block: string;
+  updated_at: Date;
+  updated_tx_id: string;
+  block_number: string;
+  doc: LedgerVoucher;
+  trade_data_hash: string | null;
+  check_data_hash: string | null;
+  meter_evidence_digest: string | null;
+}
+
+const SELECT = `SELECT v.*, t.trade_data_hash, t.check_data_hash, t.meter_evidence_digest
+  FROM vouchers v LEFT JOIN trades t ON t.trade_id = v.trade_id`;
+
+function toDto(row: VoucherRow): VoucherDto {
+  const v = row.doc;
+  return {
+    id: v.voucherId,
+    consumer: v.consumer,
+    seller: v.seller,
+    volumeKwh: v.volumeKwh,
+    periodStart: v.periodStart,
+    periodEnd: v.periodEnd,
+    status: v.status,
+    statusReason: v.statusReason || null,
+    sourceLots: v.sourceLots.map((l) => ({
+      lotId: l.lotId,
+      serialStart: l.serialStart,
+      serialEnd: l.serialEnd,
+      volume: l.volume,
+    })),
+    priceFen: v.priceFen,
+    currency: v.currency,
+    trade: {
+      tradeId: v.tradeId,
+      kind: v.tradeKind,
+      tradeDataHash: row.trade_data_hash?.trim() ?? null,
+      checkDataHash: row.check_data_hash?.trim() ?? null,
+      meterEvidenceDigest: row.meter_evidence_digest?.trim() ?? null,
+    },
+    claimedFor: v.claimedFor ?? null,
+    history: v.history,
+    ledger: {
+      txId: row.issued_tx_id,
+      blockNumber: Number(row.issued_block),
+      validationCode: 'VALID',
+      committedAt: new Date(row.issued_at).toISOString(),
+    },
+    lastChange: {
+      txId: row.updated_tx_id,
+      blockNumber: Number(row.block_number),
+      validationCode: 'VALID',
+      committedAt: new Date(row.updated_at).toISOString(),
+    },
+  };
+}
+
+/**
+ * Vouchers (绿电凭证) held by the custody contract: reads from the projection of TradeAttested and Voucher*
+ * events; release and claim by the trading center acting for the holder, revoke by the issuer (grid admin).
+ */
+@Injectable()
+export class VouchersService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly projector: Projector,
+  ) {}
+
+  onModuleInit(): void {
+    this.projector.on('TradeAttested', projectTradeAttested);
+    for (const name of ['VoucherReleased', 'VoucherClaimed', 'VoucherRevoked']) {
+      this.projector.on(name, projectVoucherChange);
+    }
+  }
+
+  async get(id: string): Promise<VoucherDto> {
+    const rows = (await this.dataSource.query(`${SELECT} WHERE v.id = $1`, [id])) as VoucherRow[];
+    if (rows.length === 0) throw new ProblemError(404, 'VOUCHER_NOT_FOUND', `no voucher ${id}`);
+    return toDto(rows[0]);
+  }
+
+  async list(query: ListVouchersQueryDto): Promise<Page<VoucherDto>> {
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const after = decodeCursor(query.cursor, ['id']);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.consumer) {
+      params.push(query.consumer);
+      where.push(`v.consumer = $${params.length}`);
+    }
+    if (query.status) {
+      params.push(query.status);
+      where.push(`v.status = $${params.length}`);
+    }
+    if (after) {
+      params.push(after.id);
+      where.push(`v.id > $${params.length}`);
+    }
+    params.push(limit + 1);
+    const rows = (await this.dataSource.query(
+      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.id LIMIT $${params.length}`,
+      params,
+    )) as VoucherRow[];
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toDto),
+      nextCursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+    };
+  }
+
+  release(principal: Principal, id: string, body: ReleaseVoucherDto): Promise<VoucherDto> {
+    return this.change(principal, id, 'vouchers:Release', async () => ({
+      voucherId: id,
+      holder: body.holder ?? (await this.get(id)).consumer,
+    }));
+  }
+
+  claim(principal: Principal, id: string, body: ClaimVoucherDto): Promise<VoucherDto> {
+    return this.change(principal, id, 'vouchers:Claim', async () => ({
+      voucherId: id,
+      holder: body.holder ?? (await this.get(id)).consumer,
+      purpose: body.purpose,
+      reportingStartMonth: body.reportingStartMonth,
+      reportingEndMonth: body.reportingEndMonth,
+    }));
+  }
+
+  revoke(principal: Principal, id: string, body: RevokeVoucherDto): Promise<VoucherDto> {
+    return this.change(principal, id, 'vouchers:Revoke', () =>
+      Promise.resolve({ voucherId: id, reason: body.reason }),
+    );
+  }
+
+  /** Submit a custody transaction as the key's identity; answer once its event is projected. */
+  private async change(
+    principal: Principal,
+    id: string,
+    transaction: string,
+    request: () => Promise<Record<string, unknown>>,
+  ): Promise<VoucherDto> {
+    const tx = await this.ledger.submit({
+      identity: principal.identity,
+      transaction,
+      args: [JSON.stringify(await request())],
+    });
+    await this.projector.waitFor(tx.txId, tx.blockNumber, this.config.projectionWaitMs);
+    return this.get(id);
+  }
+}
