@@ -62,7 +62,7 @@ describe('trades', () => {
   const get = (path: string, role: keyof Market['keys'] = 'trading-center') =>
     gateway.http.get(path).set('X-API-Key', market.keys[role]);
   const final = (tradeId: string) => waitFinal((id) => get(`/v1/trades/${id}`), tradeId);
-  const failed = (status: { checks?: unknown }) =>
+  const failed = (status: { checks?: unknown; [key: string]: unknown }) =>
     ((status.checks ?? []) as Array<{ name: string; passed: boolean }>)
       .filter((c) => !c.passed)
       .map((c) => c.name);
