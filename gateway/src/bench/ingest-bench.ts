@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../app';
+import { machineNote, writeBenchmarkRows } from './readme-table';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 
 const SHANGHAI_MS = 8 * 3600_000;
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       bodies.push(lines.join(''));
     }
 
+    const rows: string[] = [];
     const run = async (label: string, field: 'accepted' | 'unchanged'): Promise<void> => {
       let next = 0;
       let counted = 0;
@@ -152,9 +154,15 @@ async function main(): Promise<void> {
           `${Math.round(counted / seconds)} readings/s (${bodies.length} requests of ≤ ${perRequest} lines, ` +
           `concurrency ${concurrency}, ${meters} meters)`,
       );
+      rows.push(
+        `| meter readings ingested over HTTP (${label}, NDJSON, ${field}) | ${Math.round(counted / seconds)} readings/s | — | ` +
+          `${counted} readings in ${bodies.length} requests of ≤ ${perRequest} lines, ${meters} meters, embedded PostgreSQL | ` +
+          `${machineNote()} |`,
+      );
     };
     await run('first ingestion', 'accepted');
     await run('replay (idempotent)', 'unchanged');
+    await writeBenchmarkRows('ingest', rows);
   } finally {
     await app?.close();
     await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });

@@ -7,11 +7,12 @@
  *   BENCH_TX (default 3000)        transactions per run
  *   BENCH_CONCURRENCY (default 50,200) comma-separated numbers of transactions in flight
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import type { TransactionRequest } from '../ledger/port';
+import { machineNote, writeBenchmarkRows } from './readme-table';
 
 interface RunResult {
   label: string;
@@ -82,27 +83,6 @@ async function run(label: string, concurrency: number, total: number, sync: bool
   }
 }
 
-async function writeReadme(rows: string[]): Promise<void> {
-  const readme = resolve(__dirname, '../../../README.md');
-  let text: string;
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    return;
-  }
-  const begin = '<!-- bench:ledger:begin -->';
-  const end = '<!-- bench:ledger:end -->';
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from < 0 || to < 0) {
-    console.log('README has no bench:ledger markers; table not written');
-    return;
-  }
-  text = text.slice(0, from + begin.length) + '\n' + rows.join('\n') + '\n' + text.slice(to);
-  await writeFile(readme, text);
-  console.log('README benchmark table updated');
-}
-
 async function main(): Promise<void> {
   const total = Number(process.env.BENCH_TX ?? 3000);
   const levels = (process.env.BENCH_CONCURRENCY ?? '50,200').split(',').map(Number);
@@ -110,13 +90,12 @@ async function main(): Promise<void> {
   for (const concurrency of levels) {
     results.push(await run('identity:RegisterParticipant, fsync on', concurrency, total, true));
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const machine = `${cpus().length} cores, Node ${process.version}`;
+  const machine = machineNote();
   const rows = results.map(
     (r) =>
       `| embedded ledger: committed simple writes (${r.label}), ${r.concurrency} in flight | ` +
       `${r.tps.toFixed(0)} tx/s | p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms | ` +
-      `${r.transactions} tx in ${r.blocks} blocks, RSS ${r.rssMb.toFixed(0)} MB | ${machine}, ${date} |`,
+      `${r.transactions} tx in ${r.blocks} blocks, RSS ${r.rssMb.toFixed(0)} MB | ${machine} |`,
   );
   for (const r of results) {
     console.log(
@@ -124,7 +103,7 @@ async function main(): Promise<void> {
         `p99 ${r.p99.toFixed(1)} ms, ${r.blocks} blocks, RSS ${r.rssMb.toFixed(0)} MB`,
     );
   }
-  await writeReadme(rows);
+  await writeBenchmarkRows('ledger', rows);
 }
 
 main().catch((err: unknown) => {
