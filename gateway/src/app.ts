@@ -32,7 +32,9 @@ export async function createApp(
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({ config, resources, ledgerFactory: options.ledgerFactory }),
-      { bufferLogs: true, abortOnError: false },
+      // rawBody: the exact bytes of parsed (JSON) bodies, for request signatures (auth/request-signing.ts).
+      // Streamed bodies (bulk ingestion) have no parser and stay streams; they are hashed while they stream.
+      { bufferLogs: true, abortOnError: false, rawBody: true },
     );
     app.useLogger(app.get(Logger));
     app.flushLogs();

@@ -36,4 +36,14 @@ describe('gateway configuration', () => {
     expect(error?.message.match(/LEDGER/g)).toHaveLength(1);
     expect(error?.message).toMatch(/embedded, fabric-gateway, fabric-network/);
   });
+
+  it('reads the per-key rate limits (writes 600, reads 3000 per minute by default; 0 turns one off)', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerMinute: 600, rateLimitReadsPerMinute: 3000 });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_READS_PER_MINUTE: '0' })).toMatchObject({
+      rateLimitPerMinute: 5,
+      rateLimitReadsPerMinute: 0,
+    });
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '-1' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+    expect(() => loadConfig({ RATE_LIMIT_READS_PER_MINUTE: 'lots' })).toThrow(/RATE_LIMIT_READS_PER_MINUTE/);
+  });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ledgerOf, Market, setupMarket, tradeBody } from './trades-fixture';
 import { freePort, readFirstAdminKey, startGateway, tempDir } from './support/harness';
+import { signatureHeaders } from './support/signing';
 
 jest.setTimeout(115000);
 
@@ -139,14 +140,16 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
         buyer: `CON-${i + 1}`,
         lots: [{ lotId: market.lots[seller].shift()! }],
       });
+      const json = JSON.stringify(body);
       const res = await fetch(`${base}/v1/trades`, {
         method: 'POST',
         headers: {
           'X-API-Key': market.keys['trading-center'],
           'Idempotency-Key': `crash-${i}`,
           'Content-Type': 'application/json',
+          ...signatureHeaders(market.keys['trading-center'], 'POST', '/v1/trades', json),
         },
-        body: JSON.stringify(body),
+        body: json,
       });
       expect(res.status).toBe(202);
     }

@@ -28,6 +28,10 @@ export class ApiKeyEntity {
   @Column({ name: 'key_prefix', type: 'varchar' })
   keyPrefix!: string;
 
+  /** State-changing requests must carry a valid X-Gec-Signature (see request-signing.ts). */
+  @Column({ name: 'require_signature', type: 'boolean', default: false })
+  requireSignature!: boolean;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -4,13 +4,17 @@ import type { HttpRequest as Request } from '../common/http';
 import { ProblemError } from '../common/problem';
 import { AuthenticatedRequest, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 import { ApiKeysService } from './api-keys.service';
+import { RateLimiter } from './rate-limiter';
+import { RequestSigningService, SIGNED_STREAM_KEY } from './request-signing';
 import type { Role } from './roles';
 
 export const API_KEY_HEADER = 'x-api-key';
 
 /**
- * The global guard: a request needs a valid, unrevoked API key (401 otherwise) whose role is one the endpoint
- * declares (403 otherwise). An endpoint that declares nothing is refused: forgetting is never an open door.
+ * The global guard: a request needs a valid, unrevoked API key (401 otherwise), within the key's rate limit
+ * (429 otherwise), whose role is one the endpoint declares (403 otherwise), and, for a state-changing request
+ * of a key that must sign, a valid request signature (401 SIGNATURE_*; see request-signing.ts). An endpoint
+ * that declares nothing is refused: forgetting is never an open door. One guard, so the order is fixed.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -19,6 +23,8 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly rateLimiter: RateLimiter,
+    private readonly signing: RequestSigningService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,6 +44,7 @@ export class ApiKeyGuard implements CanActivate {
     const principal = await this.apiKeys.authenticate(key);
     if (!principal) throw new ProblemError(401, 'API_KEY_INVALID', 'the API key is unknown or revoked');
     request.principal = principal;
+    this.rateLimiter.take(principal.keyId, request.method ?? 'GET');
     if (!roles.includes(principal.role)) {
       throw new ProblemError(
         403,
@@ -45,6 +52,8 @@ export class ApiKeyGuard implements CanActivate {
         `role ${principal.role} may not call this endpoint (allowed: ${roles.join(', ')})`,
       );
     }
+    const streamed = this.reflector.getAllAndOverride<boolean>(SIGNED_STREAM_KEY, targets) === true;
+    await this.signing.verify(request, principal, streamed);
     return true;
   }
 }

@@ -10,7 +10,13 @@ import { ApiProblems, ApiRoles } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { CurrentPrincipal, Roles } from './auth.decorators';
-import { ApiKeyPageDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto';
+import {
+  ApiKeyPageDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  RegisterSigningKeyDto,
+  SigningKeyDto,
+} from './api-keys.dto';
 import { ApiKeysService, toApiKeyDto } from './api-keys.service';
 import type { Principal } from './roles';
 
@@ -43,8 +49,30 @@ export class ApiKeysController {
     @Body() body: CreateApiKeyDto,
     @CurrentPrincipal() principal: Principal,
   ): Promise<CreatedApiKeyDto> {
-    const { entity, key } = await this.apiKeys.create(body, principal.keyId);
-    return { ...toApiKeyDto(entity), key };
+    const { entity, key, signingSecret } = await this.apiKeys.create(body, principal.keyId);
+    return {
+      ...toApiKeyDto(entity, signingSecret ? ['hmac-sha256'] : []),
+      key,
+      signing: signingSecret ? { keyId: entity.id, alg: 'hmac-sha256', secret: signingSecret } : null,
+    };
+  }
+
+  @Post(':id/signing-key')
+  @ApiOperation({
+    summary: 'Register a request-signing key of an API key (admin)',
+    description:
+      'sm2-sm3: registers (or replaces) the SM2 public key the integration signs its requests with. ' +
+      'hmac-sha256: generates a new secret (rotation), shown only in this response; the old one stops ' +
+      'working. Only for trading-center and energy-platform keys.',
+  })
+  @ApiCreatedResponse({ type: SigningKeyDto })
+  @ApiProblems(400, 404, 409, 422)
+  registerSigningKey(
+    @Param('id', uuidPipe) id: string,
+    @Body() body: RegisterSigningKeyDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SigningKeyDto> {
+    return this.apiKeys.registerSigningKey(id, body, principal.keyId);
   }
 
   @Get()

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { REQUEST_SIGNING_ALGORITHMS } from './request-signing';
+import type { RequestSigningAlgorithm } from './request-signing';
 import { CONSORTIUM_MSPS, ROLES } from './roles';
 import type { Role } from './roles';
 
@@ -42,6 +44,17 @@ export class CreateApiKeyDto {
   @IsOptional()
   @Matches(ID_PATTERN, { message: 'identityName must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   identityName?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Whether state-changing requests (POST, PUT, PATCH, DELETE) of this key must be signed (X-Gec-Timestamp, ' +
+      'X-Gec-Nonce, X-Gec-Signature). Default true for trading-center and energy-platform keys; admin and ' +
+      'regulator keys are never signed (true is refused for them). false is for trials only.',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'requireSignature must be a boolean' })
+  requireSignature?: boolean;
 }
 
 export class FabricIdentityDto {
@@ -62,6 +75,18 @@ export class ApiKeyDto {
   actsFor!: string;
   @ApiProperty({ type: FabricIdentityDto, description: 'Fabric identity the gateway uses for this key' })
   fabricIdentity!: FabricIdentityDto;
+  @ApiProperty({
+    description: 'Whether state-changing requests of this key must carry a valid X-Gec-Signature',
+    example: true,
+  })
+  requireSignature!: boolean;
+  @ApiProperty({
+    description: 'The request-signing algorithms registered for this key',
+    enum: REQUEST_SIGNING_ALGORITHMS,
+    isArray: true,
+    example: ['hmac-sha256'],
+  })
+  signingAlgs!: RequestSigningAlgorithm[];
   @ApiProperty({ description: 'First characters of the key, to recognise it', example: 'gec_Xy3k' })
   keyPrefix!: string;
   @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
@@ -78,6 +103,70 @@ export class CreatedApiKeyDto extends ApiKeyDto {
     example: 'gec_Xy3kP0w7cM2bQe9LrT1vN8aZs4DfGh6JkU5iO3pYw2E',
   })
   key!: string;
+  @ApiProperty({
+    description:
+      'trading-center and energy-platform keys: the request-signing secret (alg hmac-sha256; keyId = the key ' +
+      'id). Shown only in this response. null for admin and regulator keys.',
+    nullable: true,
+    type: () => SigningSecretDto,
+  })
+  signing!: SigningSecretDto | null;
+}
+
+export class SigningSecretDto {
+  @ApiProperty({ description: 'The keyId to name in X-Gec-Signature: the API key id', example: '5a3c2b1e-…' })
+  keyId!: string;
+  @ApiProperty({ enum: ['hmac-sha256'], example: 'hmac-sha256' })
+  alg!: 'hmac-sha256';
+  @ApiProperty({
+    description:
+      'The HMAC-SHA256 key: the UTF-8 bytes of this string, as given. Shown only once; stored encrypted.',
+    example: 'gecs_3q2n7hZ0cB1r9kT5xWm4yV8pL6dF0sJ2uA7eQ1oN5iK',
+  })
+  secret!: string;
+}
+
+export class RegisterSigningKeyDto {
+  @ApiProperty({
+    description:
+      'sm2-sm3: register (or replace) the SM2 public key; hmac-sha256: generate a new secret (rotation), ' +
+      'returned once, the old one stops working',
+    enum: REQUEST_SIGNING_ALGORITHMS,
+    example: 'sm2-sm3',
+  })
+  @IsIn(REQUEST_SIGNING_ALGORITHMS, {
+    message: `alg must be one of ${REQUEST_SIGNING_ALGORITHMS.join(', ')}`,
+  })
+  alg!: RequestSigningAlgorithm;
+
+  @ApiPropertyOptional({ description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)' })
+  @IsOptional()
+  @IsString({ message: 'publicKeyPem must be a PEM string' })
+  @MaxLength(4096, { message: 'publicKeyPem must be at most 4096 characters' })
+  publicKeyPem?: string;
+
+  @ApiPropertyOptional({
+    description: 'sm2-sm3: the signer’s distinguishing identifier (in Z); default 1234567812345678',
+    example: '1234567812345678',
+  })
+  @IsOptional()
+  @IsString({ message: 'sm2Id must be a string' })
+  @Matches(/^[\x20-\x7e]{0,64}$/, { message: 'sm2Id must be at most 64 printable ASCII characters' })
+  sm2Id?: string;
+}
+
+export class SigningKeyDto {
+  @ApiProperty({ description: 'The API key id (the keyId of X-Gec-Signature)' })
+  keyId!: string;
+  @ApiProperty({ enum: REQUEST_SIGNING_ALGORITHMS })
+  alg!: RequestSigningAlgorithm;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  createdAt!: string;
+  @ApiPropertyOptional({
+    description: 'hmac-sha256 only: the new secret, shown only in this response',
+    type: String,
+  })
+  secret?: string;
 }
 
 export class ApiKeyPageDto {

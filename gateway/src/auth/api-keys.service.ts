@@ -7,8 +7,9 @@ import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, Page } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { ApiKeyEntity } from './api-key.entity';
-import { ApiKeyDto, CreateApiKeyDto } from './api-keys.dto';
-import { DEFAULT_IDENTITY, Principal } from './roles';
+import { ApiKeyDto, CreateApiKeyDto, RegisterSigningKeyDto, SigningKeyDto } from './api-keys.dto';
+import { RequestSigningAlgorithm, RequestSigningService } from './request-signing';
+import { DEFAULT_IDENTITY, Principal, SIGNING_ROLES } from './roles';
 
 /** hex SHA-256: enough for a 256-bit random key (no salt or slow hash needed: it cannot be guessed). */
 export function hashKey(key: string): string {
@@ -19,13 +20,15 @@ function newKey(): string {
   return `gec_${randomBytes(32).toString('base64url')}`;
 }
 
-export function toApiKeyDto(entity: ApiKeyEntity): ApiKeyDto {
+export function toApiKeyDto(entity: ApiKeyEntity, signingAlgs: RequestSigningAlgorithm[] = []): ApiKeyDto {
   return {
     id: entity.id,
     label: entity.label,
     role: entity.role,
     actsFor: entity.actsFor,
     fabricIdentity: { mspId: entity.mspId, name: entity.identityName },
+    requireSignature: entity.requireSignature,
+    signingAlgs,
     keyPrefix: entity.keyPrefix,
     createdAt: entity.createdAt.toISOString(),
     createdBy: entity.createdBy,
@@ -38,7 +41,10 @@ const FIRST_KEY_LOCK = 7_100_001;
 
 @Injectable()
 export class ApiKeysService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly signing: RequestSigningService,
+  ) {}
 
   /** The caller behind a key, or undefined when the key is unknown or revoked. */
   async authenticate(key: string): Promise<Principal | undefined> {
@@ -53,6 +59,7 @@ export class ApiKeysService {
       role: entity.role,
       actsFor: entity.actsFor,
       identity: { mspId: entity.mspId, name: entity.identityName },
+      requireSignature: entity.requireSignature,
     };
   }
 
@@ -60,7 +67,21 @@ export class ApiKeysService {
     request: CreateApiKeyDto,
     createdBy: string | null,
     manager: EntityManager = this.dataSource.manager,
-  ): Promise<{ entity: ApiKeyEntity; key: string }> {
+  ): Promise<{ entity: ApiKeyEntity; key: string; signingSecret: string | null }> {
+    const signs = SIGNING_ROLES.includes(request.role);
+    if (!signs && request.requireSignature === true) {
+      throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: requireSignature', {
+        errors: [
+          {
+            field: 'requireSignature',
+            message: 'only trading-center and energy-platform keys sign their requests',
+          },
+        ],
+      });
+    }
+    if (signs && !manager.queryRunner?.isTransactionActive) {
+      return this.dataSource.transaction((inner) => this.create(request, createdBy, inner));
+    }
     const key = newKey();
     const identity = DEFAULT_IDENTITY[request.role];
     const entity = manager.getRepository(ApiKeyEntity).create({
@@ -72,13 +93,55 @@ export class ApiKeysService {
       identityName: request.identityName ?? identity.name,
       keyHash: hashKey(key),
       keyPrefix: key.slice(0, 8),
+      requireSignature: signs && request.requireSignature !== false,
       createdAt: new Date(),
       createdBy,
       revokedAt: null,
       revokedBy: null,
     });
     await manager.getRepository(ApiKeyEntity).insert(entity);
-    return { entity, key };
+    const signingSecret = signs
+      ? (await this.signing.createHmacSecret(manager, entity.id, createdBy)).secret
+      : null;
+    return { entity, key, signingSecret };
+  }
+
+  /** Register an SM2 public key for request signing, or generate a new HMAC secret (shown once). */
+  async registerSigningKey(
+    id: string,
+    body: RegisterSigningKeyDto,
+    createdBy: string,
+  ): Promise<SigningKeyDto> {
+    const entity = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id });
+    if (!entity) throw new ProblemError(404, 'API_KEY_NOT_FOUND', `no API key ${id}`);
+    if (entity.revokedAt) throw new ProblemError(409, 'API_KEY_REVOKED', `API key ${id} is revoked`);
+    if (!SIGNING_ROLES.includes(entity.role)) {
+      throw new ProblemError(
+        422,
+        'SIGNING_NOT_APPLICABLE',
+        `${entity.role} keys do not sign their requests; only trading-center and energy-platform keys do`,
+      );
+    }
+    if (body.alg === 'hmac-sha256') {
+      if (body.publicKeyPem !== undefined || body.sm2Id !== undefined) {
+        throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: publicKeyPem', {
+          errors: [{ field: 'publicKeyPem', message: 'hmac-sha256 takes neither publicKeyPem nor sm2Id' }],
+        });
+      }
+      const { secret, createdAt } = await this.signing.createHmacSecret(
+        this.dataSource.manager,
+        id,
+        createdBy,
+      );
+      return { keyId: id, alg: 'hmac-sha256', createdAt: createdAt.toISOString(), secret };
+    }
+    if (!body.publicKeyPem) {
+      throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: publicKeyPem', {
+        errors: [{ field: 'publicKeyPem', message: 'sm2-sm3 needs publicKeyPem' }],
+      });
+    }
+    const createdAt = await this.signing.registerSm2(id, body.publicKeyPem, body.sm2Id, createdBy);
+    return { keyId: id, alg: 'sm2-sm3', createdAt: createdAt.toISOString() };
   }
 
   async list(limit = DEFAULT_LIMIT, cursor?: string): Promise<Page<ApiKeyDto>> {
@@ -95,8 +158,9 @@ export class ApiKeysService {
     const rows = await query.getMany();
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
+    const algs = await this.signing.algorithmsOf(items.map((item) => item.id));
     return {
-      items: items.map(toApiKeyDto),
+      items: items.map((item) => toApiKeyDto(item, algs.get(item.id) ?? [])),
       nextCursor:
         rows.length > limit && last
           ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })

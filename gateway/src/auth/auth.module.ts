@@ -4,12 +4,19 @@ import { APP_CONFIG, AppConfig, firstAdminKeyFile } from '../config/config';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
+import { RateLimiter } from './rate-limiter';
+import { RequestSigningService } from './request-signing';
 
-/** API keys, the global guard, and the first admin key. */
+/** API keys, request signing, rate limits, the global guard, and the first admin key. */
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
-  exports: [ApiKeysService],
+  providers: [
+    ApiKeysService,
+    RequestSigningService,
+    RateLimiter,
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
+  exports: [ApiKeysService, RequestSigningService],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

@@ -20,4 +20,9 @@ export interface Principal {
   role: Role;
   actsFor: string;
   identity: IdentityRef;
+  /** State-changing requests must be signed (X-Gec-Signature). */
+  requireSignature: boolean;
 }
+
+/** The roles whose keys integrate (write from another system) and so sign their requests. */
+export const SIGNING_ROLES: readonly Role[] = ['trading-center', 'energy-platform'];

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../app';
+import { hmacSignatureHeaders } from '../auth/request-signing';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 
@@ -49,6 +50,9 @@ function monthStart(back: number): number {
   return Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - back, 1) - SHANGHAI_MS;
 }
 
+/** Request-signing secrets of the keys the bench created (API key → keyId, secret). */
+const signers = new Map<string, { keyId: string; secret: string }>();
+
 async function call(
   base: string,
   key: string,
@@ -57,10 +61,18 @@ async function call(
   body?: unknown,
   type = 'application/json',
 ): Promise<{ status: number; json: Record<string, unknown> }> {
+  const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const signer = signers.get(key);
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { 'X-API-Key': key, 'Content-Type': type },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    headers: {
+      'X-API-Key': key,
+      'Content-Type': type,
+      ...(signer && method !== 'GET'
+        ? hmacSignatureHeaders({ method, target: path, body: text, ...signer })
+        : {}),
+    },
+    body: text,
   });
   const json = (await res.json()) as Record<string, unknown>;
   return { status: res.status, json };
@@ -81,6 +93,8 @@ async function main(): Promise<void> {
       PORT: '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       EMBEDDED_PG_PORT: String(await freePort()),
+      // The bench measures ingestion, not the per-key rate limit.
+      RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0',
     });
     app = await createApp(config);
     await app.listen(0, '127.0.0.1');
@@ -96,6 +110,8 @@ async function main(): Promise<void> {
       actsFor: 'GRID',
     });
     const key = String(platform.json.key);
+    const signing = platform.json.signing as { keyId: string; secret: string } | null;
+    if (signing) signers.set(key, { keyId: signing.keyId, secret: signing.secret });
     const owner = `BENCH-CON-${randomBytes(3).toString('hex')}`;
     const registered = await call(base, adminKey, 'POST', '/v1/participants', {
       id: owner,

@@ -37,6 +37,7 @@ import type { INestApplication } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { Client } from 'pg';
 import { createApp } from '../app';
+import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
 import { TradePipeline } from '../trades/trade-pipeline.service';
@@ -113,6 +114,9 @@ interface Reply {
 }
 
 class Api {
+  /** Request-signing secrets of the keys created through this client (API key → keyId, secret). */
+  private readonly signers = new Map<string, { keyId: string; secret: string }>();
+
   constructor(private readonly base: string) {}
 
   async call(
@@ -122,10 +126,19 @@ class Api {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Reply> {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const signer = this.signers.get(key);
     const res = await fetch(`${this.base}${path}`, {
       method,
-      headers: { 'X-API-Key': key, 'Content-Type': 'application/json', ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      headers: {
+        'X-API-Key': key,
+        'Content-Type': 'application/json',
+        ...(signer && method !== 'GET'
+          ? hmacSignatureHeaders({ method, target: path, body: payload, ...signer })
+          : {}),
+        ...headers,
+      },
+      body: payload,
     });
     const text = await res.text();
     let json: Record<string, unknown> = {};
@@ -133,6 +146,10 @@ class Api {
       json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       json = { text: text.slice(0, 500) };
+    }
+    const signing = json.signing as { keyId: string; secret: string } | null | undefined;
+    if (method === 'POST' && path === '/v1/api-keys' && typeof json.key === 'string' && signing) {
+      this.signers.set(json.key, { keyId: signing.keyId, secret: signing.secret });
     }
     return { status: res.status, json };
   }
@@ -214,6 +231,9 @@ async function main(): Promise<void> {
       PORT: '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       EMBEDDED_PG_PORT: String(await freePort()),
+      // The bench measures the trade pipeline, not the per-key rate limit.
+      RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0',
+      RATE_LIMIT_READS_PER_MINUTE: process.env.RATE_LIMIT_READS_PER_MINUTE ?? '0',
     });
     app = await createApp(config);
     await app.listen(0, '127.0.0.1');

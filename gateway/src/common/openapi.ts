@@ -5,11 +5,14 @@ import { ProblemDto, titleOf, typeOf } from './problem';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (VALIDATION_FAILED names each field in `errors`; MALFORMED_JSON; INVALID_ARGUMENT)',
-  401: 'Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID)',
+  401:
+    'Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing ' +
+    'request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED)',
   403: 'The key’s role, or the ledger identity behind it, may not do this',
   404: 'No such resource',
   409: 'Conflicts with the current state, a concurrent change (LEDGER_CONFLICT), or a reused Idempotency-Key',
   422: 'Well-formed but refused by a ledger rule',
+  429: 'The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds',
   502: 'The ledger failed to endorse or commit; nothing was changed',
 };
 
@@ -20,6 +23,10 @@ const EXAMPLES: Record<number, { code: string; detail: string }> = {
   404: { code: 'PARTICIPANT_NOT_FOUND', detail: 'participant GEN-404 is not registered' },
   409: { code: 'PARTICIPANT_EXISTS', detail: 'participant GEN-001 is already registered' },
   422: { code: 'CREDIT_CODE_REQUIRED', detail: 'creditCode is required in the transient map' },
+  429: {
+    code: 'RATE_LIMITED',
+    detail: 'this API key may make 600 write requests per minute; retry in 1 s',
+  },
   502: { code: 'LEDGER_COMMIT_FAILED', detail: 'transaction 1f… was invalidated in block 7' },
 };
 
@@ -49,5 +56,9 @@ export function ApiProblems(...statuses: number[]) {
 
 /** Document the API-key requirement and the roles allowed (as `x-gec-roles`). */
 export function ApiRoles(...roles: Role[]) {
-  return applyDecorators(ApiSecurity('apiKey'), ApiExtension('x-gec-roles', roles), ApiProblems(401, 403));
+  return applyDecorators(
+    ApiSecurity('apiKey'),
+    ApiExtension('x-gec-roles', roles),
+    ApiProblems(401, 403, 429),
+  );
 }

@@ -21,6 +21,66 @@ function toOpenApi31(node: unknown): unknown {
   return result;
 }
 
+const SIGNED_METHODS = ['post', 'put', 'patch', 'delete'];
+
+/** The request-signing headers, on every state-changing operation under /v1 (docs/api.md). */
+const SIGNING_HEADERS = [
+  {
+    name: 'X-Gec-Timestamp',
+    in: 'header',
+    required: false,
+    description:
+      'Request signing (required when the key has requireSignature): the signing time, RFC 3339 with an ' +
+      'offset; refused (401 SIGNATURE_EXPIRED) when more than 5 minutes from the gateway’s clock',
+    schema: { type: 'string', format: 'date-time' },
+    example: '2026-11-21T16:00:00+08:00',
+  },
+  {
+    name: 'X-Gec-Nonce',
+    in: 'header',
+    required: false,
+    description:
+      'Request signing: 8–128 of A-Z a-z 0-9 . _ ~ + / = -, never reused by the key within the window ' +
+      '(401 SIGNATURE_REPLAYED)',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._~+/=-]{8,128}$' },
+    example: '6f1c2a4e-9b7d-4e02-8a53-2c9d1e0f7b11',
+  },
+  {
+    name: 'X-Gec-Signature',
+    in: 'header',
+    required: false,
+    description:
+      'Request signing: `keyId=<API key id>, alg=hmac-sha256|sm2-sm3, sig=<base64>`, the signature over the ' +
+      'UTF-8 bytes of `METHOD\\nPATH?QUERY\\nX-Gec-Timestamp\\nX-Gec-Nonce\\nhex(SHA-256(body))` (request ' +
+      'target exactly as sent; lowercase hex of the exact body bytes, of the empty string without a body). ' +
+      'hmac-sha256: keyed with the UTF-8 bytes of the secret given at key creation; sm2-sm3: SM2 with SM3 ' +
+      'and the registered public key. Missing → 401 SIGNATURE_MISSING; bad → 401 SIGNATURE_INVALID.',
+    schema: { type: 'string' },
+    example: 'keyId=5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e, alg=hmac-sha256, sig=q1Zl…=',
+  },
+];
+
+/** Add the signing headers to the state-changing /v1 operations and Retry-After to the 429 answers. */
+function addSigningAndRateLimits(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const [method, operation] of Object.entries(item as Record<string, Record<string, unknown>>)) {
+      if (SIGNED_METHODS.includes(method)) {
+        operation.parameters = [...((operation.parameters as unknown[]) ?? []), ...SIGNING_HEADERS];
+      }
+      const tooMany = (operation.responses as Record<string, Record<string, unknown>> | undefined)?.['429'];
+      if (tooMany) {
+        tooMany.headers = {
+          'Retry-After': {
+            description: 'Seconds until the key may make a request again',
+            schema: { type: 'integer', minimum: 1 },
+          },
+        };
+      }
+    }
+  }
+}
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('gec-ledger gateway')
@@ -29,7 +89,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         '(绿电凭证). Every `/v1` endpoint needs an API key in `X-API-Key`; each key has one role. Errors are ' +
         '`application/problem+json` (RFC 9457) with a stable `code`. Lists are cursor-paginated ' +
         '(`limit`, `cursor` → `{ items, nextCursor }`). Ledger-backed resources carry ' +
-        '`ledger: { txId, blockNumber, validationCode, committedAt }`.',
+        '`ledger: { txId, blockNumber, validationCode, committedAt }`. Integrations (trading-center and ' +
+        'energy-platform keys) sign their state-changing requests: `X-Gec-Timestamp`, `X-Gec-Nonce`, ' +
+        '`X-Gec-Signature` (see those headers). Rate limits per API key: 429 RATE_LIMITED with `Retry-After`.',
     )
     .setVersion('1')
     .addApiKey(
@@ -38,6 +100,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
+  addSigningAndRateLimits(document);
   return { ...(toOpenApi31(document) as OpenAPIObject), openapi: '3.1.0' };
 }
 

@@ -49,6 +49,13 @@ export interface AppConfig {
   expirySweepIntervalMs?: number;
   /** Delay of the first sweep after start (EXPIRY_SWEEP_START_DELAY_MS, default 5000). */
   expirySweepStartDelayMs: number;
+  /**
+   * Write requests (POST, PUT, PATCH, DELETE) per minute and API key, token bucket with a minute's burst
+   * (RATE_LIMIT_PER_MINUTE, default 600; 0 = no limit). Per gateway instance.
+   */
+  rateLimitPerMinute: number;
+  /** Read requests per minute and API key (RATE_LIMIT_READS_PER_MINUTE, default 3000; 0 = no limit). */
+  rateLimitReadsPerMinute: number;
 }
 
 /** The repository root: `gateway/{src,dist}/config` → three levels up. */
@@ -137,6 +144,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ? integer(env, 'EXPIRY_SWEEP_INTERVAL_MS', 0, 0, 31 * DAY_MS, problems)
       : undefined,
     expirySweepStartDelayMs: integer(env, 'EXPIRY_SWEEP_START_DELAY_MS', 5000, 0, DAY_MS, problems),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems),
+    rateLimitReadsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 3000, 0, 10_000_000, problems),
   };
   // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start.
   try {

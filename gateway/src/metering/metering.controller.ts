@@ -10,6 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { signedBody, SignedStream } from '../auth/request-signing';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { ApiProblems, ApiRoles } from '../common/openapi';
@@ -113,6 +114,7 @@ export class MeteringController {
   }
 
   @Post('meter-readings')
+  @SignedStream()
   @HttpCode(200)
   @Roles('energy-platform')
   @ApiRoles('energy-platform')
@@ -154,7 +156,8 @@ export class MeteringController {
           errors: [{ field: 'reason', message: 'a correction needs a reason' }],
         });
       }
-      outcome = await this.ingestion.ingest(req, {
+      // signedBody: hashed while it streams, the request signature verified when it has ended.
+      outcome = await this.ingestion.ingest(signedBody(req), {
         format,
         mode: query.mode ?? 'partial',
         correction,

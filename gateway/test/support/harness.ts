@@ -16,6 +16,7 @@ import { AppConfig, loadConfig } from '../../src/config/config';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
 import type { LedgerPort } from '../../src/ledger/port';
+import { signingAgent } from './signing';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,6 +91,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 export interface TestGateway {
   app: INestApplication;
   config: AppConfig;
+  /** Signs the state-changing requests of every key whose signing secret it saw created (support/signing.ts). */
   http: ReturnType<typeof request>;
   /** Milliseconds from createApp to ready (listening). */
   readyMs: number;
@@ -130,7 +132,7 @@ export async function startGateway(options: {
   return {
     app,
     config,
-    http: request(app.getHttpServer()),
+    http: signingAgent(request(app.getHttpServer())),
     readyMs,
     close: () => app.close(),
   };
