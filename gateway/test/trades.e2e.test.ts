@@ -641,6 +641,51 @@ describe('trades', () => {
       expect(status.body.callbackState).toBe('DELIVERED');
     });
 
+    it("POSTs the final state to the posting key's callback URL when the trade names none", async () => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/by-key`;
+      const created = await gateway.http
+        .post('/v1/api-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({ label: 'ERP with callback', role: 'trading-center', actsFor: 'TC-1', callbackUrl: url })
+        .expect(201);
+      expect(created.body.callbackUrl).toBe(url);
+      await gateway.http
+        .post('/v1/trades')
+        .set('X-API-Key', created.body.key)
+        .set('Idempotency-Key', 'idem-key-callback')
+        .send(
+          tradeBody(market, {
+            tradeId: 'T-KEY-CALLBACK',
+            seller: 'GEN-2',
+            buyer: 'CON-1',
+            lots: [{ lotId: lot('GEN-2') }],
+          }) as object,
+        )
+        .expect(202);
+      expect((await final('T-KEY-CALLBACK')).state).toBe('COMMITTED');
+      const deadline = Date.now() + 15000;
+      while (!received.some((r) => r.body.tradeId === 'T-KEY-CALLBACK') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(received.find((r) => r.body.tradeId === 'T-KEY-CALLBACK')?.body).toMatchObject({
+        state: 'COMMITTED',
+      });
+    });
+
+    it('refuses a callback URL on a key that does not post trades', async () => {
+      const res = await gateway.http
+        .post('/v1/api-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({
+          label: 'platform',
+          role: 'energy-platform',
+          actsFor: 'GRID',
+          callbackUrl: 'https://example.org/x',
+        })
+        .expect(400);
+      expect(res.body.errors[0].field).toBe('callbackUrl');
+    });
+
     it('refuses a non-http callback URL', async () => {
       const res = await post(
         tradeBody(

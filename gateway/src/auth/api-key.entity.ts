@@ -32,6 +32,10 @@ export class ApiKeyEntity {
   @Column({ name: 'require_signature', type: 'boolean', default: false })
   requireSignature!: boolean;
 
+  /** Trading-center keys: where the final state of this key's trades is POSTed, unless a trade names its own. */
+  @Column({ name: 'callback_url', type: 'varchar', nullable: true })
+  callbackUrl!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

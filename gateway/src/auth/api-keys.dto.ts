@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { REQUEST_SIGNING_ALGORITHMS } from './request-signing';
 import type { RequestSigningAlgorithm } from './request-signing';
 import { CONSORTIUM_MSPS, ROLES } from './roles';
@@ -55,6 +64,20 @@ export class CreateApiKeyDto {
   @IsOptional()
   @IsBoolean({ message: 'requireSignature must be a boolean' })
   requireSignature?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'trading-center keys only: where the final state (REJECTED or COMMITTED) of the trades posted with this key ' +
+      'is POSTed, unless a trade names its own callbackUrl. http or https.',
+    example: 'https://erp.tradingcenter.example/gec/trade-results',
+  })
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'callbackUrl must be an http(s) URL' },
+  )
+  @MaxLength(2048, { message: 'callbackUrl must be at most 2048 characters' })
+  callbackUrl?: string;
 }
 
 export class FabricIdentityDto {
@@ -73,6 +96,13 @@ export class ApiKeyDto {
   role!: Role;
   @ApiProperty({ example: 'TC-ZJ' })
   actsFor!: string;
+  @ApiProperty({
+    description: 'trading-center keys: the default callback URL of their trades',
+    example: 'https://erp.tradingcenter.example/gec/trade-results',
+    type: String,
+    nullable: true,
+  })
+  callbackUrl!: string | null;
   @ApiProperty({ type: FabricIdentityDto, description: 'Fabric identity the gateway uses for this key' })
   fabricIdentity!: FabricIdentityDto;
   @ApiProperty({

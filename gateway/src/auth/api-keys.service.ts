@@ -26,6 +26,7 @@ export function toApiKeyDto(entity: ApiKeyEntity, signingAlgs: RequestSigningAlg
     label: entity.label,
     role: entity.role,
     actsFor: entity.actsFor,
+    callbackUrl: entity.callbackUrl,
     fabricIdentity: { mspId: entity.mspId, name: entity.identityName },
     requireSignature: entity.requireSignature,
     signingAlgs,
@@ -60,6 +61,7 @@ export class ApiKeysService {
       actsFor: entity.actsFor,
       identity: { mspId: entity.mspId, name: entity.identityName },
       requireSignature: entity.requireSignature,
+      callbackUrl: entity.callbackUrl,
     };
   }
 
@@ -79,6 +81,16 @@ export class ApiKeysService {
         ],
       });
     }
+    if (request.callbackUrl !== undefined && request.role !== 'trading-center') {
+      throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: callbackUrl', {
+        errors: [
+          {
+            field: 'callbackUrl',
+            message: 'only trading-center keys post trades and so have a callback URL',
+          },
+        ],
+      });
+    }
     if (signs && !manager.queryRunner?.isTransactionActive) {
       return this.dataSource.transaction((inner) => this.create(request, createdBy, inner));
     }
@@ -94,6 +106,7 @@ export class ApiKeysService {
       keyHash: hashKey(key),
       keyPrefix: key.slice(0, 8),
       requireSignature: signs && request.requireSignature !== false,
+      callbackUrl: request.callbackUrl ?? null,
       createdAt: new Date(),
       createdBy,
       revokedAt: null,

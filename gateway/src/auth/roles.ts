@@ -22,6 +22,8 @@ export interface Principal {
   identity: IdentityRef;
   /** State-changing requests must be signed (X-Gec-Signature). */
   requireSignature: boolean;
+  /** Trading-center keys: the default callback URL for the final state of their trades. */
+  callbackUrl: string | null;
 }
 
 /** The roles whose keys integrate (write from another system) and so sign their requests. */

@@ -140,7 +140,8 @@ export class TradesService {
           tradeDataHash,
           JSON.stringify(raw.checkData),
           checkDataHash,
-          raw.callbackUrl ?? null,
+          // The trade's own URL, else the posting key's default.
+          raw.callbackUrl ?? principal.callbackUrl ?? null,
           voucherIdOf(trade.tradeId),
           new Date(),
         ],
