@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { CurrentPrincipal, Roles } from './auth.decorators';
@@ -30,7 +30,6 @@ const uuidPipe = new ParseUUIDPipe({
 @ApiTags('api-keys')
 @Controller('v1/api-keys')
 @Roles('admin')
-@ApiRoles('admin')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 

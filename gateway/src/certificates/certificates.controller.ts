@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
 import {
@@ -51,7 +51,6 @@ export class IssuancesController {
 
   @Post()
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Issue the certificates of a unit for a production month (注册绿证)',
     description:
@@ -78,7 +77,6 @@ export class IssuancesController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'List issuances (filter by unit and month; cursor pagination, ordered by id)' })
   @ApiOkResponse({ type: IssuancePageDto })
   @ApiProblems(400)
@@ -97,7 +95,6 @@ export class LotsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({
     summary: 'Search lots',
     description:
@@ -112,7 +109,6 @@ export class LotsController {
 
   @Get(':lotId')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'Get a lot' })
   @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
   @ApiOkResponse({ type: LotDto })
@@ -123,7 +119,6 @@ export class LotsController {
 
   @Get(':lotId/history')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'Every committed version of a lot, oldest first, with transaction and block' })
   @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
   @ApiOkResponse({ type: LotHistoryDto })
@@ -134,7 +129,6 @@ export class LotsController {
 
   @Post(':lotId/split')
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Split a lot',
     description:
@@ -162,7 +156,6 @@ export class LotsController {
 
   @Post(':lotId/transfer')
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Transfer a whole lot or part of it',
     description:
@@ -193,7 +186,6 @@ export class LotsController {
   @Post(':lotId/expire')
   @HttpCode(200)
   @Roles('admin', 'trading-center', 'energy-platform')
-  @ApiRoles('admin', 'trading-center', 'energy-platform')
   @ApiOperation({
     summary: 'Mark a lot past its expiry date EXPIRED',
     description:
@@ -209,7 +201,6 @@ export class LotsController {
   @Post(':lotId/withdraw')
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Withdraw certificates (dispute handling)',
     description:
@@ -235,7 +226,6 @@ export class SerialsController {
 
   @Get(':serial/redemption')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({
     summary: 'Redemption check by serial number (兑付信息核查)',
     description:
@@ -254,7 +244,6 @@ export class SerialsController {
 
   @Get(':serial/provenance')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({
     summary: 'Provenance of a serial number',
     description:

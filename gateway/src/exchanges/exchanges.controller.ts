@@ -15,7 +15,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
@@ -49,7 +49,6 @@ export class ExchangesController {
 
   @Post()
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Exchange certificates for green electricity (绿电兑换)',
     description:
@@ -75,7 +74,6 @@ export class ExchangesController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)' })
   @ApiOkResponse({ type: ExchangePageDto })
   @ApiProblems(400)
@@ -85,7 +83,6 @@ export class ExchangesController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'Get a exchange statement' })
   @ApiParam({ name: 'id', example: 'EXC-2026-0001' })
   @ApiOkResponse({ type: ExchangeDto })

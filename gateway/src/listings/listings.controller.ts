@@ -11,7 +11,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { checkId, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
 import {
@@ -37,7 +37,6 @@ export class ListingsController {
 
   @Post()
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'List certificates for sale (绿证售卖)',
     description:
@@ -64,7 +63,6 @@ export class ListingsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'List listings (filter by status and seller; cursor pagination, ordered by id)' })
   @ApiOkResponse({ type: ListingPageDto })
   @ApiProblems(400)
@@ -74,7 +72,6 @@ export class ListingsController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'Get a listing' })
   @ApiParam({ name: 'id', example: 'LST-2026-0001' })
   @ApiOkResponse({ type: ListingDto })
@@ -86,7 +83,6 @@ export class ListingsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Cancel an open listing',
     description: 'Submits certificates:Delist: what is still offered returns to ACTIVE.',
@@ -104,7 +100,6 @@ export class ListingsController {
 
   @Post(':id/sell')
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Sell from an open listing',
     description:

@@ -27,7 +27,7 @@ import {
   proof,
 } from '../certificates/ledger-support';
 import { upsertIssuance } from '../certificates/lot-projection';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { DEFAULT_LIMIT, PageQueryDto } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import type { ChaincodeEvent } from '../ledger/port';
@@ -292,7 +292,6 @@ export class MeterAttestationsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({
     summary: 'List meter attestations (filter by meter and period; ordered by meter, period)',
     description: 'The grid operator’s committed monthly totals per meter, as projected from the ledger.',
@@ -305,7 +304,6 @@ export class MeterAttestationsController {
 
   @Get(':meterId/:period')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'The attestation of a meter and month, with every version (corrections)' })
   @ApiParam({ name: 'meterId', example: 'MTR-ZJ-0001' })
   @ApiParam({ name: 'period', example: '2026-09' })

@@ -13,7 +13,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { signedBody, SignedStream } from '../auth/request-signing';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { PROBLEM_CONTENT_TYPE, problem, ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import { MeterDto, RegisterMeterDto } from './metering.dto';
@@ -74,7 +74,6 @@ export class MeteringController {
 
   @Post('meters')
   @Roles('energy-platform', 'admin')
-  @ApiRoles('energy-platform', 'admin')
   @ApiOperation({
     summary: 'Register a meter (generation meter of a unit, or consumption meter of a consumer)',
   })
@@ -104,7 +103,6 @@ export class MeteringController {
 
   @Get('meters/:id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({ summary: 'Get a meter' })
   @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
   @ApiOkResponse({ type: MeterDto })
@@ -117,7 +115,6 @@ export class MeteringController {
   @SignedStream()
   @HttpCode(200)
   @Roles('energy-platform')
-  @ApiRoles('energy-platform')
   @ApiOperation({
     summary: 'Ingest interval readings in bulk (NDJSON or CSV, streamed)',
     description:
@@ -193,7 +190,6 @@ export class MeteringController {
 
   @Get('meters/:id/completeness')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({
     summary: 'Which intervals of a month (Asia/Shanghai) are missing',
     description: 'Expected intervals of the month on the meter’s grid, present ones, and the gaps as ranges.',
@@ -207,7 +203,6 @@ export class MeteringController {
 
   @Get('meters/:id/periods/:period')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({ summary: 'A metering period: status, totals, Merkle root and ledger proof' })
   @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
   @ApiParam({ name: 'period', example: '2026-10' })
@@ -220,7 +215,6 @@ export class MeteringController {
   @Post('meters/:id/periods/:period/close')
   @HttpCode(200)
   @Roles('energy-platform')
-  @ApiRoles('energy-platform')
   @ApiOperation({
     summary: 'Close a metering period: total and Merkle root committed on the ledger; readings frozen',
     description:

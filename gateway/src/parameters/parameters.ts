@@ -12,7 +12,7 @@ import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validat
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { iso, LedgerGateway, LedgerProof, orNull, proof } from '../certificates/ledger-support';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 
 /**
  * Consortium parameters held on chain (parameters contract): validity, transfer size limits, pause / resume of
@@ -153,7 +153,6 @@ export class ParametersController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'The consortium parameters in force (validity, transfer limits, pause)' })
   @ApiOkResponse({ type: ParametersDto })
   get(@CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
@@ -163,7 +162,6 @@ export class ParametersController {
   @Post()
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Change parameters',
     description: 'Submits parameters:SetParameters (consortium admin).',
@@ -177,7 +175,6 @@ export class ParametersController {
   @Post('pause')
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Pause every write of every contract',
     description:
@@ -192,7 +189,6 @@ export class ParametersController {
   @Post('resume')
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Resume writes',
     description: 'Submits parameters:Resume; 409 NOT_PAUSED when not paused.',

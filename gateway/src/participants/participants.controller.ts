@@ -10,7 +10,7 @@ import {
 import type { HttpResponse as Response } from '../common/http';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import {
@@ -43,7 +43,6 @@ export class ParticipantsController {
 
   @Post()
   @Roles('admin', 'trading-center')
-  @ApiRoles('admin', 'trading-center')
   @ApiOperation({
     summary: 'Register a participant on the ledger',
     description:
@@ -77,7 +76,6 @@ export class ParticipantsController {
 
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({
     summary: 'List participants (filter by kind and status; cursor pagination, ordered by id)',
   })
@@ -89,7 +87,6 @@ export class ParticipantsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({ summary: 'Get a participant' })
   @ApiParam({ name: 'id', example: 'GEN-ZJ-001' })
   @ApiOkResponse({ type: ParticipantDto })
@@ -101,7 +98,6 @@ export class ParticipantsController {
   @Post(':id/status')
   @HttpCode(200)
   @Roles('admin', 'trading-center')
-  @ApiRoles('admin', 'trading-center')
   @ApiOperation({
     summary: 'Change a participant’s status (ACTIVE, SUSPENDED, REVOKED)',
     description: 'Submits identity:SetParticipantStatus. REVOKED is final.',

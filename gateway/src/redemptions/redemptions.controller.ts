@@ -15,7 +15,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
@@ -49,7 +49,6 @@ export class RedemptionsController {
 
   @Post()
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Redeem certificates (兑付/核销)',
     description:
@@ -75,7 +74,6 @@ export class RedemptionsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'List redemptions (filter by owner; cursor pagination, ordered by id)' })
   @ApiOkResponse({ type: RedemptionPageDto })
   @ApiProblems(400)
@@ -85,7 +83,6 @@ export class RedemptionsController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'Get a redemption statement' })
   @ApiParam({ name: 'id', example: 'RDM-2026-0001' })
   @ApiOkResponse({ type: RedemptionDto })

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import { CheckKeyDto, RegisterCheckKeyDto } from './check-keys.dto';
 import { CheckKeysService } from './check-keys.service';
@@ -25,7 +25,6 @@ export class CheckKeysController {
 
   @Post(':id/check-keys')
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary: 'Register a check key of a trading center (HMAC-SHA256 secret or SM2 public key)',
     description:
@@ -46,7 +45,6 @@ export class CheckKeysController {
   @Post(':id/check-keys/:keyId/revoke')
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({
     summary:
       'Revoke a check key (key rotation): check data signed with it fails the signature check from now on',
@@ -61,7 +59,6 @@ export class CheckKeysController {
 
   @Get(':id/check-keys')
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'regulator')
   @ApiOperation({ summary: 'List the check keys of a trading center (no secrets)' })
   @ApiOkResponse({ type: [CheckKeyDto] })
   list(@Param('id') id: string): Promise<CheckKeyDto[]> {

@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import type { TradeEvidence } from './trade-evidence';
 import type { TradeData } from './trade-model';
@@ -36,7 +36,6 @@ export class TradesController {
   @Post()
   @HttpCode(202)
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({
     summary: 'Post a completed trade for attestation (获取绿电交易数据 → 存证校验 → 上链)',
     description:
@@ -70,7 +69,6 @@ export class TradesController {
 
   @Get()
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'regulator')
   @ApiOperation({ summary: 'List trades (a trading center sees its own); filters state, seller, buyer' })
   @ApiOkResponse({ type: TradePageDto })
   @ApiProblems(400)
@@ -80,7 +78,6 @@ export class TradesController {
 
   @Get(':tradeId/evidence')
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'regulator')
   @ApiOperation({
     summary: 'Check a committed trade’s evidence again (audit)',
     description:
@@ -100,7 +97,6 @@ export class TradesController {
 
   @Get(':tradeId')
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'regulator')
   @ApiOperation({
     summary: 'A trade’s status: state, timestamps, every check with inputs and result, transaction, voucher',
   })

@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { checkId, LedgerGateway } from '../certificates/ledger-support';
 import { ChangeUnitStatusDto, ListUnitsQueryDto, RegisterUnitDto, UnitDto, UnitPageDto } from './units.dto';
@@ -33,7 +33,6 @@ export class UnitsController {
 
   @Post()
   @Roles('admin', 'trading-center')
-  @ApiRoles('admin', 'trading-center')
   @ApiOperation({
     summary: 'Register a generation unit',
     description:
@@ -60,7 +59,6 @@ export class UnitsController {
 
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({ summary: 'List units (filter by owner and status; cursor pagination, ordered by id)' })
   @ApiOkResponse({ type: UnitPageDto })
   @ApiProblems(400)
@@ -70,7 +68,6 @@ export class UnitsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiRoles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({ summary: 'Get a unit' })
   @ApiParam({ name: 'id', example: 'UNIT-ZJ-WIND-01' })
   @ApiOkResponse({ type: UnitDto })
@@ -82,7 +79,6 @@ export class UnitsController {
   @Post(':id/status')
   @HttpCode(200)
   @Roles('admin', 'trading-center')
-  @ApiRoles('admin', 'trading-center')
   @ApiOperation({
     summary: 'Suspend, reactivate or decommission a unit',
     description: 'Submits units:SetUnitStatus. DECOMMISSIONED is final; only ACTIVE units are issued.',

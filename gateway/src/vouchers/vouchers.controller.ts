@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@ne
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse } from '../common/http';
-import { ApiProblems, ApiRoles } from '../common/openapi';
+import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import { voucherHtml } from './voucher-print';
 import {
@@ -35,7 +35,6 @@ export class VouchersController {
 
   @Get()
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'List vouchers (filter by consumer and status; cursor pagination by id)' })
   @ApiOkResponse({ type: VoucherPageDto })
   @ApiProblems(400)
@@ -45,7 +44,6 @@ export class VouchersController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'A voucher with its source lots, serial ranges, trade and ledger proof' })
   @ApiParam({ name: 'id', example: 'VCH-T-2026-10-0001' })
   @ApiOkResponse({ type: VoucherDto })
@@ -56,7 +54,6 @@ export class VouchersController {
 
   @Get(':id/print')
   @Roles(...READERS)
-  @ApiRoles(...READERS)
   @ApiOperation({ summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English' })
   @ApiProduces('text/html')
   @ApiProblems(400, 404)
@@ -71,7 +68,6 @@ export class VouchersController {
   @Post(':id/release')
   @HttpCode(200)
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({ summary: 'Release a voucher to its holder (IN_CUSTODY → RELEASED); vouchers:Release' })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
@@ -86,7 +82,6 @@ export class VouchersController {
   @Post(':id/claim')
   @HttpCode(200)
   @Roles('trading-center')
-  @ApiRoles('trading-center')
   @ApiOperation({ summary: 'Claim a voucher as consumption evidence (→ CLAIMED, final); vouchers:Claim' })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
@@ -101,7 +96,6 @@ export class VouchersController {
   @Post(':id/revoke')
   @HttpCode(200)
   @Roles('admin')
-  @ApiRoles('admin')
   @ApiOperation({ summary: 'Revoke a voucher with a reason (issuer; → REVOKED, final); vouchers:Revoke' })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
