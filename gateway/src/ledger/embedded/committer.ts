@@ -31,8 +31,16 @@ import type { MspVerifier } from './msp';
 
 const CODE = peer.TxValidationCode;
 
-/** Derive the state update of a validated block (its TRANSACTIONS_FILTER says which transactions count). */
-export function updateFromBlock(block: common.Block, namespace: string): BlockUpdate {
+/**
+ * Derive the state update of a validated block (its TRANSACTIONS_FILTER says which transactions count).
+ * `decoded` are the block's transactions already decoded by validation, in order; recovery, which starts
+ * from stored bytes, leaves it out and they are decoded here.
+ */
+export function updateFromBlock(
+  block: common.Block,
+  namespace: string,
+  decoded?: ReadonlyArray<DecodedTransaction | undefined>,
+): BlockUpdate {
   const blockNumber = block.getHeader()?.getNumber() ?? 0;
   const filter =
     block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ??
@@ -42,22 +50,17 @@ export function updateFromBlock(block: common.Block, namespace: string): BlockUp
     .getDataList_asU8()
     .map((envelope, txNum) => {
       const code = filter[txNum] ?? CODE.NOT_VALIDATED;
-      let decoded: DecodedTransaction | undefined;
-      try {
-        decoded = decodeTransaction(envelope);
-      } catch {
-        decoded = undefined;
-      }
+      const tx = decoded ? decoded[txNum] : decodeOrUndefined(envelope);
       const update: TxUpdate = {
-        txId: decoded?.txId ?? '',
+        txId: tx?.txId ?? '',
         txNum,
         validationCode: code,
-        timestamp: decoded?.timestamp ?? { seconds: 0, nanos: 0 },
+        timestamp: tx?.timestamp ?? { seconds: 0, nanos: 0 },
         writes: [],
         metadataWrites: [],
       };
-      if (code === CODE.VALID && decoded?.endorsed) {
-        for (const set of decoded.endorsed.rwSets) {
+      if (code === CODE.VALID && tx?.endorsed) {
+        for (const set of tx.endorsed.rwSets) {
           if (set.namespace !== namespace) continue;
           update.writes.push(
             ...set.writes.map((w): KeyWrite => ({
@@ -79,6 +82,14 @@ export function updateFromBlock(block: common.Block, namespace: string): BlockUp
       return update;
     });
   return { blockNumber, txs };
+}
+
+function decodeOrUndefined(envelope: Uint8Array): DecodedTransaction | undefined {
+  try {
+    return decodeTransaction(envelope);
+  } catch {
+    return undefined;
+  }
 }
 
 /** State as seen during validation: committed state overlaid with earlier valid transactions of the block. */

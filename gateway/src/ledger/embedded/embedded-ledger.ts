@@ -440,7 +440,11 @@ export class EmbeddedLedger implements LedgerPort {
       chaincodePolicy: this.policy,
       store: this.store,
     });
-    const update = updateFromBlock(block, this.options.chaincodeName);
+    const update = updateFromBlock(
+      block,
+      this.options.chaincodeName,
+      validated.map((tx) => tx.decoded),
+    );
     await this.store.commitBlock(block, update, { applyGuard: (work) => this.lock.write(work) });
     const blockNumber = block.getHeader()!.getNumber();
     for (const tx of validated) {
