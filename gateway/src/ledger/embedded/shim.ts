@@ -38,8 +38,9 @@ const fidm = require(require.resolve('@fidm/x509', { paths: [require.resolve('fa
  * identities sign thousands of transactions. Bounded, oldest first out.
  */
 function memoiseCertificateParsing(limit = 10_000): void {
+  // A bound copy never carries the flag: ask the installed function, so the parser is wrapped once.
+  if ((fidm.Certificate.fromPEM as { memoised?: boolean }).memoised) return;
   const original = fidm.Certificate.fromPEM.bind(fidm.Certificate);
-  if ((original as { memoised?: boolean }).memoised) return;
   const parsed = new Map<string, unknown>();
   const fromPEM = (pem: Buffer) => {
     const key = pem.toString('latin1');
