@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import type { TransactionRequest } from '../ledger/port';
 import { machineNote, writeBenchmarkRows } from './readme-table';
+import { percentile } from './stats';
 
 interface RunResult {
   label: string;
@@ -24,10 +25,6 @@ interface RunResult {
   p99: number;
   blocks: number;
   rssMb: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** A valid 统一社会信用代码-shaped value; the bench needs unique participants, not real enterprises. */
@@ -72,8 +69,8 @@ async function run(label: string, concurrency: number, total: number, sync: bool
       transactions: total,
       seconds,
       tps: total / seconds,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
       blocks,
       rssMb: process.memoryUsage().rss / 1024 / 1024,
     };

@@ -42,6 +42,7 @@ import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
 import { TradePipeline } from '../trades/trade-pipeline.service';
 import { machineNote, writeBenchmarkRows } from './readme-table';
+import { percentile } from './stats';
 
 const SHANGHAI_MS = 8 * 3600_000;
 const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
@@ -91,12 +92,6 @@ function shanghai(ms: number): string {
 /** Wall-clock now in epoch ms with sub-millisecond resolution. */
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
 function ms(value: number): string {
