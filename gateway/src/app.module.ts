@@ -16,6 +16,7 @@ import { loggerParams } from './common/logging';
 import { Resources, RESOURCES } from './common/resources';
 import type { AppConfig } from './config/config';
 import { DatabaseModule } from './database/database.module';
+import { InstanceLivenessModule } from './database/instance-liveness';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LedgerModule } from './ledger-module/ledger.module';
@@ -69,6 +70,7 @@ export class AppModule {
         DatabaseModule.forRoot(),
         LedgerModule.forRoot(options.ledgerFactory),
         ProjectionModule,
+        InstanceLivenessModule,
         IdempotencyModule,
         AuthModule,
         ParticipantsModule,

@@ -4,64 +4,15 @@
  * its postmaster.pid), then started again on the same folder: it must take over, with nothing lost; SIGTERM
  * then shuts everything down, PostgreSQL included.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import {
+  exited,
+  isAlive,
+  postmasterPid,
+  startGatewayProcess as startProcess,
+} from './support/gateway-process';
 import { creditCode, freePort, readFirstAdminKey, tempDir } from './support/harness';
-
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  const file = join(dataDir, 'postgres', 'postmaster.pid');
-  return existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8').split('\n')[0], 10) : undefined;
-}
-
-interface Started {
-  child: ChildProcess;
-  readyMs: number;
-  output: () => string;
-}
-
-/** Spawn the gateway and resolve when it logs that it is ready. */
-function startProcess(env: Record<string, string>): Promise<Started> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready within 60 s:\n${output}`)), 60000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (/"msg":"ready in \d+ ms/.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, readyMs: performance.now() - started, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code} before ready:\n${output}`));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 describe('the compiled gateway process', () => {
   let dataDir: string;
@@ -69,7 +20,6 @@ describe('the compiled gateway process', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
     dataDir = await tempDir('gec-process-');
     const port = await freePort();
     env = {

@@ -6,61 +6,20 @@
  * The market is set up first by an in-process gateway on the same folder (embedded PostgreSQL and ledger), which
  * is also used at the end to read the database and ask the ledger.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ledgerOf, Market, setupMarket, tradeBody } from './trades-fixture';
+import {
+  exited,
+  startGatewayProcess as startProcess,
+  stopAll,
+  waitForOutput,
+} from './support/gateway-process';
 import { freePort, readFirstAdminKey, startGateway, tempDir } from './support/harness';
 import { signatureHeaders } from './support/signing';
 
 jest.setTimeout(115000);
-
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready within 60 s:\n${output}`)), 60000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (/"msg":"ready in \d+ ms/.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code} before ready:\n${output}`));
-    });
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 describe('trade pipeline crash safety (SIGKILL)', () => {
   let dataDir: string;
@@ -68,7 +27,6 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build -w gateway\` first`);
     dataDir = await tempDir('gec-trades-crash-');
     env = {
       GEC_DATA_DIR: dataDir,
@@ -80,21 +38,7 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([exited(child), new Promise((r) => setTimeout(r, 20000).unref())]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
-    }
-    // A PostgreSQL orphaned by a SIGKILL (if the test stopped before a restart took it over) is stopped too.
-    const pidFile = dataDir ? join(dataDir, 'postgres', 'postmaster.pid') : undefined;
-    const pid =
-      pidFile && existsSync(pidFile) ? Number.parseInt(readFileSync(pidFile, 'utf8'), 10) : undefined;
-    if (pid && isAlive(pid)) {
-      process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    }
+    await stopAll(children, dataDir);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -186,15 +130,9 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
     });
     children.push(resumed.child);
     const committedLine = /trade (T-CRASH-\d+): ledger committed tx ([0-9a-f]{64}) in block/;
-    const windowDeadline = Date.now() + 30000;
-    while (!committedLine.test(resumed.output())) {
-      if (Date.now() > windowDeadline)
-        throw new Error(`no commit logged after restart:\n${resumed.output()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const [, unrecordedTrade, unrecordedTxId] = await waitForOutput(resumed, committedLine);
     resumed.child.kill('SIGKILL');
     await exited(resumed.child);
-    const [, unrecordedTrade, unrecordedTxId] = committedLine.exec(resumed.output())!;
 
     // 4. Restart (normal speed): everything in flight is resumed and finished.
     const second = await startProcess(env);

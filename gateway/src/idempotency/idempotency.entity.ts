@@ -27,6 +27,14 @@ export class IdempotencyEntity {
   @Column({ type: 'jsonb', nullable: true })
   response!: unknown;
 
+  /** Ledger writes of the request, recorded before each was submitted (see JournaledLedger). */
+  @Column({ name: 'ledger_writes', type: 'jsonb' })
+  ledgerWrites!: unknown[];
+
+  /** The gateway instance running the request while IN_PROGRESS; NULL when released for a retry. */
+  @Column({ type: 'uuid', nullable: true })
+  owner!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,15 +1,9 @@
 import type { Histogram } from 'prom-client';
+import { DelegatingLedger } from '../ledger/delegating-ledger';
 import type {
-  ChaincodeEvent,
-  ChainInfo,
-  ChainVerification,
-  BlockEvent,
-  Checkpoint,
-  EventStream,
   LedgerPort,
   PreparedTransaction,
   SubmittedTransaction,
-  TransactionInfo,
   TransactionRequest,
 } from '../ledger/port';
 
@@ -31,19 +25,17 @@ function outcomeOf(error: unknown): string {
  * The ledger port with a submit-duration histogram, and a close that waits for submits in flight: on shutdown
  * the HTTP server has stopped taking requests, the ledger then finishes what was started before closing.
  */
-export class InstrumentedLedger implements LedgerPort {
+export class InstrumentedLedger extends DelegatingLedger {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly ledger: LedgerPort,
+    ledger: LedgerPort,
     private readonly submits: Histogram<'transaction' | 'outcome'>,
-  ) {}
-
-  prepare(request: TransactionRequest): PreparedTransaction {
-    return this.ledger.prepare(request);
+  ) {
+    super(ledger);
   }
 
-  async submit(request: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
+  override async submit(request: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
     const end = this.submits.startTimer({ transaction: transactionOf(request) });
     const submitted = this.ledger.submit(request);
     this.inFlight.add(submitted);
@@ -59,35 +51,7 @@ export class InstrumentedLedger implements LedgerPort {
     }
   }
 
-  evaluate(request: TransactionRequest): Promise<Uint8Array> {
-    return this.ledger.evaluate(request);
-  }
-
-  chaincodeEvents(options?: { start?: Checkpoint }): EventStream<ChaincodeEvent> {
-    return this.ledger.chaincodeEvents(options);
-  }
-
-  blockEvents(options?: { startBlock?: number }): EventStream<BlockEvent> {
-    return this.ledger.blockEvents(options);
-  }
-
-  getTransaction(txId: string): Promise<TransactionInfo | undefined> {
-    return this.ledger.getTransaction(txId);
-  }
-
-  getBlock(blockNumber: number): Promise<Uint8Array | undefined> {
-    return this.ledger.getBlock(blockNumber);
-  }
-
-  getChainInfo(): Promise<ChainInfo> {
-    return this.ledger.getChainInfo();
-  }
-
-  verifyChain(): Promise<ChainVerification> {
-    return this.ledger.verifyChain();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await this.ledger.close();
   }

@@ -2,6 +2,7 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, ledgerDir } from '../config/config';
 import { Resources, RESOURCES } from '../common/resources';
 import { createLedger, ledgerConfigFromEnv } from '../ledger/factory';
+import { JournaledLedger } from '../ledger/journaled-ledger';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
 import { InstrumentedLedger } from './instrumented-ledger';
@@ -38,7 +39,11 @@ export class LedgerModule {
             const logger = new Logger('Ledger');
             const started = Date.now();
             const dataDir = ledgerDir(config);
-            const ledger = new InstrumentedLedger(await open({ dataDir }), metrics.ledgerSubmits);
+            // Writes behind an Idempotency-Key record their txId first and are resolved by it on a retry.
+            const ledger = new InstrumentedLedger(
+              new JournaledLedger(await open({ dataDir })),
+              metrics.ledgerSubmits,
+            );
             resources.add('ledger', () => ledger.close());
             const info = await ledger.getChainInfo();
             logger.log(

@@ -65,6 +65,16 @@ export interface TransactionRequest {
 export interface PreparedTransaction {
   readonly txId: string;
   readonly request: TransactionRequest;
+  /** The proposal's nonce: with the same creator it fixes the txId (txId = SHA-256(nonce ‖ creator)). */
+  readonly nonce: Uint8Array;
+}
+
+export interface PrepareOptions {
+  /**
+   * Reuse this nonce, and so (for the same identity) an earlier proposal's transaction id: a write whose fate is
+   * unknown is retried under its own txId, so Fabric's duplicate-txId rule lets at most one of them commit.
+   */
+  nonce?: Uint8Array;
 }
 
 export interface CommitStatus {
@@ -118,6 +128,8 @@ export interface TransactionInfo {
   timestamp: string;
   creatorMspId: string;
   transaction: string;
+  /** What the chaincode function returned (the endorsed response payload); empty for other transactions. */
+  result: Uint8Array;
 }
 
 export interface ChainInfo {
@@ -159,7 +171,7 @@ export class CommitError extends Error {
 
 export interface LedgerPort {
   /** Fix the transaction id (nonce + creator) before anything is sent, as `Contract.newProposal` does. */
-  prepare(request: TransactionRequest): PreparedTransaction;
+  prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction;
   /** Endorse, order and wait for commit. Throws EndorseError, or CommitError when not VALID. */
   submit(request: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction>;
   /** Run a read-only transaction on one endorser; nothing is ordered. Throws EndorseError on a chaincode error. */

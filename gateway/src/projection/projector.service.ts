@@ -163,8 +163,13 @@ export class Projector implements OnApplicationBootstrap {
    * Wait until the event of `txId` (committed in `blockNumber`) is projected. Resolves false after `timeoutMs`
    * (the transaction may have emitted no event, or the projector is behind); never rejects.
    */
-  waitFor(txId: string, blockNumber: number, timeoutMs: number): Promise<boolean> {
-    if (this.isProjected(txId, blockNumber)) return Promise.resolve(true);
+  async waitFor(txId: string, blockNumber: number, timeoutMs: number): Promise<boolean> {
+    if (this.isProjected(txId, blockNumber)) return true;
+    // Projected before this process started (a retry resolving a committed write after a restart): the position
+    // is in that block or past it, but `recent` does not know the transaction.
+    if (this.position && this.position.blockNumber >= blockNumber && (await this.projectedBefore(txId))) {
+      return true;
+    }
     return new Promise((resolve) => {
       const waiter: Waiter = {
         txId,
@@ -178,6 +183,13 @@ export class Projector implements OnApplicationBootstrap {
       const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  private async projectedBefore(txId: string): Promise<boolean> {
+    const rows = (await this.dataSource
+      .query('SELECT 1 FROM projected_events WHERE tx_id = $1 LIMIT 1', [txId])
+      .catch(() => [])) as unknown[];
+    return rows.length > 0;
   }
 
   private isProjected(txId: string, blockNumber: number): boolean {

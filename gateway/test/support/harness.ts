@@ -14,6 +14,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { DelegatingLedger } from '../../src/ledger/delegating-ledger';
 import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
 import type { LedgerPort } from '../../src/ledger/port';
 import { signingAgent } from './signing';
@@ -140,18 +141,9 @@ export async function startGateway(options: {
 
 /** The port of a ledger owned by someone else: everything but close. */
 function sharedLedger(ledger: LedgerPort): LedgerPort {
-  return {
-    prepare: (r) => ledger.prepare(r),
-    submit: (r) => ledger.submit(r),
-    evaluate: (r) => ledger.evaluate(r),
-    chaincodeEvents: (o) => ledger.chaincodeEvents(o),
-    blockEvents: (o) => ledger.blockEvents(o),
-    getTransaction: (t) => ledger.getTransaction(t),
-    getBlock: (n) => ledger.getBlock(n),
-    getChainInfo: () => ledger.getChainInfo(),
-    verifyChain: () => ledger.verifyChain(),
-    close: async () => undefined,
-  };
+  return new (class extends DelegatingLedger {
+    override close = async () => undefined;
+  })(ledger);
 }
 
 const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';

@@ -22,6 +22,7 @@ import {
   type EventStream,
   type LedgerPort,
   type PreparedTransaction,
+  type PrepareOptions,
   type SubmittedTransaction,
   type TransactionInfo,
   type TransactionRequest,
@@ -65,6 +66,7 @@ class EmbeddedPreparedTransaction implements PreparedTransaction {
   constructor(
     readonly txId: string,
     readonly request: TransactionRequest,
+    readonly nonce: Uint8Array,
     readonly timestamp: Date,
     private readonly proposalBytes: Uint8Array,
     private readonly signer: SigningIdentity,
@@ -176,11 +178,11 @@ export class EmbeddedLedger implements LedgerPort {
 
   // ---- client side ----------------------------------------------------------------------------------
 
-  prepare(request: TransactionRequest): PreparedTransaction {
+  prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction {
     this.assertOpen();
     const identity = this.identity(request);
     const creator = identity.serialize();
-    const nonce = randomBytes(24);
+    const nonce = options?.nonce ?? randomBytes(24);
     const txId = computeTxId(nonce, creator);
     const timestamp = new Date();
     const [fn, ...rest] = [request.transaction, ...(request.args ?? [])];
@@ -198,7 +200,7 @@ export class EmbeddedLedger implements LedgerPort {
       args: [fn, ...rest].map((a) => Buffer.from(a, 'utf8')),
       transient,
     });
-    return new EmbeddedPreparedTransaction(txId, request, timestamp, proposalBytes, identity);
+    return new EmbeddedPreparedTransaction(txId, request, nonce, timestamp, proposalBytes, identity);
   }
 
   async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
@@ -258,6 +260,7 @@ export class EmbeddedLedger implements LedgerPort {
       timestamp: timestampToIso(tx.timestamp),
       creatorMspId,
       transaction: tx.endorsed?.functionName ?? '',
+      result: tx.endorsed?.response.payload ?? new Uint8Array(),
     };
   }
 

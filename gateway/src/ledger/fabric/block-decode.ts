@@ -18,6 +18,8 @@ export interface EnvelopeSummary {
   transaction: string;
   chaincodeName: string;
   event?: { chaincodeName: string; eventName: string; payload: Uint8Array };
+  /** The chaincode's response payload (what the transaction function returned). */
+  result: Uint8Array;
 }
 
 function isoOf(ts: { getSeconds(): number; getNanos(): number } | undefined): string {
@@ -46,6 +48,7 @@ export function summarizeEnvelope(envelopeBytes: Uint8Array): EnvelopeSummary {
     creatorMspId,
     transaction: '',
     chaincodeName: '',
+    result: new Uint8Array(),
   };
   if (summary.headerType !== common.HeaderType.ENDORSER_TRANSACTION) return summary;
 
@@ -67,6 +70,7 @@ export function summarizeEnvelope(envelopeBytes: Uint8Array): EnvelopeSummary {
     endorsed.getProposalResponsePayload_asU8(),
   );
   const chaincodeAction = peer.ChaincodeAction.deserializeBinary(responsePayload.getExtension_asU8());
+  summary.result = chaincodeAction.getResponse()?.getPayload_asU8() ?? new Uint8Array();
   const eventBytes = chaincodeAction.getEvents_asU8();
   if (eventBytes.length > 0) {
     const event = peer.ChaincodeEvent.deserializeBinary(eventBytes);
@@ -172,6 +176,7 @@ export function transactionInfoOf(processedTransaction: Uint8Array, blockBytes: 
     timestamp: summary.timestamp,
     creatorMspId: summary.creatorMspId,
     transaction: summary.transaction,
+    result: summary.result,
   };
 }
 

@@ -34,6 +34,7 @@ import type {
   IdentityRef,
   LedgerPort,
   PreparedTransaction,
+  PrepareOptions,
   SubmittedTransaction,
   TransactionInfo,
   TransactionRequest,
@@ -55,9 +56,45 @@ class GatewayPreparedTransaction implements PreparedTransaction {
   constructor(
     readonly txId: string,
     readonly request: TransactionRequest,
+    readonly nonce: Uint8Array,
     readonly proposal: Proposal,
     readonly timestamp: string,
   ) {}
+}
+
+/**
+ * `Proposal.getBytes()` of an unsigned proposal with its nonce replaced, and so its transaction id
+ * (SHA-256(nonce ‖ creator), in the channel header and the ProposedTransaction): the library draws a fresh
+ * nonce for every proposal and has no option to reuse one, but restores proposals from these bytes.
+ */
+export function withNonce(proposedTransaction: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const proposed = gateway.ProposedTransaction.deserializeBinary(proposedTransaction);
+  const signed = proposed.getProposal();
+  if (!signed) throw new Error('ProposedTransaction has no proposal');
+  const proposal = peer.Proposal.deserializeBinary(signed.getProposalBytes_asU8());
+  const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+  const signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+  signatureHeader.setNonce(nonce);
+  const txId = Buffer.from(
+    hash.sha256(Buffer.concat([Buffer.from(nonce), Buffer.from(signatureHeader.getCreator_asU8())])),
+  ).toString('hex');
+  const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+  channelHeader.setTxId(txId);
+  header.setChannelHeader(channelHeader.serializeBinary());
+  header.setSignatureHeader(signatureHeader.serializeBinary());
+  proposal.setHeader(header.serializeBinary());
+  signed.setProposalBytes(proposal.serializeBinary());
+  signed.setSignature(new Uint8Array());
+  proposed.setProposal(signed);
+  proposed.setTransactionId(txId);
+  return proposed.serializeBinary();
+}
+
+/** The nonce in `Proposal.getBytes()`. */
+function nonceOf(proposedTransaction: Uint8Array): Uint8Array {
+  const proposal = peer.Proposal.deserializeBinary(proposalBytesOf(proposedTransaction));
+  const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+  return common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8()).getNonce_asU8();
 }
 
 /** The signed `peer.Proposal` bytes inside `Proposal.getBytes()` (a serialized `gateway.ProposedTransaction`). */
@@ -161,9 +198,9 @@ export class FabricGatewayLedger implements LedgerPort {
     return ledger;
   }
 
-  prepare(request: TransactionRequest): PreparedTransaction {
+  prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction {
     this.assertOpen();
-    return this.newPrepared(this.connection(request.identity), request);
+    return this.newPrepared(this.connection(request.identity), request, options?.nonce);
   }
 
   async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
@@ -310,17 +347,24 @@ export class FabricGatewayLedger implements LedgerPort {
     return this.newPrepared(this.connection(input.identity), input);
   }
 
-  private newPrepared(connection: Connection, request: TransactionRequest): GatewayPreparedTransaction {
-    const proposal = connection.contract.newProposal(request.transaction, {
+  private newPrepared(
+    connection: Connection,
+    request: TransactionRequest,
+    nonce?: Uint8Array,
+  ): GatewayPreparedTransaction {
+    let proposal = connection.contract.newProposal(request.transaction, {
       arguments: request.args ?? [],
       transientData: transientOf(request),
       endorsingOrganizations: request.endorsingOrganizations,
     });
+    if (nonce) proposal = connection.gateway.newProposal(withNonce(proposal.getBytes(), nonce));
+    const bytes = proposal.getBytes();
     return new GatewayPreparedTransaction(
       proposal.getTransactionId(),
       request,
+      nonce ?? nonceOf(bytes),
       proposal,
-      proposalTimestamp(proposal.getBytes()),
+      proposalTimestamp(bytes),
     );
   }
 

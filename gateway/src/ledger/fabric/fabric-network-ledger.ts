@@ -34,6 +34,7 @@ import type {
   IdentityRef,
   LedgerPort,
   PreparedTransaction,
+  PrepareOptions,
   SubmittedTransaction,
   TransactionInfo,
   TransactionRequest,
@@ -174,10 +175,10 @@ export class FabricNetworkLedger implements LedgerPort {
     return ledger;
   }
 
-  prepare(request: TransactionRequest): PreparedTransaction {
+  prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction {
     this.assertOpen();
     const identity = this.identity(request.identity);
-    const nonce = randomBytes(24);
+    const nonce = options?.nonce ? Buffer.from(options.nonce) : randomBytes(24);
     return new NetworkPreparedTransaction(
       legacyTxId(nonce, identity),
       request,
