@@ -139,6 +139,14 @@ DEFINITION=(--channelID "${CHANNEL_NAME}" --name "${CHAINCODE_NAME}" --version "
   --sequence "${SEQUENCE}" --signature-policy "${CHAINCODE_POLICY}")
 for org in "${ORGS[@]}"; do
   set_admin_env "${org}"
+  # Resumable: an approval of this very package at this sequence (a re-run after a failed commit) is kept;
+  # approving unchanged content again is an error in Fabric.
+  approved="$(peer lifecycle chaincode queryapproved -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" \
+    --sequence "${SEQUENCE}" -O json 2>/dev/null || true)"
+  if grep -q "\"${PACKAGE_ID}\"" <<<"${approved}"; then
+    log "already approved by $(org_msp "${org}")"
+    continue
+  fi
   peer lifecycle chaincode approveformyorg "${ORDERER_ARGS[@]}" "${DEFINITION[@]}" \
     --package-id "${PACKAGE_ID}" >>"${LOG_DIR}/lifecycle.log" 2>&1 ||
     fatal "approval by $(org_msp "${org}") failed; see ${LOG_DIR}/lifecycle.log"

@@ -164,9 +164,10 @@ set_admin_env() {
   export CORE_PEER_MSPCONFIGPATH="${ORGS_DIR}/peerOrganizations/${domain}/users/admin@${domain}/msp"
   export CORE_PEER_ADDRESS
   CORE_PEER_ADDRESS="$(peer_var "${org}" HOST):$(peer_var "${org}" PORT)"
-  # The certificates name the peer's hostname, localhost and 127.0.0.1.
-  export CORE_PEER_TLS_SERVERHOSTOVERRIDE
-  CORE_PEER_TLS_SERVERHOSTOVERRIDE="$(peer_var "${org}" NAME)"
+  # No server-name override: the peer CLI would apply it to every --peerAddresses connection too (a commit
+  # reaching the trading center's peer was checked against the grid peer's name). The certificates name
+  # 127.0.0.1 and localhost, which is what the addresses use.
+  unset CORE_PEER_TLS_SERVERHOSTOVERRIDE
   export ORDERER_ADDRESS="${ORDERER0_HOST}:${ORDERER0_PORT}"
   export ORDERER_CA
   ORDERER_CA="$(orderer_tls_ca)"
