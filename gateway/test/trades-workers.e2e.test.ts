@@ -1,6 +1,7 @@
 /**
- * Two gateways on ONE PostgreSQL database and ONE ledger share the trade pipeline through the outbox
- * (`FOR UPDATE SKIP LOCKED`): every trade is processed and committed exactly once, with one voucher each.
+ * Two gateways on ONE PostgreSQL database and ONE ledger share the trade pipeline through the outbox (leased
+ * claims): every trade is processed and committed exactly once, with one voucher each. Each instance works on at
+ * most two trades at a time and the ledger takes 150 ms per attestation, so neither can do all the work alone.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -25,14 +26,27 @@ describe('two gateways sharing the trade pipeline', () => {
   const gateways: TestGateway[] = [];
   let market: Market;
   const secretKey = process.env.GEC_SECRET_KEY;
+  const window = process.env.TRADE_IN_FLIGHT;
 
   beforeAll(async () => {
     // Gateways sharing a database share the key that encrypts the check-key secrets.
     process.env.GEC_SECRET_KEY = randomBytes(32).toString('hex');
+    process.env.TRADE_IN_FLIGHT = '2';
     postgres = await startTestPostgres();
     databaseUrl = await postgres.newDatabase();
     dirs.push(await tempDir('gec-workers-a-'), await tempDir('gec-workers-b-'));
-    gateways.push(await startGateway({ dataDir: dirs[0], databaseUrl }));
+    const slowAttestations = (ledger: LedgerPort): LedgerPort =>
+      new Proxy(ledger, {
+        get: (target, property) =>
+          property === 'submit'
+            ? async (request: Parameters<LedgerPort['submit']>[0]) => {
+                const transaction = 'request' in request ? request.request.transaction : request.transaction;
+                if (transaction === 'trades:AttestTrade') await new Promise((r) => setTimeout(r, 150));
+                return target.submit(request);
+              }
+            : (Reflect.get(target, property) as unknown),
+      });
+    gateways.push(await startGateway({ dataDir: dirs[0], databaseUrl, wrapLedger: slowAttestations }));
     const shared = ledgerOf(gateways[0].app);
     // The second gateway talks to the first one's ledger (one network); it must not close it.
     const view: LedgerPort = new Proxy(shared, {
@@ -61,6 +75,8 @@ describe('two gateways sharing the trade pipeline', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     if (secretKey === undefined) delete process.env.GEC_SECRET_KEY;
     else process.env.GEC_SECRET_KEY = secretKey;
+    if (window === undefined) delete process.env.TRADE_IN_FLIGHT;
+    else process.env.TRADE_IN_FLIGHT = window;
   });
 
   it('commits every trade exactly once, one voucher each', async () => {

@@ -31,13 +31,14 @@ export class InstanceLiveness implements OnModuleInit {
   }
 
   /**
-   * SQL true when the instance whose id `idSql` gives holds its lock (`idSql` is a column or a placeholder).
+   * SQL true when the instance whose id `idSql` gives holds its lock (`idSql` is a uuid column or placeholder).
    * The lock is `pg_advisory_lock(NAMESPACE, hashtext(id))`; pg_locks shows the two keys as classid and objid.
+   * The live set is read once per statement (an uncorrelated sub-select), however many rows ask.
    */
   static aliveSql(idSql: string): string {
     return (
-      `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 ` +
-      `AND l.classid = ${NAMESPACE}::oid AND l.objid = hashtext(${idSql})::oid)`
+      `(hashtext((${idSql})::text)::oid IN (SELECT l.objid FROM pg_locks l WHERE l.locktype = 'advisory' ` +
+      `AND l.granted AND l.objsubid = 2 AND l.classid = ${NAMESPACE}::oid))`
     );
   }
 

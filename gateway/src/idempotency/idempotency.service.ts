@@ -190,7 +190,7 @@ export class IdempotencyService {
     const rows = (await this.dataSource.query(
       `UPDATE idempotency_keys SET owner = $3, updated_at = now()
        WHERE api_key_id = $1 AND key = $2 AND state = 'IN_PROGRESS'
-         AND (owner IS NULL OR (owner = $3 AND NOT $4) OR (owner <> $3 AND NOT ${InstanceLiveness.aliveSql('owner::text')}))
+         AND (owner IS NULL OR (owner = $3 AND NOT $4) OR (owner <> $3 AND NOT ${InstanceLiveness.aliveSql('owner')}))
        RETURNING ledger_writes`,
       [apiKeyId, key, this.liveness.id, mine],
     )) as [Array<{ ledger_writes: JournaledWrite[] }>, number];

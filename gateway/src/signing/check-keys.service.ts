@@ -47,6 +47,9 @@ function invalid(field: string, message: string): ProblemError {
   });
 }
 
+/** How long a check key read from the database is trusted (a revocation on another instance waits this long). */
+const CACHE_MS = 1000;
+
 /**
  * Trading-center check keys and the verification of check data: HMAC-SHA256 (node:crypto; the secret stored
  * encrypted, since HMAC needs it to verify) or SM2 with SM3 (public key; verified by `sm2.ts`, because Node's
@@ -55,6 +58,7 @@ function invalid(field: string, message: string): ProblemError {
 @Injectable()
 export class CheckKeysService {
   private readonly box: SecretBox;
+  private readonly cache = new Map<string, { row: CheckKeyRow | undefined; at: number }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -109,6 +113,7 @@ export class CheckKeysService {
         createdBy,
       ],
     )) as CheckKeyRow[];
+    this.cache.delete(`${tradingCenter}\n${body.keyId}`);
     if (inserted.length === 0) {
       throw new ProblemError(
         409,
@@ -134,6 +139,7 @@ export class CheckKeysService {
        WHERE trading_center = $1 AND key_id = $2 RETURNING *`,
       [tradingCenter, keyId],
     )) as [CheckKeyRow[], number];
+    this.cache.delete(`${tradingCenter}\n${keyId}`);
     if (rows[0].length === 0) {
       throw new ProblemError(
         404,
@@ -145,12 +151,26 @@ export class CheckKeysService {
   }
 
   /** Verify `checkData.signature` over `bytes` with the trading center's key `checkData.keyId`. */
-  async verify(tradingCenter: string, checkData: CheckData, bytes: Buffer): Promise<SignatureVerdict> {
+  /**
+   * The stored key, read at most once a second per key: the trade pipeline verifies hundreds of trades a second
+   * with a few keys. A key revoked or replaced on any instance is refused here within CACHE_MS; on this
+   * instance at once (`register` and `revoke` drop the entry).
+   */
+  private async keyRow(tradingCenter: string, keyId: string): Promise<CheckKeyRow | undefined> {
+    const cacheKey = `${tradingCenter}\n${keyId}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.row;
     const rows = (await this.dataSource.query(
       `SELECT * FROM trading_center_check_keys WHERE trading_center = $1 AND key_id = $2`,
-      [tradingCenter, checkData.keyId],
+      [tradingCenter, keyId],
     )) as CheckKeyRow[];
-    const row = rows[0];
+    if (this.cache.size > 10000) this.cache.clear();
+    this.cache.set(cacheKey, { row: rows[0], at: Date.now() });
+    return rows[0];
+  }
+
+  async verify(tradingCenter: string, checkData: CheckData, bytes: Buffer): Promise<SignatureVerdict> {
+    const row = await this.keyRow(tradingCenter, checkData.keyId);
     if (!row) {
       return { passed: false, reason: `trading center ${tradingCenter} has no check key ${checkData.keyId}` };
     }

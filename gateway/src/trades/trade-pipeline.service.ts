@@ -1,35 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { InstanceLiveness } from '../database/instance-liveness';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import { MetricsService } from '../metrics/metrics.service';
-import type {
-  IdentityRef,
-  LedgerPort,
-  PreparedTransaction,
-  SubmittedTransaction,
-  TransactionInfo,
-} from '../ledger/port';
+import type { IdentityRef, LedgerPort, PreparedTransaction, SubmittedTransaction } from '../ledger/port';
+import { Projector } from '../projection/projector.service';
 import { CheckKeysService } from '../signing/check-keys.service';
 import { TradeCallbacks } from './trade-callbacks';
 import { TradeRow, TradeCheck } from './trade-model';
+import { ClaimedTrade, TradeOutbox } from './trade-outbox';
+import { CommittedTransaction, Rejection, TradeStates, Verified } from './trade-states';
 import { TradeVerifier, Verification } from './trade-verifier';
 import { TradesService } from './trades.service';
 
 /** Numbers from the environment (trade pipeline tuning; not part of the validated app config). */
-function envInt(name: string, fallback: number): number {
+function envInt(name: string, fallback: number, min = 0): number {
   const value = Number.parseInt(process.env[name] ?? '', 10);
-  return Number.isFinite(value) && value >= 0 ? value : fallback;
-}
-
-interface Claim {
-  runner: QueryRunner;
-  seq: string;
-  tradeId: string;
-  attempts: number;
+  return Number.isFinite(value) && value >= min ? value : fallback;
 }
 
 interface LedgerTrade {
@@ -38,6 +28,12 @@ interface LedgerTrade {
   txId: string;
   voucherId: string;
 }
+
+type Outcome =
+  | { kind: 'committed'; tx: SubmittedTransaction }
+  | { kind: 'refused'; code: string; message: string }
+  | { kind: 'conflict'; code: string }
+  | { kind: 'unknown'; message: string };
 
 /** What the chaincode said, when a ledger error is a rule refusal (`CODE: message`). */
 function chaincodeRefusal(error: unknown): { code: string; message: string } | undefined {
@@ -59,40 +55,58 @@ function commitCode(error: unknown): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function failedSummary(checks: TradeCheck[]): string {
+  return checks
+    .filter((c) => !c.passed)
+    .map((c) => `${c.name}: ${c.reason}`)
+    .join(' | ');
+}
+
 /**
  * The trade pipeline: RECEIVED → VERIFYING → (REJECTED | COMMITTING) → COMMITTED, driven by the durable outbox
  * in PostgreSQL (`trade_outbox`), never by memory.
  *
- * Claiming: a worker opens a transaction, takes the oldest available outbox row with `FOR UPDATE SKIP LOCKED`
- * and the transaction-scoped advisory locks of its hot keys (buyer-month and seller-month: trades on one hot key
- * go one at a time, in claim order, instead of failing each other with MVCC conflicts), and holds that
- * transaction while it works on the trade. Another gateway on the same database skips the row; if this process
- * dies, PostgreSQL ends the transaction and the row is free again at once. State changes are written to
- * `trades` in their own (committed) statements, so each step is durable before the next begins.
- *
- * Commit: the transaction id is fixed with `prepare()` and stored BEFORE submission. Work found in COMMITTING
- * (after a crash, on another instance, or on a retry) is first resolved by asking the ledger for that
- * transaction id; only when the ledger never committed it, and `trades:GetTrade` does not hold the trade, is a
- * new transaction id prepared. The chaincode attests a trade id once, and the voucher id is derived from the
- * trade id: no trade is committed twice, no voucher issued twice.
+ * - Claiming (`TradeOutbox`): batches of trades whose hot keys (buyer-month, seller-month, lot) are free on
+ *   every instance, under a lease; no database transaction or connection is held while a trade is worked on.
+ *   Trades sharing a hot key go one after the other; independent trades never wait for each other.
+ * - Verification (`TradeVerifier`): one snapshot of everything a batch reads, a handful of statements per
+ *   batch; no ledger call. The batch's verdicts are written in two statements (REJECTED, COMMITTING).
+ * - Commit: the attestation's transaction id is fixed (`prepare`) and stored with COMMITTING before it is
+ *   submitted; up to TRADE_IN_FLIGHT attestations are submitted concurrently, so one block carries many. A trade
+ *   is COMMITTED once its voucher and lot moves are projected (a GET of its voucher right after finds it), in
+ *   one statement with its transaction's outcome and the removal of its outbox row.
+ * - Recovery: a trade found in COMMITTING (after a crash, on another instance, on a retry) is resolved by its
+ *   stored transaction id first; only when the ledger never committed it, and `trades:GetTrade` does not hold
+ *   the trade, is a new transaction prepared. The chaincode attests a trade id once, and the voucher id is
+ *   derived from the trade id: no trade is committed twice, no voucher issued twice.
  */
 @Injectable()
 export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('TradePipeline');
-  private readonly instance = randomUUID();
-  private readonly workers: number;
+  private readonly instance: string;
+  /** Trades worked on at once by this instance (verification through commit). */
+  private readonly window = envInt('TRADE_IN_FLIGHT', 256, 1);
+  /** Trades claimed at once. */
+  private readonly batchSize = envInt('TRADE_BATCH_SIZE', 100, 1);
   private readonly pollMs = envInt('TRADE_POLL_MS', 500);
-  private readonly maxLedgerAttempts = envInt('TRADE_LEDGER_ATTEMPTS', 5);
+  private readonly leaseSeconds = envInt('TRADE_LEASE_S', 60, 5);
+  private readonly maxLedgerAttempts = envInt('TRADE_LEDGER_ATTEMPTS', 5, 1);
   /**
    * Test hook (crash tests): pause this long after entering VERIFYING, after storing the txId and after the ledger
    * committed (before the trade row says so). 0 in production.
    */
   private readonly stepDelayMs = envInt('TRADE_STEP_DELAY_MS', 0);
   private readonly verifier: TradeVerifier;
+  private readonly outbox: TradeOutbox;
+  private readonly states: TradeStates;
   private readonly finished: Counter<'state' | 'code'>;
   private readonly latency: Histogram<'state'>;
+  /** Batches being worked on, and how many trades they hold. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private working = 0;
   private stopped = false;
-  private loops: Promise<void>[] = [];
+  private loop: Promise<void> | undefined;
+  private renewer: NodeJS.Timeout | undefined;
   private wakers = new Set<() => void>();
 
   constructor(
@@ -101,9 +115,12 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     checkKeys: CheckKeysService,
     private readonly trades: TradesService,
     private readonly callbacks: TradeCallbacks,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly projector: Projector,
+    liveness: InstanceLiveness,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
+    this.instance = liveness.id;
     this.finished = new Counter({
       name: 'gec_trades_finished_total',
       help: 'Trades that reached a final state, by state (COMMITTED, REJECTED) and failure code',
@@ -114,7 +131,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       name: 'gec_trade_pipeline_seconds',
       help: 'From RECEIVED to the final state',
       labelNames: ['state'] as const,
-      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [metrics.registry],
     });
     new Gauge({
@@ -128,9 +145,18 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
         this.set(rows[0]?.n ?? 0);
       },
     });
-    this.verifier = new TradeVerifier(dataSource, ledger, checkKeys);
-    // Each worker holds one pooled connection (its claim transaction) while it works; keep half the pool free.
-    this.workers = Math.max(1, Math.min(envInt('TRADE_WORKERS', 2), Math.floor(config.dbPoolSize / 2)));
+    const working = () => this.working;
+    new Gauge({
+      name: 'gec_trades_in_flight',
+      help: 'Trades this instance is verifying or committing now',
+      registers: [metrics.registry],
+      collect() {
+        this.set(working());
+      },
+    });
+    this.verifier = new TradeVerifier(dataSource, checkKeys);
+    this.outbox = new TradeOutbox(dataSource, this.instance, this.leaseSeconds);
+    this.states = new TradeStates(dataSource, this.instance);
   }
 
   onApplicationBootstrap(): void {
@@ -138,21 +164,37 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn('TRADE_PIPELINE=off: this instance accepts trades but does not process them');
       return;
     }
-    this.trades.onAccepted(() => this.wakeAll());
-    for (let i = 0; i < this.workers; i++) this.loops.push(this.run(i));
-    this.logger.log(`trade pipeline started: ${this.workers} worker(s), instance ${this.instance}`);
+    this.trades.onAccepted(() => this.wake());
+    this.loop = this.run();
+    this.renewer = setInterval(
+      () => {
+        if (this.working > 0) {
+          this.outbox.renew().catch((error: Error) => this.logger.warn(`lease renewal: ${error.message}`));
+        }
+      },
+      (this.leaseSeconds * 1000) / 3,
+    ).unref();
+    this.logger.log(
+      `trade pipeline started: up to ${this.window} trades in flight, batches of ${this.batchSize}, ` +
+        `instance ${this.instance}`,
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    this.wakeAll();
+    clearInterval(this.renewer);
+    this.wake();
     await Promise.race([
-      Promise.all(this.loops),
+      (async () => {
+        await this.loop;
+        await Promise.allSettled([...this.inFlight]);
+      })(),
       new Promise((resolve) => setTimeout(resolve, 15000).unref()),
     ]);
+    await this.outbox.releaseAll().catch(() => undefined);
   }
 
-  private wakeAll(): void {
+  private wake(): void {
     for (const wake of [...this.wakers]) wake();
   }
 
@@ -168,167 +210,137 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  private async run(worker: number): Promise<void> {
+  /** Claim batches while there is room in the window; a batch's trades then run concurrently. */
+  private async run(): Promise<void> {
     while (!this.stopped) {
-      let claim: Claim | undefined;
-      try {
-        claim = await this.claim();
-      } catch (error) {
-        if (!this.stopped)
-          this.logger.error(`worker ${worker}: claiming failed: ${(error as Error).message}`);
+      const room = this.window - this.working;
+      if (room <= 0) {
+        await this.idle(this.pollMs);
+        continue;
       }
-      if (!claim) {
+      let claimed: ClaimedTrade[] = [];
+      try {
+        claimed = await this.outbox.claim(Math.min(room, this.batchSize));
+      } catch (error) {
+        if (!this.stopped) this.logger.error(`claiming failed: ${(error as Error).message}`);
+      }
+      if (claimed.length === 0) {
         if (!this.stopped) await this.idle(this.pollMs);
         continue;
       }
-      await this.work(claim);
+      // No wait here: the next batch is claimed while this one verifies and commits.
+      this.working += claimed.length;
+      const batch: Promise<void> = this.runBatch(claimed)
+        .catch((error: Error) => this.logger.error(`trade pipeline: ${error.message}`))
+        .finally(() => {
+          this.inFlight.delete(batch);
+          this.working -= claimed.length;
+          this.wake();
+        });
+      this.inFlight.add(batch);
     }
+  }
+
+  /** Verify a claimed batch, write its verdicts, then commit each verified trade concurrently. */
+  private async runBatch(claimed: ClaimedTrade[]): Promise<void> {
+    const ids = claimed.map((c) => c.tradeId);
+    let rows: TradeRow[];
+    try {
+      rows = await this.states.startVerifying(ids);
+    } catch (error) {
+      await this.rescheduleAll(ids, (error as Error).message);
+      return;
+    }
+    const finals = rows.filter((r) => r.state === 'REJECTED' || r.state === 'COMMITTED');
+    await this.outbox.remove(finals.map((r) => r.trade_id));
+    const toVerify = rows.filter((r) => r.state === 'VERIFYING');
+    const resuming = rows.filter((r) => r.state === 'COMMITTING');
+    const work: Array<Promise<void>> = resuming.map((row) => this.guarded(row, () => this.resume(row)));
+
+    if (toVerify.length > 0) {
+      if (this.stepDelayMs) await sleep(this.stepDelayMs);
+      const verified = await this.verifyBatch(toVerify);
+      if (verified) {
+        if (this.stepDelayMs && verified.length > 0) await sleep(this.stepDelayMs);
+        for (const { row, prepared } of verified) {
+          work.push(this.guarded(row, () => this.commit(row, prepared)));
+        }
+      }
+    }
+    await Promise.all(work);
   }
 
   /**
-   * The oldest available outbox row nobody holds, whose hot keys nobody holds. The row lock and the advisory
-   * locks live as long as the returned transaction.
+   * Verify the batch from one snapshot and write the verdicts: REJECTED trades in one statement, the others to
+   * COMMITTING with their prepared transaction ids in another. Undefined when that failed (rescheduled).
    */
-  private async claim(): Promise<Claim | undefined> {
-    const skipped: string[] = [];
-    for (let tries = 0; tries < 20 && !this.stopped; tries++) {
-      const runner = this.dataSource.createQueryRunner();
-      let keep = false;
-      try {
-        await runner.connect();
-        await runner.startTransaction();
-        const rows = (await runner.query(
-          `SELECT seq, trade_id, hot_keys, attempts FROM trade_outbox
-           WHERE available_at <= now() AND NOT (seq = ANY($1::bigint[]))
-           ORDER BY seq FOR UPDATE SKIP LOCKED LIMIT 1`,
-          [skipped],
-        )) as Array<{ seq: string; trade_id: string; hot_keys: string[]; attempts: number }>;
-        if (rows.length === 0) return undefined;
-        const [row] = rows;
-        const locked = (await runner.query(
-          `SELECT coalesce(bool_and(pg_try_advisory_xact_lock(hashtextextended(k, 0))), true) AS ok
-           FROM unnest($1::text[]) AS k`,
-          [row.hot_keys],
-        )) as Array<{ ok: boolean }>;
-        if (!locked[0].ok) {
-          // Another worker holds a trade on the same buyer-month or seller-month: leave this one for later
-          // (the rollback also drops whichever advisory locks were taken).
-          skipped.push(row.seq);
+  private async verifyBatch(
+    rows: TradeRow[],
+  ): Promise<Array<{ row: TradeRow; prepared: PreparedTransaction }> | undefined> {
+    try {
+      const snapshot = await this.verifier.snapshot(rows);
+      const rejected: Rejection[] = [];
+      const verified: Array<Verified & { row: TradeRow; prepared: PreparedTransaction }> = [];
+      for (const row of rows) {
+        const verification = await this.verifier.verify(row, snapshot);
+        if (!verification.passed) {
+          rejected.push({
+            tradeId: row.trade_id,
+            checks: verification.checks,
+            code: 'VERIFICATION_FAILED',
+            detail: failedSummary(verification.checks),
+          });
           continue;
         }
-        keep = true;
-        return { runner, seq: row.seq, tradeId: row.trade_id, attempts: row.attempts };
-      } finally {
-        if (!keep) {
-          if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-          await runner.release();
-        }
+        const prepared = this.prepare(row, verification);
+        verified.push({ tradeId: row.trade_id, verification, txId: prepared.txId, row, prepared });
       }
+      await this.states.reject(rejected);
+      for (const r of rejected)
+        this.observe(
+          rows.find((row) => row.trade_id === r.tradeId)!,
+          'REJECTED',
+          r.code,
+        );
+      if (rejected.length > 0) this.callbacks.wake();
+      await this.states.startCommitting(verified);
+      return verified.map(({ row, verification, prepared }) => ({
+        row: { ...row, state: 'COMMITTING', tx_id: prepared.txId, ...this.verifiedColumns(verification) },
+        prepared,
+      }));
+    } catch (error) {
+      await this.rescheduleAll(
+        rows.map((r) => r.trade_id),
+        (error as Error).message,
+      );
+      return undefined;
     }
-    return undefined;
   }
 
-  /** Work on one claimed trade, then finish (delete) or reschedule its outbox row and end the transaction. */
-  private async work(claim: Claim): Promise<void> {
-    const { runner } = claim;
+  private verifiedColumns(verification: Verification): Partial<TradeRow> {
+    return {
+      checks: verification.checks,
+      allocation: Object.fromEntries(
+        Object.entries(verification.allocation).map(([month, kwh]) => [month, String(kwh)]),
+      ),
+      meter_evidence_digest: verification.evidenceDigest,
+    };
+  }
+
+  /** Run one trade's ledger work; a failure reschedules it (its stored txId is resolved next time). */
+  private async guarded(row: TradeRow, work: () => Promise<boolean>): Promise<void> {
     try {
-      const done = await this.advance(claim.tradeId);
-      if (done) {
-        await runner.query(`DELETE FROM trade_outbox WHERE seq = $1`, [claim.seq]);
-      } else {
-        await this.reschedule(claim, 'ledger busy or unavailable');
-      }
-      await runner.commitTransaction();
+      if (!(await work())) await this.outbox.reschedule(row.trade_id, 'ledger busy or unavailable');
     } catch (error) {
       const message = (error as Error).message;
-      this.logger.warn(`trade ${claim.tradeId}: ${message}; will retry`);
-      try {
-        await this.reschedule(claim, message);
-        await runner.commitTransaction();
-      } catch {
-        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      }
-    } finally {
-      await runner.release();
+      this.logger.warn(`trade ${row.trade_id}: ${message}; will retry`);
+      await this.outbox.reschedule(row.trade_id, message).catch(() => undefined);
     }
   }
 
-  private async reschedule(claim: Claim, reason: string): Promise<void> {
-    const delayMs = Math.min(1000 * 2 ** Math.min(claim.attempts, 6), 60000);
-    await claim.runner.query(
-      `UPDATE trade_outbox SET attempts = attempts + 1, last_error = $2,
-         available_at = now() + make_interval(secs => $3) WHERE seq = $1`,
-      [claim.seq, reason.slice(0, 1000), delayMs / 1000],
-    );
-  }
-
-  private async load(tradeId: string): Promise<TradeRow> {
-    const rows = (await this.dataSource.query(`SELECT * FROM trades WHERE trade_id = $1`, [
-      tradeId,
-    ])) as TradeRow[];
-    if (rows.length === 0) throw new Error(`trade ${tradeId} has an outbox row but no trade row`);
-    return rows[0];
-  }
-
-  /** Move a trade as far as it goes. true: final state reached; false: come back later. */
-  async advance(tradeId: string): Promise<boolean> {
-    let row = await this.load(tradeId);
-    if (row.state === 'REJECTED' || row.state === 'COMMITTED') return true;
-    if (row.state === 'RECEIVED' || row.state === 'VERIFYING') {
-      await this.dataSource.query(
-        `UPDATE trades SET state = 'VERIFYING', attempts = attempts + 1, updated_at = now() WHERE trade_id = $1`,
-        [tradeId],
-      );
-      if (this.stepDelayMs) await sleep(this.stepDelayMs);
-      const verification = await this.verifier.verify(row);
-      if (!verification.passed) {
-        await this.reject(
-          row,
-          verification.checks,
-          'VERIFICATION_FAILED',
-          this.failedSummary(verification.checks),
-        );
-        return true;
-      }
-      await this.toCommitting(row, verification);
-      row = await this.load(tradeId);
-    }
-    return this.commit(row);
-  }
-
-  private failedSummary(checks: TradeCheck[]): string {
-    return checks
-      .filter((c) => !c.passed)
-      .map((c) => `${c.name}: ${c.reason}`)
-      .join(' | ');
-  }
-
-  private async reject(row: TradeRow, checks: TradeCheck[], code: string, detail: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE trades SET state = 'REJECTED', checks = $2, failure_code = $3, failure_detail = $4,
-         updated_at = now(), finished_at = now(),
-         callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'PENDING' END, callback_next_at = now()
-       WHERE trade_id = $1 AND state IN ('RECEIVED', 'VERIFYING', 'COMMITTING')`,
-      [row.trade_id, JSON.stringify(checks), code, detail.slice(0, 8000)],
-    );
-    this.logger.log(`trade ${row.trade_id} REJECTED (${code})`);
-    this.observe(row, 'REJECTED', code);
-    this.callbacks.wake();
-  }
-
-  private async toCommitting(row: TradeRow, verification: Verification): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE trades SET state = 'COMMITTING', checks = $2, allocation = $3, meter_evidence = $4,
-         meter_evidence_digest = $5, verified_at = now(), updated_at = now()
-       WHERE trade_id = $1 AND state = 'VERIFYING'`,
-      [
-        row.trade_id,
-        JSON.stringify(verification.checks),
-        JSON.stringify(verification.allocation),
-        JSON.stringify(verification.evidence),
-        verification.evidenceDigest,
-      ],
-    );
+  private async rescheduleAll(tradeIds: string[], reason: string): Promise<void> {
+    this.logger.warn(`trades ${tradeIds.join(', ')}: ${reason}; will retry`);
+    for (const id of tradeIds) await this.outbox.reschedule(id, reason).catch(() => undefined);
   }
 
   private observe(row: TradeRow, state: string, code: string): void {
@@ -340,7 +352,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     return { mspId: row.msp_id, name: row.identity_name };
   }
 
-  /** The trade as the ledger holds it, or undefined (TRADE_NOT_FOUND). */
+  /** The trade as the ledger holds it, or undefined (TRADE_NOT_FOUND). Only asked when resolving. */
   private async ledgerTrade(row: TradeRow): Promise<LedgerTrade | undefined> {
     try {
       const bytes = await this.ledger.evaluate({
@@ -355,85 +367,63 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async committed(row: TradeRow, txId: string, known?: TransactionInfo): Promise<boolean> {
-    const info = known ?? (await this.ledger.getTransaction(txId));
-    if (!info || info.validationCode !== 'VALID') return false;
-    await this.dataSource.query(
-      `UPDATE trades SET state = 'COMMITTED', tx_id = $2, block_number = $3, validation_code = $4, committed_at = $5,
-         failure_code = NULL, failure_detail = NULL, updated_at = now(), finished_at = now(),
-         callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'PENDING' END, callback_next_at = now()
-       WHERE trade_id = $1 AND state = 'COMMITTING'`,
-      [row.trade_id, txId, info.blockNumber, info.validationCode, new Date(info.timestamp)],
-    );
-    await this.dataSource.query(
-      `INSERT INTO trade_transactions (tx_id, trade_id, instance, outcome, resolved_at)
-       VALUES ($1, $2, $3, 'VALID', now())
-       ON CONFLICT (tx_id) DO UPDATE SET outcome = 'VALID', resolved_at = now()`,
-      [txId, row.trade_id, this.instance],
-    );
-    this.logger.log(`trade ${row.trade_id} COMMITTED in block ${info.blockNumber} (tx ${txId})`);
-    this.observe(row, 'COMMITTED', '');
-    this.callbacks.wake();
+  /**
+   * Record COMMITTED once the transaction's events (voucher, lot moves) are projected, so that everything the
+   * trade's status points to can be read. false: not projected in time (the txId is resolved next time).
+   */
+  private async committed(row: TradeRow, info: CommittedTransaction, voucherId?: string): Promise<boolean> {
+    const projected = await this.projector.waitFor(info.txId, info.blockNumber, this.config.projectionWaitMs);
+    if (!projected) {
+      this.logger.warn(`trade ${row.trade_id}: tx ${info.txId} committed but not yet projected`);
+      return false;
+    }
+    if (await this.states.committed(row.trade_id, info, voucherId)) {
+      this.logger.log(`trade ${row.trade_id} COMMITTED in block ${info.blockNumber} (tx ${info.txId})`);
+      this.observe(row, 'COMMITTED', '');
+      this.callbacks.wake();
+    }
     return true;
   }
 
-  /** Record what became of a transaction id (the first answer is kept; VALID is written by `committed`). */
-  private async noteTransaction(txId: string, outcome: string, detail?: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE trade_transactions SET outcome = $2, detail = $3, resolved_at = now()
-       WHERE tx_id = $1 AND outcome IS NULL`,
-      [txId, outcome, detail ?? null],
-    );
+  /**
+   * A trade found in COMMITTING with a stored transaction id: resolve it on the ledger; if the ledger never
+   * committed it and does not hold the trade, attest it under a new transaction id.
+   */
+  private async resume(row: TradeRow): Promise<boolean> {
+    if (row.tx_id) {
+      const info = await this.ledger.getTransaction(row.tx_id);
+      if (info?.validationCode === 'VALID') return this.committed(row, info);
+      await this.states.noteTransaction(row.tx_id, info ? info.validationCode : 'ABSENT');
+    }
+    const onLedger = await this.ledgerTrade(row);
+    if (onLedger) return this.adoptLedgerTrade(row, onLedger);
+    const prepared = this.prepare(row);
+    await this.states.storeTxId(row.trade_id, prepared.txId);
+    return this.commit({ ...row, tx_id: prepared.txId }, prepared);
   }
 
   /**
-   * COMMITTING: resolve the stored transaction id first; if the ledger never committed it and does not hold the
-   * trade, prepare a new transaction, store its id, then submit. MVCC conflicts retry with a fresh id (bounded,
-   * with backoff); a chaincode rule refusal rejects the trade with the chaincode's code.
+   * Submit a prepared attestation (its txId already stored) and act on the outcome. MVCC conflicts retry with a
+   * fresh id (bounded, with backoff); a chaincode rule refusal rejects the trade with the chaincode's code.
    */
-  private async commit(row: TradeRow): Promise<boolean> {
-    /** A transaction id whose fate this call already knows (conflicted): not asked about again. */
-    let settled: string | undefined;
-    for (let attempt = 0; attempt < this.maxLedgerAttempts; attempt++) {
-      if (row.tx_id && row.tx_id !== settled) {
-        const info = await this.ledger.getTransaction(row.tx_id);
-        if (info?.validationCode === 'VALID') return this.committed(row, row.tx_id, info);
-        await this.noteTransaction(row.tx_id, info ? info.validationCode : 'ABSENT');
-      }
-      const onLedger = await this.ledgerTrade(row);
-      if (onLedger) return this.adoptLedgerTrade(row, onLedger);
-
-      const prepared = this.ledger.prepare({
-        identity: this.identity(row),
-        transaction: 'trades:AttestTrade',
-        args: [JSON.stringify(this.attestRequest(row))],
-      });
-      await this.dataSource.query(
-        `INSERT INTO trade_transactions (tx_id, trade_id, instance) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [prepared.txId, row.trade_id, this.instance],
-      );
-      await this.dataSource.query(`UPDATE trades SET tx_id = $2, updated_at = now() WHERE trade_id = $1`, [
-        row.trade_id,
-        prepared.txId,
-      ]);
-      row = { ...row, tx_id: prepared.txId };
-      if (this.stepDelayMs) await sleep(this.stepDelayMs);
-
+  private async commit(row: TradeRow, first: PreparedTransaction): Promise<boolean> {
+    let prepared = first;
+    for (let attempt = 0; ; attempt++) {
       const outcome = await this.submit(prepared);
       if (outcome.kind === 'committed') {
         this.logger.log(
           `trade ${row.trade_id}: ledger committed tx ${prepared.txId} in block ${outcome.tx.blockNumber}; recording`,
         );
         if (this.stepDelayMs) await sleep(this.stepDelayMs);
-        return this.committed(row, prepared.txId);
+        return this.committed(row, outcome.tx);
       }
       if (outcome.kind === 'refused') {
-        await this.noteTransaction(
-          prepared.txId,
-          'ENDORSEMENT_REFUSED',
-          `${outcome.code}: ${outcome.message}`,
-        );
         if (outcome.code === 'TRADE_ALREADY_ATTESTED') {
+          await this.states.noteTransaction(
+            prepared.txId,
+            'ENDORSEMENT_REFUSED',
+            `${outcome.code}: ${outcome.message}`,
+          );
           const existing = await this.ledgerTrade(row);
           if (existing) return this.adoptLedgerTrade(row, existing);
         }
@@ -447,52 +437,46 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
             checkedAt: new Date().toISOString(),
           },
         ];
-        await this.reject(row, checks, outcome.code, outcome.message);
+        await this.states.reject([
+          { tradeId: row.trade_id, checks, code: outcome.code, detail: outcome.message, txId: prepared.txId },
+        ]);
+        this.logger.log(`trade ${row.trade_id} REJECTED (${outcome.code})`);
+        this.observe(row, 'REJECTED', outcome.code);
+        this.callbacks.wake();
         return true;
       }
-      if (outcome.kind === 'conflict') {
-        await this.noteTransaction(prepared.txId, outcome.code);
-        settled = prepared.txId;
-        await sleep(Math.min(100 * 2 ** attempt, 2000) + Math.floor(Math.random() * 100));
-        continue;
+      if (outcome.kind === 'unknown') {
+        // Keep the stored txId: it is resolved first next time.
+        this.logger.warn(
+          `trade ${row.trade_id}: submission of ${prepared.txId} ended unknown: ${outcome.message}`,
+        );
+        return false;
       }
-      // Unknown outcome (timeout, ledger unavailable): keep the stored txId; it is resolved first next time.
-      this.logger.warn(
-        `trade ${row.trade_id}: submission of ${prepared.txId} ended unknown: ${outcome.message}`,
-      );
-      return false;
+      await this.states.noteTransaction(prepared.txId, outcome.code);
+      if (attempt + 1 >= this.maxLedgerAttempts) return false;
+      await sleep(Math.min(100 * 2 ** attempt, 2000) + Math.floor(Math.random() * 100));
+      prepared = this.prepare(row);
+      await this.states.storeTxId(row.trade_id, prepared.txId);
     }
-    return false;
   }
 
   private async adoptLedgerTrade(row: TradeRow, onLedger: LedgerTrade): Promise<boolean> {
     if (onLedger.tradeDataHash === row.trade_data_hash) {
       // Our own attestation (e.g. committed just before a crash, under an earlier transaction id).
-      await this.dataSource.query(`UPDATE trades SET tx_id = $2, voucher_id = $3 WHERE trade_id = $1`, [
-        row.trade_id,
-        onLedger.txId,
-        onLedger.voucherId,
-      ]);
-      if (await this.committed(row, onLedger.txId)) return true;
-      return false;
+      const info = await this.ledger.getTransaction(onLedger.txId);
+      if (info?.validationCode !== 'VALID') return false;
+      return this.committed(row, info, onLedger.voucherId);
     }
-    await this.reject(
-      row,
-      row.checks,
-      'TRADE_ALREADY_ATTESTED',
-      `trade ${row.trade_id} is already attested on the ledger with other trade data (tx ${onLedger.txId})`,
-    );
+    const detail = `trade ${row.trade_id} is already attested on the ledger with other trade data (tx ${onLedger.txId})`;
+    await this.states.reject([
+      { tradeId: row.trade_id, checks: row.checks, code: 'TRADE_ALREADY_ATTESTED', detail },
+    ]);
+    this.observe(row, 'REJECTED', 'TRADE_ALREADY_ATTESTED');
+    this.callbacks.wake();
     return true;
   }
 
-  private async submit(
-    prepared: PreparedTransaction,
-  ): Promise<
-    | { kind: 'committed'; tx: SubmittedTransaction }
-    | { kind: 'refused'; code: string; message: string }
-    | { kind: 'conflict'; code: string }
-    | { kind: 'unknown'; message: string }
-  > {
+  private async submit(prepared: PreparedTransaction): Promise<Outcome> {
     try {
       return { kind: 'committed', tx: await this.ledger.submit(prepared) };
     } catch (error) {
@@ -505,10 +489,20 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** The `trades:AttestTrade` request. */
-  private attestRequest(row: TradeRow): Record<string, unknown> {
+  /** The `trades:AttestTrade` transaction of a trade, its id fixed. */
+  private prepare(row: TradeRow, verification?: Verification): PreparedTransaction {
+    return this.ledger.prepare({
+      identity: this.identity(row),
+      transaction: 'trades:AttestTrade',
+      args: [JSON.stringify(this.attestRequest(row, verification))],
+    });
+  }
+
+  /** The `trades:AttestTrade` request: from a fresh verification, or from what COMMITTING stored. */
+  private attestRequest(row: TradeRow, verification?: Verification): Record<string, unknown> {
     const trade = row.trade;
-    const allocation = row.allocation ?? {};
+    const allocation: Record<string, number | string> = verification?.allocation ?? row.allocation ?? {};
+    const checks = verification?.checks ?? row.checks;
     const months = Object.keys(allocation).sort();
     const request: Record<string, unknown> = {
       tradeId: trade.tradeId,
@@ -525,8 +519,8 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       lots: (trade.lots ?? []).map((lot) => (lot.volume === undefined ? { lotId: lot.lotId } : lot)),
       tradeDataHash: row.trade_data_hash,
       checkDataHash: row.check_data_hash,
-      meterEvidenceDigest: row.meter_evidence_digest,
-      checksPassed: row.checks.filter((c) => c.passed).map((c) => c.name),
+      meterEvidenceDigest: verification?.evidenceDigest ?? row.meter_evidence_digest,
+      checksPassed: checks.filter((c) => c.passed).map((c) => c.name),
       voucherId: row.voucher_id,
     };
     if (trade.kind === 'CERTIFICATE_ONLY' && months.length > 1) {

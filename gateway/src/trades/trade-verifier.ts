@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import type { IdentityRef, LedgerPort } from '../ledger/port';
 import type { CheckKeysService } from '../signing/check-keys.service';
 import {
   addMonths,
@@ -80,37 +79,118 @@ interface PeriodRow {
   a_tx_id: string | null;
 }
 
-function chaincodeCode(error: unknown): string | undefined {
-  if (error instanceof Error && error.name === 'EndorseError' && 'chaincodeMessage' in error) {
-    const match = /^([A-Z][A-Z0-9_]*): /.exec(
-      String((error as { chaincodeMessage: string }).chaincodeMessage),
-    );
-    return match?.[1];
-  }
-  return undefined;
+/**
+ * What the verification of a batch of trades reads, loaded for the whole batch at once (a handful of set-based
+ * statements instead of a dozen per trade): participants, units and certificate lots from the ledger's
+ * projections, the meter registry, monthly totals with their attestations, and what earlier trades already
+ * count against each party and month.
+ *
+ * A snapshot is only valid for trades that share no hot key (buyer-month, seller-month, lot) with a trade in
+ * flight: the pipeline claims batches that way, so nothing a trade of the batch depends on changes under it.
+ */
+export interface VerificationSnapshot {
+  participants: Map<string, { kind: string; status: string }>;
+  units: Map<string, LedgerUnit>;
+  meters: Map<string, MeterRow>;
+  /** `meterId|YYYY-MM` → period with its attestation. */
+  periods: Map<string, PeriodRow>;
+  /** `seller|party|YYYY-MM` or `buyer|party|YYYY-MM` → kWh counted by trades COMMITTING or COMMITTED. */
+  counted: Map<string, bigint>;
+  lots: Map<string, LedgerLot>;
 }
+
+const periodKey = (meterId: string, month: string) => `${meterId}|${month}`;
+const countedKey = (side: 'seller' | 'buyer', party: string, month: string) => `${side}|${party}|${month}`;
 
 /**
  * 存证校验: the checks a trade must pass before it may reach the ledger, each recorded with its inputs and
- * result. Reads the participants projection, the metering tables (meters, monthly totals, attestations,
- * readings), the trades already counted, and (for units and certificate lots) the ledger itself through
- * `evaluate`, which is the current state rather than a projection that may lag.
+ * result. Reads a `VerificationSnapshot` (participants, units and lots as projected from the ledger; meters,
+ * monthly totals and attestations; the trades already counted) and, for interval profiles, the readings. The
+ * chaincode checks units, lots and volumes again when the trade is attested, and Fabric's MVCC check refuses an
+ * attestation whose reads changed meanwhile: a projection that lags cannot let a bad trade through.
  *
- * Transient failures (database, ledger unavailable) throw: the trade stays VERIFYING and is verified again.
+ * Transient failures (database unavailable) throw: the trades stay VERIFYING and are verified again.
  */
 export class TradeVerifier {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly ledger: LedgerPort,
     private readonly checkKeys: CheckKeysService,
   ) {}
 
-  async verify(row: TradeRow): Promise<Verification> {
+  /** Load what `verify` reads for every trade of `rows`. */
+  async snapshot(rows: TradeRow[]): Promise<VerificationSnapshot> {
+    const trades = rows.map((r) => r.trade);
+    const months = [
+      ...new Set(
+        trades.flatMap((t) => wholeMonths(Date.parse(t.deliveryStart), Date.parse(t.deliveryEnd)) ?? []),
+      ),
+    ];
+    const partyIds = [...new Set(rows.flatMap((r) => [r.trading_center, r.trade.seller, r.trade.buyer]))];
+    const unitIds = [...new Set(trades.flatMap((t) => t.sellerUnitIds))];
+    const lotIds = [...new Set(trades.flatMap((t) => (t.lots ?? []).map((l) => l.lotId)))];
+    const sellers = [...new Set(trades.map((t) => t.seller))];
+    const buyers = [...new Set(trades.map((t) => t.buyer))];
+    const tradeIds = trades.map((t) => t.tradeId);
+    const query = <T>(sql: string, params: unknown[]) => this.dataSource.query(sql, params) as Promise<T[]>;
+
+    const [participants, units, lots, counted] = await Promise.all([
+      query<{ id: string; kind: string; status: string }>(
+        `SELECT id, kind, status FROM participants WHERE id = ANY($1)`,
+        [partyIds],
+      ),
+      query<{ doc: LedgerUnit }>(`SELECT doc FROM units WHERE id = ANY($1)`, [unitIds]),
+      query<{ doc: LedgerLot }>(`SELECT doc FROM certificate_lots WHERE id = ANY($1)`, [lotIds]),
+      query<{ side: 'seller' | 'buyer'; party: string; month: string; kwh: string }>(
+        `SELECT 'seller' AS side, t.seller AS party, m.key AS month, sum(m.value::bigint)::text AS kwh
+         FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
+         WHERE t.seller = ANY($1) AND t.state = ANY($3) AND NOT (t.trade_id = ANY($4))
+           AND t.allocation IS NOT NULL AND m.key = ANY($5)
+         GROUP BY t.seller, m.key
+         UNION ALL
+         SELECT 'buyer', t.buyer, m.key, sum(m.value::bigint)::text
+         FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
+         WHERE t.buyer = ANY($2) AND t.state = ANY($3) AND NOT (t.trade_id = ANY($4))
+           AND t.allocation IS NOT NULL AND m.key = ANY($5)
+         GROUP BY t.buyer, m.key`,
+        [sellers, buyers, COUNTED_STATES, tradeIds, months],
+      ),
+    ]);
+    const unitById = new Map(units.map((u) => [u.doc.id, u.doc]));
+    const meterIds = [
+      ...new Set([
+        ...trades.flatMap((t) => t.buyerMeterIds),
+        ...[...unitById.values()].flatMap((u) => u.meterIds),
+      ]),
+    ];
+    const [meters, periods] = await Promise.all([
+      query<MeterRow>(`SELECT id, kind, owner, unit_id, interval_minutes FROM meters WHERE id = ANY($1)`, [
+        meterIds,
+      ]),
+      query<PeriodRow>(
+        `SELECT p.meter_id, p.period, p.total_wh, p.reading_count, p.status, p.attested_version,
+                a.version AS a_version, a.total_wh AS a_total_wh, a.digest AS a_digest, a.tx_id AS a_tx_id
+         FROM meter_periods p
+         LEFT JOIN meter_attestations a
+           ON a.meter_id = p.meter_id AND a.period = p.period AND a.version = p.attested_version
+         WHERE p.meter_id = ANY($1) AND p.period = ANY($2)`,
+        [meterIds, months],
+      ),
+    ]);
+    return {
+      participants: new Map(participants.map((p) => [p.id, { kind: p.kind, status: p.status }])),
+      units: unitById,
+      meters: new Map(meters.map((m) => [m.id, m])),
+      periods: new Map(periods.map((p) => [periodKey(p.meter_id, p.period.trim()), p])),
+      counted: new Map(counted.map((c) => [countedKey(c.side, c.party, c.month), BigInt(c.kwh)])),
+      lots: new Map(lots.map((l) => [l.doc.id, l.doc])),
+    };
+  }
+
+  async verify(row: TradeRow, snapshot: VerificationSnapshot): Promise<Verification> {
     const trade = row.trade;
     const checks: TradeCheck[] = [];
     const record = (name: string, passed: boolean, reason: string, inputs: unknown) =>
       checks.push({ name, passed, reason, inputs, checkedAt: new Date().toISOString() });
-    const identity: IdentityRef = { mspId: row.msp_id, name: row.identity_name };
     const startMs = Date.parse(trade.deliveryStart);
     const endMs = Date.parse(trade.deliveryEnd);
     const months = wholeMonths(startMs, endMs) ?? [];
@@ -123,14 +203,10 @@ export class TradeVerifier {
         ['seller', trade.seller, 'GENERATOR'],
         ['buyer', trade.buyer, 'CONSUMER'],
       ];
-      const found = (await this.dataSource.query(
-        `SELECT id, kind, status FROM participants WHERE id = ANY($1)`,
-        [wanted.map((w) => w[1])],
-      )) as Array<{ id: string; kind: string; status: string }>;
       const problems: string[] = [];
       const inputs: Record<string, unknown> = {};
       for (const [role, id, kind] of wanted) {
-        const p = found.find((f) => f.id === id);
+        const p = snapshot.participants.get(id);
         inputs[role] = p ? { id, kind: p.kind, status: p.status } : { id, registered: false };
         if (!p) problems.push(`${role} ${id} is not registered`);
         else if (p.kind !== kind) problems.push(`${role} ${id} is a ${p.kind}, not a ${kind}`);
@@ -162,23 +238,17 @@ export class TradeVerifier {
       const problems: string[] = [];
       const inputs: unknown[] = [];
       for (const unitId of trade.sellerUnitIds) {
-        try {
-          const unit = JSON.parse(
-            Buffer.from(
-              await this.ledger.evaluate({ identity, transaction: 'units:GetUnit', args: [unitId] }),
-            ).toString('utf8'),
-          ) as LedgerUnit;
-          inputs.push({ unitId, owner: unit.owner, status: unit.status, meterIds: unit.meterIds });
-          if (unit.owner !== trade.seller)
-            problems.push(`unit ${unitId} belongs to ${unit.owner}, not to ${trade.seller}`);
-          else if (unit.status !== 'ACTIVE') problems.push(`unit ${unitId} is ${unit.status}, not ACTIVE`);
-          generationMeters.push(...unit.meterIds);
-        } catch (error) {
-          const code = chaincodeCode(error);
-          if (!code) throw error;
-          inputs.push({ unitId, error: code });
-          problems.push(`unit ${unitId}: ${code}`);
+        const unit = snapshot.units.get(unitId);
+        if (!unit) {
+          inputs.push({ unitId, error: 'UNIT_NOT_FOUND' });
+          problems.push(`unit ${unitId}: UNIT_NOT_FOUND`);
+          continue;
         }
+        inputs.push({ unitId, owner: unit.owner, status: unit.status, meterIds: unit.meterIds });
+        if (unit.owner !== trade.seller)
+          problems.push(`unit ${unitId} belongs to ${unit.owner}, not to ${trade.seller}`);
+        else if (unit.status !== 'ACTIVE') problems.push(`unit ${unitId} is ${unit.status}, not ACTIVE`);
+        generationMeters.push(...unit.meterIds);
       }
       record(
         'seller-units',
@@ -189,11 +259,7 @@ export class TradeVerifier {
     }
 
     // 4. The buyer's meters: consumption meters of the buyer in the meter registry.
-    const meters = (await this.dataSource.query(
-      `SELECT id, kind, owner, unit_id, interval_minutes FROM meters WHERE id = ANY($1)`,
-      [[...generationMeters, ...trade.buyerMeterIds]],
-    )) as MeterRow[];
-    const meterById = new Map(meters.map((m) => [m.id, m]));
+    const meterById = snapshot.meters;
     {
       const problems: string[] = [];
       for (const meterId of trade.buyerMeterIds) {
@@ -216,17 +282,7 @@ export class TradeVerifier {
 
     // 5 and 6. Meter data complete and attested for every meter and month of the delivery period.
     const allMeters = [...new Set([...generationMeters, ...trade.buyerMeterIds])].sort();
-    const periods = (await this.dataSource.query(
-      `SELECT p.meter_id, p.period, p.total_wh, p.reading_count, p.status, p.attested_version,
-              a.version AS a_version, a.total_wh AS a_total_wh, a.digest AS a_digest, a.tx_id AS a_tx_id
-       FROM meter_periods p
-       LEFT JOIN meter_attestations a
-         ON a.meter_id = p.meter_id AND a.period = p.period AND a.version = p.attested_version
-       WHERE p.meter_id = ANY($1) AND p.period = ANY($2)`,
-      [allMeters, months],
-    )) as PeriodRow[];
-    const periodOf = (meterId: string, month: string) =>
-      periods.find((p) => p.meter_id === meterId && p.period.trim() === month);
+    const periodOf = (meterId: string, month: string) => snapshot.periods.get(periodKey(meterId, month));
     const evidence: MeterEvidence[] = [];
     {
       const incomplete: string[] = [];
@@ -279,7 +335,7 @@ export class TradeVerifier {
     }
 
     // Certificates (read now: a green-power trade's months follow its lots' production months).
-    const lotsResult = await this.checkLots(trade, identity, months);
+    const lotsResult = this.checkLots(trade, snapshot.lots, months);
 
     // Allocation of the volume to months (kWh).
     const allocation = this.allocate(trade, months, lotsResult.byMonth, (m) =>
@@ -287,19 +343,12 @@ export class TradeVerifier {
     );
 
     // 7 and 8. Generation and consumption cover the volume with every earlier trade against them.
-    const cover = async (party: 'seller' | 'buyer', meterIds: string[], name: string) => {
-      const earlier = (await this.dataSource.query(
-        `SELECT m.key AS month, sum(m.value::bigint)::text AS kwh
-         FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
-         WHERE t.${party} = $1 AND t.state = ANY($2) AND t.trade_id <> $3 AND t.allocation IS NOT NULL
-           AND m.key = ANY($4)
-         GROUP BY m.key`,
-        [party === 'seller' ? trade.seller : trade.buyer, COUNTED_STATES, trade.tradeId, months],
-      )) as Array<{ month: string; kwh: string }>;
+    const cover = (party: 'seller' | 'buyer', meterIds: string[], name: string) => {
+      const partyId = party === 'seller' ? trade.seller : trade.buyer;
       const problems: string[] = [];
       const inputs = months.map((month) => {
         const capacityWh = meterIds.reduce((s, id) => s + BigInt(periodOf(id, month)?.total_wh ?? '0'), 0n);
-        const earlierKwh = BigInt(earlier.find((e) => e.month === month)?.kwh ?? '0');
+        const earlierKwh = snapshot.counted.get(countedKey(party, partyId, month)) ?? 0n;
         const thisKwh = BigInt(allocation[month] ?? 0);
         if ((earlierKwh + thisKwh) * 1000n > capacityWh) {
           problems.push(
@@ -314,13 +363,13 @@ export class TradeVerifier {
         };
       });
       record(name, problems.length === 0, problems.join('; ') || 'covered', {
-        [party]: party === 'seller' ? trade.seller : trade.buyer,
+        [party]: partyId,
         meterIds,
         months: inputs,
       });
     };
     if (trade.kind === 'GREEN_POWER') {
-      await cover('seller', generationMeters, 'generation-covers-volume');
+      cover('seller', generationMeters, 'generation-covers-volume');
     } else {
       record(
         'generation-covers-volume',
@@ -331,7 +380,7 @@ export class TradeVerifier {
         },
       );
     }
-    await cover('buyer', trade.buyerMeterIds, 'consumption-covers-volume');
+    cover('buyer', trade.buyerMeterIds, 'consumption-covers-volume');
 
     // 9. Interval profile.
     if (trade.profile && trade.profile.length > 0) {
@@ -395,16 +444,16 @@ export class TradeVerifier {
     return allocation;
   }
 
-  private async checkLots(
+  private checkLots(
     trade: TradeData,
-    identity: IdentityRef,
+    known: Map<string, LedgerLot>,
     months: string[],
-  ): Promise<{
+  ): {
     problems: string[];
     inputs: unknown[];
     lots: Array<{ lotId: string; volume: number }>;
     byMonth: Map<string, number>;
-  }> {
+  } {
     const problems: string[] = [];
     const inputs: unknown[] = [];
     const lots: Array<{ lotId: string; volume: number }> = [];
@@ -418,18 +467,10 @@ export class TradeVerifier {
     const now = Date.now();
     let certificates = 0;
     for (const item of requested) {
-      let lot: LedgerLot;
-      try {
-        lot = JSON.parse(
-          Buffer.from(
-            await this.ledger.evaluate({ identity, transaction: 'certificates:GetLot', args: [item.lotId] }),
-          ).toString('utf8'),
-        ) as LedgerLot;
-      } catch (error) {
-        const code = chaincodeCode(error);
-        if (!code) throw error;
-        inputs.push({ lotId: item.lotId, error: code });
-        problems.push(`lot ${item.lotId}: ${code}`);
+      const lot = known.get(item.lotId);
+      if (!lot) {
+        inputs.push({ lotId: item.lotId, error: 'LOT_NOT_FOUND' });
+        problems.push(`lot ${item.lotId}: LOT_NOT_FOUND`);
         continue;
       }
       const volume = item.volume ?? lot.volume;

@@ -105,14 +105,18 @@ export class TradesService {
     const checkDataHash = sha256Hex(canonical(raw.checkData));
     const requestHash = sha256Hex(`POST /v1/trades\n${canonical(raw)}`);
     // Hot keys the chaincode writes for this trade: the consumer-month green total always, the unit-month green
-    // totals of a green-power trade (keyed here by seller-month, which covers its units).
-    const hotKeys = months!
-      .flatMap((m) =>
-        trade.kind === 'GREEN_POWER'
-          ? [`buyer:${trade.buyer}:${m}`, `seller:${trade.seller}:${m}`]
-          : [`buyer:${trade.buyer}:${m}`],
-      )
-      .sort();
+    // totals of a green-power trade (keyed here by seller-month, which covers its units), and every lot it
+    // moves. Trades sharing one are attested one after the other; the others never wait for each other.
+    const hotKeys = [
+      ...new Set([
+        ...months!.flatMap((m) =>
+          trade.kind === 'GREEN_POWER'
+            ? [`buyer:${trade.buyer}:${m}`, `seller:${trade.seller}:${m}`]
+            : [`buyer:${trade.buyer}:${m}`],
+        ),
+        ...(trade.lots ?? []).map((lot) => `lot:${lot.lotId}`),
+      ]),
+    ].sort();
 
     const inserted = await this.dataSource.transaction(async (manager) => {
       const rows = (await manager.query(

@@ -1,0 +1,99 @@
+import type { DataSource } from 'typeorm';
+import { InstanceLiveness } from '../database/instance-liveness';
+
+/** pg advisory lock key that serialises claims across gateway instances ('gecclm' in ASCII). */
+const CLAIM_LOCK = 0x676563636c6dn;
+
+export interface ClaimedTrade {
+  seq: string;
+  tradeId: string;
+  hotKeys: string[];
+  attempts: number;
+}
+
+/**
+ * The durable work list of the trade pipeline (`trade_outbox`), shared by every gateway instance on the database.
+ *
+ * Claims are short transactions: under a transaction-scoped advisory lock (so two instances never pick at the
+ * same moment), take up to N available rows in order whose hot keys are free, stamp them with a lease
+ * (owner = this instance, until), commit. No transaction or connection is held while the trades are worked on.
+ * A hot key is busy while a row carrying it is leased by a live instance; a row blocked by a busy key also
+ * blocks the later rows sharing a key with it, so trades on one buyer-month, seller-month or lot keep their order.
+ *
+ * A lease ends when its trade is finished (the row is deleted with the trade's final state, in one statement),
+ * rescheduled, released at shutdown, or when its owner is gone (its liveness lock released: a crash) or its time
+ * has passed without renewal: then another instance takes the row over.
+ */
+export class TradeOutbox {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly owner: string,
+    private readonly leaseSeconds: number,
+  ) {}
+
+  async claim(limit: number): Promise<ClaimedTrade[]> {
+    if (limit <= 0) return [];
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock($1)`, [CLAIM_LOCK.toString()]);
+      const live = `lease_owner IS NOT NULL AND lease_until >= now() AND ${InstanceLiveness.aliveSql('lease_owner')}`;
+      const busyRows = (await manager.query(
+        `SELECT DISTINCT unnest(hot_keys) AS key FROM trade_outbox WHERE ${live}`,
+      )) as Array<{ key: string }>;
+      const busy = new Set(busyRows.map((r) => r.key));
+      const candidates = (await manager.query(
+        `SELECT seq, trade_id, hot_keys, attempts FROM trade_outbox
+         WHERE available_at <= now() AND NOT (${live})
+         ORDER BY seq LIMIT $1`,
+        [Math.max(limit * 4, 1000)],
+      )) as Array<{ seq: string; trade_id: string; hot_keys: string[]; attempts: number }>;
+      const picked: ClaimedTrade[] = [];
+      for (const row of candidates) {
+        if (picked.length >= limit) break;
+        const free = row.hot_keys.every((key) => !busy.has(key));
+        for (const key of row.hot_keys) busy.add(key);
+        if (free)
+          picked.push({ seq: row.seq, tradeId: row.trade_id, hotKeys: row.hot_keys, attempts: row.attempts });
+      }
+      if (picked.length > 0) {
+        await manager.query(
+          `UPDATE trade_outbox SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+           WHERE seq = ANY($1::bigint[])`,
+          [picked.map((p) => p.seq), this.owner, this.leaseSeconds],
+        );
+      }
+      return picked;
+    });
+  }
+
+  /** Extend the leases of everything this instance works on. */
+  async renew(): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE trade_outbox SET lease_until = now() + make_interval(secs => $2) WHERE lease_owner = $1`,
+      [this.owner, this.leaseSeconds],
+    );
+  }
+
+  /** Give a trade back for later (ledger busy or unavailable, a transient failure): backoff by attempts. */
+  async reschedule(tradeId: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE trade_outbox SET attempts = attempts + 1, last_error = $3, lease_owner = NULL, lease_until = NULL,
+         available_at = now() + make_interval(secs => least(60, 2 ^ least(attempts, 6)))
+       WHERE trade_id = $1 AND lease_owner = $2`,
+      [tradeId, this.owner, reason.slice(0, 1000)],
+    );
+  }
+
+  /** Outbox rows of trades that are already final (found so when claimed). */
+  async remove(tradeIds: string[]): Promise<void> {
+    if (tradeIds.length === 0) return;
+    await this.dataSource.query(`DELETE FROM trade_outbox WHERE trade_id = ANY($1)`, [tradeIds]);
+  }
+
+  /** At shutdown: everything still leased by this instance is free for the others at once. */
+  async releaseAll(): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE trade_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`,
+      [this.owner],
+    );
+  }
+}
