@@ -1,34 +1,33 @@
 /**
  * Trade attestation benchmark: trades per second through the whole pipeline (POST /v1/trades stored with its
- * outbox row → claimed by a pipeline worker → ten verification checks against the attested meter data and the
- * ledger → trades:AttestTrade committed on the embedded ledger → COMMITTED recorded in PostgreSQL), with the
- * latency of each trade from its POST to COMMITTED and the 202 acceptance latency of the POST itself.
+ * outbox row → claimed in a batch → verified against the attested meter data → trades:AttestTrade committed on
+ * the ledger → COMMITTED once projected), at fixed offered rates and at the maximum, against the ceiling the same
+ * ledger sets in the same run.
  *
- * Starts its own gateway (embedded ledger; embedded PostgreSQL unless DATABASE_URL is set) in a temporary
- * folder, sets up a market over the REST API — S generators with one wind unit and one generation meter each,
- * S consumers with one consumption meter each, a full ended month of readings for every meter, every period
- * closed (attested on the ledger), every unit's month issued, one HMAC check key for the trading center — then
- * posts N GREEN_POWER trades of 1–5 MWh, seller i → buyer i round robin, each moving part of the seller's lot,
- * and waits until every trade is final. Every trade is valid: one REJECTED trade fails the bench. Run after
- * `npm run build`:
+ * The gateway runs in this process (its CPU is measured here; PostgreSQL's from /proc for the embedded server);
+ * the load comes from a separate process (`trade-load.js`, autocannon, open loop at a fixed overall rate with
+ * enough connections that the rate holds). The market is set up over REST: P seller/buyer pairs, each a wind
+ * unit with a generation meter and a consumer with a consumption meter, a month of readings, every period
+ * closed and attested, every unit's month issued. Trade k goes to pair k mod P and moves part of the seller's
+ * lot: trades of one pair share hot keys (buyer-month, seller-month, lot) and are attested one after the other;
+ * P bounds how many are independent at once. Every trade is valid: a REJECTED trade fails the bench.
  *
- *   node gateway/dist/bench/trades-bench.js
+ * Phases: (1) each offered rate for BENCH_SECONDS; (2) the maximum: BENCH_MAX_TRADES posted as fast as possible;
+ * (3) the ceiling: `trades:AttestTrade` transactions of the same shape submitted straight through the ledger
+ * port (no HTTP, no verification, one in flight per pair, as the hot keys allow the pipeline); (4) the ledger's
+ * simple-write rate (identity:RegisterParticipant, same number in flight). Prints trades/s ÷ each ceiling.
  *
- *   BENCH_PAIRS (default 10)             seller/buyer pairs
- *   BENCH_TRADES (default 200)           trades posted
- *   BENCH_CONCURRENCY (default 20)       POST /v1/trades requests in flight
- *   BENCH_INTERVAL_MINUTES (default 15)  reading interval of every meter (15 or 60)
- *   BENCH_TIMEOUT_S (default 300)        how long to wait for every trade to be final
- *   BENCH_README (default on)            off: print the figures, leave the README alone (trial runs)
- *   TRADE_WORKERS, DB_POOL_SIZE, …       the gateway's own settings, as in production
- *
- * Times come from PostgreSQL (the timestamps the pipeline stores, microsecond precision) and from this
- * process's clock (the same machine clock): latency = `finished_at` of the COMMITTED row − the instant the POST
- * was sent. `committed_at` is not used for timing: it is the ledger transaction's timestamp, which (as in
- * Fabric) is chosen when the proposal is prepared, before the transaction is submitted and committed.
+ *   npm run bench:trades -- [--json FILE]
+ *   BENCH_PAIRS (64)  BENCH_RATES (100,200,400)  BENCH_SECONDS (6)  BENCH_MAX_TRADES (2000)
+ *   BENCH_DIRECT (1000)  BENCH_CONNECTIONS (64)  BENCH_README (on; off leaves the README alone)
+ *   LEDGER, FABRIC_*, DATABASE_URL, EMBEDDED_PG_PORT, PORT, TRADE_IN_FLIGHT, …: the gateway's own settings.
+ * Ids carry a per-run tag, so the bench reruns on the same Fabric channel.
  */
+import { fork } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +39,10 @@ import { createApp } from '../app';
 import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
-import { TradePipeline } from '../trades/trade-pipeline.service';
+import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import type { LedgerPort, TransactionRequest } from '../ledger/port';
+import { voucherIdOf } from '../trades/trade-model';
+import { benchJson, BenchResult } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
@@ -183,13 +185,8 @@ interface PlannedTrade {
   tradeId: string;
   pair: Pair;
   mwh: number;
+  trade: Record<string, unknown>;
   body: string;
-  idempotencyKey: string;
-}
-
-interface Posted {
-  sentMs: number;
-  acceptMs: number;
 }
 
 interface TradeTimes {
@@ -197,21 +194,102 @@ interface TradeTimes {
   state: string;
   failure_code: string | null;
   failure_detail: string | null;
-  attempts: number;
   received_ms: string;
   verified_ms: string | null;
   finished_ms: string | null;
 }
 
-async function main(): Promise<void> {
-  const pairCount = setting('BENCH_PAIRS', 10, 1, 500);
-  const tradeCount = setting('BENCH_TRADES', 200, 1, 100_000);
-  const concurrency = setting('BENCH_CONCURRENCY', 20, 1, 1000);
-  const intervalMinutes = setting('BENCH_INTERVAL_MINUTES', 15, 1, 60);
-  if (![15, 30, 60].includes(intervalMinutes)) {
-    throw new BenchError(`BENCH_INTERVAL_MINUTES must be 15, 30 or 60 (got ${intervalMinutes})`);
+interface LoadResult {
+  sent: Record<string, number>;
+  statuses: Record<string, number>;
+  errors: number;
+  seconds: number;
+}
+
+interface PhaseResult {
+  label: string;
+  offered: number | null;
+  trades: number;
+  tradesPerS: number;
+  p50: number;
+  p99: number;
+  gatewayCpuMs: number;
+  postgresCpuMs: number | null;
+}
+
+/** CPU seconds (user + system) of the embedded PostgreSQL: its postmaster and every child, from /proc. */
+function postgresCpuSeconds(postmasterPidFile: string | undefined): number | null {
+  if (!postmasterPidFile) return null;
+  let postmaster: number;
+  try {
+    postmaster = Number.parseInt(readFileSync(postmasterPidFile, 'utf8').split('\n')[0], 10);
+  } catch {
+    return null;
   }
-  const timeoutMs = setting('BENCH_TIMEOUT_S', 300, 1, 86_400) * 1000;
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(entry);
+      const ppid = Number(fields[1]);
+      if (pid !== postmaster && ppid !== postmaster) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * BENCH_PROFILE=FILE: a V8 CPU profile of this process (the gateway, with the embedded ledger) during the
+ * maximum phase only, for `node --cpu-prof`-style analysis without the setup in it.
+ */
+async function startProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`CPU profile of the maximum phase written to ${file}`);
+  };
+}
+
+function gatewayCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function main(): Promise<void> {
+  const jsonAt = process.argv.indexOf('--json');
+  const jsonFile = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
+  if (jsonAt >= 0 && !jsonFile) throw new BenchError('--json needs a file name');
+  const pairCount = setting('BENCH_PAIRS', 64, 1, 500);
+  const rates = (process.env.BENCH_RATES ?? '100,200,400')
+    .split(',')
+    .filter((r) => r.trim() !== '')
+    .map((r) => {
+      const rate = Number(r);
+      if (!Number.isInteger(rate) || rate < 1) throw new BenchError(`BENCH_RATES: ${r} is not a rate`);
+      return rate;
+    });
+  const seconds = setting('BENCH_SECONDS', 6, 1, 600);
+  const maxTrades = setting('BENCH_MAX_TRADES', 2000, 1, 100_000);
+  const directCount = setting('BENCH_DIRECT', 1000, 1, 100_000);
+  const connections = setting('BENCH_CONNECTIONS', 64, 1, 1000);
+  const timeoutMs = setting('BENCH_TIMEOUT_S', 600, 1, 86_400) * 1000;
+  const ledgerKind = process.env.LEDGER ?? 'embedded';
 
   const dataDir = await mkdtemp(join(tmpdir(), 'gec-trades-bench-'));
   // The embedded PostgreSQL runs as the `postgres` user when started as root: it must traverse the folder.
@@ -223,21 +301,22 @@ async function main(): Promise<void> {
     const config = loadConfig({
       ...process.env,
       GEC_DATA_DIR: dataDir,
-      PORT: '0',
+      PORT: process.env.PORT ?? '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      EMBEDDED_PG_PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: process.env.EMBEDDED_PG_PORT ?? String(await freePort()),
       // The bench measures the trade pipeline, not the per-key rate limit.
       RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0',
       RATE_LIMIT_READS_PER_MINUTE: process.env.RATE_LIMIT_READS_PER_MINUTE ?? '0',
     });
     app = await createApp(config);
-    await app.listen(0, '127.0.0.1');
+    await app.listen(config.port, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
-    const api = new Api(`http://127.0.0.1:${address.port}`);
-    const workers = Reflect.get(app.get(TradePipeline), 'workers') as unknown;
-    const workerNote = typeof workers === 'number' ? String(workers) : '?';
+    const url = `http://127.0.0.1:${address.port}`;
+    const api = new Api(url);
+    const ledger = app.get<LedgerPort>(LEDGER_PORT);
     db = new Client({ connectionString: app.get<string>(DATABASE_URL, { strict: false }) });
     await db.connect();
+    const pgPidFile = config.databaseUrl ? undefined : join(dataDir, 'postgres', 'postmaster.pid');
     const bootMs = nowMs() - setupStarted;
 
     // ---- The market ------------------------------------------------------------------------------------
@@ -246,32 +325,32 @@ async function main(): Promise<void> {
       .find((line) => line.startsWith('gec_'))
       ?.trim();
     if (!adminKey) throw new BenchError(`no admin key in ${firstAdminKeyFile(config)}`);
-    const newKey = async (role: string, actsFor: string): Promise<string> =>
-      String(
-        (
-          await api.expect(201, `API key ${role}`, adminKey, 'POST', '/v1/api-keys', {
-            label: role,
-            role,
-            actsFor,
-          })
-        ).key,
-      );
-    const tcKey = await newKey('trading-center', TRADING_CENTER);
-    const platformKey = await newKey('energy-platform', 'GRID');
+    const runTag = randomBytes(3).toString('hex').toUpperCase();
+    const tradingCenter = `${TRADING_CENTER}-${runTag}`;
+    const newKey = async (role: string, actsFor: string) =>
+      await api.expect(201, `API key ${role}`, adminKey, 'POST', '/v1/api-keys', {
+        label: role,
+        role,
+        actsFor,
+      });
+    const tcKeyReply = await newKey('trading-center', tradingCenter);
+    const tcKey = String(tcKeyReply.key);
+    const tcSigning = tcKeyReply.signing as { keyId: string; secret: string };
+    const platformKey = String((await newKey('energy-platform', 'GRID')).key);
 
-    let creditSerial = 500;
+    let creditSerial = Number.parseInt(runTag, 16) % 1_000_000_000;
     const participant = (id: string, kind: string) =>
       api.expect(201, `participant ${id}`, adminKey, 'POST', '/v1/participants', {
         id,
         kind,
         name: `${id} 有限公司`,
         region: '330000',
-        creditCode: creditCode(creditSerial++),
+        creditCode: creditCode(creditSerial++ % 1_000_000_000),
       });
-    await participant(TRADING_CENTER, 'TRADING_CENTER');
+    await participant(tradingCenter, 'TRADING_CENTER');
     const secret = randomBytes(32);
     const keyId = 'bench-hmac-1';
-    await api.expect(201, 'check key', adminKey, 'POST', `/v1/trading-centers/${TRADING_CENTER}/check-keys`, {
+    await api.expect(201, 'check key', adminKey, 'POST', `/v1/trading-centers/${tradingCenter}/check-keys`, {
       keyId,
       alg: 'hmac-sha256',
       secret: secret.toString('base64'),
@@ -280,28 +359,24 @@ async function main(): Promise<void> {
     const monthFrom = monthStart(1);
     const monthTo = monthStart(0);
     const month = new Date(monthFrom + SHANGHAI_MS).toISOString().slice(0, 7);
-    const intervals = (monthTo - monthFrom) / (intervalMinutes * 60_000);
+    const intervals = (monthTo - monthFrom) / (15 * 60_000);
     const pairs: Pair[] = Array.from({ length: pairCount }, (_, i) => {
-      const n = String(i + 1).padStart(3, '0');
+      const n = `${runTag}-${String(i + 1).padStart(3, '0')}`;
       return {
-        seller: `BENCH-GEN-${n}`,
-        buyer: `BENCH-CON-${n}`,
-        unitId: `BENCH-UNIT-WIND-${n}`,
-        generationMeter: `BENCH-MTR-G-${n}`,
-        consumptionMeter: `BENCH-MTR-C-${n}`,
+        seller: `BG-${n}`,
+        buyer: `BC-${n}`,
+        unitId: `BU-${n}`,
+        generationMeter: `BMG-${n}`,
+        consumptionMeter: `BMC-${n}`,
       };
     });
 
-    // The trades, planned first so generation and consumption are sized to cover them (with 20 % to spare).
-    const runTag = randomBytes(3).toString('hex').toUpperCase();
-    const mwhOf = (k: number) => 1 + ((k * 7 + Math.floor(k / pairCount) * 3) % 5);
-    const neededMwh = new Map<Pair, number>();
-    for (let k = 0; k < tradeCount; k++) {
-      const pair = pairs[k % pairCount];
-      neededMwh.set(pair, (neededMwh.get(pair) ?? 0) + mwhOf(k));
-    }
-    const mostMwh = Math.max(...neededMwh.values());
-    const kwhPerInterval = Math.max(10, Math.ceil((mostMwh * 1000 * 1.2 + 1000) / intervals));
+    // Every trade of the run, planned first so generation, consumption and certificates cover them.
+    const phaseSizes = [...rates.map((rate) => rate * seconds), maxTrades];
+    const pipelineTrades = phaseSizes.reduce((a, b) => a + b, 0);
+    const mwhOf = (k: number) => 1 + ((k * 7 + Math.floor(k / pairCount) * 3) % 3);
+    const perPairMwh = Math.ceil(((pipelineTrades + directCount) / pairCount + 2) * 3);
+    const kwhPerInterval = Math.max(10, Math.ceil((perPairMwh * 1000 * 1.1 + 1000) / intervals));
 
     for (const [i, pair] of pairs.entries()) {
       await participant(pair.seller, 'GENERATOR');
@@ -310,9 +385,9 @@ async function main(): Promise<void> {
         id: pair.unitId,
         owner: pair.seller,
         name: `${pair.seller} 风电场`,
-        projectCode: `P3309002024${String(100000 + i).padStart(6, '0')}`,
+        projectCode: `P33${runTag}${String(i).padStart(8, '0')}`,
         technology: 'WIND',
-        capacityKw: 50000,
+        capacityKw: 500000,
         province: '330000',
         meterIds: [pair.generationMeter],
         commissioningDate: '2024-06-30',
@@ -322,30 +397,21 @@ async function main(): Promise<void> {
         kind: 'GENERATION',
         owner: pair.seller,
         unitId: pair.unitId,
-        intervalMinutes,
       });
       // An admin key: a consumption meter is registered on the ledger too.
       await api.expect(201, `meter ${pair.consumptionMeter}`, adminKey, 'POST', '/v1/meters', {
         meterId: pair.consumptionMeter,
         kind: 'CONSUMPTION',
         owner: pair.buyer,
-        intervalMinutes,
       });
     }
-    const registeredMs = nowMs();
-
-    // A month of readings for every meter: one request per meter pair, all good lines or nothing.
     let readings = 0;
     for (const pair of pairs) {
       const lines: string[] = [];
       for (const meterId of [pair.generationMeter, pair.consumptionMeter]) {
         for (let i = 0; i < intervals; i++) {
-          // A little variation per interval; every value is at least kwhPerInterval.
-          const wh = kwhPerInterval * 1000 + ((i * 7919) % 1000);
-          const at = shanghai(monthFrom + i * intervalMinutes * 60_000);
-          lines.push(
-            `{"meterId":"${meterId}","intervalStart":"${at}","kwh":"${Math.floor(wh / 1000)}.${String(wh % 1000).padStart(3, '0')}"}`,
-          );
+          const at = shanghai(monthFrom + i * 15 * 60_000);
+          lines.push(`{"meterId":"${meterId}","intervalStart":"${at}","kwh":"${kwhPerInterval}"}`);
         }
       }
       const res = await api.call(
@@ -359,227 +425,280 @@ async function main(): Promise<void> {
       );
       if (res.status !== 200 || Number(res.json.accepted) !== lines.length) {
         throw new BenchError(
-          `setup failed at readings of ${pair.seller}/${pair.buyer}: ${res.status} ${JSON.stringify(res.json).slice(0, 800)}`,
+          `setup failed at readings of ${pair.seller}: ${res.status} ${JSON.stringify(res.json).slice(0, 800)}`,
         );
       }
       readings += lines.length;
-    }
-    const ingestedMs = nowMs();
-
-    for (const pair of pairs) {
       for (const meterId of [pair.generationMeter, pair.consumptionMeter]) {
         await api.expect(
           200,
-          `close ${meterId} ${month}`,
+          `close ${meterId}`,
           platformKey,
           'POST',
           `/v1/meters/${meterId}/periods/${month}/close`,
           {},
         );
       }
-    }
-    const closedMs = nowMs();
-
-    for (const pair of pairs) {
-      const issued = await api.expect(
-        201,
-        `issuance ${pair.unitId} ${month}`,
-        adminKey,
-        'POST',
-        '/v1/issuances',
-        {
-          unitId: pair.unitId,
-          month,
-        },
-      );
+      const issued = await api.expect(201, `issuance ${pair.unitId}`, adminKey, 'POST', '/v1/issuances', {
+        unitId: pair.unitId,
+        month,
+      });
       pair.lotId = String(issued.lotId);
       pair.certificates = Number(issued.certificates);
-      const needed = neededMwh.get(pair) ?? 0;
-      if (!(pair.certificates >= needed)) {
+      if (pair.certificates < perPairMwh) {
         throw new BenchError(
-          `setup failed: ${pair.unitId} was issued ${issued.certificates} certificates, the run needs ${needed}`,
+          `setup: ${pair.unitId} got ${pair.certificates} certificates, the run needs ${perPairMwh}`,
         );
       }
     }
-    const setupEnd = nowMs();
-    const setupSeconds = (setupEnd - setupStarted) / 1000;
+    const setupSeconds = (nowMs() - setupStarted) / 1000;
     console.log(
-      `setup: ${setupSeconds.toFixed(1)} s (gateway start ${ms(bootMs)}, participants/units/meters ` +
-        `${ms(registeredMs - setupStarted - bootMs)}, ${readings} readings at ${intervalMinutes}-minute intervals ` +
-        `${ms(ingestedMs - registeredMs)}, ${pairCount * 2} periods closed ${ms(closedMs - ingestedMs)}, ` +
-        `${pairCount} issuances ${ms(setupEnd - closedMs)}); month ${month}, ${kwhPerInterval}+ kWh per interval, ` +
-        `${pairs[0].certificates} certificates per seller, ${pairCount} pairs, TRADE_WORKERS=${workerNote}`,
+      `setup: ${setupSeconds.toFixed(1)} s (gateway start ${ms(bootMs)}); ${ledgerKind} ledger, ${pairCount} pairs, ` +
+        `${readings} readings, month ${month}, ${pairs[0].certificates} certificates per seller, run ${runTag}`,
     );
 
     // ---- The trades ------------------------------------------------------------------------------------
     const deliveryStart = shanghai(monthFrom);
     const deliveryEnd = shanghai(monthTo);
-    const planned: PlannedTrade[] = [];
-    for (let k = 0; k < tradeCount; k++) {
-      const pair = pairs[k % pairCount];
-      const mwh = mwhOf(k);
-      const trade = {
-        tradeId: `BT-${runTag}-${String(k + 1).padStart(6, '0')}`,
-        kind: 'GREEN_POWER',
-        seller: pair.seller,
-        buyer: pair.buyer,
-        volumeKwh: mwh * 1000,
-        priceFen: mwh * 42_000,
-        currency: 'CNY',
-        deliveryStart,
-        deliveryEnd,
-        sellerUnitIds: [pair.unitId],
-        buyerMeterIds: [pair.consumptionMeter],
-        lots: [{ lotId: pair.lotId!, volume: mwh }],
-      };
-      const signature = createHmac('sha256', secret)
-        .update(Buffer.from(canonicalize(trade) as string, 'utf8'))
-        .digest('base64');
-      planned.push({
-        tradeId: trade.tradeId,
-        pair,
-        mwh,
-        body: JSON.stringify({ trade, checkData: { keyId, alg: 'hmac-sha256', signature } }),
-        idempotencyKey: `bench-${trade.tradeId}`,
+    let tradeSerial = 0;
+    const plan = (count: number, prefix: string): PlannedTrade[] =>
+      Array.from({ length: count }, () => {
+        const k = tradeSerial++;
+        const pair = pairs[k % pairCount];
+        const mwh = mwhOf(k);
+        const trade = {
+          tradeId: `${prefix}-${runTag}-${String(k + 1).padStart(6, '0')}`,
+          kind: 'GREEN_POWER',
+          seller: pair.seller,
+          buyer: pair.buyer,
+          volumeKwh: mwh * 1000,
+          priceFen: mwh * 42_000,
+          currency: 'CNY',
+          deliveryStart,
+          deliveryEnd,
+          sellerUnitIds: [pair.unitId],
+          buyerMeterIds: [pair.consumptionMeter],
+          lots: [{ lotId: pair.lotId!, volume: mwh }],
+        };
+        const signature = createHmac('sha256', secret)
+          .update(Buffer.from(canonicalize(trade) as string, 'utf8'))
+          .digest('base64');
+        return {
+          tradeId: trade.tradeId,
+          pair,
+          mwh,
+          trade,
+          body: JSON.stringify({ trade, checkData: { keyId, alg: 'hmac-sha256', signature } }),
+        };
       });
-    }
 
-    const posted = new Map<string, Posted>();
-    let next = 0;
-    const postStarted = nowMs();
-    const poster = async (): Promise<void> => {
-      while (next < planned.length) {
-        const item = planned[next++];
-        const sentMs = nowMs();
-        const res = await api.call(tcKey, 'POST', '/v1/trades', item.body, {
-          'Idempotency-Key': item.idempotencyKey,
-        });
-        const acceptMs = nowMs() - sentMs;
-        if (res.status !== 202) {
-          throw new BenchError(
-            `POST /v1/trades ${item.tradeId} answered ${res.status} (expected 202): ${JSON.stringify(res.json).slice(0, 800)}`,
-          );
-        }
-        posted.set(item.tradeId, { sentMs, acceptMs });
+    /** Post `trades` from the load process at `rate` (0: as fast as possible); wait until all are final. */
+    const phase = async (label: string, rate: number, trades: PlannedTrade[]): Promise<PhaseResult> => {
+      const file = label.replace(/[^a-z0-9]+/gi, '-');
+      const jobFile = join(dataDir, `load-${file}.json`);
+      const resultFile = join(dataDir, `load-${file}-result.json`);
+      await writeFile(
+        jobFile,
+        JSON.stringify({
+          url,
+          apiKey: tcKey,
+          signing: tcSigning,
+          rate,
+          connections,
+          trades: trades.map((t) => ({ tradeId: t.tradeId, body: t.body })),
+        }),
+      );
+      const cpu0 = gatewayCpuSeconds();
+      const pg0 = postgresCpuSeconds(pgPidFile);
+      const child = fork(join(__dirname, 'trade-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const ids = trades.map((t) => t.tradeId);
+      const deadline = Date.now() + timeoutMs;
+      let loadDone = false;
+      void exited.then(() => (loadDone = true));
+      for (;;) {
+        const [{ n }] = (
+          await db!.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM trades WHERE trade_id = ANY($1) AND state IN ('COMMITTED', 'REJECTED')`,
+            [ids],
+          )
+        ).rows;
+        if (n >= ids.length && loadDone) break;
+        if (Date.now() > deadline)
+          throw new BenchError(`${label}: ${n} of ${ids.length} trades final after ${timeoutMs / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, planned.length) }, poster));
-    const postSeconds = (nowMs() - postStarted) / 1000;
-    console.log(
-      `posted ${planned.length} trades in ${postSeconds.toFixed(2)} s (${Math.round(planned.length / postSeconds)} accepted/s, ` +
-        `${concurrency} in flight)`,
-    );
-
-    // Wait until every trade is final, from the trades table (no HTTP polling load on the gateway).
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const states: Record<string, number> = {};
-      for (const r of (
-        await db.query<{ state: string; n: number }>(
-          `SELECT state, count(*)::int AS n FROM trades WHERE trade_id LIKE $1 GROUP BY state`,
-          [`BT-${runTag}-%`],
-        )
-      ).rows)
-        states[r.state] = r.n;
-      const finals = (states.COMMITTED ?? 0) + (states.REJECTED ?? 0);
-      if (finals >= planned.length) break;
-      if (Date.now() > deadline) {
+      const cpu = gatewayCpuSeconds() - cpu0;
+      const pg1 = postgresCpuSeconds(pgPidFile);
+      if ((await exited) !== 0) throw new BenchError(`${label}: the load generator failed`);
+      const load = JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
+      if ((load.statuses['202'] ?? 0) !== trades.length || load.errors > 0) {
         throw new BenchError(
-          `only ${finals} of ${planned.length} trades final after ${timeoutMs / 1000} s: ${JSON.stringify(states)}`,
+          `${label}: answers ${JSON.stringify(load.statuses)}, ${load.errors} errors (all must be 202)`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-
-    const rows = (
-      await db.query<TradeTimes>(
-        `SELECT trade_id, state, failure_code, failure_detail, attempts,
-                (extract(epoch FROM received_at) * 1000)::float8::text AS received_ms,
-                (extract(epoch FROM verified_at) * 1000)::float8::text AS verified_ms,
-                (extract(epoch FROM finished_at) * 1000)::float8::text AS finished_ms
-         FROM trades WHERE trade_id LIKE $1 ORDER BY trade_id`,
-        [`BT-${runTag}-%`],
-      )
-    ).rows;
-    const rejected = rows.filter((r) => r.state === 'REJECTED');
-    if (rejected.length > 0) {
-      const reasons = new Map<string, string[]>();
-      for (const r of rejected) {
-        const reason = `${r.failure_code}: ${(r.failure_detail ?? '').slice(0, 300)}`;
-        reasons.set(reason, [...(reasons.get(reason) ?? []), r.trade_id]);
+      const rows = (
+        await db!.query<TradeTimes>(
+          `SELECT trade_id, state, failure_code, failure_detail,
+                  (extract(epoch FROM received_at) * 1000)::float8::text AS received_ms,
+                  (extract(epoch FROM verified_at) * 1000)::float8::text AS verified_ms,
+                  (extract(epoch FROM finished_at) * 1000)::float8::text AS finished_ms
+           FROM trades WHERE trade_id = ANY($1)`,
+          [ids],
+        )
+      ).rows;
+      const rejected = rows.filter((r) => r.state !== 'COMMITTED');
+      if (rejected.length > 0) {
+        for (const r of rejected.slice(0, 5))
+          console.error(
+            `REJECTED ${r.trade_id}: ${r.failure_code}: ${(r.failure_detail ?? '').slice(0, 300)}`,
+          );
+        throw new BenchError(`${label}: ${rejected.length} of ${rows.length} valid trades were REJECTED`);
       }
-      for (const [reason, ids] of reasons) {
-        console.error(
-          `REJECTED ×${ids.length} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}): ${reason}`,
-        );
-      }
-      throw new BenchError(
-        `${rejected.length} of ${rows.length} valid trades were REJECTED; no README rows written`,
+      const first = Math.min(...rows.map((r) => Number(r.received_ms)));
+      const last = Math.max(...rows.map((r) => Number(r.finished_ms)));
+      const latency = summary(rows.map((r) => Number(r.finished_ms) - load.sent[r.trade_id]));
+      const accepted = summary(rows.map((r) => Number(r.received_ms) - load.sent[r.trade_id]));
+      const verifying = summary(rows.map((r) => Number(r.verified_ms) - Number(r.received_ms)));
+      const committing = summary(rows.map((r) => Number(r.finished_ms) - Number(r.verified_ms)));
+      const result: PhaseResult = {
+        label,
+        offered: rate || null,
+        trades: rows.length,
+        tradesPerS: rows.length / ((last - first) / 1000),
+        p50: latency.p50,
+        p99: latency.p99,
+        gatewayCpuMs: (cpu * 1000) / rows.length,
+        postgresCpuMs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) * 1000) / rows.length,
+      };
+      console.log(
+        `${label}: ${result.trades} trades, ${result.tradesPerS.toFixed(1)} trades/s` +
+          `${rate ? ` (offered ${rate}/s, posted in ${load.seconds.toFixed(1)} s)` : ''}, POST → COMMITTED p50 ` +
+          `${ms(result.p50)}, p99 ${ms(result.p99)}; CPU per trade: gateway ${result.gatewayCpuMs.toFixed(2)} ms, ` +
+          `PostgreSQL ${result.postgresCpuMs === null ? 'n/a' : `${result.postgresCpuMs.toFixed(2)} ms`}`,
       );
-    }
-    const committed = rows.filter((r) => r.state === 'COMMITTED');
-    if (committed.length !== planned.length) {
-      throw new BenchError(`${committed.length} of ${planned.length} trades COMMITTED`);
-    }
-
-    // A committed trade reads back over HTTP with its ledger proof and voucher.
-    const sample = await api.expect(
-      200,
-      'read back',
-      tcKey,
-      'GET',
-      `/v1/trades/${planned[planned.length - 1].tradeId}`,
-    );
-    if (sample.state !== 'COMMITTED' || !sample.voucherId || !sample.txId) {
-      throw new BenchError(
-        `GET /v1/trades/${planned[planned.length - 1].tradeId}: ${JSON.stringify(sample)}`,
+      console.log(
+        `  stages p50/p99: sent → stored ${ms(accepted.p50)}/${ms(accepted.p99)}, stored → verified (queue, ` +
+          `checks) ${ms(verifying.p50)}/${ms(verifying.p99)}, verified → COMMITTED (ledger, projection) ` +
+          `${ms(committing.p50)}/${ms(committing.p99)}`,
       );
-    }
+      return result;
+    };
 
-    // ---- Figures ---------------------------------------------------------------------------------------
-    const received = committed.map((r) => Number(r.received_ms));
-    const finished = committed.map((r) => Number(r.finished_ms));
-    const firstReceived = Math.min(...received);
-    const lastFinished = Math.max(...finished);
-    const windowSeconds = (lastFinished - firstReceived) / 1000;
-    const throughput = committed.length / windowSeconds;
-    const latency = summary(committed.map((r) => Number(r.finished_ms) - posted.get(r.trade_id)!.sentMs));
-    const acceptance = summary([...posted.values()].map((p) => p.acceptMs));
-    const toVerified = summary(committed.map((r) => Number(r.verified_ms) - Number(r.received_ms)));
-    const toCommitted = summary(committed.map((r) => Number(r.finished_ms) - Number(r.verified_ms)));
-    const retried = committed.filter((r) => r.attempts > 1).length;
-    // Ledger transactions prepared for the trades (more than one per trade: an MVCC conflict was retried).
-    const [ledgerTx] = (
-      await db.query<{ prepared: number; valid: number }>(
-        `SELECT count(*)::int AS prepared, count(*) FILTER (WHERE outcome = 'VALID')::int AS valid
-         FROM trade_transactions WHERE trade_id LIKE $1`,
-        [`BT-${runTag}-%`],
-      )
-    ).rows;
+    const phases: PhaseResult[] = [];
+    for (const rate of rates) phases.push(await phase(`at ${rate}/s`, rate, plan(rate * seconds, 'BR')));
+    const profile = await startProfile(process.env.BENCH_PROFILE);
+    const maxPhase = await phase('maximum', 0, plan(maxTrades, 'BM'));
+    await profile();
+    phases.push(maxPhase);
 
-    console.log(
-      `committed ${committed.length} trades (${rejected.length} rejected) in ${windowSeconds.toFixed(2)} s from the ` +
-        `first received to the last COMMITTED = ${throughput.toFixed(1)} trades/s`,
+    // ---- The ceiling: the same attestations straight through the ledger port ------------------------------
+    // The identity the pipeline attests with (a trading-center key acts as the trading center's admin).
+    const attester = { mspId: 'TradingCenterMSP', name: 'admin' };
+    const direct = plan(directCount, 'BD');
+    const byPair = new Map<Pair, PlannedTrade[]>();
+    for (const t of direct) byPair.set(t.pair, [...(byPair.get(t.pair) ?? []), t]);
+    const digest = createHmac('sha256', secret).update('evidence').digest('hex');
+    const attestation = (t: PlannedTrade): TransactionRequest => ({
+      identity: attester,
+      transaction: 'trades:AttestTrade',
+      args: [
+        JSON.stringify({
+          ...t.trade,
+          tradeDataHash: createHmac('sha256', secret).update(t.tradeId).digest('hex'),
+          checkDataHash: digest,
+          meterEvidenceDigest: digest,
+          checksPassed: ['parties', 'signature'],
+          voucherId: voucherIdOf(t.tradeId),
+        }),
+      ],
+    });
+    const directStarted = nowMs();
+    await Promise.all(
+      [...byPair.values()].map(async (trades) => {
+        for (const t of trades) await ledger.submit(attestation(t));
+      }),
     );
+    const directPerS = direct.length / ((nowMs() - directStarted) / 1000);
     console.log(
-      `POST → COMMITTED: p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)}, max ${ms(latency.max)}; ` +
-        `acceptance (202): p50 ${ms(acceptance.p50)}, p99 ${ms(acceptance.p99)}, max ${ms(acceptance.max)}`,
-    );
-    console.log(
-      `stages: received → verified (queue + checks) p50 ${ms(toVerified.p50)}, p99 ${ms(toVerified.p99)}; ` +
-        `verified → COMMITTED (ledger) p50 ${ms(toCommitted.p50)}, p99 ${ms(toCommitted.p99)}; ` +
-        `trades verified more than once: ${retried}; ledger transactions prepared ${ledgerTx.prepared}, ` +
-        `VALID ${ledgerTx.valid}`,
+      `ceiling: ${direct.length} trades:AttestTrade straight through the ledger port, ${byPair.size} in flight: ${directPerS.toFixed(1)} tx/s`,
     );
 
-    const what = `trades verified and attested (POST → COMMITTED, GREEN_POWER, ${pairCount} seller/buyer pairs, ${concurrency} in flight)`;
-    const row =
-      `| ${what} | ${throughput.toFixed(1)} trades/s | p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)} | ` +
-      `${committed.length} trades of 1–5 MWh, 0 rejected, acceptance (202) p50 ${ms(acceptance.p50)}, p99 ` +
-      `${ms(acceptance.p99)}, TRADE_WORKERS=${workerNote}, setup ${setupSeconds.toFixed(0)} s (${readings} ` +
-      `${intervalMinutes}-minute readings), embedded PostgreSQL | ${machineNote()} |`;
-    if (process.env.BENCH_README === 'off') console.log(`README left alone (BENCH_README=off):\n${row}`);
-    else await writeBenchmarkRows('trades', [row]);
+    const writes = Array.from({ length: directCount }, (_, n): TransactionRequest => ({
+      identity: attester,
+      transaction: 'identity:RegisterParticipant',
+      args: [
+        JSON.stringify({
+          id: `BW-${runTag}-${n}`,
+          kind: 'CONSUMER',
+          name: `Bench consumer ${n}`,
+          region: '330000',
+        }),
+      ],
+      transient: { creditCode: creditCode((creditSerial++ + 500_000_000) % 1_000_000_000) },
+    }));
+    let nextWrite = 0;
+    const writesStarted = nowMs();
+    await Promise.all(
+      Array.from({ length: byPair.size }, async () => {
+        while (nextWrite < writes.length) await ledger.submit(writes[nextWrite++]);
+      }),
+    );
+    const writesPerS = writes.length / ((nowMs() - writesStarted) / 1000);
+    console.log(
+      `ledger simple writes (identity:RegisterParticipant), ${byPair.size} in flight: ${writesPerS.toFixed(1)} tx/s`,
+    );
+
+    const ceilingRatio = maxPhase.tradesPerS / directPerS;
+    const writeRatio = maxPhase.tradesPerS / writesPerS;
+    console.log(
+      `pipeline ${maxPhase.tradesPerS.toFixed(1)} trades/s ÷ direct AttestTrade ${directPerS.toFixed(1)}/s = ` +
+        `${ceilingRatio.toFixed(2)}; ÷ simple writes ${writesPerS.toFixed(1)}/s = ${writeRatio.toFixed(2)}`,
+    );
+    const rss = process.resourceUsage().maxRSS / 1024;
+    console.log(`peak RSS (gateway process, setup included) ${rss.toFixed(0)} MB`);
+
+    // ---- Results ---------------------------------------------------------------------------------------
+    const at = (rate: number) => phases.find((p) => p.offered === rate);
+    const cpuTotal = maxPhase.gatewayCpuMs + (maxPhase.postgresCpuMs ?? 0);
+    const results: BenchResult[] = [
+      { name: 'sustained_trades_per_s', value: maxPhase.tradesPerS, unit: 'trades/s' },
+      { name: 'p50_ms_at_max', value: maxPhase.p50, unit: 'ms' },
+      { name: 'p99_ms_at_max', value: maxPhase.p99, unit: 'ms' },
+      ...rates.flatMap((rate) => [
+        { name: `trades_per_s_at_${rate}`, value: at(rate)!.tradesPerS, unit: 'trades/s' },
+        { name: `p50_ms_at_${rate}`, value: at(rate)!.p50, unit: 'ms' },
+        { name: `p99_ms_at_${rate}`, value: at(rate)!.p99, unit: 'ms' },
+      ]),
+      { name: 'cpu_ms_per_trade', value: cpuTotal, unit: 'ms' },
+      { name: 'gateway_cpu_ms_per_trade', value: maxPhase.gatewayCpuMs, unit: 'ms' },
+      ...(maxPhase.postgresCpuMs === null
+        ? []
+        : [{ name: 'postgres_cpu_ms_per_trade', value: maxPhase.postgresCpuMs, unit: 'ms' }]),
+      { name: 'direct_attest_tx_per_s', value: directPerS, unit: 'tx/s' },
+      { name: 'ledger_write_tx_per_s', value: writesPerS, unit: 'tx/s' },
+      { name: 'ceiling_ratio', value: ceilingRatio, unit: 'ratio' },
+      { name: 'ledger_write_ratio', value: writeRatio, unit: 'ratio' },
+      { name: 'peak_rss_mb', value: rss, unit: 'MB' },
+    ];
+    if (jsonFile) await benchJson(jsonFile, ledgerKind, results);
+
+    const machine = `${machineNote()}, ${ledgerKind} ledger`;
+    const rows = [
+      ...phases.map(
+        (p) =>
+          `| trades POST → COMMITTED ${p.offered ? `at ${p.offered}/s offered` : 'at the maximum'} (GREEN_POWER, ` +
+          `${pairCount} seller/buyer pairs) | ${p.tradesPerS.toFixed(1)} trades/s | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} | ` +
+          `${p.trades} trades, CPU per trade: gateway ${p.gatewayCpuMs.toFixed(2)} ms, PostgreSQL ` +
+          `${p.postgresCpuMs === null ? 'n/a' : `${p.postgresCpuMs.toFixed(2)} ms`} | ${machine} |`,
+      ),
+      `| trades:AttestTrade straight through the ledger port (the ceiling; ${byPair.size} in flight) | ` +
+        `${directPerS.toFixed(1)} tx/s | — | pipeline ÷ ceiling ${ceilingRatio.toFixed(2)}; simple writes ` +
+        `${writesPerS.toFixed(1)} tx/s, pipeline ÷ simple writes ${writeRatio.toFixed(2)}; peak RSS ${rss.toFixed(0)} MB | ${machine} |`,
+    ];
+    if (process.env.BENCH_README === 'off')
+      console.log(`README left alone (BENCH_README=off):\n${rows.join('\n')}`);
+    else await writeBenchmarkRows(ledgerKind === 'embedded' ? 'trades' : `trades-${ledgerKind}`, rows);
   } finally {
     try {
       await db?.end().catch(() => undefined);

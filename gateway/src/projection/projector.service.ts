@@ -16,6 +16,11 @@ export class MalformedEventError extends Error {
 
 export const CHECKPOINT_NAME = 'gateway-projector';
 
+/** Events read ahead of the database at most; the stream waits beyond this. */
+const MAX_QUEUED_EVENTS = 2000;
+/** Events projected in one database transaction at most. */
+const MAX_GROUP_EVENTS = 500;
+
 /** pg advisory lock key of the projector's leadership (any fixed 64-bit number; 'gecproj' in ASCII). */
 const LEADER_LOCK_KEY = '28834844011129194';
 const FOLLOWER_POLL_MS = 50;
@@ -223,12 +228,9 @@ export class Projector implements OnApplicationBootstrap {
       const stream = this.ledger.chaincodeEvents({ start });
       this.stream = stream;
       try {
-        for await (const event of stream) {
-          if (this.stopped) break;
-          await this.apply(event);
-          backoff = 250;
-        }
+        await this.drain(stream);
         if (!this.stopped) this.logger.warn('the event stream ended; reconnecting');
+        backoff = 250;
       } catch (error) {
         if (this.stopped) break;
         this.logger.error(`projection failed, retrying from the checkpoint: ${(error as Error).message}`);
@@ -242,30 +244,94 @@ export class Projector implements OnApplicationBootstrap {
     }
   }
 
-  private async apply(event: ChaincodeEvent): Promise<void> {
-    const handler = this.handlers.get(event.eventName);
-    let payload: unknown;
-    let outcome: ProjectionOutcome = handler ? 'APPLIED' : 'IGNORED';
-    if (handler) {
+  /**
+   * Read the stream into a bounded queue and apply what has arrived in groups: events that arrive together (a
+   * block's worth, or a backlog) are projected in one database transaction with one checkpoint, instead of one
+   * transaction each.
+   */
+  private async drain(stream: EventStream<ChaincodeEvent>): Promise<void> {
+    const queue: ChaincodeEvent[] = [];
+    let ended = false;
+    let failure: unknown;
+    let signal: (() => void) | undefined;
+    let drained: (() => void) | undefined;
+    const notify = () => {
+      signal?.();
+      signal = undefined;
+    };
+    const pump = (async () => {
       try {
-        payload = JSON.parse(Buffer.from(event.payload).toString('utf8'));
-      } catch {
-        outcome = 'MALFORMED';
+        for await (const event of stream) {
+          queue.push(event);
+          notify();
+          if (this.stopped) break;
+          if (queue.length >= MAX_QUEUED_EVENTS) await new Promise<void>((resolve) => (drained = resolve));
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        ended = true;
+        notify();
       }
+    })();
+    try {
+      while (!this.stopped) {
+        if (queue.length === 0) {
+          if (ended) break;
+          await new Promise<void>((resolve) => (signal = resolve));
+          continue;
+        }
+        await this.applyGroup(queue.splice(0, MAX_GROUP_EVENTS));
+        drained?.();
+        drained = undefined;
+      }
+    } finally {
+      stream.close();
+      drained?.();
+      await pump;
     }
-    const applied = await this.dataSource.transaction(async (manager) => {
+    if (failure !== undefined && !this.stopped) throw failure;
+  }
+
+  /** Project events in commit order, in one database transaction, with the checkpoint after the last one. */
+  private async applyGroup(events: ChaincodeEvent[]): Promise<void> {
+    const outcomes = new Map<string, ProjectionOutcome>();
+    const payloads = new Map<string, unknown>();
+    for (const event of events) {
+      const handler = this.handlers.get(event.eventName);
+      let outcome: ProjectionOutcome = handler ? 'APPLIED' : 'IGNORED';
+      if (handler) {
+        try {
+          payloads.set(event.txId, JSON.parse(Buffer.from(event.payload).toString('utf8')));
+        } catch {
+          outcome = 'MALFORMED';
+        }
+      }
+      outcomes.set(event.txId, outcome);
+    }
+    const last = events[events.length - 1];
+    const fresh = await this.dataSource.transaction(async (manager) => {
       const inserted = (await manager.query(
         `INSERT INTO projected_events (tx_id, block_number, tx_number, event_name, outcome)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id`,
-        [event.txId, event.blockNumber, event.txNumber, event.eventName, outcome],
-      )) as unknown[];
-      if (inserted.length === 0) return false;
-      if (handler && outcome === 'APPLIED') {
+         SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::int[], $4::varchar[], $5::varchar[])
+         ON CONFLICT (tx_id) DO NOTHING RETURNING tx_id`,
+        [
+          events.map((e) => e.txId),
+          events.map((e) => e.blockNumber),
+          events.map((e) => e.txNumber),
+          events.map((e) => e.eventName),
+          events.map((e) => outcomes.get(e.txId)),
+        ],
+      )) as Array<{ tx_id: string }>;
+      const applied = new Set(inserted.map((r) => r.tx_id));
+      for (const event of events) {
+        const handler = this.handlers.get(event.eventName);
+        if (!applied.has(event.txId) || !handler || outcomes.get(event.txId) !== 'APPLIED') continue;
         try {
-          await handler(manager, payload, event);
+          await handler(manager, payloads.get(event.txId), event);
         } catch (error) {
           if (!(error instanceof MalformedEventError)) throw error;
-          outcome = 'MALFORMED';
+          outcomes.set(event.txId, 'MALFORMED');
           await manager.query(`UPDATE projected_events SET outcome = 'MALFORMED' WHERE tx_id = $1`, [
             event.txId,
           ]);
@@ -275,22 +341,24 @@ export class Projector implements OnApplicationBootstrap {
         `INSERT INTO ledger_checkpoints (name, block_number, tx_id, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (name) DO UPDATE SET block_number = EXCLUDED.block_number, tx_id = EXCLUDED.tx_id,
          updated_at = EXCLUDED.updated_at`,
-        [CHECKPOINT_NAME, event.blockNumber, event.txId],
+        [CHECKPOINT_NAME, last.blockNumber, last.txId],
       );
-      return true;
+      return applied;
     });
-    if (!applied) {
-      this.logger.warn(
-        `event of tx ${event.txId} (block ${event.blockNumber}) was already projected: skipped`,
-      );
-    } else if (outcome === 'MALFORMED') {
-      this.logger.error(
-        `event ${event.eventName} of tx ${event.txId} has a malformed payload: recorded, skipped`,
-      );
+    for (const event of events) {
+      if (!fresh.has(event.txId)) {
+        this.logger.warn(
+          `event of tx ${event.txId} (block ${event.blockNumber}) was already projected: skipped`,
+        );
+      } else if (outcomes.get(event.txId) === 'MALFORMED') {
+        this.logger.error(
+          `event ${event.eventName} of tx ${event.txId} has a malformed payload: recorded, skipped`,
+        );
+      }
+      this.recent.add(event.txId);
     }
-    this.position = { blockNumber: event.blockNumber, txId: event.txId };
-    this.recent.add(event.txId);
-    if (this.recent.size > 10000) this.recent.delete(this.recent.values().next().value as string);
+    this.position = { blockNumber: last.blockNumber, txId: last.txId };
+    while (this.recent.size > 10000) this.recent.delete(this.recent.values().next().value as string);
     for (const waiter of [...this.waiters]) {
       if (this.isProjected(waiter.txId, waiter.blockNumber)) waiter.resolve(true);
     }

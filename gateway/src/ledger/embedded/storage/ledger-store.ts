@@ -276,15 +276,20 @@ export class LedgerStore {
     return (await this.indexEntry(n))?.headerHash;
   }
 
+  // Point reads are synchronous (classic-level's getSync): a LevelDB get from its block cache takes
+  // microseconds, while an asynchronous get is a round trip through libuv's thread pool, where it queues behind
+  // signature jobs and fsyncs; a chaincode run reads keys one after another, so those round trips added up to
+  // most of a transaction's latency. Every write is one atomic batch, so a read sees a whole block or none.
+
   async getTxLocation(txId: string): Promise<TxLocation | undefined> {
     this.assertOpen();
-    const raw = await this.db.get(txIdKey(txId));
+    const raw = this.db.getSync(txIdKey(txId));
     return raw && decodeTxLocation(raw);
   }
 
   async getState(namespace: string, key: string): Promise<VersionedValue | undefined> {
     this.assertOpen();
-    const raw = await this.db.get(stateKey(namespace, key));
+    const raw = this.db.getSync(stateKey(namespace, key));
     return raw && decodeStateValue(raw);
   }
 
@@ -709,7 +714,7 @@ export class LedgerStore {
   }
 
   private async indexEntry(n: number): Promise<BlockIndexEntry | undefined> {
-    const raw = await this.db.get(blockIndexKey(n));
+    const raw = this.db.getSync(blockIndexKey(n));
     return raw && decodeBlockIndex(raw);
   }
 }
