@@ -1,3 +1,4 @@
+import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, SetMetadata } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -200,6 +201,8 @@ export interface SigningKeyInfo {
 export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('RequestSigning');
   private readonly box: SecretBox;
+  /** Signing keys by `apiKeyId alg`, read at most once a second (dropped here when replaced). */
+  private readonly keys = new ShortCache<SigningKeyRow | undefined>(CREDENTIAL_CACHE_MS);
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -246,6 +249,7 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
        RETURNING created_at`,
       [apiKeyId, this.box.seal(Buffer.from(secret, 'utf8')), createdBy],
     )) as Array<{ created_at: Date }>;
+    this.keys.delete(`${apiKeyId} hmac-sha256`);
     return { secret, createdAt: new Date(rows[0].created_at) };
   }
 
@@ -275,6 +279,7 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
        RETURNING created_at`,
       [apiKeyId, publicKeyPem.trim(), sm2Id ?? SM2_DEFAULT_ID, createdBy],
     )) as Array<{ created_at: Date }>;
+    this.keys.delete(`${apiKeyId} sm2-sm3`);
     return new Date(rows[0].created_at);
   }
 
@@ -320,11 +325,13 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
     const at = parseRfc3339(timestamp);
     if (at === undefined) throw invalid('X-Gec-Timestamp must be an RFC 3339 timestamp with an offset');
     if (!NONCE_PATTERN.test(nonce)) throw invalid('X-Gec-Nonce must be 8-128 of A-Z a-z 0-9 . _ ~ + / = -');
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM api_key_signing_keys WHERE api_key_id = $1 AND alg = $2`,
-      [principal.keyId, parsed.alg],
-    )) as SigningKeyRow[];
-    const key = rows[0];
+    const key = await this.keys.get(`${principal.keyId} ${parsed.alg}`, async () => {
+      const rows = (await this.dataSource.query(
+        `SELECT * FROM api_key_signing_keys WHERE api_key_id = $1 AND alg = $2`,
+        [principal.keyId, parsed.alg],
+      )) as SigningKeyRow[];
+      return rows[0];
+    });
     if (!key) throw invalid(`no ${parsed.alg} signing key is registered for this API key`);
 
     const target = request.originalUrl ?? request.url ?? '';

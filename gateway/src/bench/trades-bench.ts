@@ -266,6 +266,32 @@ async function startProfile(file: string | undefined): Promise<() => Promise<voi
   };
 }
 
+/**
+ * Statements the gateway sends to PostgreSQL (every pg client of this process), by their first words: counted
+ * between `start` and `stop` to print statements per trade.
+ */
+function statementCounter(): { start(): void; stop(): Map<string, number> } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pg = require('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
+  const original = pg.Client.prototype.query;
+  const counts = new Map<string, number>();
+  return {
+    start() {
+      pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+        const first = args[0];
+        const text = typeof first === 'string' ? first : ((first as { text?: string })?.text ?? '?');
+        const key = text.replace(/\s+/g, ' ').trim().slice(0, 60);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return original.apply(this, args);
+      };
+    },
+    stop() {
+      pg.Client.prototype.query = original;
+      return counts;
+    },
+  };
+}
+
 function gatewayCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -517,10 +543,13 @@ async function main(): Promise<void> {
       let loadDone = false;
       void exited.then(() => (loadDone = true));
       for (;;) {
+        // The phase's ids share a prefix: a range of the primary key, a small query for the gateway's database.
+        const prefix = ids[0].slice(0, ids[0].lastIndexOf('-') + 1);
         const [{ n }] = (
           await db!.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM trades WHERE trade_id = ANY($1) AND state IN ('COMMITTED', 'REJECTED')`,
-            [ids],
+            `SELECT count(*)::int AS n FROM trades WHERE trade_id >= $1 AND trade_id < $2
+               AND state IN ('COMMITTED', 'REJECTED')`,
+            [prefix, `${prefix.slice(0, -1)}.`],
           )
         ).rows;
         if (n >= ids.length && loadDone) break;
@@ -586,10 +615,25 @@ async function main(): Promise<void> {
     };
 
     const phases: PhaseResult[] = [];
-    for (const rate of rates) phases.push(await phase(`at ${rate}/s`, rate, plan(rate * seconds, 'BR')));
+    for (const rate of rates)
+      phases.push(await phase(`at ${rate}/s`, rate, plan(rate * seconds, `BR${rate}`)));
     const profile = await startProfile(process.env.BENCH_PROFILE);
+    const statements = statementCounter();
+    statements.start();
     const maxPhase = await phase('maximum', 0, plan(maxTrades, 'BM'));
+    const counted = statements.stop();
     await profile();
+    // The bench's own polling of the trades table is not the gateway's work.
+    const own = [...counted].filter(([sql]) => sql.startsWith('SELECT count(*)::int AS n FROM trades WHERE'));
+    const gatewayStatements =
+      [...counted.values()].reduce((a, b) => a + b, 0) - own.reduce((a, [, n]) => a + n, 0);
+    const statementsPerTrade = gatewayStatements / maxPhase.trades;
+    console.log(`SQL statements per trade (gateway, maximum phase): ${statementsPerTrade.toFixed(1)}`);
+    if (process.env.BENCH_STATEMENTS === 'on') {
+      for (const [sql, n] of [...counted].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+        console.log(`  ${(n / maxPhase.trades).toFixed(2).padStart(6)}  ${sql}`);
+      }
+    }
     phases.push(maxPhase);
 
     // ---- The ceiling: the same attestations straight through the ledger port ------------------------------
@@ -675,6 +719,7 @@ async function main(): Promise<void> {
       ...(maxPhase.postgresCpuMs === null
         ? []
         : [{ name: 'postgres_cpu_ms_per_trade', value: maxPhase.postgresCpuMs, unit: 'ms' }]),
+      { name: 'sql_statements_per_trade', value: statementsPerTrade, unit: 'statements' },
       { name: 'direct_attest_tx_per_s', value: directPerS, unit: 'tx/s' },
       { name: 'ledger_write_tx_per_s', value: writesPerS, unit: 'tx/s' },
       { name: 'ceiling_ratio', value: ceilingRatio, unit: 'ratio' },

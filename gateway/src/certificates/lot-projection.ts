@@ -20,50 +20,34 @@ export async function upsertLots(
   lots: unknown,
   event: ChaincodeEvent,
 ): Promise<void> {
+  const byId = new Map<string, CertificateLot>();
   for (const lot of requireArray<CertificateLot>(lots, 'lots', event)) {
     if (!lot || typeof lot.id !== 'string' || typeof lot.sequenceStart !== 'number') {
       throw new MalformedEventError(`${event.eventName}: a lot is not a lot`);
     }
-    await manager.query(
-      `INSERT INTO certificate_lots (id, project_code, production_month, sequence_start, sequence_end, volume,
+    byId.set(lot.id, lot);
+  }
+  if (byId.size === 0) return;
+  // Every lot of the event and its version in one statement (a trade moves two or more lots).
+  await manager.query(
+    `WITH d AS (SELECT value AS doc FROM jsonb_array_elements($1::jsonb)),
+     up AS (
+       INSERT INTO certificate_lots (id, project_code, production_month, sequence_start, sequence_end, volume,
          unit_id, owner, status, expires_at, parent_lot_id, updated_at, updated_tx_id, block_number, doc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       SELECT doc->>'id', doc->>'projectCode', doc->>'productionMonth', (doc->>'sequenceStart')::integer,
+         (doc->>'sequenceEnd')::integer, (doc->>'volume')::bigint, doc->>'unitId', doc->>'owner', doc->>'status',
+         (doc->>'expiresAt')::timestamptz, doc->>'parentLotId', (doc->>'updatedAt')::timestamptz,
+         doc->>'updatedTxId', $2, doc
+       FROM d
        ON CONFLICT (id) DO UPDATE SET sequence_start = EXCLUDED.sequence_start,
          sequence_end = EXCLUDED.sequence_end, volume = EXCLUDED.volume, owner = EXCLUDED.owner,
          status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at,
-         updated_tx_id = EXCLUDED.updated_tx_id, block_number = EXCLUDED.block_number, doc = EXCLUDED.doc`,
-      [
-        lot.id,
-        lot.projectCode,
-        lot.productionMonth,
-        lot.sequenceStart,
-        lot.sequenceEnd,
-        lot.volume,
-        lot.unitId,
-        lot.owner,
-        lot.status,
-        lot.expiresAt,
-        lot.parentLotId,
-        lot.updatedAt,
-        lot.updatedTxId,
-        event.blockNumber,
-        JSON.stringify(lot),
-      ],
-    );
-    await manager.query(
-      `INSERT INTO certificate_lot_versions (lot_id, tx_id, block_number, tx_number, event_name, committed_at, doc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (lot_id, tx_id) DO NOTHING`,
-      [
-        lot.id,
-        event.txId,
-        event.blockNumber,
-        event.txNumber,
-        event.eventName,
-        lot.updatedAt,
-        JSON.stringify(lot),
-      ],
-    );
-  }
+         updated_tx_id = EXCLUDED.updated_tx_id, block_number = EXCLUDED.block_number, doc = EXCLUDED.doc)
+     INSERT INTO certificate_lot_versions (lot_id, tx_id, block_number, tx_number, event_name, committed_at, doc)
+     SELECT doc->>'id', $3, $2, $4, $5, (doc->>'updatedAt')::timestamptz, doc FROM d
+     ON CONFLICT (lot_id, tx_id) DO NOTHING`,
+    [JSON.stringify([...byId.values()]), event.blockNumber, event.txId, event.txNumber, event.eventName],
+  );
 }
 
 export async function upsertIssuance(

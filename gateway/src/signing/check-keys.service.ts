@@ -1,3 +1,4 @@
+import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -47,9 +48,6 @@ function invalid(field: string, message: string): ProblemError {
   });
 }
 
-/** How long a check key read from the database is trusted (a revocation on another instance waits this long). */
-const CACHE_MS = 1000;
-
 /**
  * Trading-center check keys and the verification of check data: HMAC-SHA256 (node:crypto; the secret stored
  * encrypted, since HMAC needs it to verify) or SM2 with SM3 (public key; verified by `sm2.ts`, because Node's
@@ -58,7 +56,7 @@ const CACHE_MS = 1000;
 @Injectable()
 export class CheckKeysService {
   private readonly box: SecretBox;
-  private readonly cache = new Map<string, { row: CheckKeyRow | undefined; at: number }>();
+  private readonly cache = new ShortCache<CheckKeyRow | undefined>(CREDENTIAL_CACHE_MS);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -153,20 +151,17 @@ export class CheckKeysService {
   /** Verify `checkData.signature` over `bytes` with the trading center's key `checkData.keyId`. */
   /**
    * The stored key, read at most once a second per key: the trade pipeline verifies hundreds of trades a second
-   * with a few keys. A key revoked or replaced on any instance is refused here within CACHE_MS; on this
+   * with a few keys. A key revoked or replaced on any instance is refused here within a second; on this
    * instance at once (`register` and `revoke` drop the entry).
    */
-  private async keyRow(tradingCenter: string, keyId: string): Promise<CheckKeyRow | undefined> {
-    const cacheKey = `${tradingCenter}\n${keyId}`;
-    const cached = this.cache.get(cacheKey);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.row;
-    const rows = (await this.dataSource.query(
-      `SELECT * FROM trading_center_check_keys WHERE trading_center = $1 AND key_id = $2`,
-      [tradingCenter, keyId],
-    )) as CheckKeyRow[];
-    if (this.cache.size > 10000) this.cache.clear();
-    this.cache.set(cacheKey, { row: rows[0], at: Date.now() });
-    return rows[0];
+  private keyRow(tradingCenter: string, keyId: string): Promise<CheckKeyRow | undefined> {
+    return this.cache.get(`${tradingCenter}\n${keyId}`, async () => {
+      const rows = (await this.dataSource.query(
+        `SELECT * FROM trading_center_check_keys WHERE trading_center = $1 AND key_id = $2`,
+        [tradingCenter, keyId],
+      )) as CheckKeyRow[];
+      return rows[0];
+    });
   }
 
   async verify(tradingCenter: string, checkData: CheckData, bytes: Buffer): Promise<SignatureVerdict> {

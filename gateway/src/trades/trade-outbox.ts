@@ -1,15 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { InstanceLiveness } from '../database/instance-liveness';
+import type { TradeRow } from './trade-model';
 
 /** pg advisory lock key that serialises claims across gateway instances ('gecclm' in ASCII). */
 const CLAIM_LOCK = 0x676563636c6dn;
-
-export interface ClaimedTrade {
-  seq: string;
-  tradeId: string;
-  hotKeys: string[];
-  attempts: number;
-}
 
 /**
  * The durable work list of the trade pipeline (`trade_outbox`), shared by every gateway instance on the database.
@@ -31,37 +25,44 @@ export class TradeOutbox {
     private readonly leaseSeconds: number,
   ) {}
 
-  async claim(limit: number): Promise<ClaimedTrade[]> {
+  /**
+   * Claim up to `limit` trades and load them, moving those not yet verified to VERIFYING (counting the attempt):
+   * one short transaction of three statements.
+   */
+  async claim(limit: number): Promise<TradeRow[]> {
     if (limit <= 0) return [];
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock($1)`, [CLAIM_LOCK.toString()]);
       const live = `lease_owner IS NOT NULL AND lease_until >= now() AND ${InstanceLiveness.aliveSql('lease_owner')}`;
-      const busyRows = (await manager.query(
-        `SELECT DISTINCT unnest(hot_keys) AS key FROM trade_outbox WHERE ${live}`,
-      )) as Array<{ key: string }>;
-      const busy = new Set(busyRows.map((r) => r.key));
-      const candidates = (await manager.query(
-        `SELECT seq, trade_id, hot_keys, attempts FROM trade_outbox
-         WHERE available_at <= now() AND NOT (${live})
-         ORDER BY seq LIMIT $1`,
+      // Hot keys held by live leases, then the candidates in order.
+      const rows = (await manager.query(
+        `(SELECT false AS candidate, NULL::bigint AS seq, hot_keys FROM trade_outbox WHERE ${live})
+         UNION ALL
+         (SELECT true, seq, hot_keys FROM trade_outbox WHERE available_at <= now() AND NOT (${live})
+          ORDER BY seq LIMIT $1)`,
         [Math.max(limit * 4, 1000)],
-      )) as Array<{ seq: string; trade_id: string; hot_keys: string[]; attempts: number }>;
-      const picked: ClaimedTrade[] = [];
-      for (const row of candidates) {
-        if (picked.length >= limit) break;
+      )) as Array<{ candidate: boolean; seq: string | null; hot_keys: string[] }>;
+      const busy = new Set(rows.filter((r) => !r.candidate).flatMap((r) => r.hot_keys));
+      const picked: string[] = [];
+      for (const row of rows) {
+        if (!row.candidate || picked.length >= limit) continue;
         const free = row.hot_keys.every((key) => !busy.has(key));
         for (const key of row.hot_keys) busy.add(key);
-        if (free)
-          picked.push({ seq: row.seq, tradeId: row.trade_id, hotKeys: row.hot_keys, attempts: row.attempts });
+        if (free) picked.push(row.seq!);
       }
-      if (picked.length > 0) {
-        await manager.query(
-          `UPDATE trade_outbox SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
-           WHERE seq = ANY($1::bigint[])`,
-          [picked.map((p) => p.seq), this.owner, this.leaseSeconds],
-        );
-      }
-      return picked;
+      if (picked.length === 0) return [];
+      const [claimed] = (await manager.query(
+        `WITH o AS (
+           UPDATE trade_outbox SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+           WHERE seq = ANY($1::bigint[]) RETURNING trade_id)
+         UPDATE trades SET
+           state = CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN 'VERIFYING' ELSE state END,
+           attempts = attempts + CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN 1 ELSE 0 END,
+           updated_at = CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN now() ELSE updated_at END
+         FROM o WHERE trades.trade_id = o.trade_id RETURNING trades.*`,
+        [picked, this.owner, this.leaseSeconds],
+      )) as [TradeRow[], number];
+      return claimed;
     });
   }
 

@@ -11,7 +11,7 @@ import { Projector } from '../projection/projector.service';
 import { CheckKeysService } from '../signing/check-keys.service';
 import { TradeCallbacks } from './trade-callbacks';
 import { TradeRow, TradeCheck } from './trade-model';
-import { ClaimedTrade, TradeOutbox } from './trade-outbox';
+import { TradeOutbox } from './trade-outbox';
 import { CommittedTransaction, Rejection, TradeStates, Verified } from './trade-states';
 import { TradeVerifier, Verification } from './trade-verifier';
 import { TradesService } from './trades.service';
@@ -89,6 +89,8 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   /** Trades claimed at once. */
   private readonly batchSize = envInt('TRADE_BATCH_SIZE', 100, 1);
   private readonly pollMs = envInt('TRADE_POLL_MS', 500);
+  /** How long the claimer lets finishing trades accumulate before the next claim, while trades are in flight. */
+  private readonly lingerMs = envInt('TRADE_CLAIM_LINGER_MS', 5);
   private readonly leaseSeconds = envInt('TRADE_LEASE_S', 60, 5);
   private readonly maxLedgerAttempts = envInt('TRADE_LEDGER_ATTEMPTS', 5, 1);
   /**
@@ -218,9 +220,11 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
         await this.idle(this.pollMs);
         continue;
       }
-      let claimed: ClaimedTrade[] = [];
+      // While trades are in flight, let finishing ones accumulate a moment: one claim for several.
+      if (this.working > 0 && this.lingerMs > 0) await sleep(this.lingerMs);
+      let claimed: TradeRow[] = [];
       try {
-        claimed = await this.outbox.claim(Math.min(room, this.batchSize));
+        claimed = await this.outbox.claim(Math.min(this.window - this.working, this.batchSize));
       } catch (error) {
         if (!this.stopped) this.logger.error(`claiming failed: ${(error as Error).message}`);
       }
@@ -228,43 +232,45 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
         if (!this.stopped) await this.idle(this.pollMs);
         continue;
       }
-      // No wait here: the next batch is claimed while this one verifies and commits.
+      // No wait here: the next batch is claimed while this one verifies and commits. Each trade leaves the
+      // window as soon as it is done (its hot keys are free then), not when its whole batch is.
       this.working += claimed.length;
-      const batch: Promise<void> = this.runBatch(claimed)
+      const open = new Set(claimed.map((row) => row.trade_id));
+      const done = (tradeId: string) => {
+        if (!open.delete(tradeId)) return;
+        this.working--;
+        this.wake();
+      };
+      const batch: Promise<void> = this.runBatch(claimed, done)
         .catch((error: Error) => this.logger.error(`trade pipeline: ${error.message}`))
         .finally(() => {
+          for (const tradeId of [...open]) done(tradeId);
           this.inFlight.delete(batch);
-          this.working -= claimed.length;
-          this.wake();
         });
       this.inFlight.add(batch);
     }
   }
 
   /** Verify a claimed batch, write its verdicts, then commit each verified trade concurrently. */
-  private async runBatch(claimed: ClaimedTrade[]): Promise<void> {
-    const ids = claimed.map((c) => c.tradeId);
-    let rows: TradeRow[];
-    try {
-      rows = await this.states.startVerifying(ids);
-    } catch (error) {
-      await this.rescheduleAll(ids, (error as Error).message);
-      return;
-    }
+  private async runBatch(rows: TradeRow[], done: (tradeId: string) => void): Promise<void> {
     const finals = rows.filter((r) => r.state === 'REJECTED' || r.state === 'COMMITTED');
     await this.outbox.remove(finals.map((r) => r.trade_id));
+    for (const row of finals) done(row.trade_id);
     const toVerify = rows.filter((r) => r.state === 'VERIFYING');
     const resuming = rows.filter((r) => r.state === 'COMMITTING');
-    const work: Array<Promise<void>> = resuming.map((row) => this.guarded(row, () => this.resume(row)));
+    const track = (row: TradeRow, work: () => Promise<boolean>) =>
+      this.guarded(row, work).finally(() => done(row.trade_id));
+    const work: Array<Promise<void>> = resuming.map((row) => track(row, () => this.resume(row)));
 
     if (toVerify.length > 0) {
       if (this.stepDelayMs) await sleep(this.stepDelayMs);
       const verified = await this.verifyBatch(toVerify);
+      const committing = new Set(verified?.map(({ row }) => row.trade_id));
+      // Rejected (or rescheduled) trades are done now.
+      for (const row of toVerify) if (!committing.has(row.trade_id)) done(row.trade_id);
       if (verified) {
         if (this.stepDelayMs && verified.length > 0) await sleep(this.stepDelayMs);
-        for (const { row, prepared } of verified) {
-          work.push(this.guarded(row, () => this.commit(row, prepared)));
-        }
+        for (const { row, prepared } of verified) work.push(track(row, () => this.commit(row, prepared)));
       }
     }
     await Promise.all(work);

@@ -6,7 +6,7 @@ export type CommittedTransaction = Pick<
   TransactionInfo,
   'txId' | 'blockNumber' | 'validationCode' | 'timestamp'
 >;
-import type { TradeCheck, TradeRow } from './trade-model';
+import type { TradeCheck } from './trade-model';
 import type { Verification } from './trade-verifier';
 
 /** A trade refused, with every check and the reason. */
@@ -40,20 +40,6 @@ export class TradeStates {
     private readonly dataSource: DataSource,
     private readonly instance: string,
   ) {}
-
-  /** Load claimed trades, moving those not yet verified to VERIFYING (and counting the attempt). */
-  async startVerifying(tradeIds: string[]): Promise<TradeRow[]> {
-    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-    const [rows] = (await this.dataSource.query(
-      `UPDATE trades SET
-         state = CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN 'VERIFYING' ELSE state END,
-         attempts = attempts + CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN 1 ELSE 0 END,
-         updated_at = CASE WHEN state IN ('RECEIVED', 'VERIFYING') THEN now() ELSE updated_at END
-       WHERE trade_id = ANY($1) RETURNING *`,
-      [tradeIds],
-    )) as [TradeRow[], number];
-    return rows;
-  }
 
   /** REJECTED with its checks; the outbox rows go; the ledger's refusal (if any) is noted on its txId. */
   async reject(rejections: Rejection[]): Promise<void> {

@@ -131,58 +131,54 @@ export class TradeVerifier {
     const sellers = [...new Set(trades.map((t) => t.seller))];
     const buyers = [...new Set(trades.map((t) => t.buyer))];
     const tradeIds = trades.map((t) => t.tradeId);
-    const query = <T>(sql: string, params: unknown[]) => this.dataSource.query(sql, params) as Promise<T[]>;
-
-    const [participants, units, lots, counted] = await Promise.all([
-      query<{ id: string; kind: string; status: string }>(
-        `SELECT id, kind, status FROM participants WHERE id = ANY($1)`,
-        [partyIds],
-      ),
-      query<{ doc: LedgerUnit }>(`SELECT doc FROM units WHERE id = ANY($1)`, [unitIds]),
-      query<{ doc: LedgerLot }>(`SELECT doc FROM certificate_lots WHERE id = ANY($1)`, [lotIds]),
-      query<{ side: 'seller' | 'buyer'; party: string; month: string; kwh: string }>(
-        `SELECT 'seller' AS side, t.seller AS party, m.key AS month, sum(m.value::bigint)::text AS kwh
-         FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
-         WHERE t.seller = ANY($1) AND t.state = ANY($3) AND NOT (t.trade_id = ANY($4))
-           AND t.allocation IS NOT NULL AND m.key = ANY($5)
-         GROUP BY t.seller, m.key
-         UNION ALL
-         SELECT 'buyer', t.buyer, m.key, sum(m.value::bigint)::text
-         FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
-         WHERE t.buyer = ANY($2) AND t.state = ANY($3) AND NOT (t.trade_id = ANY($4))
-           AND t.allocation IS NOT NULL AND m.key = ANY($5)
-         GROUP BY t.buyer, m.key`,
-        [sellers, buyers, COUNTED_STATES, tradeIds, months],
-      ),
-    ]);
-    const unitById = new Map(units.map((u) => [u.doc.id, u.doc]));
-    const meterIds = [
-      ...new Set([
-        ...trades.flatMap((t) => t.buyerMeterIds),
-        ...[...unitById.values()].flatMap((u) => u.meterIds),
-      ]),
-    ];
-    const [meters, periods] = await Promise.all([
-      query<MeterRow>(`SELECT id, kind, owner, unit_id, interval_minutes FROM meters WHERE id = ANY($1)`, [
-        meterIds,
-      ]),
-      query<PeriodRow>(
-        `SELECT p.meter_id, p.period, p.total_wh, p.reading_count, p.status, p.attested_version,
-                a.version AS a_version, a.total_wh AS a_total_wh, a.digest AS a_digest, a.tx_id AS a_tx_id
-         FROM meter_periods p
-         LEFT JOIN meter_attestations a
-           ON a.meter_id = p.meter_id AND a.period = p.period AND a.version = p.attested_version
-         WHERE p.meter_id = ANY($1) AND p.period = ANY($2)`,
-        [meterIds, months],
-      ),
-    ]);
+    const buyerMeterIds = [...new Set(trades.flatMap((t) => t.buyerMeterIds))];
+    // One statement, one round trip: each part a JSON array. Wh totals travel as text (exact), the rest as is.
+    const [loaded] = (await this.dataSource.query(
+      `WITH u AS (SELECT doc FROM units WHERE id = ANY($2)),
+       m AS (SELECT unnest($3::text[]) AS id UNION SELECT jsonb_array_elements_text(doc->'meterIds') FROM u)
+       SELECT
+         (SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'status', status)), '[]')
+            FROM participants WHERE id = ANY($1)) AS participants,
+         (SELECT coalesce(json_agg(doc), '[]') FROM u) AS units,
+         (SELECT coalesce(json_agg(doc), '[]') FROM certificate_lots WHERE id = ANY($4)) AS lots,
+         (SELECT coalesce(json_agg(x), '[]') FROM (
+            SELECT id, kind, owner, unit_id, interval_minutes FROM meters WHERE id IN (SELECT id FROM m)) x) AS meters,
+         (SELECT coalesce(json_agg(x), '[]') FROM (
+            SELECT p.meter_id, p.period, p.total_wh::text AS total_wh, p.reading_count, p.status,
+                   p.attested_version, a.version AS a_version, a.total_wh::text AS a_total_wh,
+                   a.digest AS a_digest, a.tx_id AS a_tx_id
+            FROM meter_periods p
+            LEFT JOIN meter_attestations a
+              ON a.meter_id = p.meter_id AND a.period = p.period AND a.version = p.attested_version
+            WHERE p.meter_id IN (SELECT id FROM m) AND p.period = ANY($5)) x) AS periods,
+         (SELECT coalesce(json_agg(x), '[]') FROM (
+            SELECT 'seller' AS side, t.seller AS party, m.key AS month, sum(m.value::bigint)::text AS kwh
+            FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
+            WHERE t.seller = ANY($6) AND t.state = ANY($8) AND NOT (t.trade_id = ANY($9))
+              AND t.allocation IS NOT NULL AND m.key = ANY($5)
+            GROUP BY t.seller, m.key
+            UNION ALL
+            SELECT 'buyer', t.buyer, m.key, sum(m.value::bigint)::text
+            FROM trades t CROSS JOIN LATERAL jsonb_each_text(t.allocation) m
+            WHERE t.buyer = ANY($7) AND t.state = ANY($8) AND NOT (t.trade_id = ANY($9))
+              AND t.allocation IS NOT NULL AND m.key = ANY($5)
+            GROUP BY t.buyer, m.key) x) AS counted`,
+      [partyIds, unitIds, buyerMeterIds, lotIds, months, sellers, buyers, COUNTED_STATES, tradeIds],
+    )) as Array<{
+      participants: Array<{ id: string; kind: string; status: string }>;
+      units: LedgerUnit[];
+      lots: LedgerLot[];
+      meters: MeterRow[];
+      periods: PeriodRow[];
+      counted: Array<{ side: 'seller' | 'buyer'; party: string; month: string; kwh: string }>;
+    }>;
     return {
-      participants: new Map(participants.map((p) => [p.id, { kind: p.kind, status: p.status }])),
-      units: unitById,
-      meters: new Map(meters.map((m) => [m.id, m])),
-      periods: new Map(periods.map((p) => [periodKey(p.meter_id, p.period.trim()), p])),
-      counted: new Map(counted.map((c) => [countedKey(c.side, c.party, c.month), BigInt(c.kwh)])),
-      lots: new Map(lots.map((l) => [l.doc.id, l.doc])),
+      participants: new Map(loaded.participants.map((p) => [p.id, { kind: p.kind, status: p.status }])),
+      units: new Map(loaded.units.map((u) => [u.id, u])),
+      meters: new Map(loaded.meters.map((m) => [m.id, m])),
+      periods: new Map(loaded.periods.map((p) => [periodKey(p.meter_id, p.period.trim()), p])),
+      counted: new Map(loaded.counted.map((c) => [countedKey(c.side, c.party, c.month), BigInt(c.kwh)])),
+      lots: new Map(loaded.lots.map((l) => [l.id, l])),
     };
   }
 

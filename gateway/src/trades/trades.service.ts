@@ -118,49 +118,46 @@ export class TradesService {
       ]),
     ].sort();
 
-    const inserted = await this.dataSource.transaction(async (manager) => {
-      const rows = (await manager.query(
-        `INSERT INTO trades (trade_id, trading_center, api_key_id, idempotency_key, request_hash, msp_id,
+    // The trade and its outbox row in one statement (both or neither), answering the stored row.
+    const inserted = (await this.dataSource.query(
+      `WITH t AS (
+         INSERT INTO trades (trade_id, trading_center, api_key_id, idempotency_key, request_hash, msp_id,
            identity_name, state, kind, seller, buyer, volume_kwh, delivery_start, delivery_end, trade,
            trade_data_hash, check_data, check_data_hash, callback_url, voucher_id, received_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'RECEIVED', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
            $20, $20)
-         ON CONFLICT DO NOTHING RETURNING trade_id`,
-        [
-          trade.tradeId,
-          principal.actsFor,
-          principal.keyId,
-          idempotencyKey,
-          requestHash,
-          principal.identity.mspId,
-          principal.identity.name,
-          trade.kind,
-          trade.seller,
-          trade.buyer,
-          trade.volumeKwh,
-          new Date(startMs),
-          new Date(endMs),
-          JSON.stringify(trade),
-          tradeDataHash,
-          JSON.stringify(raw.checkData),
-          checkDataHash,
-          // The trade's own URL, else the posting key's default.
-          raw.callbackUrl ?? principal.callbackUrl ?? null,
-          voucherIdOf(trade.tradeId),
-          new Date(),
-        ],
-      )) as unknown[];
-      if (rows.length === 0) return false;
-      await manager.query(`INSERT INTO trade_outbox (trade_id, hot_keys) VALUES ($1, $2)`, [
+         ON CONFLICT DO NOTHING RETURNING *),
+       o AS (INSERT INTO trade_outbox (trade_id, hot_keys) SELECT trade_id, $21 FROM t)
+       SELECT * FROM t`,
+      [
         trade.tradeId,
+        principal.actsFor,
+        principal.keyId,
+        idempotencyKey,
+        requestHash,
+        principal.identity.mspId,
+        principal.identity.name,
+        trade.kind,
+        trade.seller,
+        trade.buyer,
+        trade.volumeKwh,
+        new Date(startMs),
+        new Date(endMs),
+        JSON.stringify(trade),
+        tradeDataHash,
+        JSON.stringify(raw.checkData),
+        checkDataHash,
+        // The trade's own URL, else the posting key's default.
+        raw.callbackUrl ?? principal.callbackUrl ?? null,
+        voucherIdOf(trade.tradeId),
+        new Date(),
         hotKeys,
-      ]);
-      return true;
-    });
+      ],
+    )) as TradeRow[];
 
-    if (inserted) {
+    if (inserted.length > 0) {
       for (const listener of this.listeners) listener();
-      return { replayed: false, status: toStatusDto(await this.row(trade.tradeId)) };
+      return { replayed: false, status: toStatusDto(inserted[0]) };
     }
     const byKey = (await this.dataSource.query(
       `SELECT * FROM trades WHERE api_key_id = $1 AND idempotency_key = $2`,
