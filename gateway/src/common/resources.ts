@@ -1,13 +1,15 @@
 /**
  * The resources the gateway opens, closed in a fixed order whatever the order they were opened in:
- * first the event projector, then the ledger (finishing its in-flight work), then the database connections,
+ * first the event projector, then the ledger (finishing its in-flight work), then the dedicated database sessions
+ * (the instance's liveness lock: released before the pool closes, or the pool would wait for it), then the
+ * database connections,
  * then the embedded PostgreSQL. The HTTP server is closed before all of these (Nest closes it before the
  * application-shutdown hooks run), so no request is cut off half-way.
  *
  * Also used when the start fails half-way: whatever was opened is closed again.
  */
 
-export const RESOURCE_STAGES = ['projector', 'ledger', 'database', 'postgres'] as const;
+export const RESOURCE_STAGES = ['projector', 'ledger', 'sessions', 'database', 'postgres'] as const;
 export type ResourceStage = (typeof RESOURCE_STAGES)[number];
 
 export class Resources {

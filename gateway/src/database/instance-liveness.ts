@@ -27,7 +27,7 @@ export class InstanceLiveness implements OnModuleInit {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(RESOURCES) resources: Resources,
   ) {
-    resources.add('database', () => this.close());
+    resources.add('sessions', () => this.close());
   }
 
   /**
