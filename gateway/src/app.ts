@@ -1,3 +1,4 @@
+import { bytesOf, jsonBody } from './common/json-body';
 import * as fs from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -32,15 +33,15 @@ export async function createApp(
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot({ config, resources, ledgerFactory: options.ledgerFactory }),
-      // rawBody: the exact bytes of parsed (JSON) bodies, for request signatures (auth/request-signing.ts).
-      // Streamed bodies (bulk ingestion) have no parser and stay streams; they are hashed while they stream.
-      { bufferLogs: true, abortOnError: false, rawBody: true },
+      // Our own JSON parser (common/json-body.ts) keeps the exact bytes as rawBody for request signatures;
+      // streamed bodies (bulk ingestion) have no parser and stay streams; they are hashed while they stream.
+      { bufferLogs: true, abortOnError: false, bodyParser: false },
     );
     app.useLogger(app.get(Logger));
     app.flushLogs();
     app.disable('x-powered-by');
     app.use(requestIdMiddleware);
-    app.useBodyParser('json', { limit: config.bodyLimit });
+    app.use(jsonBody(bytesOf(config.bodyLimit)));
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(createValidationPipe());
     setupSwagger(app);

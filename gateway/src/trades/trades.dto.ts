@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  IsObject,
   ArrayMinSize,
   ArrayUnique,
   IsArray,
@@ -178,11 +179,14 @@ export class CheckDataDto {
 
 export class SubmitTradeDto {
   @ApiProperty({ type: TradeDataDto, description: 'The trade data (绿电交易数据)' })
+  // IsObject first: ValidateNested alone lets a missing object through (and the service then failed with 500).
+  @IsObject({ message: 'trade is required: the trade data object' })
   @ValidateNested()
   @Type(() => TradeDataDto)
   trade!: TradeDataDto;
 
   @ApiProperty({ type: CheckDataDto, description: 'The check data (校验相关数据)' })
+  @IsObject({ message: 'checkData is required: the check data object' })
   @ValidateNested()
   @Type(() => CheckDataDto)
   checkData!: CheckDataDto;
