@@ -484,6 +484,37 @@ describe('trades', () => {
   });
 
   describe('vouchers in custody', () => {
+    it("are another trading center's to see only as 404: no custody action, no check-key metadata", async () => {
+      const other = await gateway.http
+        .post('/v1/api-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({ label: 'another trading center', role: 'trading-center', actsFor: 'TC-2' })
+        .expect(201);
+      for (const action of ['release', 'claim']) {
+        const res = await gateway.http
+          .post(`/v1/vouchers/VCH-T-OK-1/${action}`)
+          .set('X-API-Key', other.body.key)
+          .send(
+            action === 'claim'
+              ? { purpose: 'x', reportingStartMonth: '2026-01', reportingEndMonth: '2026-12' }
+              : {},
+          )
+          .expect(404);
+        expect(res.body.code).toBe('VOUCHER_NOT_FOUND');
+      }
+      const voucher = await gateway.http.get('/v1/vouchers/VCH-T-OK-1').set('X-API-Key', market.keys.admin);
+      expect(voucher.body.status).toBe('IN_CUSTODY');
+      const keys = await gateway.http
+        .get('/v1/trading-centers/TC-1/check-keys')
+        .set('X-API-Key', other.body.key)
+        .expect(404);
+      expect(keys.body.code).toBe('TRADING_CENTER_NOT_FOUND');
+      await gateway.http
+        .get('/v1/trading-centers/TC-1/check-keys')
+        .set('X-API-Key', market.keys['trading-center'])
+        .expect(200);
+    });
+
     it('are released and claimed by the trading center for the holder, and final once claimed', async () => {
       const released = await gateway.http
         .post('/v1/vouchers/VCH-T-OK-1/release')

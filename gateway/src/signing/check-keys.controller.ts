@@ -61,7 +61,12 @@ export class CheckKeysController {
   @Roles('admin', 'trading-center', 'regulator')
   @ApiOperation({ summary: 'List the check keys of a trading center (no secrets)' })
   @ApiOkResponse({ type: [CheckKeyDto] })
-  list(@Param('id') id: string): Promise<CheckKeyDto[]> {
+  @ApiProblems(400, 404)
+  list(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<CheckKeyDto[]> {
+    // A trading center sees its own keys only (another's: 404, no probing).
+    if (principal.role === 'trading-center' && principal.actsFor !== id) {
+      throw new ProblemError(404, 'TRADING_CENTER_NOT_FOUND', `no trading center ${id}`);
+    }
     return this.keys.list(checkId(id));
   }
 }

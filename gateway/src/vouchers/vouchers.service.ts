@@ -158,6 +158,20 @@ export class VouchersService implements OnModuleInit {
     );
   }
 
+  /**
+   * Custody belongs to the trading center whose trade created the voucher: another trading center's key gets
+   * 404, as for its trades (no probing); a voucher without a trade received here is the admin's to act on.
+   */
+  private async requireOwnTrade(principal: Principal, id: string): Promise<void> {
+    const rows = (await this.dataSource.query(
+      `SELECT t.trading_center FROM vouchers v JOIN trades t ON t.trade_id = v.trade_id WHERE v.id = $1`,
+      [id],
+    )) as Array<{ trading_center: string }>;
+    if (rows[0]?.trading_center !== principal.actsFor) {
+      throw new ProblemError(404, 'VOUCHER_NOT_FOUND', `no voucher ${id}`);
+    }
+  }
+
   /** Submit a custody transaction as the key's identity; answer once its event is projected. */
   private async change(
     principal: Principal,
@@ -165,6 +179,7 @@ export class VouchersService implements OnModuleInit {
     transaction: string,
     request: () => Promise<Record<string, unknown>>,
   ): Promise<VoucherDto> {
+    if (principal.role === 'trading-center') await this.requireOwnTrade(principal, id);
     const tx = await this.ledger.submit({
       identity: principal.identity,
       transaction,
