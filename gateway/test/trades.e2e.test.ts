@@ -34,7 +34,12 @@ describe('trades', () => {
   beforeAll(async () => {
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-trades-');
-    gateway = await startGateway({ dataDir, databaseUrl: await postgres.newDatabase(), env: {} });
+    // The test's callback receiver listens on 127.0.0.1: allowed on purpose (everything else internal is not).
+    gateway = await startGateway({
+      dataDir,
+      databaseUrl: await postgres.newDatabase(),
+      env: { CALLBACK_ALLOW: '127.0.0.1' },
+    });
     market = await setupMarket(gateway.http, gateway.app, await readFirstAdminKey(dataDir), {
       sellers: ['GEN-1', 'GEN-2'],
       consumers: { 'CON-1': 40, 'CON-2': 40, 'CON-3': 40, 'CON-4': 5 },
@@ -715,6 +720,36 @@ describe('trades', () => {
         })
         .expect(400);
       expect(res.body.errors[0].field).toBe('callbackUrl');
+    });
+
+    it('refuses callback URLs that point inside (SSRF), on trades and on keys, naming the field', async () => {
+      for (const callbackUrl of [
+        'http://169.254.169.254/latest/meta-data/',
+        'https://[::ffff:127.0.0.2]/v1/api-keys',
+        'https://localhost:3000/v1/api-keys',
+        'https://user:pass@tc.example/cb',
+        'http://tc.example/cb',
+        'https://10.0.0.8/cb',
+      ]) {
+        const trade = await post(
+          tradeBody(market, { tradeId: 'T-CB-SSRF', seller: 'GEN-2', buyer: 'CON-1' }, { callbackUrl }),
+        );
+        expect({ callbackUrl, status: trade.status, field: trade.body.errors?.[0]?.field }).toEqual({
+          callbackUrl,
+          status: 400,
+          field: 'callbackUrl',
+        });
+        const key = await gateway.http
+          .post('/v1/api-keys')
+          .set('X-API-Key', market.keys.admin)
+          .send({ label: 'ssrf', role: 'trading-center', actsFor: 'TC-1', callbackUrl });
+        expect({ callbackUrl, status: key.status, field: key.body.errors?.[0]?.field }).toEqual({
+          callbackUrl,
+          status: 400,
+          field: 'callbackUrl',
+        });
+      }
+      await get('/v1/trades/T-CB-SSRF').expect(404);
     });
 
     it('refuses a non-http callback URL', async () => {

@@ -1,8 +1,10 @@
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { CallbackPolicy } from '../common/callback-policy';
 import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, Page } from '../common/pagination';
@@ -45,10 +47,15 @@ const FIRST_KEY_LOCK = 7_100_001;
 export class ApiKeysService {
   private readonly principals = new ShortCache<Principal | undefined>(CREDENTIAL_CACHE_MS);
 
+  private readonly callbackPolicy: CallbackPolicy;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly signing: RequestSigningService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.callbackPolicy = new CallbackPolicy(config.callbackAllow);
+  }
 
   /**
    * The caller behind a key, or undefined when the key is unknown or revoked. Read at most once a second per
@@ -99,6 +106,13 @@ export class ApiKeysService {
             message: 'only trading-center keys post trades and so have a callback URL',
           },
         ],
+      });
+    }
+    const callbackRefusal =
+      request.callbackUrl === undefined ? undefined : this.callbackPolicy.refusal(request.callbackUrl);
+    if (callbackRefusal) {
+      throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: callbackUrl', {
+        errors: [{ field: 'callbackUrl', message: callbackRefusal }],
       });
     }
     if (signs && !manager.queryRunner?.isTransactionActive) {

@@ -1,3 +1,4 @@
+import { CallbackPolicy } from '../common/callback-policy';
 import * as path from 'node:path';
 import {
   LEDGER_KINDS,
@@ -54,6 +55,11 @@ export interface AppConfig {
    * (RATE_LIMIT_PER_MINUTE, default 600; 0 = no limit). Per gateway instance.
    */
   rateLimitPerMinute: number;
+  /**
+   * Hosts and networks callbacks may reach although they are internal, and over plain http (CALLBACK_ALLOW,
+   * comma-separated: `erp.internal,10.20.0.0/16`); empty by default: https to public addresses only.
+   */
+  callbackAllow: string[];
   /** Read requests per minute and API key (RATE_LIMIT_READS_PER_MINUTE, default 3000; 0 = no limit). */
   rateLimitReadsPerMinute: number;
 }
@@ -146,7 +152,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     expirySweepStartDelayMs: integer(env, 'EXPIRY_SWEEP_START_DELAY_MS', 5000, 0, DAY_MS, problems),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems),
     rateLimitReadsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 3000, 0, 10_000_000, problems),
+    callbackAllow: (env.CALLBACK_ALLOW ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
   };
+  const badAllow = CallbackPolicy.invalidEntries(config.callbackAllow);
+  if (badAllow.length > 0) {
+    problems.push(
+      `CALLBACK_ALLOW entries must be host names, addresses or networks (got ${badAllow.join(', ')})`,
+    );
+  }
   // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start.
   try {
     problems.push(...validateLedgerConfig(ledgerConfigFromEnv(env, { dataDir: ledgerDir(config) })));

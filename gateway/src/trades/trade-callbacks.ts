@@ -1,6 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CallbackPolicy } from '../common/callback-policy';
+import { APP_CONFIG, AppConfig } from '../config/config';
 import { TradeRow, toStatusDto } from './trade-model';
 
 const MAX_ATTEMPTS = 6;
@@ -10,7 +14,7 @@ const LEASE_SECONDS = 30;
 
 /**
  * Callbacks: once a trade is final (REJECTED or COMMITTED) and has a callbackUrl, its status resource is POSTed
- * there (http(s) only, 5 s timeout), retried with backoff up to 6 times, from a loop of its own so a slow
+ * there (under the callback policy: https to public addresses unless CALLBACK_ALLOW says otherwise; 5 s timeout), retried with backoff up to 6 times, from a loop of its own so a slow
  * receiver never holds up the pipeline. Due callbacks are claimed with `FOR UPDATE SKIP LOCKED` and a lease, so
  * several gateways deliver each callback once (at least once across crashes).
  */
@@ -21,7 +25,48 @@ export class TradeCallbacks implements OnApplicationBootstrap, OnModuleDestroy {
   private loop?: Promise<void>;
   private wakeUp?: () => void;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly policy: CallbackPolicy;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.policy = new CallbackPolicy(config.callbackAllow);
+  }
+
+  /**
+   * POST `body` to `url` under the callback policy (checked again now: the policy may have changed since the
+   * URL was accepted; names resolved in the connection's own look-up). Resolves with the HTTP status.
+   */
+  private post(url: string, body: string): Promise<number> {
+    const refusal = this.policy.refusal(url);
+    if (refusal) return Promise.reject(new Error(refusal));
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        target,
+        {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+            'User-Agent': 'gec-gateway',
+          },
+          lookup: this.policy.lookup,
+          timeout: TIMEOUT_MS,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
 
   onApplicationBootstrap(): void {
     if (process.env.TRADE_PIPELINE === 'off') return;
@@ -76,17 +121,9 @@ export class TradeCallbacks implements OnApplicationBootstrap, OnModuleDestroy {
     const url = (row as unknown as { callback_url: string }).callback_url;
     let error: string | undefined;
     try {
-      const protocol = new URL(url).protocol;
-      if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`protocol ${protocol} not allowed`);
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'gec-gateway' },
-        body: JSON.stringify(toStatusDto(row)),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-        redirect: 'manual',
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+      // Redirects are not followed (a 3xx is a failed delivery): a redirect could lead anywhere.
+      const status = await this.post(url, JSON.stringify(toStatusDto(row)));
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (e) {
       error = (e as Error).message;
     }

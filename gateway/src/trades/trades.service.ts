@@ -1,3 +1,5 @@
+import { CallbackPolicy } from '../common/callback-policy';
+import { APP_CONFIG, AppConfig } from '../config/config';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -37,10 +39,15 @@ export type TradeAcceptedListener = () => void;
 export class TradesService {
   private readonly listeners = new Set<TradeAcceptedListener>();
 
+  private readonly callbackPolicy: CallbackPolicy;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.callbackPolicy = new CallbackPolicy(config.callbackAllow);
+  }
 
   onAccepted(listener: TradeAcceptedListener): void {
     this.listeners.add(listener);
@@ -93,6 +100,9 @@ export class TradesService {
         });
       }
     });
+    const callbackRefusal =
+      raw.callbackUrl === undefined ? undefined : this.callbackPolicy.refusal(raw.callbackUrl);
+    if (callbackRefusal) errors.push({ field: 'callbackUrl', message: callbackRefusal });
     if (errors.length > 0) {
       throw new ProblemError(
         400,
