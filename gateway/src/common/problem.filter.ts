@@ -40,6 +40,33 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   );
 }
 
+/** Error codes of a database that is not there (connection refused, reset, shut down, starting up). */
+const DATABASE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+/** Whether `error` says PostgreSQL cannot be reached now (pg, or TypeORM wrapping pg). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown };
+  const code = e.code ?? e.driverError?.code;
+  if (typeof code === 'string' && DATABASE_DOWN_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down)/i.test(
+    String(e.message ?? ''),
+  );
+}
+
 /** Turn any error into a problem document; never a stack trace. */
 export function toProblem(
   error: unknown,
@@ -71,6 +98,17 @@ export function toProblem(
     const detail = status === 404 ? 'no such resource' : error.message;
     if (status >= 500) logger.error(error.stack ?? error.message);
     return { problem: problem(status, code, detail), headers: {} };
+  }
+  if (isDatabaseUnavailable(error)) {
+    logger.warn(`database unavailable: ${(error as Error).message}`);
+    return {
+      problem: problem(
+        503,
+        'DATABASE_UNAVAILABLE',
+        'the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)',
+      ),
+      headers: { 'Retry-After': '5' },
+    };
   }
   if (isBodyParserError(error) && error.status >= 400 && error.status < 500) {
     if (error.type === 'entity.parse.failed') {

@@ -14,17 +14,44 @@ export type ResourceStage = (typeof RESOURCE_STAGES)[number];
 
 export class Resources {
   private readonly closers = new Map<ResourceStage, Array<() => Promise<void>>>();
+  /** Resources still opening: closing waits for them, so one that finishes opening late is closed too. */
+  private readonly opening = new Set<Promise<unknown>>();
   private closing?: Promise<void>;
+  private closed = false;
 
   add(stage: ResourceStage, close: () => Promise<void>): void {
+    if (this.closed) {
+      // Everything else is closed already (a start that failed meanwhile): close this one now.
+      void close().catch(() => undefined);
+      return;
+    }
     const list = this.closers.get(stage) ?? [];
     list.push(close);
     this.closers.set(stage, list);
   }
 
+  /**
+   * Open a resource and register its closer as soon as it is open. A start that fails elsewhere meanwhile
+   * (Nest builds providers concurrently) waits in `closeAll` until this one is open, then closes it: a failed
+   * start never leaves, say, an embedded PostgreSQL running.
+   */
+  open<T>(stage: ResourceStage, opening: Promise<T>, close: (value: T) => Promise<void>): Promise<T> {
+    const registered = opening.then((value) => {
+      this.add(stage, () => close(value));
+      return value;
+    });
+    this.opening.add(registered);
+    void registered.then(
+      () => this.opening.delete(registered),
+      () => this.opening.delete(registered),
+    );
+    return registered;
+  }
+
   /** Close everything in stage order; each closer runs once, a failure does not stop the others. */
   closeAll(onError: (stage: ResourceStage, error: unknown) => void = () => undefined): Promise<void> {
     this.closing ??= (async () => {
+      await Promise.allSettled([...this.opening]);
       for (const stage of RESOURCE_STAGES) {
         for (const close of (this.closers.get(stage) ?? []).reverse()) {
           try {
@@ -34,6 +61,7 @@ export class Resources {
           }
         }
       }
+      this.closed = true;
     })();
     return this.closing;
   }

@@ -17,13 +17,16 @@ export async function connectDatabase(
 ): Promise<string> {
   if (config.databaseUrl) return config.databaseUrl;
   const started = Date.now();
-  const postgres = await startEmbeddedPostgres({
-    dataDir: postgresDir(config),
-    port: config.embeddedPostgresPort,
-    onLog: (line) => logger.debug(line),
-    onNotice: (line) => logger.warn(line),
-  });
-  resources.add('postgres', () => postgres.stop());
+  const postgres = await resources.open(
+    'postgres',
+    startEmbeddedPostgres({
+      dataDir: postgresDir(config),
+      port: config.embeddedPostgresPort,
+      onLog: (line) => logger.debug(line),
+      onNotice: (line) => logger.warn(line),
+    }),
+    (started) => started.stop(),
+  );
   logger.log(
     `embedded PostgreSQL ${postgres.initialised ? 'initialised and ' : ''}started on 127.0.0.1:${postgres.port} ` +
       `(${postgres.dataDir}) in ${Date.now() - started} ms`,

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodeModule from 'node:module';
@@ -244,11 +245,44 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         `Is the port taken? Set EMBEDDED_PG_PORT to another port. Its last messages:\n${recent.join('\n')}`,
     );
   }
-  const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
+  // The server's process, as the package keeps it (replaced by each start).
+  const holder = server as unknown as { process?: ChildProcess };
   const killOnExit = (): void => {
-    child?.kill('SIGINT');
+    holder.process?.kill('SIGINT');
   };
   process.on('exit', killOnExit);
+  const notice = options.onNotice ?? onLog;
+  let stopping: Promise<void> | undefined;
+
+  // Supervision: a server that dies (killed, crashed) is started again on the same folder and port, with
+  // backoff, until it is back or the gateway stops it. Meanwhile requests get 503 (the problem filter).
+  const supervise = (): void => {
+    holder.process?.once('exit', (code, signal) => {
+      if (stopping) return;
+      notice(`the embedded PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}); restarting it`);
+      void restart();
+    });
+  };
+  const restart = async (): Promise<void> => {
+    for (let attempt = 1; !stopping; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000)).unref());
+      if (stopping) return;
+      try {
+        holder.process = undefined;
+        // Backends of the killed server let go of its shared memory once they notice it is gone.
+        await clearStalePidFile(dataDir, notice);
+        await server.start();
+        notice(`the embedded PostgreSQL is back (restart attempt ${attempt})`);
+        supervise();
+        return;
+      } catch (error) {
+        notice(
+          `restarting the embedded PostgreSQL failed (attempt ${attempt}): ${(error as Error | undefined)?.message ?? recent.slice(-3).join(' ')}`,
+        );
+      }
+    }
+  };
+  supervise();
 
   const url = (name = database): string =>
     `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${encodeURIComponent(name)}`;
@@ -264,11 +298,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   };
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       try {
-        await server.stop();
+        // The package waits for an exit event that a dead server never sends again.
+        const running =
+          holder.process && holder.process.exitCode === null && holder.process.signalCode === null;
+        if (running) await server.stop();
+        else holder.process = undefined;
       } finally {
         process.removeListener('exit', killOnExit);
       }
