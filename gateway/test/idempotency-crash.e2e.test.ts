@@ -8,8 +8,14 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { LedgerPort } from '../src/ledger/port';
-import { exited, startGatewayProcess, stopAll, waitForOutput } from './support/gateway-process';
-import { freePort, startGateway, tempDir } from './support/harness';
+import {
+  exited,
+  gatewayProcessEnv,
+  startGatewayProcess,
+  stopAll,
+  waitForOutput,
+} from './support/gateway-process';
+import { startGateway, tempDir } from './support/harness';
 import { heldOnLedger, LotMarket, setupIssuedLot } from './support/lot-fixture';
 import { signatureHeaders } from './support/signing';
 
@@ -22,14 +28,7 @@ describe('Idempotency-Key across a gateway crash (SIGKILL)', () => {
 
   beforeAll(async () => {
     dataDir = await tempDir('gec-idempotency-crash-');
-    env = {
-      GEC_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      DATABASE_URL: '',
-      LOG_LEVEL: 'info',
-      EXPIRY_SWEEP_INTERVAL_MS: '0',
-    };
+    env = await gatewayProcessEnv(dataDir, { EXPIRY_SWEEP_INTERVAL_MS: '0' });
   });
 
   afterAll(async () => {

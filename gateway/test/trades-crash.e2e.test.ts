@@ -12,11 +12,12 @@ import { DataSource } from 'typeorm';
 import { ledgerOf, Market, setupMarket, tradeBody } from './trades-fixture';
 import {
   exited,
+  gatewayProcessEnv,
   startGatewayProcess as startProcess,
   stopAll,
   waitForOutput,
 } from './support/gateway-process';
-import { freePort, readFirstAdminKey, startGateway, tempDir } from './support/harness';
+import { readFirstAdminKey, startGateway, tempDir } from './support/harness';
 import { signatureHeaders } from './support/signing';
 
 jest.setTimeout(115000);
@@ -28,13 +29,7 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
 
   beforeAll(async () => {
     dataDir = await tempDir('gec-trades-crash-');
-    env = {
-      GEC_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      DATABASE_URL: '',
-      LOG_LEVEL: 'info',
-    };
+    env = await gatewayProcessEnv(dataDir);
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from './harness';
 
 export const GATEWAY_MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -14,6 +15,21 @@ export interface GatewayProcess {
   readyMs: number;
   /** Everything it wrote so far (stdout and stderr). */
   output: () => string;
+}
+
+/** The environment of a gateway process on `dataDir`: its own ports, the embedded PostgreSQL, info logs. */
+export async function gatewayProcessEnv(
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    GEC_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    DATABASE_URL: '',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
 }
 
 /** Spawn the gateway with `env` over this process's environment; resolves when it logs that it is ready. */
