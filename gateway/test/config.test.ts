@@ -46,4 +46,20 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '-1' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
     expect(() => loadConfig({ RATE_LIMIT_READS_PER_MINUTE: 'lots' })).toThrow(/RATE_LIMIT_READS_PER_MINUTE/);
   });
+
+  it('keeps the ledger settings read from the same environment as the rest (not from process.env)', () => {
+    const before = process.env.LEDGER;
+    process.env.LEDGER = 'fabric-gateway';
+    try {
+      const config = loadConfig({ GEC_DATA_DIR: '/tmp/gec-config-test' });
+      expect(config.ledger).toBe('embedded');
+      expect(config.ledgerSettings).toMatchObject({
+        ledger: 'embedded',
+        dataDir: '/tmp/gec-config-test/ledger',
+      });
+    } finally {
+      if (before === undefined) delete process.env.LEDGER;
+      else process.env.LEDGER = before;
+    }
+  });
 });

@@ -5,6 +5,7 @@ import {
   LedgerConfigError,
   ledgerConfigFromEnv,
   validateLedgerConfig,
+  type LedgerConfig,
   type LedgerKind,
 } from '../ledger/factory';
 
@@ -60,6 +61,8 @@ export interface AppConfig {
    * comma-separated: `erp.internal,10.20.0.0/16`); empty by default: https to public addresses only.
    */
   callbackAllow: string[];
+  /** The ledger connection (LEDGER, FABRIC_*), read from the same environment as the rest. */
+  ledgerSettings?: LedgerConfig;
   /** Read requests per minute and API key (RATE_LIMIT_READS_PER_MINUTE, default 3000; 0 = no limit). */
   rateLimitReadsPerMinute: number;
 }
@@ -163,9 +166,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `CALLBACK_ALLOW entries must be host names, addresses or networks (got ${badAllow.join(', ')})`,
     );
   }
-  // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start.
+  // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start. The settings are
+  // kept with the config: the ledger is opened from the same environment the config was read from.
   try {
-    problems.push(...validateLedgerConfig(ledgerConfigFromEnv(env, { dataDir: ledgerDir(config) })));
+    config.ledgerSettings = ledgerConfigFromEnv(env, { dataDir: ledgerDir(config) });
+    problems.push(...validateLedgerConfig(config.ledgerSettings));
   } catch (err) {
     if (err instanceof LedgerConfigError)
       problems.push(...err.problems.filter((p) => !p.startsWith('LEDGER ')));

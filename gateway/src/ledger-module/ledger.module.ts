@@ -13,7 +13,7 @@ import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
  * `fabric-gateway` or `fabric-network` (a real Fabric network, FABRIC_* settings).
  */
 export const openConfiguredLedger: LedgerFactory = (options) =>
-  createLedger(ledgerConfigFromEnv(process.env, { dataDir: options.dataDir }));
+  createLedger(options.settings ?? ledgerConfigFromEnv(process.env, { dataDir: options.dataDir }));
 
 /**
  * Provides the LedgerPort under LEDGER_PORT: opens it at start, closes it at shutdown (after the HTTP server
@@ -41,7 +41,7 @@ export class LedgerModule {
             const dataDir = ledgerDir(config);
             // Writes behind an Idempotency-Key record their txId first and are resolved by it on a retry.
             const ledger = new InstrumentedLedger(
-              new JournaledLedger(await open({ dataDir })),
+              new JournaledLedger(await open({ dataDir, settings: config.ledgerSettings })),
               metrics.ledgerSubmits,
             );
             resources.add('ledger', () => ledger.close());
