@@ -234,6 +234,15 @@ describe('trades', () => {
         checkData: { keyId: 'k', alg: 'hmac-sha256', signature: 'AAAA' },
       }).expect(400);
       expect(res.body.errors[0].field).toBe('trade.deliveryEnd');
+      const midMonthStart = await post({
+        trade: {
+          ...trade,
+          deliveryStart: '2026-10-15T00:00:00+08:00',
+          deliveryEnd: '2026-11-01T00:00:00+08:00',
+        },
+        checkData: { keyId: 'k', alg: 'hmac-sha256', signature: 'AAAA' },
+      }).expect(400);
+      expect(midMonthStart.body.errors[0].field).toBe('trade.deliveryStart');
     });
 
     it('is for trading-center keys only', async () => {

@@ -11,7 +11,9 @@ import type { LedgerPort } from '../ledger/port';
 import { checkTradeEvidence, TradeEvidence } from './trade-evidence';
 import {
   canonical,
+  monthStartMs,
   sha256Hex,
+  shanghaiMonth,
   TradeData,
   TradeRow,
   toStatusDto,
@@ -74,8 +76,10 @@ export class TradesService {
     const endMs = Date.parse(trade.deliveryEnd);
     const months = wholeMonths(startMs, endMs);
     if (!months) {
+      // Name the end that is wrong: a start inside a month is the start's fault, not the end's.
+      const startIsMonthStart = !Number.isNaN(startMs) && monthStartMs(shanghaiMonth(startMs)) === startMs;
       errors.push({
-        field: 'trade.deliveryEnd',
+        field: startIsMonthStart ? 'trade.deliveryEnd' : 'trade.deliveryStart',
         message:
           'the delivery period [deliveryStart, deliveryEnd) must be whole Asia/Shanghai months ' +
           '(e.g. 2026-10-01T00:00:00+08:00 to 2026-11-01T00:00:00+08:00)',
