@@ -117,7 +117,11 @@ export async function startGateway(options: {
     GEC_DATA_DIR: options.dataDir,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    // Without a database URL the gateway starts its own embedded PostgreSQL: on a free port, never the default
+    // 5433 that test files running in parallel (or a developer's `npm start`) would share.
+    ...(options.databaseUrl
+      ? { DATABASE_URL: options.databaseUrl }
+      : { EMBEDDED_PG_PORT: String(await freePort()) }),
     ...options.env,
   });
   const app = await createApp(config, {
