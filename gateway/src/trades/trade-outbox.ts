@@ -66,11 +66,16 @@ export class TradeOutbox {
     });
   }
 
-  /** Extend the leases of everything this instance works on. */
-  async renew(): Promise<void> {
+  /**
+   * Extend the leases of the trades this instance is working on now (only those: a row whose work ended without
+   * finishing or rescheduling it, say after a database error, lets its lease run out and is claimed again).
+   */
+  async renew(tradeIds: string[]): Promise<void> {
+    if (tradeIds.length === 0) return;
     await this.dataSource.query(
-      `UPDATE trade_outbox SET lease_until = now() + make_interval(secs => $2) WHERE lease_owner = $1`,
-      [this.owner, this.leaseSeconds],
+      `UPDATE trade_outbox SET lease_until = now() + make_interval(secs => $2)
+       WHERE lease_owner = $1 AND trade_id = ANY($3)`,
+      [this.owner, this.leaseSeconds, tradeIds],
     );
   }
 

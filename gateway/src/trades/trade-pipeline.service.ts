@@ -103,9 +103,10 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly states: TradeStates;
   private readonly finished: Counter<'state' | 'code'>;
   private readonly latency: Histogram<'state'>;
-  /** Batches being worked on, and how many trades they hold. */
+  /** Batches being worked on. */
   private readonly inFlight = new Set<Promise<void>>();
-  private working = 0;
+  /** The trades being worked on: the in-flight window, and the leases renewed. */
+  private readonly open = new Set<string>();
   private stopped = false;
   private loop: Promise<void> | undefined;
   private renewer: NodeJS.Timeout | undefined;
@@ -147,7 +148,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
         this.set(rows[0]?.n ?? 0);
       },
     });
-    const working = () => this.working;
+    const working = () => this.open.size;
     new Gauge({
       name: 'gec_trades_in_flight',
       help: 'Trades this instance is verifying or committing now',
@@ -170,9 +171,9 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     this.loop = this.run();
     this.renewer = setInterval(
       () => {
-        if (this.working > 0) {
-          this.outbox.renew().catch((error: Error) => this.logger.warn(`lease renewal: ${error.message}`));
-        }
+        this.outbox
+          .renew([...this.open])
+          .catch((error: Error) => this.logger.warn(`lease renewal: ${error.message}`));
       },
       (this.leaseSeconds * 1000) / 3,
     ).unref();
@@ -215,16 +216,16 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   /** Claim batches while there is room in the window; a batch's trades then run concurrently. */
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const room = this.window - this.working;
+      const room = this.window - this.open.size;
       if (room <= 0) {
         await this.idle(this.pollMs);
         continue;
       }
       // While trades are in flight, let finishing ones accumulate a moment: one claim for several.
-      if (this.working > 0 && this.lingerMs > 0) await sleep(this.lingerMs);
+      if (this.open.size > 0 && this.lingerMs > 0) await sleep(this.lingerMs);
       let claimed: TradeRow[] = [];
       try {
-        claimed = await this.outbox.claim(Math.min(this.window - this.working, this.batchSize));
+        claimed = await this.outbox.claim(Math.min(this.window - this.open.size, this.batchSize));
       } catch (error) {
         if (!this.stopped) this.logger.error(`claiming failed: ${(error as Error).message}`);
       }
@@ -234,11 +235,11 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       }
       // No wait here: the next batch is claimed while this one verifies and commits. Each trade leaves the
       // window as soon as it is done (its hot keys are free then), not when its whole batch is.
-      this.working += claimed.length;
       const open = new Set(claimed.map((row) => row.trade_id));
+      for (const tradeId of open) this.open.add(tradeId);
       const done = (tradeId: string) => {
         if (!open.delete(tradeId)) return;
-        this.working--;
+        this.open.delete(tradeId);
         this.wake();
       };
       const batch: Promise<void> = this.runBatch(claimed, done)
