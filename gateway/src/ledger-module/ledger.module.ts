@@ -46,8 +46,13 @@ export class LedgerModule {
             );
             resources.add('ledger', () => ledger.close());
             const info = await ledger.getChainInfo();
+            const settings = config.ledgerSettings;
+            const where =
+              config.ledger === 'embedded'
+                ? dataDir
+                : `channel ${settings?.channel ?? 'gec-channel'}, ${settings?.peerEndpoint ?? 'connection profile'}`;
             logger.log(
-              `${config.ledger} ledger open (${dataDir}, height ${info.height}) in ${Date.now() - started} ms`,
+              `${config.ledger} ledger open (${where}, height ${info.height}) in ${Date.now() - started} ms`,
             );
             return ledger;
           },
