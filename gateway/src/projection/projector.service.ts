@@ -79,7 +79,16 @@ export class Projector implements OnApplicationBootstrap {
     this.resources.add('projector', () => this.stop());
     // Try once before answering requests, so a single instance is the projector from its first request on.
     const leading = await this.tryLead();
+    // A leader knows where it stands before the gateway answers: /health/ready shows the stored checkpoint from
+    // the first request on (it raced the projector's first read after a restart).
+    if (leading) await this.loadCheckpoint().catch(() => undefined);
     this.loop = leading ? this.runAsLeader() : this.follow();
+  }
+
+  /** The stored checkpoint is the truth: another instance may have projected before us. */
+  private async loadCheckpoint(): Promise<void> {
+    const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
+    this.position = stored ? { blockNumber: stored.blockNumber, txId: stored.txId } : undefined;
   }
 
   /** Whether this instance holds the projector's leadership. */
@@ -133,12 +142,10 @@ export class Projector implements OnApplicationBootstrap {
   }
 
   private async runAsLeader(): Promise<void> {
-    // The stored checkpoint is the truth: another instance may have projected before us.
-    const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
-    this.position = stored ? { blockNumber: stored.blockNumber, txId: stored.txId } : undefined;
+    await this.loadCheckpoint();
     this.logger.log(
-      stored
-        ? `projecting: resuming after block ${stored.blockNumber} tx ${stored.txId}`
+      this.position
+        ? `projecting: resuming after block ${this.position.blockNumber} tx ${this.position.txId}`
         : 'projecting: no checkpoint, from block 0',
     );
     try {
