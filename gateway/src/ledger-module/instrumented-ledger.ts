@@ -1,14 +1,15 @@
 import type { Histogram } from 'prom-client';
 import { DelegatingLedger } from '../ledger/delegating-ledger';
-import type {
-  LedgerPort,
-  PreparedTransaction,
-  SubmittedTransaction,
-  TransactionRequest,
+import {
+  isPrepared,
+  type LedgerPort,
+  type PreparedTransaction,
+  type SubmittedTransaction,
+  type TransactionRequest,
 } from '../ledger/port';
 
 function transactionOf(request: TransactionRequest | PreparedTransaction): string {
-  return 'txId' in request && 'request' in request ? request.request.transaction : request.transaction;
+  return isPrepared(request) ? request.request.transaction : request.transaction;
 }
 
 function outcomeOf(error: unknown): string {

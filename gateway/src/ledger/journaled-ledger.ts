@@ -1,10 +1,12 @@
 import { DelegatingLedger } from './delegating-ledger';
-import type { PreparedTransaction, SubmittedTransaction, TransactionInfo, TransactionRequest } from './port';
+import {
+  isPrepared,
+  type PreparedTransaction,
+  type SubmittedTransaction,
+  type TransactionInfo,
+  type TransactionRequest,
+} from './port';
 import { nextJournaledWrite } from './write-journal';
-
-function isPrepared(input: TransactionRequest | PreparedTransaction): input is PreparedTransaction {
-  return 'txId' in input && 'request' in input;
-}
 
 /** A committed transaction as `submit` would have answered it. */
 function submittedOf(info: TransactionInfo): SubmittedTransaction {
@@ -29,8 +31,9 @@ function submittedOf(info: TransactionInfo): SubmittedTransaction {
  */
 export class JournaledLedger extends DelegatingLedger {
   override async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
-    const write = isPrepared(input) ? undefined : nextJournaledWrite();
-    if (!write || isPrepared(input)) return this.ledger.submit(input);
+    if (isPrepared(input)) return this.ledger.submit(input);
+    const write = nextJournaledWrite();
+    if (!write) return this.ledger.submit(input);
     const earlier = write.journal.earlier[write.position];
     if (earlier) {
       const info = await this.ledger.getTransaction(earlier.txId);

@@ -69,6 +69,11 @@ export interface PreparedTransaction {
   readonly nonce: Uint8Array;
 }
 
+/** Whether a submission is an already prepared transaction (its txId fixed) rather than a request. */
+export function isPrepared(input: TransactionRequest | PreparedTransaction): input is PreparedTransaction {
+  return 'txId' in input && 'request' in input;
+}
+
 export interface PrepareOptions {
   /**
    * Reuse this nonce, and so (for the same identity) an earlier proposal's transaction id: a write whose fate is

@@ -404,8 +404,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const onLedger = await this.ledgerTrade(row);
     if (onLedger) return this.adoptLedgerTrade(row, onLedger);
-    const prepared = this.prepare(row);
-    await this.states.storeTxId(row.trade_id, prepared.txId);
+    const prepared = await this.prepareAnew(row);
     return this.commit({ ...row, tx_id: prepared.txId }, prepared);
   }
 
@@ -462,8 +461,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       await this.states.noteTransaction(prepared.txId, outcome.code);
       if (attempt + 1 >= this.maxLedgerAttempts) return false;
       await sleep(Math.min(100 * 2 ** attempt, 2000) + Math.floor(Math.random() * 100));
-      prepared = this.prepare(row);
-      await this.states.storeTxId(row.trade_id, prepared.txId);
+      prepared = await this.prepareAnew(row);
     }
   }
 
@@ -494,6 +492,13 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
         return { kind: 'conflict', code };
       return { kind: 'unknown', message: (error as Error).message };
     }
+  }
+
+  /** A new attestation of a trade in COMMITTING, its transaction id stored before anything is submitted. */
+  private async prepareAnew(row: TradeRow): Promise<PreparedTransaction> {
+    const prepared = this.prepare(row);
+    await this.states.storeTxId(row.trade_id, prepared.txId);
+    return prepared;
   }
 
   /** The `trades:AttestTrade` transaction of a trade, its id fixed. */
