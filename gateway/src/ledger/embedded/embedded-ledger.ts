@@ -370,9 +370,15 @@ export class EmbeddedLedger implements LedgerPort {
         throw new EndorseError(prepared.txId, `duplicate transaction found [${prepared.txId}]`, 500);
       }
       const out = [];
+      let checked: { by: EndorsingPeer; decoded: DecodedProposal } | undefined;
       for (const target of targets) {
-        const decoded = await this.check(target, prepared);
-        out.push({ decoded, result: await target.endorse(decoded) });
+        // Every in-process peer trusts the same MSPs and joined the same channel and chaincode, so decoding
+        // and authenticating the same proposal bytes gives each the same answer: do it once. Each peer still
+        // runs the chaincode and signs its own endorsement, and the committer verifies every signature.
+        if (!checked || !target.checksLike(checked.by)) {
+          checked = { by: target, decoded: await this.check(target, prepared) };
+        }
+        out.push({ decoded: checked.decoded, result: await target.endorse(checked.decoded) });
       }
       return out;
     });

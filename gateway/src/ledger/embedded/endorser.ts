@@ -49,6 +49,21 @@ export class EndorsingPeer {
   }
 
   /**
+   * Whether `other` decides `checkProposal` exactly as this peer does: same channel, same chaincode, the same
+   * MSP verifier (the same trusted roots and identity cache). Its outcome then holds for both.
+   */
+  checksLike(other: EndorsingPeer): boolean {
+    const mine = this.options;
+    const theirs = other.options;
+    return (
+      other === this ||
+      (mine.channelId === theirs.channelId &&
+        mine.chaincodeName === theirs.chaincodeName &&
+        mine.verifier === theirs.verifier)
+    );
+  }
+
+  /**
    * Decode and authenticate a proposal. The duplicate-txid check against the ledger is made once by the
    * caller: every peer of the embedded network shares one ledger, so asking each would read the same index.
    */

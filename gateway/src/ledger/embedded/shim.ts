@@ -31,6 +31,43 @@ const fidm = require(require.resolve('@fidm/x509', { paths: [require.resolve('fa
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+interface WinstonModule {
+  Logger: { prototype: WinstonLogger & { quietBelowLevel?: boolean } };
+}
+interface WinstonLogger {
+  write(chunk: unknown, ...rest: unknown[]): boolean;
+  isLevelEnabled(level: string): boolean;
+}
+
+/**
+ * Winston (fabric-shim's and fabric-contract-api's logger) formats every line (timestamp, metadata, colour,
+ * padding, printf) and only then lets each transport drop what is below its level: the chaincode runtime's
+ * dozens of debug lines per transaction were 7 % of the embedded ledger's CPU, for nothing. A line whose level
+ * `isLevelEnabled` (winston's own test, transports' levels included) refuses is dropped before formatting;
+ * every line that would have been printed still is. Only winston loggers in this process are affected, and the
+ * gateway itself logs with pino.
+ */
+function dropLinesBelowLevel(): void {
+  const LEVEL = Symbol.for('level');
+  const copies = new Set(
+    ['fabric-shim', 'fabric-contract-api'].map((pkg) =>
+      require.resolve('winston', { paths: [require.resolve(pkg)] }),
+    ),
+  );
+  for (const path of copies) {
+    const proto = (require(path) as WinstonModule).Logger.prototype; // eslint-disable-line @typescript-eslint/no-require-imports
+    if (proto.quietBelowLevel) continue;
+    const write = proto.write;
+    proto.write = function (this: WinstonLogger, chunk: unknown, ...rest: unknown[]): boolean {
+      const level = (chunk as Record<symbol, unknown> | null)?.[LEVEL];
+      if (typeof level === 'string' && !this.isLevelEnabled(level)) return true;
+      return write.call(this, chunk, ...rest);
+    };
+    proto.quietBelowLevel = true;
+  }
+}
+dropLinesBelowLevel();
+
 /**
  * fabric-shim builds a ClientIdentity for every transaction and re-parses the creator's certificate each
  * time (a peer-launched chaincode does the same). Parsing is a pure function of the PEM bytes and
@@ -107,6 +144,86 @@ function cacheArgumentValidators(router: ContractRouter): void {
   }
 }
 
+interface DataMarshallLike {
+  ajv: AjvLike;
+  components: unknown;
+  fromWireBuffer(
+    value: Buffer,
+    schema: unknown,
+    loggerPrefix: string,
+  ): { value: unknown; validateData: unknown };
+  handleParameters(fn: TransactionDescriptor, parameters: Buffer[], loggerPrefix: string): unknown[];
+}
+
+interface TransactionDescriptor {
+  parameters?: { schema: { type?: unknown; $ref?: unknown } }[];
+}
+
+type Validator = ((data: unknown) => boolean) & { errors?: { message?: string }[] | null };
+
+/** The very logger fabric-shim's DataMarshall writes to (the shim caches loggers by name). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const shimLogging = require('fabric-shim/lib/logger') as {
+  getLogger(name: string): { level: string; error(message: string): void };
+};
+const marshallLogger = shimLogging.getLogger('contracts-spi/datamarshall.js');
+
+/**
+ * fabric-shim's `DataMarshall.handleParameters`, statement for statement, without its four debug lines per
+ * argument: their arguments (`JSON.stringify` of the parameter's descriptor and of a schema that embeds every
+ * component schema of the chaincode, `util.inspect` of the argument) are built before the logger can discard
+ * them, and cost more than the validation itself. Same checks, same order, same error messages; when the shim
+ * logs at debug, the original runs instead so nothing an operator asked for is lost.
+ */
+function handleParametersQuietly(
+  this: DataMarshallLike,
+  original: DataMarshallLike['handleParameters'],
+  fn: TransactionDescriptor,
+  parameters: Buffer[],
+  loggerPrefix: string,
+): unknown[] {
+  if (marshallLogger.level === 'debug') {
+    return original.call(this, fn, parameters, loggerPrefix);
+  }
+  const expectedParams = fn.parameters;
+  if (!expectedParams) return parameters.map((e) => e.toString());
+  if (expectedParams.length !== parameters.length) {
+    const errMsg = `Expected ${expectedParams.length} parameters, but ${parameters.length} have been supplied`;
+    marshallLogger.error(`${loggerPrefix} ${errMsg}`);
+    throw new Error(errMsg);
+  }
+  const returnParams: unknown[] = [];
+  for (let i = 0; i < expectedParams.length; i++) {
+    const expected = expectedParams[i];
+    const schema = {
+      properties: { prop: expected.schema },
+      components: { schemas: this.components },
+    };
+    if (!expected.schema.type && !expected.schema.$ref) {
+      throw new Error(`Incorrect type information ${JSON.stringify(expected.schema)}`);
+    }
+    const validator = this.ajv.compile(schema) as Validator;
+    const { value, validateData } = this.fromWireBuffer(parameters[i], schema, loggerPrefix);
+    if (!validator({ prop: validateData })) {
+      const errors = JSON.stringify((validator.errors ?? []).map((err) => err.message));
+      throw new Error(`Unable to validate parameter due to ${errors}`);
+    }
+    returnParams.push(value);
+  }
+  return returnParams;
+}
+
+function quietParameterHandling(router: ContractRouter): void {
+  for (const implementation of Object.values(router.contractImplementations)) {
+    const marshall = implementation.dataMarshall as DataMarshallLike | undefined;
+    if (!marshall) continue;
+    const original = marshall.handleParameters;
+    marshall.handleParameters = function (fn, parameters, loggerPrefix) {
+      return handleParametersQuietly.call(this, original, fn, parameters, loggerPrefix);
+    };
+  }
+}
+
 export const ChaincodeStub = StubClass;
 
 /** Build the router exactly as fabric-shim's bootstrap does for a chaincode package. */
@@ -114,5 +231,6 @@ export function createContractRouter(contracts: unknown[], title: string, versio
   const serializers = { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } };
   const router = new ChaincodeFromContractClass(contracts, serializers, {}, title, version);
   cacheArgumentValidators(router);
+  quietParameterHandling(router);
   return router;
 }
