@@ -21,11 +21,14 @@ import {
   type OrgSpec,
   type SigningIdentity,
 } from '../../src/ledger/embedded/msp';
+import fc from 'fast-check';
 import {
   P256_HALF_ORDER,
   P256_ORDER,
+  bigIntToBytes,
   decodeDerSignature,
   encodeDerSignature,
+  p1363ToLowSDer,
 } from '../../src/ledger/embedded/msp/ecdsa';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -236,6 +239,31 @@ describe('embedded MSP', () => {
 
   describe('signatures', () => {
     const message = Buffer.from('a proposal to be endorsed');
+
+    it('turns any r ‖ s into the strict low-S DER the BigInt definition gives', () => {
+      const scalar = fc.oneof(
+        fc.bigInt({ min: 1n, max: P256_ORDER - 1n }),
+        // The edges: tiny values (leading zero bytes), the half order and its neighbours, n − 1.
+        fc.constantFrom(
+          1n,
+          0x7fn,
+          0x80n,
+          P256_HALF_ORDER - 1n,
+          P256_HALF_ORDER,
+          P256_HALF_ORDER + 1n,
+          P256_ORDER - 1n,
+        ),
+      );
+      fc.assert(
+        fc.property(scalar, scalar, (r, s) => {
+          const raw = Buffer.concat([bigIntToBytes(r, 32), bigIntToBytes(s, 32)]);
+          const expected = encodeDerSignature(r, s > P256_HALF_ORDER ? P256_ORDER - s : s);
+          expect(p1363ToLowSDer(raw)).toEqual(expected);
+          expect(decodeDerSignature(p1363ToLowSDer(raw)).s <= P256_HALF_ORDER).toBe(true);
+        }),
+        { numRuns: 2000 },
+      );
+    });
 
     it('verifies a valid signature and refuses a flipped message byte', () => {
       const id = ca.identity('GridMSP', 'admin');

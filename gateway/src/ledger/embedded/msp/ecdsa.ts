@@ -74,13 +74,48 @@ export function isLowS(s: bigint): boolean {
   return s <= P256_HALF_ORDER;
 }
 
-/** Converts a raw IEEE-P1363 `r ‖ s` P-256 signature to low-S DER. */
+const ORDER_BYTES = bigIntToBytes(P256_ORDER, COORD_BYTES);
+const HALF_ORDER_BYTES = bigIntToBytes(P256_HALF_ORDER, COORD_BYTES);
+
+/** n − s for a 32-byte big-endian s < n, byte by byte (every signature pays this half the time). */
+function orderMinus(s: Uint8Array): Uint8Array {
+  const out = new Uint8Array(COORD_BYTES);
+  let borrow = 0;
+  for (let i = COORD_BYTES - 1; i >= 0; i--) {
+    let d = ORDER_BYTES[i] - s[i] - borrow;
+    borrow = d < 0 ? 1 : 0;
+    if (d < 0) d += 256;
+    out[i] = d;
+  }
+  return out;
+}
+
+/** A DER INTEGER of a non-negative big-endian integer: leading zeros dropped, a zero added before a high bit. */
+function derIntegerOf(bytes: Uint8Array): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const pad = bytes[start] & 0x80 ? 1 : 0;
+  const length = bytes.length - start + pad;
+  const out = Buffer.allocUnsafe(2 + length);
+  out[0] = 0x02;
+  out[1] = length;
+  if (pad) out[2] = 0;
+  out.set(bytes.subarray(start), 2 + pad);
+  return out;
+}
+
+/**
+ * Converts a raw IEEE-P1363 `r ‖ s` P-256 signature to low-S DER. Byte arithmetic rather than BigInt: this runs
+ * for every signature the embedded network makes, and the hex round trips of BigInt cost more than the rest.
+ */
 export function p1363ToLowSDer(raw: Uint8Array): Buffer {
   if (raw.length !== 2 * COORD_BYTES) throw new Error(`expected a ${2 * COORD_BYTES}-byte r||s signature`);
-  const r = bytesToBigInt(raw.subarray(0, COORD_BYTES));
-  let s = bytesToBigInt(raw.subarray(COORD_BYTES));
-  if (!isLowS(s)) s = P256_ORDER - s;
-  return encodeDerSignature(r, s);
+  let s = raw.subarray(COORD_BYTES);
+  if (Buffer.compare(s, HALF_ORDER_BYTES) > 0) s = orderMinus(s);
+  const r = derIntegerOf(raw.subarray(0, COORD_BYTES));
+  const sDer = derIntegerOf(s);
+  // For P-256 the content is at most 70 bytes: the short length form always applies.
+  return Buffer.concat([Buffer.from([0x30, r.length + sDer.length]), r, sDer]);
 }
 
 /** Normalises a raw IEEE-P1363 `r ‖ s` P-256 signature to low-S, keeping the raw encoding. */
