@@ -494,17 +494,64 @@ describe('expiry', () => {
   });
 
   it('uses the validityMonths in force at issuance', async () => {
-    await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { validityMonths: 1, reason: 'test' });
+    await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', {
+      validityMonths: 2,
+      issuanceWindowMonths: 1,
+      reason: 'test',
+    });
     try {
-      const lot = await gec.issuedLot(CURRENT, 2);
-      expect(lot.expiresAt).toBe('2026-03-31T16:00:00.000Z');
+      // Issued when the month had just closed; two months of validity have passed since.
+      const lot = await gec.at(new Date('2026-04-02T00:00:00+08:00'), () => gec.issuedLot(CURRENT, 2));
+      expect(lot.expiresAt).toBe('2026-04-30T16:00:00.000Z');
       await gec.submit(tc(), 'certificates:Expire', { lotId: lot.id });
     } finally {
       await gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', {
         validityMonths: 24,
+        issuanceWindowMonths: 12,
         reason: 'restore',
       });
     }
+  });
+
+  it('never issues a certificate born expired: the issuance window closes first (ISSUANCE_WINDOW_CLOSED)', async () => {
+    const owner = await gec.participant('GENERATOR');
+    const unit = await gec.unit(owner, { commissioningDate: '2011-06-30' });
+    await gec.attest(unit.meterIds[0], '2012-01', 13_654_000_000);
+    const issue = () =>
+      gec.submit(gec.ids.gridAdmin, 'certificates:Issue', { unitId: unit.id, month: '2012-01' });
+    // Today: fourteen years late, certificates that would have expired at the start of 2014.
+    await expectRefused(issue(), 'ISSUANCE_WINDOW_CLOSED', 'would expire at 2013-12-31T16:00:00.000Z');
+    // The last instant of the default 12-month window, and the first instant after it.
+    await expectRefused(
+      gec.at(new Date('2013-02-01T00:00:00+08:00'), issue),
+      'ISSUANCE_WINDOW_CLOSED',
+      'could be issued until 2013-01-31T16:00:00.000Z',
+    );
+    expect(await gec.evaluate('certificates:ListIssuances', { unitId: unit.id })).toMatchObject({
+      items: [],
+    });
+    const issued = await gec.at(new Date('2013-01-31T23:59:59+08:00'), issue);
+    expect(issued.validationCode).toBe('VALID');
+
+    // The window is the consortium's, and never reaches the validity.
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { issuanceWindowMonths: 24, reason: 'x' }),
+      'INVALID_ARGUMENT',
+      'issuanceWindowMonths 24 must be below validityMonths 24',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { validityMonths: 12, reason: 'x' }),
+      'INVALID_ARGUMENT',
+      'issuanceWindowMonths 12 must be below validityMonths 12',
+    );
+    await expectRefused(
+      gec.submit(gec.ids.gridAdmin, 'parameters:SetParameters', { issuanceWindowMonths: 0, reason: 'x' }),
+      'INVALID_ARGUMENT',
+    );
+    expect(await gec.evaluate('parameters:GetParameters', undefined)).toMatchObject({
+      validityMonths: 24,
+      issuanceWindowMonths: 12,
+    });
   });
 });
 

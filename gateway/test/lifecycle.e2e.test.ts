@@ -21,6 +21,7 @@ import { toIssuanceDto, toLotDto, toRedemptionCheckDto } from '../src/certificat
 import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../src/ledger/port';
+import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import { toExchangeDto } from '../src/exchanges/exchanges.dto';
 import { toListingDto } from '../src/listings/listings.dto';
 import { toRedemptionDto } from '../src/redemptions/redemptions.dto';
@@ -28,6 +29,7 @@ import { toUnitDto } from '../src/units/units.dto';
 import {
   participant,
   readFirstAdminKey,
+  atLedgerTime,
   startGateway,
   startTestPostgres,
   tempDir,
@@ -59,6 +61,7 @@ describe('certificate lifecycle over HTTP', () => {
   let dataDir: string;
   let gateway: TestGateway;
   let ledger: LedgerPort;
+  let embedded: EmbeddedLedger;
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -69,6 +72,7 @@ describe('certificate lifecycle over HTTP', () => {
       dataDir,
       databaseUrl: await postgres.newDatabase(),
       env: { EXPIRY_SWEEP_INTERVAL_MS: '0' },
+      wrapLedger: (opened) => (embedded = opened as EmbeddedLedger),
     });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     keys.admin = await readFirstAdminKey(dataDir);
@@ -476,7 +480,10 @@ describe('certificate lifecycle over HTTP', () => {
       'admin',
     ).expect(201);
     await attest('M-OLD', '2020-01', '5000000');
-    const issued = await post('/v1/issuances', { unitId: 'UNIT-OLD', month: '2020-01' }, 'admin').expect(201);
+    // Issued when 2020-01 had just closed; the certificates expired at the end of 2021.
+    const issued = await atLedgerTime(embedded, new Date('2020-02-02T00:00:00+08:00'), () =>
+      post('/v1/issuances', { unitId: 'UNIT-OLD', month: '2020-01' }, 'admin').expect(201),
+    );
     const oldLot = issued.body.lotId as string;
     expect(issued.body.expiresAt).toBe('2021-12-31T16:00:00.000Z');
 

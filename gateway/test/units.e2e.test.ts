@@ -8,10 +8,12 @@ import type { GenerationUnit, Issuance } from '@gec/chaincode';
 import { toIssuanceDto } from '../src/certificates/certificates.dto';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../src/ledger/port';
+import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import { toUnitDto } from '../src/units/units.dto';
 import {
   participant,
   readFirstAdminKey,
+  atLedgerTime,
   startGateway,
   startTestPostgres,
   tempDir,
@@ -41,6 +43,7 @@ describe('units and meter attestations', () => {
   let dataDir: string;
   let gateway: TestGateway;
   let ledger: LedgerPort;
+  let embedded: EmbeddedLedger;
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -51,6 +54,7 @@ describe('units and meter attestations', () => {
       dataDir,
       databaseUrl: await postgres.newDatabase(),
       env: { EXPIRY_SWEEP_INTERVAL_MS: '300', EXPIRY_SWEEP_START_DELAY_MS: '100' },
+      wrapLedger: (opened) => (embedded = opened as EmbeddedLedger),
     });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     keys.admin = await readFirstAdminKey(dataDir);
@@ -195,7 +199,10 @@ describe('units and meter attestations', () => {
     await waitFor(
       async () => (await get('/v1/meter-attestations?meterId=U-1-M1').expect(200)).body.items.length === 1,
     );
-    const issued = await post('/v1/issuances', { unitId: 'U-1', month: '2024-03' }).expect(201);
+    // Issued when 2024-03 had just closed (the issuance window has long closed since).
+    const issued = await atLedgerTime(embedded, new Date('2024-04-02T00:00:00+08:00'), () =>
+      post('/v1/issuances', { unitId: 'U-1', month: '2024-03' }).expect(201),
+    );
     expect(issued.body).toMatchObject({ certificates: 2, carryOutKwh: '500.000' });
 
     const correction = await submitAsPlatform('metering:CorrectMeterPeriod', {
@@ -239,6 +246,27 @@ describe('units and meter attestations', () => {
       .expect(400)
       .expect((r) => expect(r.body.errors[0].field).toBe('period'));
   });
+  it('refuses to issue certificates that would be born expired (422 ISSUANCE_WINDOW_CLOSED), storing nothing', async () => {
+    await post('/v1/units', unit('U-12', { commissioningDate: '2011-06-30' })).expect(201);
+    await submitAsPlatform('metering:AttestMeterPeriod', {
+      meterId: 'U-12-M1',
+      period: '2012-01',
+      totalWh: '13654000000',
+      digest: digest('u12'),
+    });
+    const refused = await post('/v1/issuances', { unitId: 'U-12', month: '2012-01' }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'ISSUANCE_WINDOW_CLOSED' });
+    expect(refused.body.detail).toContain('would expire at 2013-12-31T16:00:00.000Z');
+    expect((await get('/v1/issuances?unitId=U-12').expect(200)).body.items).toEqual([]);
+    expect((await get('/v1/lots?unitId=U-12').expect(200)).body.items).toEqual([]);
+    expect((await get('/v1/units/U-12').expect(200)).body).toMatchObject({ lastIssuedMonth: null });
+    // The window is a consortium parameter, kept below the validity.
+    const parameters = (await get('/v1/parameters').expect(200)).body;
+    expect(parameters).toMatchObject({ validityMonths: 24, issuanceWindowMonths: 12 });
+    const tooLong = await post('/v1/parameters', { issuanceWindowMonths: 30, reason: 'x' }).expect(400);
+    expect(tooLong.body.detail).toContain('issuanceWindowMonths 30 must be below validityMonths 24');
+  });
+
   it('expires past-date lots by the scheduled sweep, shortly after issuance', async () => {
     const lotId = (await get('/v1/issuances?unitId=U-1&month=2024-03').expect(200)).body.items[0]
       .lotId as string;

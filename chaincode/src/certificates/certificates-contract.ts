@@ -104,7 +104,8 @@ export class CertificatesContract extends GecContract {
    * Issue the certificates of a unit for a production month (注册绿证). `request`: `{ unitId, month (YYYY-MM),
    * tradable? (default true; false for self-consumption) }`. Issuer only. Creates one lot of
    * floor((attested Wh of all the unit's meters for the month + carried Wh) / 1,000,000) certificates, owned by
-   * the unit's owner, and carries the remainder to the unit's next issuance.
+   * the unit's owner, and carries the remainder to the unit's next issuance. Refused once the consortium's
+   * issuance window after the month has closed (ISSUANCE_WINDOW_CLOSED): no certificate is born expired.
    */
   @Transaction()
   @Returns('Issuance')
@@ -126,6 +127,16 @@ export class CertificatesContract extends GecContract {
       throw new GecError(
         'PERIOD_NOT_CLOSED',
         `month ${month} ends at ${monthEnd(month)}; the transaction time is ${now}`,
+      );
+    }
+    const parameters = await readParameters(ctx);
+    const windowCloses = monthStart(addMonths(month, 1 + parameters.issuanceWindowMonths));
+    if (atOrAfter(now, windowCloses)) {
+      throw new GecError(
+        'ISSUANCE_WINDOW_CLOSED',
+        `certificates for ${month} could be issued until ${windowCloses} (issuanceWindowMonths ` +
+          `${parameters.issuanceWindowMonths}); the transaction time is ${now}, and they would expire at ` +
+          `${monthStart(addMonths(month, parameters.validityMonths))}`,
       );
     }
     if (month < unit.commissioningDate.slice(0, 7)) {
@@ -183,7 +194,6 @@ export class CertificatesContract extends GecContract {
     const certificates = Number(certificatesBig);
     const carryOutWh = available - certificatesBig * WH_PER_CERTIFICATE;
 
-    const parameters = await readParameters(ctx);
     const expiresAt = monthStart(addMonths(month, parameters.validityMonths));
     const electricityClass = ELECTRICITY_CLASS[unit.technology];
     const tradeClass = tradable ? TRADE_CLASS.tradable : TRADE_CLASS.notTradable;

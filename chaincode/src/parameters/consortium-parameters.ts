@@ -10,18 +10,32 @@ const PARAMETERS_ID = 'consortium';
 export const MAX_SEQUENCE = 9_999_999;
 
 export const DEFAULT_VALIDITY_MONTHS = 24;
+/**
+ * Months after a production month ends during which its certificates may still be issued. Twelve keeps every
+ * certificate born with at least a year of its 24-month validity left; it must stay below validityMonths, so no
+ * certificate is ever born expired.
+ */
+export const DEFAULT_ISSUANCE_WINDOW_MONTHS = 12;
 export const DEFAULT_MIN_TRANSFER_VOLUME = 1;
 export const DEFAULT_MAX_TRANSFER_VOLUME = MAX_SEQUENCE;
 
 /**
- * Parameters the consortium sets on chain. Until first set, the defaults apply (validity 24 months, transfers of
- * 1 to 9,999,999 certificates, not paused) and `updatedTxId` is ''.
+ * Parameters the consortium sets on chain. Until first set, the defaults apply (validity 24 months, issuance up to
+ * 12 months after the production month, transfers of 1 to 9,999,999 certificates, not paused) and `updatedTxId`
+ * is ''. Parameters stored before a parameter existed read with its default.
  */
 @DataType()
 export class ConsortiumParameters {
   /** Certificate validity in months, counted from the production month (inclusive); applied at issuance. */
   @Property()
   validityMonths!: number;
+
+  /**
+   * Months after the end of a production month during which its certificates may be issued; later issuance is
+   * refused with ISSUANCE_WINDOW_CLOSED. Always below validityMonths.
+   */
+  @Property()
+  issuanceWindowMonths!: number;
 
   /** Fewest certificates one transfer (or one sale from a listing) may move. */
   @Property()
@@ -71,6 +85,7 @@ export function parametersKey(ctx: Context): string {
 export function defaultParameters(): ConsortiumParameters {
   return Object.assign(new ConsortiumParameters(), {
     validityMonths: DEFAULT_VALIDITY_MONTHS,
+    issuanceWindowMonths: DEFAULT_ISSUANCE_WINDOW_MONTHS,
     minTransferVolume: DEFAULT_MIN_TRANSFER_VOLUME,
     maxTransferVolume: DEFAULT_MAX_TRANSFER_VOLUME,
     paused: false,

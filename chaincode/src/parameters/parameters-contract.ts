@@ -41,8 +41,9 @@ export class ParametersContract extends GecContract {
   }
 
   /**
-   * Change parameters. `request`: `{ validityMonths? (1-600), minTransferVolume? (>=1), maxTransferVolume?
-   * (<= 9,999,999), reason }`; at least one parameter. Consortium admins only.
+   * Change parameters. `request`: `{ validityMonths? (1-600), issuanceWindowMonths? (1-599, below
+   * validityMonths), minTransferVolume? (>=1), maxTransferVolume? (<= 9,999,999), reason }`; at least one
+   * parameter. Consortium admins only.
    */
   @Transaction()
   @Returns('ConsortiumParameters')
@@ -50,6 +51,7 @@ export class ParametersContract extends GecContract {
     const caller = requireWriter(ctx, CONSORTIUM_ADMINS);
     const fields = parseRequest(request, [
       'validityMonths',
+      'issuanceWindowMonths',
       'minTransferVolume',
       'maxTransferVolume',
       'reason',
@@ -60,6 +62,11 @@ export class ParametersContract extends GecContract {
       min: 1,
       max: 600,
       fallback: current.validityMonths,
+    });
+    const issuanceWindowMonths = optionalInteger(fields.issuanceWindowMonths, 'issuanceWindowMonths', {
+      min: 1,
+      max: 599,
+      fallback: current.issuanceWindowMonths,
     });
     const minTransferVolume = optionalInteger(fields.minTransferVolume, 'minTransferVolume', {
       min: 1,
@@ -73,12 +80,20 @@ export class ParametersContract extends GecContract {
     });
     if (
       fields.validityMonths === undefined &&
+      fields.issuanceWindowMonths === undefined &&
       fields.minTransferVolume === undefined &&
       fields.maxTransferVolume === undefined
     ) {
       throw new GecError(
         'INVALID_ARGUMENT',
-        'request must set at least one of validityMonths, minTransferVolume, maxTransferVolume',
+        'request must set at least one of validityMonths, issuanceWindowMonths, minTransferVolume, maxTransferVolume',
+      );
+    }
+    // Issuance that late would create certificates already expired (or expiring in the month they are born).
+    if (issuanceWindowMonths >= validityMonths) {
+      throw new GecError(
+        'INVALID_ARGUMENT',
+        `issuanceWindowMonths ${issuanceWindowMonths} must be below validityMonths ${validityMonths}, so that no certificate is issued expired`,
       );
     }
     if (minTransferVolume > maxTransferVolume) {
@@ -89,6 +104,7 @@ export class ParametersContract extends GecContract {
     }
     const updated = Object.assign(new ConsortiumParameters(), current, {
       validityMonths,
+      issuanceWindowMonths,
       minTransferVolume,
       maxTransferVolume,
       updatedBy: caller.id,

@@ -46,6 +46,8 @@ export const CHAINCODE_ERROR_STATUS: Record<string, number> = {
   ISSUANCE_EXISTS: 409,
   ISSUANCE_NOT_FOUND: 404,
   ISSUANCE_OUT_OF_ORDER: 409,
+  // Too late: the month's certificates would be born with less validity than the consortium allows (or none).
+  ISSUANCE_WINDOW_CLOSED: 422,
   METER_NOT_ATTESTED: 409,
   MONTH_BEFORE_COMMISSIONING: 422,
   SERIAL_SPACE_EXHAUSTED: 422,

@@ -15,7 +15,7 @@ import { iso, LedgerGateway, LedgerProof, orNull, proof } from '../certificates/
 import { ApiProblems } from '../common/openapi';
 
 /**
- * Consortium parameters held on chain (parameters contract): validity, transfer size limits, pause / resume of
+ * Consortium parameters held on chain (parameters contract): validity, issuance window, transfer size limits, pause / resume of
  * every write. Read straight from the ledger (one small object); changed only by a consortium admin.
  */
 
@@ -32,6 +32,18 @@ export class SetParametersDto {
   @Min(1)
   @Max(600)
   validityMonths?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'Months after a production month ends during which its certificates may still be issued (1–599, below ' +
+      'validityMonths); later issuance is refused with 422 ISSUANCE_WINDOW_CLOSED, so no certificate is born expired',
+    example: 12,
+  })
+  @IsOptional()
+  @IsInt({ message: 'issuanceWindowMonths must be an integer' })
+  @Min(1)
+  @Max(599)
+  issuanceWindowMonths?: number;
 
   @ApiPropertyOptional({ description: 'Fewest certificates one transfer or sale may move', example: 1 })
   @IsOptional()
@@ -79,8 +91,16 @@ export class PauseDto {
 
 @ApiSchema({ description: 'The consortium parameters in force: validity, transfer size limits, pause' })
 export class ParametersDto {
-  @ApiProperty({ example: 24 })
+  @ApiProperty({
+    description: 'Certificate validity in months, counted from the production month',
+    example: 24,
+  })
   validityMonths!: number;
+  @ApiProperty({
+    description: 'Months after a production month ends during which its certificates may still be issued',
+    example: 12,
+  })
+  issuanceWindowMonths!: number;
   @ApiProperty({ example: 1 })
   minTransferVolume!: number;
   @ApiProperty({ example: 9999999 })
@@ -107,6 +127,7 @@ export class ParametersDto {
 function toDto(p: ConsortiumParameters, blockNumber: number | null): ParametersDto {
   return {
     validityMonths: p.validityMonths,
+    issuanceWindowMonths: p.issuanceWindowMonths,
     minTransferVolume: p.minTransferVolume,
     maxTransferVolume: p.maxTransferVolume,
     paused: p.paused,

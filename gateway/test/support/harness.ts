@@ -100,6 +100,24 @@ export interface TestGateway {
 }
 
 /** Start the gateway on `dataDir` (ledger in `<dataDir>/ledger`) and `databaseUrl` (or the embedded PostgreSQL). */
+/**
+ * Runs `work` with the embedded ledger's transactions stamped at `time` (a Fabric client's own clock): how a test
+ * makes an issuance long ago, inside its window then, whose certificates have expired since.
+ */
+export async function atLedgerTime<T>(
+  ledger: EmbeddedLedger,
+  time: Date,
+  work: () => Promise<T>,
+): Promise<T> {
+  const clock = ledger.clock;
+  ledger.clock = () => new Date(time);
+  try {
+    return await work();
+  } finally {
+    ledger.clock = clock;
+  }
+}
+
 export async function startGateway(options: {
   dataDir: string;
   databaseUrl?: string;

@@ -85,6 +85,12 @@ interface StatusWaiter {
 }
 
 export class EmbeddedLedger implements LedgerPort {
+  /**
+   * The clock clients stamp proposals with. In Fabric the transaction time is the client's (peers do not check
+   * it), so this is where a test puts a transaction in the past, e.g. an issuance made long ago whose lot has
+   * expired since.
+   */
+  clock: () => Date = () => new Date();
   private readonly lock = new ReadWriteLock();
   private readonly signal = new CommitSignal();
   private readonly waiters = new Map<string, StatusWaiter[]>();
@@ -184,7 +190,7 @@ export class EmbeddedLedger implements LedgerPort {
     const creator = identity.serialize();
     const nonce = options?.nonce ?? randomBytes(24);
     const txId = computeTxId(nonce, creator);
-    const timestamp = new Date();
+    const timestamp = this.clock();
     const [fn, ...rest] = [request.transaction, ...(request.args ?? [])];
     const transient = new Map<string, Uint8Array>();
     for (const [key, value] of Object.entries(request.transient ?? {})) {
