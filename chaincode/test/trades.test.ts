@@ -707,9 +707,12 @@ describe('consumption meters', () => {
     await expectRefused(register(b.meterIds[0], b.buyer), 'METER_ALREADY_ASSIGNED');
     await expectRefused(register(s.meterIds[0], b.buyer), 'METER_ALREADY_ASSIGNED', s.unitId);
     await expectRefused(register('cm-x', s.seller), 'PARTY_KIND_NOT_PERMITTED');
-    await expectRefused(register('cm-x', b.buyer, gec.ids.gridPlatform), 'ROLE_NOT_PERMITTED');
+    await expectRefused(register('cm-x', b.buyer, gec.ids.tradingClient), 'ROLE_NOT_PERMITTED');
     await expectRefused(register('cm-x', b.buyer, gec.ids.regulator), 'REGULATOR_READ_ONLY');
     await expectRefused(gec.evaluate('metering:GetConsumptionMeter', 'cm-x'), 'METER_NOT_REGISTERED');
+    // The energy platform, which operates the meters and attests them, registers a consumer's meter itself.
+    await register('cm-x', b.buyer, gec.ids.gridPlatform);
+    expect(await gec.evaluate('metering:GetConsumptionMeter', 'cm-x')).toMatchObject({ consumer: b.buyer });
     // A consumption meter cannot become a generation meter either.
     await expectRefused(
       gec.submit(gec.ids.gridAdmin, 'units:RegisterUnit', {

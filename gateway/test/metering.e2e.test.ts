@@ -147,6 +147,21 @@ describe('metering', () => {
         ).toString('utf8'),
       );
       expect(onChain).toMatchObject({ meterId: FACTORY, consumer: 'CON-FAC-2' });
+      // The energy platform (the README's role for the meter registry) registers a consumer's meter on the
+      // ledger with its own identity, as it attests the meters' totals.
+      await post('/v1/meters')
+        .send({ meterId: 'M-FAC-2-B', kind: 'CONSUMPTION', owner: 'CON-FAC-2' })
+        .expect(201);
+      const byPlatform = JSON.parse(
+        Buffer.from(
+          await ledger.evaluate({
+            identity: { mspId: 'GridMSP', name: 'platform' },
+            transaction: 'metering:GetConsumptionMeter',
+            args: ['M-FAC-2-B'],
+          }),
+        ).toString('utf8'),
+      );
+      expect(byPlatform).toMatchObject({ consumer: 'CON-FAC-2', registeredByMsp: 'GridMSP' });
       const read = await get(`/v1/meters/${FACTORY}`, 'regulator').expect(200);
       expect(read.body).toMatchObject({
         meterId: FACTORY,
@@ -164,7 +179,6 @@ describe('metering', () => {
           'METER_EXISTS',
         ],
         [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'NOBODY' }, 422, 'OWNER_NOT_REGISTERED'],
-        [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'CON-FAC-2' }, 422, 'METER_NOT_ON_LEDGER'],
         [{ meterId: 'M-X', kind: 'CONSUMPTION', owner: 'GEN-WIND-1' }, 422, 'OWNER_KIND_MISMATCH'],
         [
           { meterId: 'M-X', kind: 'GENERATION', owner: 'GEN-WIND-1', unitId: 'UNIT-WIND-1' },

@@ -67,17 +67,24 @@ export function isRegulator(caller: Caller): boolean {
 }
 
 /** A caller allowed to change state under `rule`. A regulator can never write, whatever the rule says. */
-export function requireWriter(ctx: Context, rule: WriterRule): Caller {
+export function requireWriter(ctx: Context, rule: WriterRule | readonly WriterRule[]): Caller {
   const caller = requireMember(ctx);
   if (isRegulator(caller)) {
     throw new GecError('REGULATOR_READ_ONLY', `regulator ${describe(caller)} may read but never write`);
   }
-  const mspAllowed = (rule.msps as readonly string[]).includes(caller.mspId);
-  const roleAllowed = caller.role !== null && rule.roles.includes(caller.role);
-  if (!mspAllowed || !roleAllowed) {
+  // Several rules: a caller matching any of them may write (e.g. the grid's platform, or an admin of two orgs).
+  const rules: readonly WriterRule[] = 'msps' in rule ? [rule] : rule;
+  const allowed = rules.some(
+    (r) =>
+      (r.msps as readonly string[]).includes(caller.mspId) &&
+      caller.role !== null &&
+      r.roles.includes(caller.role),
+  );
+  if (!allowed) {
+    const wanted = rules.map((r) => `${ROLE_ATTRIBUTE} ${r.roles.join(' or ')} of ${r.msps.join(' or ')}`);
     throw new GecError(
       'ROLE_NOT_PERMITTED',
-      `requires ${ROLE_ATTRIBUTE} ${rule.roles.join(' or ')} of ${rule.msps.join(' or ')}; caller is ${describe(caller)}`,
+      `requires ${wanted.join(', or ')}; caller is ${describe(caller)}`,
     );
   }
   return caller;

@@ -56,6 +56,11 @@ export const CONSUMPTION_METER_REGISTERED_EVENT = 'ConsumptionMeterRegistered';
 
 /** The grid operator (GridMSP) through its energy internet platform, or a grid admin. */
 export const METER_ATTESTERS = { msps: [GRID_MSP], roles: [ROLE_ENERGY_PLATFORM, ROLE_ADMIN] } as const;
+/**
+ * Who registers a consumer's meter: the grid's energy platform, which operates the meters and attests their
+ * totals, or an admin of the grid or the trading center (who register consumers and units).
+ */
+export const CONSUMPTION_METER_REGISTRARS = [METER_ATTESTERS, UNIT_ADMINS] as const;
 
 const REASON_MAX = 256;
 
@@ -163,14 +168,15 @@ export class MeteringContract extends GecContract {
 
   /**
    * Register a consumer's consumption meter, so that its attestations count as that consumer's consumption.
-   * `request`: `{ meterId, consumer }`. Admin of GridMSP or TradingCenterMSP. The consumer must be an ACTIVE
+   * `request`: `{ meterId, consumer }`. The grid's energy platform, or an admin of GridMSP or TradingCenterMSP.
+   * The consumer must be an ACTIVE
    * CONSUMER; the meter must be neither a generation meter of a unit nor already registered
    * (METER_ALREADY_ASSIGNED). Its monthly totals are attested with AttestMeterPeriod like any meter.
    */
   @Transaction()
   @Returns('ConsumptionMeter')
   async RegisterConsumptionMeter(ctx: Context, request: string): Promise<ConsumptionMeter> {
-    const caller = requireWriter(ctx, UNIT_ADMINS);
+    const caller = requireWriter(ctx, CONSUMPTION_METER_REGISTRARS);
     const fields = parseRequest(request, ['meterId', 'consumer']);
     const meterId = requireId(fields.meterId, 'meterId');
     const consumer = requireId(fields.consumer, 'consumer');

@@ -111,9 +111,9 @@ export class MetersService {
 
   /**
    * A consumption meter counts as its consumer's consumption on the ledger once registered there
-   * (`metering:RegisterConsumptionMeter`, an admin's transaction). Already registered: it must be the same
-   * consumer's. Not yet: an admin key registers it now (as its own Fabric identity); the energy platform's
-   * identity may not, so it is told to have an admin register the meter.
+   * (`metering:RegisterConsumptionMeter`). Already registered: it must be the same consumer's. Not yet: the caller
+   * registers it now with its own Fabric identity; the chaincode lets the energy platform and the admins do so,
+   * the same roles this endpoint serves.
    */
   private async checkConsumptionMeter(principal: Principal, request: RegisterMeterDto): Promise<void> {
     let registered: { consumer?: string } | undefined;
@@ -137,14 +137,6 @@ export class MetersService {
         );
       }
       return;
-    }
-    if (principal.role !== 'admin') {
-      throw new ProblemError(
-        422,
-        'METER_NOT_ON_LEDGER',
-        `consumption meter ${request.meterId} is not registered on the ledger; register it with an admin key ` +
-          '(POST /v1/meters submits metering:RegisterConsumptionMeter), then with this key if you like',
-      );
     }
     try {
       await this.ledger.submit({
