@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { requestIdMiddleware } from './common/logging';
+import { QuietFrameworkLogger, requestIdMiddleware } from './common/logging';
 import { ProblemFilter } from './common/problem.filter';
 import { Resources } from './common/resources';
 import { setupSwagger } from './common/swagger';
@@ -37,7 +37,7 @@ export async function createApp(
       // streamed bodies (bulk ingestion) have no parser and stay streams; they are hashed while they stream.
       { bufferLogs: true, abortOnError: false, bodyParser: false },
     );
-    app.useLogger(app.get(Logger));
+    app.useLogger(new QuietFrameworkLogger(app.get(Logger)));
     app.flushLogs();
     app.disable('x-powered-by');
     app.use(requestIdMiddleware);
