@@ -200,6 +200,28 @@ describe('operations: health, metrics, OpenAPI', () => {
     expect(res.text).toContain('# TYPE ledger_submit_duration_seconds histogram');
   });
 
+  it('counts refusals by code and shows the database pool and the projection against the ledger', async () => {
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? NaN : Number(line.slice(series.length + 1));
+    };
+    const refused = 'gec_http_problems_total{status="401",code="API_KEY_INVALID"}';
+    const before = value((await gateway.http.get('/metrics').expect(200)).text, refused);
+    await gateway.http.get('/v1/participants').set('X-API-Key', 'gec_wrong').expect(401);
+    await gateway.http.get('/v1/participants').set('X-API-Key', 'gec_wrong').expect(401);
+    const text = (await gateway.http.get('/metrics').expect(200)).text;
+    expect(value(text, refused)).toBe((Number.isNaN(before) ? 0 : before) + 2);
+    expect(value(text, 'gec_db_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'gec_db_pool_connections{state="waiting"}')).toBeGreaterThanOrEqual(0);
+    const height = value(text, 'gec_ledger_height_blocks');
+    expect(height).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'gec_projection_checkpoint_block')).toBeLessThan(height);
+    expect(value(text, 'gec_projection_lag_blocks')).toBeGreaterThanOrEqual(0);
+    for (const name of ['gec_meter_readings_total', 'gec_trade_callbacks_total', 'gec_expiry_sweeps_total']) {
+      expect(text).toContain(`# TYPE ${name} counter`);
+    }
+  });
+
   it('serves the OpenAPI 3.1 document with every endpoint and the API-key scheme', async () => {
     const res = await gateway.http.get('/docs/openapi.json').expect(200);
     const doc = res.body;

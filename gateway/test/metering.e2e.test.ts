@@ -607,6 +607,22 @@ describe('metering', () => {
       expect((await ingest(half).expect(200)).body.errors[0].code).toBe('MISALIGNED_INTERVAL');
     });
 
+    it('counts ingested lines by outcome in the metrics', async () => {
+      const text = (await gateway.http.get('/metrics').expect(200)).text;
+      const value = (series: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${series} `))
+            ?.slice(series.length + 1),
+        );
+      // The tests above stored months of readings, replayed them, corrected some, and refused bad lines in both modes.
+      for (const outcome of ['accepted', 'unchanged', 'corrected', 'rejected', 'rolled_back']) {
+        expect(value(`gec_meter_readings_total{outcome="${outcome}"}`)).toBeGreaterThan(0);
+      }
+      expect(value('gec_http_problems_total{status="422",code="READINGS_REJECTED"}')).toBeGreaterThan(0);
+    });
+
     it('documents every metering endpoint in the OpenAPI document', async () => {
       const doc = (await gateway.http.get('/docs/openapi.json').expect(200)).body;
       expect(Object.keys(doc.paths)).toEqual(

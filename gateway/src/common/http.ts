@@ -11,6 +11,8 @@ export interface HttpRequest extends IncomingMessage {
 }
 
 export interface HttpResponse extends ServerResponse {
+  /** Express's per-response scratch space; `problemCode` is set when a problem document is sent. */
+  locals: Record<string, unknown>;
   status(code: number): this;
   type(contentType: string): this;
   send(body: string): this;

@@ -142,6 +142,8 @@ export function sendProblem(
     ...(requestId !== undefined ? { requestId: String(requestId) } : {}),
   };
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  // For the metrics middleware: refusals counted by their stable code (signatures, rate limits, rules, …).
+  res.locals.problemCode = body.code;
   res.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(full));
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nes
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { GATEWAY_IDENTITY, LedgerGateway } from '../certificates/ledger-support';
+import { MetricsService } from '../metrics/metrics.service';
 import { ledgerProblem } from '../common/ledger-errors';
 import { Resources, RESOURCES } from '../common/resources';
 import { APP_CONFIG, type AppConfig } from '../config/config';
@@ -70,6 +71,7 @@ export class ExpirySweeper implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(RESOURCES) private readonly resources: Resources,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.intervalMs = config.expirySweepIntervalMs;
     this.startDelayMs = config.expirySweepStartDelayMs;
@@ -103,9 +105,20 @@ export class ExpirySweeper implements OnApplicationBootstrap {
 
   /** One sweep now (by `this.clock`); concurrent calls in one process share the run. */
   sweep(): Promise<SweepReport> {
-    this.running ??= this.runSweep().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.runSweep()
+      .then(
+        (report) => {
+          if (report.ran) this.metrics.expirySweeps.inc({ outcome: 'done' });
+          return report;
+        },
+        (error: unknown) => {
+          this.metrics.expirySweeps.inc({ outcome: 'failed' });
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
@@ -160,6 +173,7 @@ export class ExpirySweeper implements OnApplicationBootstrap {
     try {
       await this.ledger.submit(GATEWAY_IDENTITY, 'certificates:Expire', { lotId });
       report.expired.push(lotId);
+      this.metrics.lotsExpired.inc();
     } catch (error) {
       const problem = ledgerProblem(error);
       if (problem && TOLERATED.has(problem.code)) {

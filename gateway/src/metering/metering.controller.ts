@@ -28,6 +28,7 @@ import {
 } from './metering.dto';
 import { meterDto, MetersService } from './meters.service';
 import { checkPeriod, PeriodsService } from './periods.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { IngestFormat, ReadingsIngestionService } from './readings-ingestion.service';
 
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -70,6 +71,7 @@ export class MeteringController {
     private readonly ingestion: ReadingsIngestionService,
     private readonly periods: PeriodsService,
     private readonly idempotency: IdempotencyService,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Post('meters')
@@ -172,7 +174,17 @@ export class MeteringController {
       errors: outcome.errors,
       errorsTruncated: outcome.errorsTruncated,
     };
+    const lines = this.metrics.meterReadings;
     if (outcome.rolledBack) {
+      lines.inc({ outcome: 'rolled_back' }, outcome.lines);
+    } else {
+      lines.inc({ outcome: 'accepted' }, outcome.accepted);
+      lines.inc({ outcome: 'unchanged' }, outcome.unchanged);
+      lines.inc({ outcome: 'corrected' }, outcome.corrected);
+      lines.inc({ outcome: 'rejected' }, outcome.rejected);
+    }
+    if (outcome.rolledBack) {
+      res.locals.problemCode = 'READINGS_REJECTED';
       const body = {
         ...problem(
           422,

@@ -13,14 +13,17 @@ export class MetricsModule implements NestModule {
   constructor(private readonly metrics: MetricsService) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    const histogram = this.metrics.httpRequests;
+    const { httpRequests, problems } = this.metrics;
     consumer
       .apply((req: Request, res: Response, next: NextFunction) => {
-        const end = histogram.startTimer();
+        const end = httpRequests.startTimer();
         res.on('finish', () => {
           // The route pattern, never the raw path: ids in paths would explode the label set.
           const route = req.route?.path ? `${req.baseUrl ?? ''}${String(req.route.path)}` : 'unmatched';
-          end({ method: req.method, route, status: String(res.statusCode) });
+          const status = String(res.statusCode);
+          end({ method: req.method, route, status });
+          const code: unknown = res.locals?.problemCode;
+          if (typeof code === 'string') problems.inc({ status, code });
         });
         next();
       })

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics: the process defaults, HTTP request durations and ledger submit durations. */
+/**
+ * Prometheus metrics: the process defaults, HTTP request durations and refusals by code, ledger submit durations,
+ * meter readings ingested, callbacks and expiry sweeps. Gauges whose value lives elsewhere (the PostgreSQL pool,
+ * the projection's position) are registered by the modules that own it, on this registry.
+ */
 @Injectable()
 export class MetricsService {
   /** One registry per application instance (several can run in one process, as in the tests). */
@@ -20,6 +24,41 @@ export class MetricsService {
     help: 'Ledger submit (endorse, order, commit) duration by transaction and outcome',
     labelNames: ['transaction', 'outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Every problem answer by status and stable code: signature, rate-limit and rule refusals alike. */
+  readonly problems = new Counter({
+    name: 'gec_http_problems_total',
+    help: 'Problem (RFC 9457) answers by status and code',
+    labelNames: ['status', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly meterReadings = new Counter({
+    name: 'gec_meter_readings_total',
+    help: 'Meter reading lines ingested, by outcome (accepted, unchanged, corrected, rejected, rolled_back)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly callbacks = new Counter({
+    name: 'gec_trade_callbacks_total',
+    help: 'Trade callback delivery attempts by outcome (delivered, failed, abandoned)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly expirySweeps = new Counter({
+    name: 'gec_expiry_sweeps_total',
+    help: 'Expiry sweeps run by this instance, by outcome (done, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lotsExpired = new Counter({
+    name: 'gec_lots_expired_total',
+    help: 'Lots the expiry sweep expired on the ledger',
     registers: [this.registry],
   });
 

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CallbackPolicy } from '../common/callback-policy';
 import { APP_CONFIG, AppConfig } from '../config/config';
+import { MetricsService } from '../metrics/metrics.service';
 import { TradeRow, toStatusDto } from './trade-model';
 
 const MAX_ATTEMPTS = 6;
@@ -30,6 +31,7 @@ export class TradeCallbacks implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.policy = new CallbackPolicy(config.callbackAllow);
   }
@@ -134,9 +136,11 @@ export class TradeCallbacks implements OnApplicationBootstrap, OnModuleDestroy {
          WHERE trade_id = $1`,
         [row.trade_id, attempts],
       );
+      this.metrics.callbacks.inc({ outcome: 'delivered' });
       return;
     }
     const failed = attempts >= MAX_ATTEMPTS;
+    this.metrics.callbacks.inc({ outcome: failed ? 'abandoned' : 'failed' });
     await this.dataSource.query(
       `UPDATE trades SET callback_state = $2, callback_attempts = $3, callback_last_error = $4,
          callback_next_at = now() + make_interval(secs => $5) WHERE trade_id = $1`,
