@@ -8,6 +8,9 @@
 #   Defaults from network.env; SEQUENCE defaults to the committed sequence + 1 (1 on a new channel).
 #   Upgrade: run again with a new version (e.g. -v 1.1); the sequence advances by itself.
 #   GEC_SKIP_BUILD=1 skips `npm run build -w chaincode`.
+#   An upgrade never stops the live chaincode server first: the new package gets its own server (the other of
+#   CHAINCODE_PORT and CHAINCODE_PORT + 1), the definition is committed, and the old server stops only once
+#   every peer answers on the new one and GEC_CC_DRAIN_S (5) seconds have passed.
 #   GEC_EXTERNAL_NODES=1 (docker/compose.yaml): the peers and the chaincode server run elsewhere; the script
 #   writes the package id to build/ccaas/package-id, where the chaincode container reads its CHAINCODE_ID.
 set -euo pipefail
@@ -23,7 +26,7 @@ while getopts "v:s:c:n:p:h" opt; do
     n) CHAINCODE_NAME="${OPTARG}" ;;
     p) CHAINCODE_POLICY="${OPTARG}" ;;
     h | *)
-      sed -n '2,11p' "$0"
+      sed -n '2,14p' "$0"
       exit 0
       ;;
   esac
@@ -41,8 +44,7 @@ if [[ "${EXTERNAL}" != 1 ]]; then
   done
 fi
 
-CC_DIR="${BUILD_DIR}/ccaas"
-TLS_DIR="${CC_DIR}/tls"
+TLS_DIR="${CC_TLS_DIR}"
 LABEL="${CHAINCODE_NAME}_${CHAINCODE_VERSION}"
 PACKAGE="${CC_DIR}/${LABEL}.tar.gz"
 mkdir -p "${CC_DIR}" "${LOG_DIR}"
@@ -82,12 +84,24 @@ if [[ ! -f "${TLS_DIR}/server.crt" ]]; then
   chmod 600 "${TLS_DIR}"/*.key
 fi
 
+# ---- the new server's port -----------------------------------------------------------------------------
+# Native: the port the live server does not use, so both run through the upgrade (blue/green). External
+# (docker/compose.yaml): the chaincode container's one port; it is restarted with the new id.
+LIVE_PORT=""
+[[ -f "${CC_LIVE_FILE}" ]] && LIVE_PORT="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
+SERVER_PORT="${CHAINCODE_PORT}"
+if [[ "${EXTERNAL}" != 1 ]]; then
+  if { [[ "${LIVE_PORT}" == "${CHAINCODE_PORT}" ]] && is_running "chaincode-${LIVE_PORT}"; } || is_running chaincode; then
+    SERVER_PORT=$((CHAINCODE_PORT + 1))
+  fi
+fi
+
 # ---- package ----------------------------------------------------------------------------------------
 WORK="$(mktemp -d)"
 trap 'rm -rf "${WORK}"' EXIT
 cat >"${WORK}/connection.json" <<JSON
 {
-  "address": "${CHAINCODE_HOST}:${CHAINCODE_PORT}",
+  "address": "${CHAINCODE_HOST}:${SERVER_PORT}",
   "dial_timeout": "10s",
   "tls_required": true,
   "client_auth_required": true,
@@ -154,26 +168,15 @@ for org in "${ORGS[@]}"; do
 done
 
 # ---- chaincode server -------------------------------------------------------------------------------
-# One server for the three peers here (each organisation runs its own in production). On an upgrade the
-# old server stops just before the commit: in-flight invocations fail for the commit's duration.
+# One server per package for the three peers here (each organisation runs its own in production). The new
+# package's server starts before the commit; the old one keeps serving until every peer runs the new definition.
 if [[ "${EXTERNAL}" == 1 ]]; then
-  log "waiting for the chaincode container (CHAINCODE_ID from ${CC_DIR}/package-id) on ${CHAINCODE_HOST}:${CHAINCODE_PORT}"
-  wait_for_port "${CHAINCODE_HOST}" "${CHAINCODE_PORT}" 120 || fatal "no chaincode server on ${CHAINCODE_HOST}:${CHAINCODE_PORT}"
+  log "waiting for the chaincode container (CHAINCODE_ID from ${CC_DIR}/package-id) on ${CHAINCODE_HOST}:${SERVER_PORT}"
+  wait_for_port "${CHAINCODE_HOST}" "${SERVER_PORT}" 120 || fatal "no chaincode server on ${CHAINCODE_HOST}:${SERVER_PORT}"
   # On an upgrade, restart it so that it reads the new id: docker compose restart chaincode
 else
-  stop_process chaincode
-  log "starting the chaincode server on ${GEC_LISTEN_ADDRESS}:${CHAINCODE_PORT}"
-  cd "${REPO_ROOT}"
-  start_process chaincode env \
-    CHAINCODE_SERVER_ADDRESS="${GEC_LISTEN_ADDRESS}:${CHAINCODE_PORT}" \
-    CHAINCODE_ID="${PACKAGE_ID}" \
-    CORE_CHAINCODE_TLS_CERT_FILE="${TLS_DIR}/server.crt" \
-    CORE_CHAINCODE_TLS_KEY_FILE="${TLS_DIR}/server.key" \
-    CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE="${TLS_DIR}/ca.crt" \
-    CORE_CHAINCODE_LOGGING_LEVEL="${CORE_CHAINCODE_LOGGING_LEVEL:-info}" \
-    npm run server -w chaincode
-  wait_for_port "${CHAINCODE_HOST}" "${CHAINCODE_PORT}" 30 ||
-    fatal "the chaincode server did not open ${CHAINCODE_HOST}:${CHAINCODE_PORT}; see ${LOG_DIR}/chaincode.log"
+  stop_process "chaincode-${SERVER_PORT}"
+  start_chaincode_server "${PACKAGE_ID}" "${SERVER_PORT}"
 fi
 
 # ---- commit -----------------------------------------------------------------------------------------
@@ -193,8 +196,17 @@ for org in "${ORGS[@]}"; do
   attempt=1
   until peer chaincode query -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" \
     -c '{"Args":["org.hyperledger.fabric:GetMetadata"]}' >/dev/null 2>>"${LOG_DIR}/lifecycle.log"; do
-    ((attempt++ < 30)) || fatal "$(org_msp "${org}") peer cannot reach the chaincode; see ${LOG_DIR}/chaincode.log"
+    ((attempt++ < 30)) || fatal "$(org_msp "${org}") peer cannot reach the chaincode; see ${LOG_DIR}/chaincode-${SERVER_PORT}.log"
     sleep 1
   done
 done
-log "chaincode ${CHAINCODE_NAME} ${CHAINCODE_VERSION} (sequence ${SEQUENCE}) is live"
+printf 'package_id=%s\nport=%s\nsequence=%s\n' "${PACKAGE_ID}" "${SERVER_PORT}" "${SEQUENCE}" >"${CC_LIVE_FILE}"
+if [[ "${EXTERNAL}" != 1 ]]; then
+  # Every peer answers on the new definition; endorsements that began on the old package finish within the
+  # drain time, and then its server has nothing left to serve.
+  sleep "${GEC_CC_DRAIN_S:-5}"
+  for server in $(chaincode_servers); do
+    [[ "${server}" == "chaincode-${SERVER_PORT}" ]] || stop_process "${server}"
+  done
+fi
+log "chaincode ${CHAINCODE_NAME} ${CHAINCODE_VERSION} (sequence ${SEQUENCE}) is live on port ${SERVER_PORT}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop the chaincode server, the peers and the orderer started by up.sh/deployCC.sh. Ledgers and crypto
+# Stop the chaincode servers, the peers and the orderer started by up.sh/deployCC.sh. Ledgers and crypto
 # material stay: up.sh brings the same network back. clean.sh removes everything.
 #
 # Usage: network/scripts/down.sh
@@ -7,7 +7,8 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-stop_process chaincode
+for server in $(chaincode_servers); do stop_process "${server}"; done
+stop_process chaincode # the single server of earlier versions of these scripts
 for org in "${ORGS[@]}"; do stop_process "peer0-${org}"; done
 stop_process orderer0
 log "network down (data kept in ${BUILD_DIR}; network/scripts/clean.sh removes it)"

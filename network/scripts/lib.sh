@@ -191,10 +191,13 @@ start_process() {
   if is_running "${name}"; then
     fatal "${name} is already running (pid $(cat "${PID_DIR}/${name}.pid")); run network/scripts/down.sh first"
   fi
+  # Appended, never truncated: after a restart the log still shows why the process stopped last time.
+  printf '\n=== %s: %s started by %s ===\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${name}" "$(basename "$0")" \
+    >>"${LOG_DIR}/${name}.log"
   if command -v setsid >/dev/null 2>&1; then
-    setsid "$@" >"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
+    setsid "$@" >>"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
   else
-    "$@" >"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
+    "$@" >>"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
   fi
   printf '%s\n' "$!" >"${PID_DIR}/${name}.pid"
 }
@@ -218,6 +221,43 @@ stop_process() {
     fi
   fi
   rm -f "${pid_file}"
+}
+
+# ---- chaincode servers (chaincode as a service, native) ---------------------------------------------
+# Each package has its own server: `chaincode-<port>`, on CHAINCODE_PORT or CHAINCODE_PORT + 1 (blue/green).
+# An upgrade starts the new package's server on the port the live one does not use, commits, waits until every
+# peer runs the new definition, and only then stops the old server: a peer still finishing a transaction on the
+# old package reaches it meanwhile. build/ccaas/live records the committed package (id and port) for up.sh.
+CC_DIR="${BUILD_DIR}/ccaas"
+CC_TLS_DIR="${CC_DIR}/tls"
+CC_LIVE_FILE="${CC_DIR}/live"
+
+# Start the chaincode server of package $1 on port $2 and wait until it listens.
+start_chaincode_server() {
+  local package_id="$1" port="$2"
+  log "starting the chaincode server of ${package_id%%:*} on ${GEC_LISTEN_ADDRESS}:${port}"
+  (
+    cd "${REPO_ROOT}"
+    start_process "chaincode-${port}" env \
+      CHAINCODE_SERVER_ADDRESS="${GEC_LISTEN_ADDRESS}:${port}" \
+      CHAINCODE_ID="${package_id}" \
+      CORE_CHAINCODE_TLS_CERT_FILE="${CC_TLS_DIR}/server.crt" \
+      CORE_CHAINCODE_TLS_KEY_FILE="${CC_TLS_DIR}/server.key" \
+      CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE="${CC_TLS_DIR}/ca.crt" \
+      CORE_CHAINCODE_LOGGING_LEVEL="${CORE_CHAINCODE_LOGGING_LEVEL:-info}" \
+      npm run server -w chaincode
+  )
+  wait_for_port "${CHAINCODE_HOST}" "${port}" 30 ||
+    fatal "the chaincode server did not open ${CHAINCODE_HOST}:${port}; see ${LOG_DIR}/chaincode-${port}.log"
+}
+
+# Every chaincode server this network started (running or not): chaincode-<port> names.
+chaincode_servers() {
+  local file
+  for file in "${PID_DIR}"/chaincode*.pid; do
+    [[ -e "${file}" ]] && basename "${file}" .pid
+  done
+  return 0
 }
 
 sha256_of() {

@@ -49,6 +49,14 @@ if [[ "${GENERATE_ONLY}" == true ]]; then
 fi
 CONFIG_SOURCE="$(fabric_config_source)"
 cp "${CONFIG_SOURCE}/core.yaml" "${CONFIG_SOURCE}/orderer.yaml" "${NODE_CFG_DIR}/"
+# No Docker here (chaincode runs as a service): with the sample's docker.sock endpoint the peer registers a
+# Docker health check and /healthz answers 503. Fabric skips the check only when the endpoint is empty in the
+# file; an empty CORE_VM_ENDPOINT in the environment does not do it.
+sed -i.orig -E 's#^([[:space:]]*endpoint:[[:space:]]*)unix:///var/run/docker.sock[[:space:]]*$#\1""#' \
+  "${NODE_CFG_DIR}/core.yaml"
+grep -Eq '^[[:space:]]*endpoint:[[:space:]]*""' "${NODE_CFG_DIR}/core.yaml" ||
+  fatal "could not blank vm.endpoint in ${NODE_CFG_DIR}/core.yaml"
+rm -f "${NODE_CFG_DIR}/core.yaml.orig"
 
 # ---- orderer --------------------------------------------------------------------------------------
 ORDERER_HOME="$(orderer_dir)"
@@ -128,5 +136,18 @@ for org in "${ORGS[@]}"; do
     fatal "peer0 of ${org} did not open its port; see ${LOG_DIR}/peer0-${org}.log"
 done
 
+# ---- the committed chaincode's server (after down.sh, nothing else starts it again) -------------------
+if [[ -f "${CC_LIVE_FILE}" && "${GEC_EXTERNAL_NODES:-0}" != 1 ]]; then
+  live_id="$(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}")"
+  live_port="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
+  if [[ -n "${live_id}" && -n "${live_port}" ]] && ! is_running "chaincode-${live_port}"; then
+    start_chaincode_server "${live_id}" "${live_port}"
+  fi
+fi
+
 "${NETWORK_DIR}/scripts/connectionProfiles.sh"
-log "network up (logs in ${LOG_DIR}); next: network/scripts/createChannel.sh"
+if [[ -f "${CC_LIVE_FILE}" ]]; then
+  log "network up with chaincode $(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}" | cut -d: -f1) (logs in ${LOG_DIR})"
+else
+  log "network up (logs in ${LOG_DIR}); next: network/scripts/createChannel.sh"
+fi

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# What runs and how it is: each node's process and health (/healthz on the operations port), the channel height
+# on every peer, the committed chaincode definition and its server. Exits 1 when something is down.
+#
+# Usage: network/scripts/status.sh
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_fabric_binaries peer
+require_tools curl
+
+problems=0
+row() { printf '  %-28s %s\n' "$1" "$2"; }
+health() { # health HOST:PORT: the node's /healthz status line
+  local body
+  body="$(curl -s --max-time 3 "http://$1/healthz" 2>/dev/null)" || {
+    printf 'no answer'
+    return 1
+  }
+  if grep -q '"status":"OK"' <<<"${body}"; then printf 'OK'; else
+    printf '%s' "${body}"
+    return 1
+  fi
+}
+
+echo "processes and health"
+if is_running orderer0; then
+  h="$(health "${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}")" || problems=$((problems + 1))
+  row orderer0 "running (pid $(cat "${PID_DIR}/orderer0.pid")), /healthz ${h}"
+else
+  row orderer0 "DOWN"
+  problems=$((problems + 1))
+fi
+for org in "${ORGS[@]}"; do
+  if is_running "peer0-${org}"; then
+    h="$(health "${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)")" || problems=$((problems + 1))
+    row "peer0-${org}" "running (pid $(cat "${PID_DIR}/peer0-${org}.pid")), /healthz ${h}"
+  else
+    row "peer0-${org}" "DOWN"
+    problems=$((problems + 1))
+  fi
+done
+live_port=""
+[[ -f "${CC_LIVE_FILE}" ]] && live_port="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
+for server in $(chaincode_servers); do
+  if is_running "${server}"; then
+    row "${server}" "running (pid $(cat "${PID_DIR}/${server}.pid"))$([[ "${server}" == "chaincode-${live_port}" ]] && printf ', live')"
+  else
+    row "${server}" "DOWN$([[ "${server}" == "chaincode-${live_port}" ]] && printf ' (the committed package: run up.sh)')"
+    [[ "${server}" == "chaincode-${live_port}" ]] && problems=$((problems + 1))
+  fi
+done
+
+echo "channel ${CHANNEL_NAME}"
+for org in "${ORGS[@]}"; do
+  is_running "peer0-${org}" || continue
+  set_admin_env "${org}"
+  info="$(peer channel getinfo -c "${CHANNEL_NAME}" 2>/dev/null | sed -n 's/^Blockchain info: //p')"
+  if [[ -n "${info}" ]]; then
+    row "$(org_msp "${org}")" "height $(sed -n 's/.*"height":\([0-9]*\).*/\1/p' <<<"${info}")"
+  else
+    row "$(org_msp "${org}")" "not joined to ${CHANNEL_NAME}"
+    problems=$((problems + 1))
+  fi
+done
+
+echo "chaincode ${CHAINCODE_NAME}"
+if is_running peer0-grid; then
+  set_admin_env grid
+  committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" 2>/dev/null |
+    sed -n 's/^Committed chaincode definition for chaincode[^:]*: //p')"
+  row committed "${committed:-none}"
+  [[ -f "${CC_LIVE_FILE}" ]] && row "live package" "$(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}") on port ${live_port}"
+fi
+
+if ((problems > 0)); then
+  echo "${problems} problem(s)"
+  exit 1
+fi
+echo "all up"
