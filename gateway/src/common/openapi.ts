@@ -11,9 +11,14 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'The key’s role, or the ledger identity behind it, may not do this',
   404: 'No such resource',
   409: 'Conflicts with the current state, a concurrent change (LEDGER_CONFLICT), or a reused Idempotency-Key',
+  413: 'The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed',
+  415: 'The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused',
   422: 'Well-formed but refused by a ledger rule',
   429: 'The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds',
   502: 'The ledger failed to endorse or commit; nothing was changed',
+  503:
+    'The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s ' +
+    'seconds (a write with the same Idempotency-Key)',
 };
 
 const EXAMPLES: Record<number, { code: string; detail: string }> = {
@@ -23,34 +28,49 @@ const EXAMPLES: Record<number, { code: string; detail: string }> = {
   404: { code: 'PARTICIPANT_NOT_FOUND', detail: 'participant GEN-404 is not registered' },
   409: { code: 'PARTICIPANT_EXISTS', detail: 'participant GEN-001 is already registered' },
   422: { code: 'CREDIT_CODE_REQUIRED', detail: 'creditCode is required in the transient map' },
+  413: { code: 'PAYLOAD_TOO_LARGE', detail: 'the request body is too large (at most 1048576 bytes)' },
+  415: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    detail: 'application/x-www-form-urlencoded is not accepted: send application/json',
+  },
   429: {
     code: 'RATE_LIMITED',
     detail: 'this API key may make 600 write requests per minute; retry in 1 s',
   },
   502: { code: 'LEDGER_COMMIT_FAILED', detail: 'transaction 1f… was invalidated in block 7' },
+  503: {
+    code: 'DATABASE_UNAVAILABLE',
+    detail:
+      'the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)',
+  },
 };
+
+/** The OpenAPI response object of a problem answer with `status` (for decorators and document post-processing). */
+export function problemResponse(status: number): {
+  description: string;
+  content: Record<string, { schema: { $ref: string }; example: Record<string, unknown> }>;
+} {
+  return {
+    description: DESCRIPTIONS[status] ?? 'Problem',
+    content: {
+      'application/problem+json': {
+        schema: { $ref: getSchemaPath(ProblemDto) },
+        example: {
+          type: typeOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
+          title: titleOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
+          status,
+          ...(EXAMPLES[status] ?? { code: 'BAD_REQUEST', detail: 'problem' }),
+        },
+      },
+    },
+  };
+}
 
 /** Document the problem+json answers of an endpoint. */
 export function ApiProblems(...statuses: number[]) {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ...statuses.map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Problem',
-        content: {
-          'application/problem+json': {
-            schema: { $ref: getSchemaPath(ProblemDto) },
-            example: {
-              type: typeOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
-              title: titleOf(EXAMPLES[status]?.code ?? 'BAD_REQUEST'),
-              status,
-              ...(EXAMPLES[status] ?? { code: 'BAD_REQUEST', detail: 'problem' }),
-            },
-          },
-        },
-      }),
-    ),
+    ...statuses.map((status) => ApiResponse({ status, ...problemResponse(status) })),
   );
 }
 

@@ -3,11 +3,14 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiResponse,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { signedBody, SignedStream } from '../auth/request-signing';
@@ -25,6 +28,7 @@ import {
   IngestQueryDto,
   IngestResultDto,
   PeriodDto,
+  ReadingsRejectedProblemDto,
 } from './metering.dto';
 import { meterDto, MetersService } from './meters.service';
 import { checkPeriod, PeriodsService } from './periods.service';
@@ -138,7 +142,40 @@ export class MeteringController {
     },
   })
   @ApiOkResponse({ type: IngestResultDto })
-  @ApiProblems(400, 409, 415, 422)
+  @ApiProblems(400, 409, 413, 415)
+  @ApiExtraModels(ReadingsRejectedProblemDto)
+  @ApiResponse({
+    status: 422,
+    description:
+      'mode=atomic and some line is bad (READINGS_REJECTED): nothing was stored; `errors` lists the bad lines',
+    content: {
+      [PROBLEM_CONTENT_TYPE]: {
+        schema: { $ref: getSchemaPath(ReadingsRejectedProblemDto) },
+        example: {
+          type: 'urn:gec-ledger:problem:readings-rejected',
+          title: 'Readings rejected',
+          status: 422,
+          detail: '1 of 2976 line(s) are bad; mode=atomic: nothing was stored',
+          code: 'READINGS_REJECTED',
+          instance: '/v1/meter-readings',
+          accepted: 2975,
+          unchanged: 0,
+          corrected: 0,
+          rejected: 1,
+          errors: [
+            {
+              line: 17,
+              meterId: 'MTR-WIND-001',
+              field: 'kwh',
+              code: 'NEGATIVE_VALUE',
+              message: 'kwh must not be negative (got -1.5)',
+            },
+          ],
+          errorsTruncated: false,
+        },
+      },
+    },
+  })
   async ingest(
     @Req() req: HttpRequest,
     @Res() res: HttpResponse,
