@@ -4,16 +4,21 @@ import type { Role } from '../auth/roles';
 import { ProblemDto, titleOf, typeOf } from './problem';
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (VALIDATION_FAILED names each field in `errors`; MALFORMED_JSON; INVALID_ARGUMENT)',
+  400:
+    'Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did ' +
+    'not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid ' +
+    'UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule',
   401:
     'Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing ' +
     'request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED)',
   403: 'The key’s role, or the ledger identity behind it, may not do this',
   404: 'No such resource',
-  409: 'Conflicts with the current state, a concurrent change (LEDGER_CONFLICT), or a reused Idempotency-Key',
+  409:
+    'Conflicts with the current state (e.g. CONSORTIUM_PAUSED), a concurrent change (LEDGER_CONFLICT: nothing ' +
+    'was changed, retry), or an Idempotency-Key reused with another body or still in progress',
   413: 'The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed',
   415: 'The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused',
-  422: 'Well-formed but refused by a ledger rule',
+  422: 'Well-formed but refused by a rule (a ledger rule names itself in `code`)',
   429: 'The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds',
   502: 'The ledger failed to endorse or commit; nothing was changed',
   503:

@@ -88,8 +88,8 @@ const RETRY_AFTER = (description: string) => ({
  * - 400: the JSON body parser (common/json-body.ts) reads a body on any request and refuses malformed JSON,
  *   duplicate keys or deep nesting; query and path values are validated;
  * - 413 and 415: the same parser, for operations that take a body (too large; form-encoded or not UTF-8);
- * - 503: any request needs the database (the API key alone is looked up there): DATABASE_UNAVAILABLE with
- *   Retry-After while PostgreSQL is away;
+ * - 503: any request may need the database (API keys are looked up there, cached only for seconds):
+ *   DATABASE_UNAVAILABLE with Retry-After while PostgreSQL is away;
  * - 404, 409 and 422 on ledger writes (those that document 502): the chaincode's rule errors map to them
  *   (common/ledger-errors.ts), whichever the operation; 409 LEDGER_CONFLICT on any write;
  * - 409 on an operation taking an Idempotency-Key: the key reused with another body, or still in progress.

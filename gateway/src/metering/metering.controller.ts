@@ -129,7 +129,8 @@ export class MeteringController {
       '(new version, the old one kept). Attested (closed) periods need `correction=true` and must then be ' +
       'closed again. `mode=partial` (default) stores every good line and lists the bad ones (200); ' +
       '`mode=atomic` stores nothing when any line is bad (422 READINGS_REJECTED with every bad line). ' +
-      'At most 1000 bad lines are listed; `rejected` is their total.',
+      'At most 1000 bad lines are listed; `rejected` is their total. Too many readings for one request: 413 ' +
+      'TOO_MANY_LINES; a body that is neither NDJSON nor CSV in UTF-8: 415.',
   })
   @ApiConsumes('application/x-ndjson', 'text/csv')
   @ApiBody({
