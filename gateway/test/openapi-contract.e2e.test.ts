@@ -8,10 +8,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { createServer, Server } from 'node:net';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../src/ledger/port';
 import { checkedAgent, OpenApiContract, OpenApiDocument } from './support/openapi-contract';
+import { isAlive, postmasterPid } from './support/gateway-process';
 import {
+  freePort,
   participant,
   readFirstAdminKey,
   startGateway,
@@ -662,6 +665,83 @@ describe('the OpenAPI document against real answers', () => {
     it('answers liveness and readiness', async () => {
       await http.get('/health').expect(200);
       await http.get('/health/ready').expect(200);
+    });
+  });
+
+  describe('with a rate limit, and while the database is away', () => {
+    let lossDir = '';
+    let lossGateway: TestGateway | undefined;
+    let blocker: Server | undefined;
+
+    afterAll(async () => {
+      blocker?.close();
+      await lossGateway?.close();
+      const pid = lossDir ? postmasterPid(lossDir) : undefined;
+      if (pid && isAlive(pid)) process.kill(pid, 'SIGINT');
+      if (lossDir) await rm(lossDir, { recursive: true, force: true });
+    });
+
+    /**
+     * Kill the gateway's own embedded PostgreSQL and hold its port with a server that drops every connection,
+     * so the supervisor's restarts fail until the port is released (as database-loss.e2e.test.ts does).
+     */
+    async function holdPort(port: number): Promise<Server> {
+      for (;;) {
+        const pid = postmasterPid(lossDir);
+        if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        while (pid && isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+        const server = createServer((socket) => socket.destroy());
+        const bound = await new Promise<boolean>((resolve) => {
+          server.once('error', () => resolve(false));
+          server.listen(port, '127.0.0.1', () => resolve(true));
+        });
+        if (bound) return server;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+
+    it('429 with Retry-After, and 503 with Retry-After (readiness 503 with its checks)', async () => {
+      lossDir = await tempDir('gec-openapi-contract-loss-');
+      const pgPort = await freePort();
+      // One write a minute: the second write of the test is refused.
+      lossGateway = await startGateway({
+        dataDir: lossDir,
+        env: { EMBEDDED_PG_PORT: String(pgPort), EXPIRY_SWEEP_INTERVAL_MS: '0', RATE_LIMIT_PER_MINUTE: '1' },
+      });
+      const agent = checkedAgent(lossGateway.http, contract, violations);
+      const admin = await readFirstAdminKey(lossDir);
+      await agent.post('/v1/participants').set('X-API-Key', admin).send(participant('GEN-1')).expect(201);
+      const limited = await agent
+        .post('/v1/participants')
+        .set('X-API-Key', admin)
+        .send(participant('GEN-2'))
+        .expect(429);
+      expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+
+      blocker = await holdPort(pgPort);
+      await agent.get('/v1/participants').set('X-API-Key', admin).expect(503);
+      // An unknown key is looked up in the database (a known one may be answered from a short cache, and the
+      // admin key's write budget is spent).
+      await agent.get('/v1/parameters').set('X-API-Key', 'gec_not_cached').expect(503);
+      await agent
+        .post('/v1/participants')
+        .set('X-API-Key', 'gec_not_cached')
+        .set('Idempotency-Key', 'during-outage')
+        .send(participant('GEN-3'))
+        .expect(503);
+      const ready = await agent.get('/health/ready').expect(503);
+      expect(ready.body.checks.database.status).toBe('down');
+
+      // Let PostgreSQL come back before the gateway closes (a close mid-outage would wait on the supervisor).
+      await new Promise((resolve) => blocker!.close(resolve));
+      blocker = undefined;
+      for (;;) {
+        const res = await lossGateway.http.get('/health/ready');
+        if (res.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await lossGateway.close();
+      lossGateway = undefined;
     });
   });
 
