@@ -57,7 +57,16 @@ export class ProfileIntervalDto {
   @Matches(RFC3339, { message: 'intervalStart must be an RFC 3339 date-time with offset' })
   intervalStart!: string;
 
-  @ApiProperty({ description: 'kWh claimed in the interval (up to 3 decimals)', example: 12.5 })
+  // A number or a decimal string (meters report either); without this the type reflected from
+  // `number | string` is Object, and the document would ask for an object.
+  @ApiProperty({
+    description: 'kWh claimed in the interval (up to 3 decimals), as a number or a decimal string',
+    oneOf: [
+      { type: 'number', minimum: 0 },
+      { type: 'string', pattern: KWH_PATTERN.source },
+    ],
+    example: 12.5,
+  })
   @IsKwh()
   kwh!: number | string;
 }
