@@ -71,6 +71,14 @@ export function problemResponse(status: number): {
   };
 }
 
+/** The `Location` header of a 201/202 answer: where the created resource (or its status) is read. */
+export function locationHeader(
+  target: string,
+  required = true,
+): Record<string, { description: string; required: boolean; schema: { type: 'string' } }> {
+  return { Location: { description: `The path of ${target}`, required, schema: { type: 'string' } } };
+}
+
 /** Document the problem+json answers of an endpoint. */
 export function ApiProblems(...statuses: number[]) {
   return applyDecorators(

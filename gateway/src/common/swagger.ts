@@ -92,7 +92,8 @@ const RETRY_AFTER = (description: string) => ({
  *   DATABASE_UNAVAILABLE with Retry-After while PostgreSQL is away;
  * - 404, 409 and 422 on ledger writes (those that document 502): the chaincode's rule errors map to them
  *   (common/ledger-errors.ts), whichever the operation; 409 LEDGER_CONFLICT on any write;
- * - 409 on an operation taking an Idempotency-Key: the key reused with another body, or still in progress.
+ * - 409 on an operation taking an Idempotency-Key: the key reused with another body, or still in progress;
+ *   its other answers may be replays (Idempotent-Replayed: true).
  * Plus the signing headers on the state-changing operations and Retry-After on 429.
  */
 function addCommonAnswers(document: OpenAPIObject): void {
@@ -112,7 +113,23 @@ function addCommonAnswers(document: OpenAPIObject): void {
         add(415);
       }
       if (responses['502'] !== undefined) [404, 409, 422].forEach(add);
-      if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) add(409);
+      if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) {
+        add(409);
+        // A replay (same key, same body) answers the first answer again, marked as such: the answers the
+        // handler gave (success and rule refusals), not the guard's, the parser's or a retryable one.
+        for (const [status, response] of Object.entries(responses)) {
+          if (!/^2\d\d$|^400$|^404$|^422$/.test(status)) continue;
+          response.headers = {
+            ...(response.headers as object | undefined),
+            'Idempotent-Replayed': {
+              description:
+                '`true` when this is the stored answer of an earlier request with the same Idempotency-Key',
+              required: false,
+              schema: { type: 'string', enum: ['true'] },
+            },
+          };
+        }
+      }
       add(503);
       responses['503'].headers = RETRY_AFTER('Seconds after which to retry');
       if (responses['429']) {

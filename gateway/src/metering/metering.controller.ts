@@ -16,7 +16,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { signedBody, SignedStream } from '../auth/request-signing';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { PROBLEM_CONTENT_TYPE, problem, ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import { MeterDto, RegisterMeterDto } from './metering.dto';
@@ -87,7 +87,7 @@ export class MeteringController {
     description:
       'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
   })
-  @ApiCreatedResponse({ type: MeterDto })
+  @ApiCreatedResponse({ type: MeterDto, headers: locationHeader('the meter') })
   @ApiProblems(400, 409, 422)
   async register(
     @Body() body: RegisterMeterDto,

@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import type { TradeEvidence } from './trade-evidence';
 import type { TradeData } from './trade-model';
@@ -53,7 +53,7 @@ export class TradesController {
       'the same tradeId under another key → 409 TRADE_EXISTS.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
-  @ApiAcceptedResponse({ type: TradeStatusDto })
+  @ApiAcceptedResponse({ type: TradeStatusDto, headers: locationHeader('the trade’s status') })
   @ApiProblems(400, 409)
   async submit(
     @Body() _body: SubmitTradeDto,
