@@ -30,9 +30,11 @@ function toOpenApi31(node: unknown): unknown {
       result.type = [result.type, 'null'];
       // An enum lists every allowed value: null must be one of them too.
       if (Array.isArray(result.enum) && !result.enum.includes(null)) result.enum = [...result.enum, null];
-    } else {
-      throw new Error(`cannot express nullable in OpenAPI 3.1 for ${JSON.stringify(node)}`);
+    } else if (Array.isArray(result.oneOf) || Array.isArray(result.anyOf)) {
+      const key = Array.isArray(result.oneOf) ? 'oneOf' : 'anyOf';
+      result[key] = [...(result[key] as unknown[]), { type: 'null' }];
     }
+    // Otherwise the schema names no type, and null is already valid for it.
   } else if (result.nullable === false) {
     delete result.nullable;
   }
