@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
 import {
@@ -60,7 +60,10 @@ export class IssuancesController {
       'Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
-  @ApiCreatedResponse({ type: IssuanceDto })
+  @ApiCreatedResponse({
+    type: IssuanceDto,
+    headers: locationHeader('the issued lot (absent when the issuance created no lot)', false),
+  })
   @ApiProblems(400, 404, 409, 422, 502)
   async issue(
     @Body() body: IssueDto,

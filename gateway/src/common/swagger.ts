@@ -1,8 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { problemResponse } from './openapi';
 import { ProblemDto } from './problem';
 
-/** OpenAPI 3.1 forbids `nullable`: rewrite it as a type union (or anyOf with null for a $ref). */
+/**
+ * OpenAPI 3.1 forbids `nullable`: rewrite it as a type union, or as `anyOf` with `{ type: 'null' }` for an
+ * object given by reference. @nestjs/swagger writes a nullable reference as `{ type: 'object', nullable: true,
+ * allOf: [{ $ref }] }`; turning only `type` into `['object', 'null']` would leave the `allOf`, which `null`
+ * fails, so null would fail the property's own schema. The reference (with or without its `allOf` wrapper)
+ * goes into the `anyOf` and `type` goes: the referenced schema says what the object is.
+ */
 function toOpenApi31(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toOpenApi31);
   if (node === null || typeof node !== 'object') return node;
@@ -10,13 +17,26 @@ function toOpenApi31(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) result[key] = toOpenApi31(value);
   if (result.nullable === true) {
     delete result.nullable;
-    if (typeof result.type === 'string') {
-      result.type = [result.type, 'null'];
-    } else if (typeof result.$ref === 'string') {
-      const ref = result.$ref;
+    const allOf = result.allOf as unknown[] | undefined;
+    if (typeof result.$ref === 'string') {
+      result.anyOf = [{ $ref: result.$ref }, { type: 'null' }];
       delete result.$ref;
-      result.anyOf = [{ $ref: ref }, { type: 'null' }];
+      delete result.type;
+    } else if (Array.isArray(allOf) && allOf.length === 1) {
+      result.anyOf = [allOf[0], { type: 'null' }];
+      delete result.allOf;
+      delete result.type;
+    } else if (typeof result.type === 'string') {
+      result.type = [result.type, 'null'];
+      // An enum lists every allowed value: null must be one of them too.
+      if (Array.isArray(result.enum) && !result.enum.includes(null)) result.enum = [...result.enum, null];
+    } else if (Array.isArray(result.oneOf) || Array.isArray(result.anyOf)) {
+      const key = Array.isArray(result.oneOf) ? 'oneOf' : 'anyOf';
+      result[key] = [...(result[key] as unknown[]), { type: 'null' }];
     }
+    // Otherwise the schema names no type, and null is already valid for it.
+  } else if (result.nullable === false) {
+    delete result.nullable;
   }
   return result;
 }
@@ -60,23 +80,67 @@ const SIGNING_HEADERS = [
   },
 ];
 
-/** Add the signing headers to the state-changing /v1 operations and Retry-After to the 429 answers. */
-function addSigningAndRateLimits(document: OpenAPIObject): void {
+const RETRY_AFTER = (description: string) => ({
+  'Retry-After': { description, required: true, schema: { type: 'integer', minimum: 1 } },
+});
+
+/**
+ * The answers every /v1 operation can give whatever its controller says, because they come from code in front
+ * of the controllers or behind every service (controllers declare only their own rules):
+ * - 400: the JSON body parser (common/json-body.ts) reads a body on any request and refuses malformed JSON,
+ *   duplicate keys or deep nesting; query and path values are validated;
+ * - 413 and 415: the same parser, for operations that take a body (too large; form-encoded or not UTF-8);
+ * - 503: any request may need the database (API keys are looked up there, cached only for seconds):
+ *   DATABASE_UNAVAILABLE with Retry-After while PostgreSQL is away;
+ * - 404, 409 and 422 on ledger writes (those that document 502): the chaincode's rule errors map to them
+ *   (common/ledger-errors.ts), whichever the operation; 409 LEDGER_CONFLICT on any write;
+ * - 409 on an operation taking an Idempotency-Key: the key reused with another body, or still in progress;
+ *   its other answers may be replays (Idempotent-Replayed: true).
+ * Plus the signing headers on the state-changing operations and Retry-After on 429.
+ */
+function addCommonAnswers(document: OpenAPIObject): void {
   for (const [path, item] of Object.entries(document.paths)) {
     if (!path.startsWith('/v1/')) continue;
     for (const [method, operation] of Object.entries(item as Record<string, Record<string, unknown>>)) {
-      if (SIGNED_METHODS.includes(method)) {
-        operation.parameters = [...((operation.parameters as unknown[]) ?? []), ...SIGNING_HEADERS];
+      const responses = (operation.responses ?? {}) as Record<string, Record<string, unknown>>;
+      operation.responses = responses;
+      const add = (status: number) => {
+        responses[String(status)] ??= problemResponse(status);
+      };
+      const parameters = (operation.parameters ?? []) as Array<{ in?: string; name?: string }>;
+      if (SIGNED_METHODS.includes(method)) operation.parameters = [...parameters, ...SIGNING_HEADERS];
+      add(400);
+      if (operation.requestBody !== undefined) {
+        add(413);
+        add(415);
       }
-      const tooMany = (operation.responses as Record<string, Record<string, unknown>> | undefined)?.['429'];
-      if (tooMany) {
-        tooMany.headers = {
-          'Retry-After': {
-            description: 'Seconds until the key may make a request again',
-            schema: { type: 'integer', minimum: 1 },
-          },
-        };
+      if (responses['502'] !== undefined) [404, 409, 422].forEach(add);
+      if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) {
+        add(409);
+        // A replay (same key, same body) answers the first answer again, marked as such: the answers the
+        // handler gave (success and rule refusals), not the guard's, the parser's or a retryable one.
+        for (const [status, response] of Object.entries(responses)) {
+          if (!/^2\d\d$|^400$|^404$|^422$/.test(status)) continue;
+          response.headers = {
+            ...(response.headers as object | undefined),
+            'Idempotent-Replayed': {
+              description:
+                '`true` when this is the stored answer of an earlier request with the same Idempotency-Key',
+              required: false,
+              schema: { type: 'string', enum: ['true'] },
+            },
+          };
+        }
       }
+      add(503);
+      responses['503'].headers = RETRY_AFTER('Seconds after which to retry');
+      if (responses['429']) {
+        responses['429'].headers = RETRY_AFTER('Seconds until the key may make a request again');
+      }
+      // Sorted by status, as a reader scans them.
+      operation.responses = Object.fromEntries(
+        Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)),
+      );
     }
   }
 }
@@ -100,7 +164,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
-  addSigningAndRateLimits(document);
+  addCommonAnswers(document);
   return { ...(toOpenApi31(document) as OpenAPIObject), openapi: '3.1.0' };
 }
 

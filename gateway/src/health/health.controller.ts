@@ -30,6 +30,37 @@ async function timed(check: () => Promise<Record<string, unknown>>, timeoutMs = 
   }
 }
 
+const CHECK_SCHEMA = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['up', 'down'] },
+    error: { type: 'string', description: 'Why it is down' },
+  },
+  additionalProperties: true,
+};
+
+/** The readiness answer, for both 200 and 503: `checks` says which dependency is down. */
+const READINESS_SCHEMA = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not-ready'] },
+    checks: {
+      type: 'object',
+      required: ['ledger', 'database', 'projection'],
+      properties: {
+        ledger: { ...CHECK_SCHEMA, description: 'Ledger: `height` when up' },
+        database: CHECK_SCHEMA,
+        projection: {
+          description: 'The last block and transaction projected (null before the first)',
+          anyOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }],
+        },
+      },
+    },
+  },
+};
+
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -42,7 +73,14 @@ export class HealthController {
   @Get()
   @Public()
   @ApiOperation({ summary: 'Liveness: the process answers' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { type: 'string', enum: ['ok'] } },
+      example: { status: 'ok' },
+    },
+  })
   live(): { status: string } {
     return { status: 'ok' };
   }
@@ -52,6 +90,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1' })
   @ApiOkResponse({
     schema: {
+      ...READINESS_SCHEMA,
       example: {
         status: 'ready',
         checks: {
@@ -62,7 +101,20 @@ export class HealthController {
       },
     },
   })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down; `checks` says which' })
+  @ApiServiceUnavailableResponse({
+    description: 'A dependency is down; `checks` says which',
+    schema: {
+      ...READINESS_SCHEMA,
+      example: {
+        status: 'not-ready',
+        checks: {
+          ledger: { status: 'up', height: 12 },
+          database: { status: 'down', error: 'connect ECONNREFUSED 127.0.0.1:5433' },
+          projection: { blockNumber: 11, txId: '3f7c…' },
+        },
+      },
+    },
+  })
   async ready(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const [ledger, database] = await Promise.all([
       timed(async () => ({ height: (await this.ledger.getChainInfo()).height })),

@@ -11,7 +11,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { checkId, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
 import {
@@ -44,7 +44,7 @@ export class ListingsController {
       'becomes LISTED. Tradable, unexpired, not bound to a green-power trade. Supports Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
-  @ApiCreatedResponse({ type: ListingChangeDto })
+  @ApiCreatedResponse({ type: ListingChangeDto, headers: locationHeader('the listing') })
   @ApiProblems(400, 404, 409, 422, 502)
   async create(
     @Body() body: CreateListingDto,

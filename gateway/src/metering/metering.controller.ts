@@ -3,17 +3,20 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiResponse,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import { signedBody, SignedStream } from '../auth/request-signing';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { PROBLEM_CONTENT_TYPE, problem, ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import { MeterDto, RegisterMeterDto } from './metering.dto';
@@ -25,6 +28,7 @@ import {
   IngestQueryDto,
   IngestResultDto,
   PeriodDto,
+  ReadingsRejectedProblemDto,
 } from './metering.dto';
 import { meterDto, MetersService } from './meters.service';
 import { checkPeriod, PeriodsService } from './periods.service';
@@ -85,7 +89,7 @@ export class MeteringController {
     description:
       'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
   })
-  @ApiCreatedResponse({ type: MeterDto })
+  @ApiCreatedResponse({ type: MeterDto, headers: locationHeader('the meter') })
   @ApiProblems(400, 409, 422)
   async register(
     @Body() body: RegisterMeterDto,
@@ -127,7 +131,8 @@ export class MeteringController {
       '(new version, the old one kept). Attested (closed) periods need `correction=true` and must then be ' +
       'closed again. `mode=partial` (default) stores every good line and lists the bad ones (200); ' +
       '`mode=atomic` stores nothing when any line is bad (422 READINGS_REJECTED with every bad line). ' +
-      'At most 1000 bad lines are listed; `rejected` is their total.',
+      'At most 1000 bad lines are listed; `rejected` is their total. Too many readings for one request: 413 ' +
+      'TOO_MANY_LINES; a body that is neither NDJSON nor CSV in UTF-8: 415.',
   })
   @ApiConsumes('application/x-ndjson', 'text/csv')
   @ApiBody({
@@ -140,7 +145,40 @@ export class MeteringController {
     },
   })
   @ApiOkResponse({ type: IngestResultDto })
-  @ApiProblems(400, 409, 415, 422)
+  @ApiProblems(400, 409, 413, 415)
+  @ApiExtraModels(ReadingsRejectedProblemDto)
+  @ApiResponse({
+    status: 422,
+    description:
+      'mode=atomic and some line is bad (READINGS_REJECTED): nothing was stored; `errors` lists the bad lines',
+    content: {
+      [PROBLEM_CONTENT_TYPE]: {
+        schema: { $ref: getSchemaPath(ReadingsRejectedProblemDto) },
+        example: {
+          type: 'urn:gec-ledger:problem:readings-rejected',
+          title: 'Readings rejected',
+          status: 422,
+          detail: '1 of 2976 line(s) are bad; mode=atomic: nothing was stored',
+          code: 'READINGS_REJECTED',
+          instance: '/v1/meter-readings',
+          accepted: 2975,
+          unchanged: 0,
+          corrected: 0,
+          rejected: 1,
+          errors: [
+            {
+              line: 17,
+              meterId: 'MTR-WIND-001',
+              field: 'kwh',
+              code: 'NEGATIVE_VALUE',
+              message: 'kwh must not be negative (got -1.5)',
+            },
+          ],
+          errorsTruncated: false,
+        },
+      },
+    },
+  })
   async ingest(
     @Req() req: HttpRequest,
     @Res() res: HttpResponse,

@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema, OmitType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { ProblemDto } from '../common/problem';
 import { LedgerProofDto } from '../participants/participants.dto';
 
 export const METER_KINDS = ['GENERATION', 'CONSUMPTION'] as const;
@@ -124,6 +125,29 @@ export class IngestResultDto {
   @ApiProperty({ description: 'Readings superseded by a correction (new version)', example: 0 })
   corrected!: number;
   @ApiProperty({ description: 'Bad lines (total, even when more than are listed)', example: 0 })
+  rejected!: number;
+  @ApiProperty({ type: [LineErrorDto], description: 'The first 1000 bad lines, in line order' })
+  errors!: LineErrorDto[];
+  @ApiProperty({ description: 'True when more bad lines exist than are listed', example: false })
+  errorsTruncated!: boolean;
+}
+
+/**
+ * The 422 of `mode=atomic` ingestion: a problem document whose `errors` are the bad lines (`{ line, code,
+ * message }`, as in the 200 answer), not the `{ field, message }` of a validation failure, plus the counts.
+ */
+@ApiSchema({
+  description:
+    'READINGS_REJECTED (mode=atomic, nothing stored): a problem document with the counts and the bad lines',
+})
+export class ReadingsRejectedProblemDto extends OmitType(ProblemDto, ['errors'] as const) {
+  @ApiProperty({ description: 'Readings that would have been stored for the first time', example: 2975 })
+  accepted!: number;
+  @ApiProperty({ description: 'Readings identical to what is stored', example: 0 })
+  unchanged!: number;
+  @ApiProperty({ description: 'Readings that a correction would have superseded', example: 0 })
+  corrected!: number;
+  @ApiProperty({ description: 'Bad lines (total, even when more than are listed)', example: 1 })
   rejected!: number;
   @ApiProperty({ type: [LineErrorDto], description: 'The first 1000 bad lines, in line order' })
   errors!: LineErrorDto[];

@@ -120,6 +120,9 @@ export class ParametersDto {
     type: LedgerProof,
     nullable: true,
     description: 'The last change (null while the defaults apply)',
+    // The property is `anyOf: [LedgerProof, null]` in the document: the example shows the null case, as the
+    // other fields' examples do.
+    example: null,
   })
   ledger!: LedgerProof | null;
 }

@@ -10,7 +10,7 @@ import {
 import type { HttpResponse as Response } from '../common/http';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER, IdempotencyService } from '../idempotency/idempotency.service';
 import {
@@ -56,7 +56,11 @@ export class ParticipantsController {
     description:
       'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
   })
-  @ApiCreatedResponse({ type: ParticipantDto, description: 'Registered (or the replay of the first answer)' })
+  @ApiCreatedResponse({
+    type: ParticipantDto,
+    description: 'Registered (or the replay of the first answer)',
+    headers: locationHeader('the participant'),
+  })
   @ApiProblems(400, 409, 422, 502)
   async register(
     @Body() body: RegisterParticipantDto,

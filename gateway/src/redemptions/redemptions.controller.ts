@@ -15,7 +15,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
@@ -55,7 +55,7 @@ export class RedemptionsController {
       'Submits redemption:Redeem for the holder `owner`: whole or part of each lot becomes REDEEMED for the beneficiary, consumption period and purpose; the statement lists the serial ranges. Redeemed serials never move again. Supports Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
-  @ApiCreatedResponse({ type: RedemptionDto })
+  @ApiCreatedResponse({ type: RedemptionDto, headers: locationHeader('the redemption') })
   @ApiProblems(400, 404, 409, 422, 502)
   async create(
     @Body() body: CreateRedemptionDto,

@@ -10,11 +10,17 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { ProblemError } from '../common/problem';
 import type { TradeEvidence } from './trade-evidence';
 import type { TradeData } from './trade-model';
-import { ListTradesQueryDto, SubmitTradeDto, TradePageDto, TradeStatusDto } from './trades.dto';
+import {
+  ListTradesQueryDto,
+  SubmitTradeDto,
+  TradeEvidenceDto,
+  TradePageDto,
+  TradeStatusDto,
+} from './trades.dto';
 import { TradesService } from './trades.service';
 
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -47,7 +53,7 @@ export class TradesController {
       'the same tradeId under another key → 409 TRADE_EXISTS.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
-  @ApiAcceptedResponse({ type: TradeStatusDto })
+  @ApiAcceptedResponse({ type: TradeStatusDto, headers: locationHeader('the trade’s status') })
   @ApiProblems(400, 409)
   async submit(
     @Body() _body: SubmitTradeDto,
@@ -86,7 +92,7 @@ export class TradesController {
       'Merkle root of the readings stored now. `ok` is true when everything still matches.',
   })
   @ApiParam({ name: 'tradeId', example: 'T-2026-10-0001' })
-  @ApiOkResponse({ description: 'The evidence check' })
+  @ApiOkResponse({ description: 'The evidence check', type: TradeEvidenceDto })
   @ApiProblems(400, 404, 409)
   evidence(
     @Param('tradeId') tradeId: string,

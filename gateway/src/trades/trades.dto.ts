@@ -57,7 +57,16 @@ export class ProfileIntervalDto {
   @Matches(RFC3339, { message: 'intervalStart must be an RFC 3339 date-time with offset' })
   intervalStart!: string;
 
-  @ApiProperty({ description: 'kWh claimed in the interval (up to 3 decimals)', example: 12.5 })
+  // A number or a decimal string (meters report either); without this the type reflected from
+  // `number | string` is Object, and the document would ask for an object.
+  @ApiProperty({
+    description: 'kWh claimed in the interval (up to 3 decimals), as a number or a decimal string',
+    oneOf: [
+      { type: 'number', minimum: 0 },
+      { type: 'string', pattern: KWH_PATTERN.source },
+    ],
+    example: 12.5,
+  })
   @IsKwh()
   kwh!: number | string;
 }
@@ -228,8 +237,19 @@ export class TradeCheckDto {
   passed!: boolean;
   @ApiProperty({ description: 'Why it passed or failed', example: 'HMAC-SHA256 matches' })
   reason!: string;
-  @ApiProperty({ description: 'The inputs the check used', type: Object })
-  inputs!: unknown;
+  // An object for some checks (parties, signature, volumes), a list for others (one entry per unit, meter,
+  // meter-month or lot): a schema of `type: object` alone would refuse the lists the API answers.
+  @ApiProperty({
+    description:
+      'The inputs the check used: an object (e.g. the parties, the signature) or a list with one entry per ' +
+      'unit, meter, meter-month or lot checked',
+    oneOf: [
+      { type: 'object', additionalProperties: true },
+      { type: 'array', items: {} },
+    ],
+    example: { tradingCenter: 'TC-1', keyId: 'tc-key-1', alg: 'hmac-sha256' },
+  })
+  inputs!: Record<string, unknown> | unknown[];
   @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
   checkedAt!: string;
 }
@@ -299,6 +319,64 @@ export class TradeStatusDto {
   ledger!: TradeLedgerProofDto | null;
   @ApiProperty({ nullable: true, type: String })
   callbackState!: string | null;
+}
+
+export class HashCheckDto {
+  @ApiProperty({ description: 'SHA-256 hex stored when the trade was verified', example: 'ab'.repeat(32) })
+  stored!: string;
+  @ApiProperty({
+    description: 'SHA-256 hex computed again now from the stored data',
+    example: 'ab'.repeat(32),
+  })
+  recomputed!: string;
+  @ApiProperty({ description: 'SHA-256 hex in the ledger’s trade attestation', example: 'ab'.repeat(32) })
+  ledger!: string;
+  @ApiProperty({ description: 'All three are equal', example: true })
+  matches!: boolean;
+}
+
+export class MeterEvidenceCheckDto {
+  @ApiProperty({ example: 'MTR-WIND-001' })
+  meterId!: string;
+  @ApiProperty({ example: '2026-10' })
+  period!: string;
+  @ApiProperty({ description: 'The attestation version used when the trade was verified', example: 1 })
+  version!: number;
+  @ApiProperty({ description: 'That attestation’s digest (Merkle root) then', example: 'ab'.repeat(32) })
+  digest!: string;
+  @ApiProperty({
+    description: 'The same attestation version’s digest on the ledger now (null: not found)',
+    type: String,
+    nullable: true,
+  })
+  ledgerDigest!: string | null;
+  @ApiProperty({
+    description: 'The Merkle root of the readings stored now (null: none stored)',
+    type: String,
+    nullable: true,
+  })
+  readingsDigest!: string | null;
+  @ApiProperty({ description: 'Total of the readings stored now, integer Wh', example: '297600000' })
+  readingsTotalWh!: string;
+  @ApiProperty({ example: true })
+  matches!: boolean;
+}
+
+export class TradeEvidenceDto {
+  @ApiProperty({ example: 'T-2026-10-0001' })
+  tradeId!: string;
+  @ApiProperty({ description: 'Everything below still matches', example: true })
+  ok!: boolean;
+  @ApiProperty({ description: 'The attestation transaction' })
+  txId!: string;
+  @ApiProperty({ type: HashCheckDto })
+  tradeDataHash!: HashCheckDto;
+  @ApiProperty({ type: HashCheckDto })
+  checkDataHash!: HashCheckDto;
+  @ApiProperty({ type: HashCheckDto })
+  meterEvidenceDigest!: HashCheckDto;
+  @ApiProperty({ type: [MeterEvidenceCheckDto] })
+  meters!: MeterEvidenceCheckDto[];
 }
 
 export class TradePageDto {

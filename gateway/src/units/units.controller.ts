@@ -10,7 +10,7 @@ import {
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
-import { ApiProblems } from '../common/openapi';
+import { ApiProblems, locationHeader } from '../common/openapi';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { checkId, LedgerGateway } from '../certificates/ledger-support';
 import { ChangeUnitStatusDto, ListUnitsQueryDto, RegisterUnitDto, UnitDto, UnitPageDto } from './units.dto';
@@ -40,7 +40,11 @@ export class UnitsController {
       'be new. Answers once committed and projected, with the ledger proof. Supports Idempotency-Key.',
   })
   @ApiHeader(IDEMPOTENCY_DOC)
-  @ApiCreatedResponse({ type: UnitDto, description: 'Registered (or the replay of the first answer)' })
+  @ApiCreatedResponse({
+    type: UnitDto,
+    description: 'Registered (or the replay of the first answer)',
+    headers: locationHeader('the unit'),
+  })
   @ApiProblems(400, 404, 409, 422, 502)
   async register(
     @Body() body: RegisterUnitDto,

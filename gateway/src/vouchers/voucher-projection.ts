@@ -21,7 +21,13 @@ export interface LedgerVoucher {
   issuedTxId: string;
   statusChangedAt: string;
   statusReason: string;
-  claimedFor?: unknown;
+  claimedFor?: {
+    purpose: string;
+    reportingStartMonth: string;
+    reportingEndMonth: string;
+    reportingPeriodStart: string;
+    reportingPeriodEnd: string;
+  };
   history: Array<{ status: string; at: string; txId: string; by: string; byMsp: string; reason: string }>;
 }
 

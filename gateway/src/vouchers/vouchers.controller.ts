@@ -56,6 +56,10 @@ export class VouchersController {
   @Roles(...READERS)
   @ApiOperation({ summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English' })
   @ApiProduces('text/html')
+  @ApiOkResponse({
+    description: 'The voucher as an HTML page (UTF-8)',
+    content: { 'text/html': { schema: { type: 'string' } } },
+  })
   @ApiProblems(400, 404)
   async print(@Param('id') id: string, @Res() res: HttpResponse): Promise<void> {
     const voucher = await this.vouchers.get(checkId(id));

@@ -73,6 +73,65 @@ export class VoucherLedgerProofDto {
   committedAt!: string;
 }
 
+export class VoucherTradeDto {
+  @ApiProperty({ example: 'T-2026-10-0001' })
+  tradeId!: string;
+  @ApiProperty({ example: 'GREEN_POWER' })
+  kind!: string;
+  @ApiProperty({
+    description: 'SHA-256 hex of the canonical trade data (null: the trade is not in this gateway’s store)',
+    type: String,
+    nullable: true,
+    example: 'ab'.repeat(32),
+  })
+  tradeDataHash!: string | null;
+  @ApiProperty({
+    description: 'SHA-256 hex of the canonical check data (null as above)',
+    type: String,
+    nullable: true,
+    example: 'cd'.repeat(32),
+  })
+  checkDataHash!: string | null;
+  @ApiProperty({
+    description: 'Digest of the meter evidence (null as above)',
+    type: String,
+    nullable: true,
+    example: 'ef'.repeat(32),
+  })
+  meterEvidenceDigest!: string | null;
+}
+
+export class VoucherClaimDto {
+  @ApiProperty({ description: 'What the voucher is filed as evidence for', example: '2026 年度绿电消费核算' })
+  purpose!: string;
+  @ApiProperty({ example: '2026-01' })
+  reportingStartMonth!: string;
+  @ApiProperty({ example: '2026-12' })
+  reportingEndMonth!: string;
+  @ApiProperty({
+    description: 'Start of the first month (Asia/Shanghai)',
+    example: '2025-12-31T16:00:00.000Z',
+  })
+  reportingPeriodStart!: string;
+  @ApiProperty({ description: 'End of the last month (exclusive)', example: '2026-12-31T16:00:00.000Z' })
+  reportingPeriodEnd!: string;
+}
+
+export class VoucherStatusChangeDto {
+  @ApiProperty({ enum: VOUCHER_STATUSES, example: 'IN_CUSTODY' })
+  status!: string;
+  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  at!: string;
+  @ApiProperty({ description: 'The transaction of the change' })
+  txId!: string;
+  @ApiProperty({ description: 'Identity that made the change', example: 'admin' })
+  by!: string;
+  @ApiProperty({ example: 'TradingCenterMSP' })
+  byMsp!: string;
+  @ApiProperty({ description: 'Why ("" when none was given)', example: '' })
+  reason!: string;
+}
+
 export class VoucherDto {
   @ApiProperty({ example: 'VCH-T-2026-10-0001' })
   id!: string;
@@ -96,18 +155,19 @@ export class VoucherDto {
   priceFen!: number;
   @ApiProperty()
   currency!: string;
-  @ApiProperty({ description: 'The attested trade behind the voucher', type: Object })
-  trade!: {
-    tradeId: string;
-    kind: string;
-    tradeDataHash: string | null;
-    checkDataHash: string | null;
-    meterEvidenceDigest: string | null;
-  };
-  @ApiProperty({ nullable: true, type: Object })
-  claimedFor!: unknown;
-  @ApiProperty({ type: Object, isArray: true })
-  history!: unknown[];
+  @ApiProperty({ description: 'The attested trade behind the voucher', type: VoucherTradeDto })
+  trade!: VoucherTradeDto;
+  @ApiProperty({
+    description: 'What the voucher was claimed for (null until it is CLAIMED)',
+    type: VoucherClaimDto,
+    nullable: true,
+  })
+  claimedFor!: VoucherClaimDto | null;
+  @ApiProperty({
+    description: 'Every status change, the issue included, oldest first',
+    type: [VoucherStatusChangeDto],
+  })
+  history!: VoucherStatusChangeDto[];
   @ApiProperty({ type: VoucherLedgerProofDto, description: 'The transaction that issued the voucher' })
   ledger!: VoucherLedgerProofDto;
   @ApiProperty({ type: VoucherLedgerProofDto, description: 'The transaction that last changed it' })
