@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import { createServer, Server } from 'node:net';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import { DelegatingLedger } from '../src/ledger/delegating-ledger';
+import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import type {
   IdentityRef,
   LedgerPort,
@@ -25,6 +26,7 @@ import {
   freePort,
   participant,
   readFirstAdminKey,
+  atLedgerTime,
   startGateway,
   startTestPostgres,
   tempDir,
@@ -63,6 +65,7 @@ describe('the OpenAPI document against real answers', () => {
   let dataDir: string;
   let gateway: TestGateway;
   let ledger: LedgerPort;
+  let embedded: EmbeddedLedger;
   let refusing: RefusingLedger;
   let contract: OpenApiContract;
   let market: Market;
@@ -83,7 +86,10 @@ describe('the OpenAPI document against real answers', () => {
         RATE_LIMIT_READS_PER_MINUTE: '0',
         BODY_LIMIT: '64kb',
       },
-      wrapLedger: (inner) => (refusing = new RefusingLedger(inner)),
+      wrapLedger: (inner) => {
+        embedded = inner as EmbeddedLedger;
+        return (refusing = new RefusingLedger(inner));
+      },
     });
     ledger = gateway.app.get<LedgerPort>(LEDGER_PORT);
     const document = (await gateway.http.get('/docs/openapi.json').expect(200)).body as OpenApiDocument;
@@ -124,6 +130,7 @@ describe('the OpenAPI document against real answers', () => {
       const path = '/v1/parameters';
       const good = {
         validityMonths: 24,
+        issuanceWindowMonths: 12,
         minTransferVolume: 1,
         maxTransferVolume: 9999999,
         paused: false,
@@ -396,7 +403,10 @@ describe('the OpenAPI document against real answers', () => {
       await post('/v1/issuances', { unitId: 'U-NEW', month: MONTH }).expect(409);
       await post('/v1/issuances', { unitId: 'U-404', month: MONTH }).expect(404);
       await post('/v1/issuances', { unitId: 'U-NEW', month: 'last month' }).expect(400);
-      const old = await post('/v1/issuances', { unitId: 'U-OLD', month: '2020-01' }).expect(201);
+      // Issued when 2020-01 had just closed (its window has long closed since): a lot past its expiry date.
+      const old = await atLedgerTime(embedded, new Date('2020-02-02T00:00:00+08:00'), () =>
+        post('/v1/issuances', { unitId: 'U-OLD', month: '2020-01' }).expect(201),
+      );
       oldLot = old.body.lotId as string;
       await get('/v1/issuances?unitId=U-NEW').expect(200);
       await get('/v1/issuances?limit=1').expect(200);
