@@ -1,7 +1,12 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProblemError } from '../common/problem';
+import { copyTextRow } from '../database/copy-text';
 import { periodOf, SHANGHAI_OFFSET_MS } from './months';
 import {
   bodyLines,
@@ -11,16 +16,16 @@ import {
   LineErrorCode,
   LineParser,
   NdjsonParser,
-  ParsedReading,
 } from './reading-lines';
 
-/** Rows per INSERT … SELECT FROM unnest(…): one round trip per batch, never per row. */
-export const INGEST_BATCH_ROWS = 5000;
+/** Readings per COPY data chunk (about 40 bytes each): big enough that stream overhead is noise. */
+export const COPY_CHUNK_ROWS = 2000;
 /** Lines per request at most (a month of 15-minute readings of about 1,700 meters). */
 export const INGEST_LINES_MAX = 5_000_000;
 /** Bad lines listed in an answer (the total is always given). */
 export const ERRORS_LISTED_MAX = 1000;
 const STAGING = 'pg_temp.meter_reading_staging';
+const CLASSIFIED = 'pg_temp.meter_reading_classified';
 /** Months before and after the current one whose partitions are created at start. */
 const PARTITIONS_BEHIND = 3;
 const PARTITIONS_AHEAD = 2;
@@ -104,15 +109,17 @@ class ErrorList {
 /**
  * Bulk ingestion of interval readings.
  *
- * The body is parsed line by line while it streams in; good lines go in batches of INGEST_BATCH_ROWS into a
- * session-local staging table (`INSERT … SELECT FROM unnest($1::int[], …)`, one round trip per batch:
- * `pg-copy-streams` is not installed, and COPY is not needed at this rate). Nothing touches the real tables
- * until the whole body has been read. Then, in ONE transaction, set-based statements classify every staged
- * line (unknown meter, off the meter's grid, interval not ended, duplicate in the request, frozen period,
- * conflict, unchanged, correction, new), lock the (meter, month) rows of `meter_periods` in key order (so
- * ingestion and closing of a period serialise, without deadlocks between ingestions), write the new and
- * corrected readings (superseded values kept in `meter_reading_versions`) and the monthly totals, and commit
- * — or roll back everything in atomic mode when any line is bad. A failure anywhere stores nothing.
+ * The body is parsed line by line while it streams in; good lines are written as they come into a session-local
+ * staging table through `COPY … FROM STDIN` (text format, `pg-copy-streams`), so PostgreSQL stores the rows
+ * while Node parses the next ones, and a slow database holds the body stream back. Nothing touches the real
+ * tables until the whole body has been read. Then, in ONE transaction: the (meter, month) rows of
+ * `meter_periods` the good lines need are created and locked in key order (so ingestion and closing of a period
+ * serialise, without deadlocks between ingestions); ONE set-based statement classifies every staged line
+ * (unknown meter, off the meter's grid, interval not ended, duplicate in the request, frozen period, conflict,
+ * unchanged, correction, new) into a second session-local table and counts the classes; then the new and
+ * corrected readings are written (superseded values kept in `meter_reading_versions`) with the monthly totals,
+ * and the transaction commits — or rolls back everything in atomic mode when any line is bad. A failure
+ * anywhere stores nothing.
  */
 @Injectable()
 export class ReadingsIngestionService implements OnModuleInit {
@@ -144,9 +151,10 @@ export class ReadingsIngestionService implements OnModuleInit {
 
   async ingest(body: AsyncIterable<Buffer | string>, options: IngestOptions): Promise<IngestOutcome> {
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    // The postgres driver hands back its pg client: COPY needs the client itself (TypeORM has no COPY).
+    const client = (await runner.connect()) as PoolClient;
     try {
-      return await this.run(runner, body, options);
+      return await this.run(runner, client, body, options);
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       const code = (error as { code?: string }).code;
@@ -162,29 +170,40 @@ export class ReadingsIngestionService implements OnModuleInit {
       }
       throw error;
     } finally {
-      await runner.query(`TRUNCATE ${STAGING}`).catch(() => undefined);
+      await runner.query(`TRUNCATE ${STAGING}, ${CLASSIFIED}`).catch(() => undefined);
       await runner.release();
     }
   }
 
   private async run(
     runner: QueryRunner,
+    client: PoolClient,
     body: AsyncIterable<Buffer | string>,
     options: IngestOptions,
   ): Promise<IngestOutcome> {
+    // Session-local tables (no WAL, invisible to other sessions), created once per pooled connection and emptied
+    // after every request. `t` is the interval start in epoch seconds: an integer is cheaper for COPY to read
+    // than a timestamp literal, and the grid check needs the number anyway.
     await runner.query(`
       CREATE TEMP TABLE IF NOT EXISTS meter_reading_staging (
+        line     integer NOT NULL,
+        meter_id text NOT NULL,
+        t        bigint NOT NULL,
+        wh       bigint NOT NULL,
+        period   char(7) NOT NULL
+      );
+      CREATE TEMP TABLE IF NOT EXISTS meter_reading_classified (
         line           integer NOT NULL,
-        meter_id       varchar(64) NOT NULL,
+        meter_id       text NOT NULL,
         interval_start timestamptz NOT NULL,
         wh             bigint NOT NULL,
         period         char(7) NOT NULL,
-        rn             integer NOT NULL DEFAULT 1,
-        error          varchar(32),
-        action         varchar(16),
+        rn             bigint NOT NULL,
+        error          text,
+        action         text NOT NULL,
         old_wh         bigint
-      )`);
-    await runner.query(`TRUNCATE ${STAGING}`);
+      );
+      TRUNCATE ${STAGING}, ${CLASSIFIED}`);
 
     const nowMs = Date.now();
     const parser: LineParser = options.format === 'csv' ? new CsvParser(nowMs) : new NdjsonParser(nowMs);
@@ -194,80 +213,62 @@ export class ReadingsIngestionService implements OnModuleInit {
     let maxMs = Number.NEGATIVE_INFINITY;
     let lines = 0;
     let staged = 0;
-    let batch: ParsedReading[] = [];
 
-    // One batch in flight while the next one is parsed: parsing and PostgreSQL overlap, memory stays bounded
-    // (a batch being parsed, a batch being inserted) and a slow database holds the body stream back.
-    let inFlight: Promise<void> = Promise.resolve();
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const rows = batch;
-      batch = [];
-      await inFlight;
-      inFlight = runner
-        .query(
-          `INSERT INTO ${STAGING} (line, meter_id, interval_start, wh, period)
-           SELECT l, m, to_timestamp(t), w, p
-           FROM unnest($1::int[], $2::varchar[], $3::bigint[], $4::bigint[], $5::char(7)[]) AS u(l, m, t, w, p)`,
-          [
-            rows.map((r) => r.line),
-            rows.map((r) => r.meterId),
-            // Whole seconds: the parser refuses intervals that do not start on a minute.
-            rows.map((r) => r.startMs / 1000),
-            rows.map((r) => r.wh),
-            rows.map((r) => r.period),
-          ],
-        )
-        .then(() => {
-          staged += rows.length;
-        });
-      // Observed by the next `await inFlight`; this only keeps it from counting as unhandled meanwhile.
-      inFlight.catch(() => undefined);
-    };
-
-    for await (const { line, text, tooLong } of bodyLines(body)) {
-      if (tooLong) {
+    // The COPY data: rows in chunks of COPY_CHUNK_ROWS, pulled by the COPY stream as PostgreSQL takes them in.
+    async function* copyData(): AsyncGenerator<Buffer> {
+      let chunk = '';
+      let rows = 0;
+      for await (const { line, text, tooLong } of bodyLines(body)) {
+        if (tooLong) {
+          lines += 1;
+          parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
+          continue;
+        }
+        if (text.trim() === '') continue;
+        let result;
+        try {
+          result = parser.parse(text, line);
+        } catch (error) {
+          if (error instanceof CsvHeaderError) throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
+          throw error;
+        }
+        if (result === undefined) continue;
         lines += 1;
-        parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
-        continue;
+        if (lines > INGEST_LINES_MAX) {
+          throw new ProblemError(
+            413,
+            'TOO_MANY_LINES',
+            `at most ${INGEST_LINES_MAX} readings per request; split the file`,
+          );
+        }
+        if ('error' in result) {
+          parseErrors.add(result.error);
+          continue;
+        }
+        const reading = result.reading;
+        periods.add(reading.period);
+        if (reading.startMs < minMs) minMs = reading.startMs;
+        if (reading.startMs > maxMs) maxMs = reading.startMs;
+        // Whole seconds: the parser refuses intervals that do not start on a minute. The meter id and the
+        // period are escaped by copyTextRow like any text, whatever the parser lets through.
+        chunk += copyTextRow([reading.line, reading.meterId, reading.startMs / 1000, reading.wh, reading.period]);
+        staged += 1;
+        if (++rows >= COPY_CHUNK_ROWS) {
+          yield Buffer.from(chunk, 'utf8');
+          chunk = '';
+          rows = 0;
+        }
       }
-      if (text.trim() === '') continue;
-      let result;
-      try {
-        result = parser.parse(text, line);
-      } catch (error) {
-        if (error instanceof CsvHeaderError) throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
-        throw error;
-      }
-      if (result === undefined) continue;
-      lines += 1;
-      if (lines > INGEST_LINES_MAX) {
-        throw new ProblemError(
-          413,
-          'TOO_MANY_LINES',
-          `at most ${INGEST_LINES_MAX} readings per request; split the file`,
-        );
-      }
-      if ('error' in result) {
-        parseErrors.add(result.error);
-        continue;
-      }
-      const reading = result.reading;
-      periods.add(reading.period);
-      if (reading.startMs < minMs) minMs = reading.startMs;
-      if (reading.startMs > maxMs) maxMs = reading.startMs;
-      batch.push(reading);
-      if (batch.length >= INGEST_BATCH_ROWS) await flush();
+      if (rows > 0) yield Buffer.from(chunk, 'utf8');
     }
-    await flush();
-    await inFlight;
+    await pipeline(
+      Readable.from(copyData()),
+      client.query(copyFrom(`COPY ${STAGING} (line, meter_id, t, wh, period) FROM STDIN`)),
+    );
     if (lines === 0) {
       throw new ProblemError(400, 'NO_READINGS', 'the request body holds no reading');
     }
-    if (staged > 0) {
-      await this.ensurePartitions(runner, periods);
-      if (staged > 1000) await runner.query(`ANALYZE ${STAGING}`);
-    }
+    if (staged > 0) await this.ensurePartitions(runner, periods);
 
     await runner.startTransaction();
     const counts = staged > 0 ? await this.merge(runner, options, minMs, maxMs) : undefined;
@@ -276,7 +277,7 @@ export class ReadingsIngestionService implements OnModuleInit {
     const sqlErrors =
       sqlErrorCount > 0
         ? ((await runner.query(
-            `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${STAGING}
+            `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${CLASSIFIED}
              WHERE error IS NOT NULL ORDER BY line LIMIT ${ERRORS_LISTED_MAX}`,
           )) as StagedError[])
         : [];
@@ -318,69 +319,73 @@ export class ReadingsIngestionService implements OnModuleInit {
     const from = new Date(minMs).toISOString();
     const to = new Date(maxMs + 1).toISOString();
 
-    await runner.query(`
-      UPDATE ${STAGING} s SET error = 'UNKNOWN_METER'
-      WHERE NOT EXISTS (SELECT 1 FROM meters m WHERE m.id = s.meter_id)`);
-    await runner.query(`
-      UPDATE ${STAGING} s
-      SET error = CASE
-        WHEN mod(extract(epoch FROM s.interval_start)::bigint, m.interval_minutes * 60) <> 0
-          THEN 'MISALIGNED_INTERVAL'
-        ELSE 'FUTURE_INTERVAL' END
-      FROM meters m
-      WHERE m.id = s.meter_id AND s.error IS NULL
-        AND (mod(extract(epoch FROM s.interval_start)::bigint, m.interval_minutes * 60) <> 0
-             OR s.interval_start + make_interval(mins => m.interval_minutes) > statement_timestamp())`);
-    // The same interval more than once: different values reject every such line; equal values are kept once.
-    await runner.query(`
-      UPDATE ${STAGING} s
-      SET rn = d.rn, error = CASE WHEN d.lo <> d.hi THEN 'DUPLICATE_IN_REQUEST' END
-      FROM (
-        SELECT line,
-               row_number() OVER (PARTITION BY meter_id, interval_start ORDER BY line) AS rn,
-               min(wh) OVER k AS lo, max(wh) OVER k AS hi, count(*) OVER k AS n
-        FROM ${STAGING} WHERE error IS NULL
-        WINDOW k AS (PARTITION BY meter_id, interval_start)
-      ) d
-      WHERE s.line = d.line AND d.n > 1`);
+    // The checks that need only the request and the registry, shared by the lock and the classification: a
+    // line is `fit` when its meter is known, it is on the meter's grid and its interval has ended.
+    const fit = `
+      mod(s.t, m.interval_minutes * 60) = 0
+      AND to_timestamp(s.t) + make_interval(mins => m.interval_minutes) <= statement_timestamp()`;
 
-    // Lock the (meter, month) rows in key order: closing a period takes the same lock.
+    // Lock the (meter, month) rows in key order before reading any stored reading: closing a period takes the
+    // same lock, and a concurrent ingestion of the same readings commits before this one reads them (so its
+    // lines come out `unchanged`, not as a key clash). Only the months of lines that can be stored get a row:
+    // a month whose every line repeats an interval with different values gets none.
     await runner.query(`
       INSERT INTO meter_periods (meter_id, period)
-      SELECT DISTINCT meter_id, period FROM ${STAGING} WHERE error IS NULL ORDER BY 1, 2
+      SELECT DISTINCT meter_id, period FROM (
+        SELECT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id
+        WHERE ${fit}
+        GROUP BY s.meter_id, s.period, s.t HAVING min(s.wh) = max(s.wh)
+      ) g
+      ORDER BY 1, 2
       ON CONFLICT DO NOTHING`);
     await runner.query(`
       SELECT 1 FROM meter_periods
-      WHERE (meter_id, period) IN (SELECT DISTINCT meter_id, period FROM ${STAGING} WHERE error IS NULL)
+      WHERE (meter_id, period) IN (
+        SELECT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id WHERE ${fit}
+      )
       ORDER BY meter_id, period FOR NO KEY UPDATE`);
-    await runner.query(
-      `
-      UPDATE ${STAGING} s
-      SET old_wh = r.wh,
-          action = CASE WHEN r.wh = s.wh THEN 'UNCHANGED' WHEN $1::boolean THEN 'CORRECT' END,
-          error = CASE WHEN r.wh <> s.wh AND NOT $1::boolean THEN 'READING_CONFLICT' END
-      FROM meter_readings r
-      WHERE r.meter_id = s.meter_id AND r.interval_start = s.interval_start
-        AND r.interval_start >= $2 AND r.interval_start < $3 AND s.error IS NULL`,
-      [options.correction, from, to],
-    );
-    await runner.query(`UPDATE ${STAGING} SET action = 'NEW' WHERE error IS NULL AND action IS NULL`);
-    if (!options.correction) {
-      // An attested period is frozen: the same value again is still `unchanged`, anything else needs a
-      // correction.
-      await runner.query(`
-        UPDATE ${STAGING} s SET error = 'PERIOD_FROZEN', action = NULL
-        FROM meter_periods p
-        WHERE p.meter_id = s.meter_id AND p.period = s.period AND p.attested_version > 0
-          AND (s.error IS NULL OR s.error = 'READING_CONFLICT') AND s.action IS DISTINCT FROM 'UNCHANGED'`);
-    }
 
-    const [summary] = (await runner.query(`
+    // Every line's class in one statement. The CASE order is the order of precedence: errors of the line
+    // itself, then of the request, then of what is stored. The same interval more than once: different values
+    // reject every such line; equal values are kept once (rn = 1), the repeats count as unchanged. An attested
+    // period is frozen: the same value again is still `unchanged`, anything else needs a correction.
+    const [summary] = (await runner.query(
+      `
+      WITH c AS (
+        SELECT s.line, s.meter_id, to_timestamp(s.t) AS interval_start, s.wh, s.period, s.rn,
+               CASE
+                 WHEN m.id IS NULL THEN 'UNKNOWN_METER'
+                 WHEN mod(s.t, m.interval_minutes * 60) <> 0 THEN 'MISALIGNED_INTERVAL'
+                 WHEN to_timestamp(s.t) + make_interval(mins => m.interval_minutes) > statement_timestamp()
+                   THEN 'FUTURE_INTERVAL'
+                 WHEN s.lo <> s.hi THEN 'DUPLICATE_IN_REQUEST'
+                 WHEN NOT $1::boolean AND p.attested_version > 0 AND r.wh IS DISTINCT FROM s.wh
+                   THEN 'PERIOD_FROZEN'
+                 WHEN NOT $1::boolean AND r.wh <> s.wh THEN 'READING_CONFLICT'
+               END AS error,
+               CASE WHEN r.wh IS NULL THEN 'NEW' WHEN r.wh = s.wh THEN 'UNCHANGED' ELSE 'CORRECT' END AS action,
+               r.wh AS old_wh
+        FROM (
+          SELECT line, meter_id, t, wh, period,
+                 row_number() OVER k AS rn, min(wh) OVER k AS lo, max(wh) OVER k AS hi
+          FROM ${STAGING}
+          WINDOW k AS (PARTITION BY meter_id, t ORDER BY line
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ) s
+        LEFT JOIN meters m ON m.id = s.meter_id
+        LEFT JOIN meter_periods p ON p.meter_id = s.meter_id AND p.period = s.period
+        LEFT JOIN meter_readings r
+          ON r.meter_id = s.meter_id AND r.interval_start = to_timestamp(s.t)
+         AND r.interval_start >= $2 AND r.interval_start < $3
+      ),
+      kept AS (INSERT INTO ${CLASSIFIED} SELECT * FROM c)
       SELECT count(*) FILTER (WHERE error IS NOT NULL)::int AS errors,
              count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'NEW')::int AS accepted,
              count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'CORRECT')::int AS corrected,
              count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged
-      FROM ${STAGING}`)) as Array<{ errors: number; accepted: number; corrected: number; unchanged: number }>;
+      FROM c`,
+      [options.correction, from, to],
+    )) as Array<{ errors: number; accepted: number; corrected: number; unchanged: number }>;
     if (options.mode === 'atomic' && summary.errors > 0) return summary;
 
     if (summary.corrected > 0) {
@@ -388,7 +393,7 @@ export class ReadingsIngestionService implements OnModuleInit {
         `
         INSERT INTO meter_reading_versions (meter_id, interval_start, version, wh, reason, received_at)
         SELECT r.meter_id, r.interval_start, r.version, r.wh, r.reason, r.received_at
-        FROM meter_readings r JOIN ${STAGING} s
+        FROM meter_readings r JOIN ${CLASSIFIED} s
           ON r.meter_id = s.meter_id AND r.interval_start = s.interval_start
         WHERE s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
           AND r.interval_start >= $1 AND r.interval_start < $2`,
@@ -398,7 +403,7 @@ export class ReadingsIngestionService implements OnModuleInit {
         `
         UPDATE meter_readings r
         SET wh = s.wh, version = r.version + 1, reason = $3, received_at = now()
-        FROM ${STAGING} s
+        FROM ${CLASSIFIED} s
         WHERE r.meter_id = s.meter_id AND r.interval_start = s.interval_start
           AND s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
           AND r.interval_start >= $1 AND r.interval_start < $2`,
@@ -409,7 +414,7 @@ export class ReadingsIngestionService implements OnModuleInit {
       await runner.query(
         `
         INSERT INTO meter_readings (meter_id, interval_start, wh, version, reason)
-        SELECT meter_id, interval_start, wh, 1, $1 FROM ${STAGING}
+        SELECT meter_id, interval_start, wh, 1, $1 FROM ${CLASSIFIED}
         WHERE error IS NULL AND rn = 1 AND action = 'NEW'`,
         [options.correction ? options.reason : null],
       );
@@ -429,7 +434,7 @@ export class ReadingsIngestionService implements OnModuleInit {
           SELECT meter_id, period,
                  sum(CASE WHEN action = 'NEW' THEN wh ELSE wh - old_wh END) AS delta,
                  count(*) FILTER (WHERE action = 'NEW') AS added
-          FROM ${STAGING}
+          FROM ${CLASSIFIED}
           WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT')
           GROUP BY meter_id, period
         ) d
