@@ -25,7 +25,16 @@ export const INGEST_LINES_MAX = 5_000_000;
 /** Bad lines listed in an answer (the total is always given). */
 export const ERRORS_LISTED_MAX = 1000;
 const STAGING = 'pg_temp.meter_reading_staging';
-const CLASSIFIED = 'pg_temp.meter_reading_classified';
+const REJECTED = 'pg_temp.meter_reading_rejected';
+/** Session memory for the temporary tables (a 50,000-line request stages about 4 MB). */
+const TEMP_BUFFERS = '64MB';
+/** Memory of each sort, hash and CTE of the classification (per transaction, see merge). */
+const WORK_MEM = '64MB';
+/** Meters whose last interval is remembered to rule out repeated intervals without SQL (see run). */
+const ORDER_TRACKED_METERS_MAX = 100_000;
+
+/** Pooled connections whose session has been prepared for ingestion (temp_buffers set). */
+const sessionsReady = new WeakSet<object>();
 /** Months before and after the current one whose partitions are created at start. */
 const PARTITIONS_BEHIND = 3;
 const PARTITIONS_AHEAD = 2;
@@ -170,7 +179,7 @@ export class ReadingsIngestionService implements OnModuleInit {
       }
       throw error;
     } finally {
-      await runner.query(`TRUNCATE ${STAGING}, ${CLASSIFIED}`).catch(() => undefined);
+      await runner.query(`TRUNCATE ${STAGING}, ${REJECTED}`).catch(() => undefined);
       await runner.release();
     }
   }
@@ -183,7 +192,14 @@ export class ReadingsIngestionService implements OnModuleInit {
   ): Promise<IngestOutcome> {
     // Session-local tables (no WAL, invisible to other sessions), created once per pooled connection and emptied
     // after every request. `t` is the interval start in epoch seconds: an integer is cheaper for COPY to read
-    // than a timestamp literal, and the grid check needs the number anyway.
+    // than a timestamp literal, and the grid check needs the number anyway. `meter_reading_rejected` keeps
+    // only the lines the classification rejects, for the answer. Temporary tables live in the session's
+    // `temp_buffers` (8 MB by default: a 50,000-line request spilled to disk); the setting can only be changed
+    // before the session first touches a temporary table, so it is set then and never changed again.
+    if (!sessionsReady.has(client)) {
+      await runner.query(`SET temp_buffers = '${TEMP_BUFFERS}'`).catch(() => undefined);
+      sessionsReady.add(client);
+    }
     await runner.query(`
       CREATE TEMP TABLE IF NOT EXISTS meter_reading_staging (
         line     integer NOT NULL,
@@ -192,18 +208,15 @@ export class ReadingsIngestionService implements OnModuleInit {
         wh       bigint NOT NULL,
         period   char(7) NOT NULL
       );
-      CREATE TEMP TABLE IF NOT EXISTS meter_reading_classified (
+      CREATE TEMP TABLE IF NOT EXISTS meter_reading_rejected (
         line           integer NOT NULL,
         meter_id       text NOT NULL,
         interval_start timestamptz NOT NULL,
         wh             bigint NOT NULL,
-        period         char(7) NOT NULL,
-        rn             bigint NOT NULL,
-        error          text,
-        action         text NOT NULL,
+        error          text NOT NULL,
         old_wh         bigint
       );
-      TRUNCATE ${STAGING}, ${CLASSIFIED}`);
+      TRUNCATE ${STAGING}, ${REJECTED}`);
 
     const nowMs = Date.now();
     const parser: LineParser = options.format === 'csv' ? new CsvParser(nowMs) : new NdjsonParser(nowMs);
@@ -213,6 +226,11 @@ export class ReadingsIngestionService implements OnModuleInit {
     let maxMs = Number.NEGATIVE_INFINITY;
     let lines = 0;
     let staged = 0;
+    // A request repeats an interval only if some meter's intervals do not strictly increase from line to line.
+    // Files come sorted by meter or by time, so this is almost always known false, and the classification then
+    // skips the window over (meter, interval) that finds repeats (a sort of every line).
+    const lastStart = new Map<string, number>();
+    let mayRepeat = false;
 
     // The COPY data: rows in chunks of COPY_CHUNK_ROWS, pulled by the COPY stream as PostgreSQL takes them in.
     async function* copyData(): AsyncGenerator<Buffer> {
@@ -229,7 +247,8 @@ export class ReadingsIngestionService implements OnModuleInit {
         try {
           result = parser.parse(text, line);
         } catch (error) {
-          if (error instanceof CsvHeaderError) throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
+          if (error instanceof CsvHeaderError)
+            throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
           throw error;
         }
         if (result === undefined) continue;
@@ -249,9 +268,21 @@ export class ReadingsIngestionService implements OnModuleInit {
         periods.add(reading.period);
         if (reading.startMs < minMs) minMs = reading.startMs;
         if (reading.startMs > maxMs) maxMs = reading.startMs;
+        if (!mayRepeat) {
+          const last = lastStart.get(reading.meterId);
+          if (last !== undefined && reading.startMs <= last) mayRepeat = true;
+          else if (last === undefined && lastStart.size >= ORDER_TRACKED_METERS_MAX) mayRepeat = true;
+          else lastStart.set(reading.meterId, reading.startMs);
+        }
         // Whole seconds: the parser refuses intervals that do not start on a minute. The meter id and the
         // period are escaped by copyTextRow like any text, whatever the parser lets through.
-        chunk += copyTextRow([reading.line, reading.meterId, reading.startMs / 1000, reading.wh, reading.period]);
+        chunk += copyTextRow([
+          reading.line,
+          reading.meterId,
+          reading.startMs / 1000,
+          reading.wh,
+          reading.period,
+        ]);
         staged += 1;
         if (++rows >= COPY_CHUNK_ROWS) {
           yield Buffer.from(chunk, 'utf8');
@@ -271,13 +302,13 @@ export class ReadingsIngestionService implements OnModuleInit {
     if (staged > 0) await this.ensurePartitions(runner, periods);
 
     await runner.startTransaction();
-    const counts = staged > 0 ? await this.merge(runner, options, minMs, maxMs) : undefined;
+    const counts = staged > 0 ? await this.merge(runner, options, minMs, maxMs, mayRepeat) : undefined;
     const sqlErrorCount = counts?.errors ?? 0;
     const rejected = parseErrors.count + sqlErrorCount;
     const sqlErrors =
       sqlErrorCount > 0
         ? ((await runner.query(
-            `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${CLASSIFIED}
+            `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${REJECTED}
              WHERE error IS NOT NULL ORDER BY line LIMIT ${ERRORS_LISTED_MAX}`,
           )) as StagedError[])
         : [];
@@ -308,19 +339,25 @@ export class ReadingsIngestionService implements OnModuleInit {
     };
   }
 
-  /** Classify the staged lines and apply the good ones (inside the caller's transaction). */
+  /**
+   * Classify the staged lines and apply the good ones (inside the caller's transaction): the period locks, then
+   * ONE statement that classifies every line, stores the readings and totals and answers the counts.
+   */
   private async merge(
     runner: QueryRunner,
     options: IngestOptions,
     minMs: number,
     maxMs: number,
+    mayRepeat: boolean,
   ): Promise<{ accepted: number; unchanged: number; corrected: number; errors: number }> {
     // Constant bounds let the planner prune meter_readings to the partitions the request touches.
     const from = new Date(minMs).toISOString();
     const to = new Date(maxMs + 1).toISOString();
+    // Sorts, hashes and the CTE below hold a request's lines; at the 4 MB default they spill to disk.
+    await runner.query(`SET LOCAL work_mem = '${WORK_MEM}'`);
 
-    // The checks that need only the request and the registry, shared by the lock and the classification: a
-    // line is `fit` when its meter is known, it is on the meter's grid and its interval has ended.
+    // A line is `fit` when its meter is known, it is on the meter's grid and its interval has ended: the
+    // checks that need only the request and the registry.
     const fit = `
       mod(s.t, m.interval_minutes * 60) = 0
       AND to_timestamp(s.t) + make_interval(mins => m.interval_minutes) <= statement_timestamp()`;
@@ -328,35 +365,77 @@ export class ReadingsIngestionService implements OnModuleInit {
     // Lock the (meter, month) rows in key order before reading any stored reading: closing a period takes the
     // same lock, and a concurrent ingestion of the same readings commits before this one reads them (so its
     // lines come out `unchanged`, not as a key clash). Only the months of lines that can be stored get a row:
-    // a month whose every line repeats an interval with different values gets none.
-    await runner.query(`
-      INSERT INTO meter_periods (meter_id, period)
-      SELECT DISTINCT meter_id, period FROM (
-        SELECT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id
-        WHERE ${fit}
-        GROUP BY s.meter_id, s.period, s.t HAVING min(s.wh) = max(s.wh)
-      ) g
-      ORDER BY 1, 2
-      ON CONFLICT DO NOTHING`);
-    await runner.query(`
-      SELECT 1 FROM meter_periods
-      WHERE (meter_id, period) IN (
-        SELECT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id WHERE ${fit}
+    // a month whose every line repeats an interval with different values gets none. The rows are locked by a
+    // second statement because one statement would not see rows that a concurrent transaction committed while
+    // this one waited on them (its snapshot is taken before).
+    const months = (await runner.query(
+      `
+      WITH wanted AS (
+        ${
+          mayRepeat
+            ? `SELECT DISTINCT meter_id, period FROM (
+                 SELECT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id
+                 WHERE ${fit}
+                 GROUP BY s.meter_id, s.period, s.t HAVING min(s.wh) = max(s.wh)
+               ) g`
+            : `SELECT DISTINCT s.meter_id, s.period FROM ${STAGING} s JOIN meters m ON m.id = s.meter_id
+               WHERE ${fit}`
+        }
+      ),
+      created AS (
+        INSERT INTO meter_periods (meter_id, period)
+        SELECT meter_id, period FROM wanted ORDER BY 1, 2
+        ON CONFLICT DO NOTHING
       )
-      ORDER BY meter_id, period FOR NO KEY UPDATE`);
+      SELECT meter_id, period FROM wanted`,
+    )) as Array<{ meter_id: string; period: string }>;
+    if (months.length > 0) {
+      await runner.query(
+        `
+        SELECT 1 FROM meter_periods
+        WHERE (meter_id, period) IN (SELECT * FROM unnest($1::text[], $2::char(7)[]))
+        ORDER BY meter_id, period FOR NO KEY UPDATE`,
+        [months.map((row) => row.meter_id), months.map((row) => row.period)],
+      );
+    }
 
-    // Every line's class in one statement. The CASE order is the order of precedence: errors of the line
-    // itself, then of the request, then of what is stored. The same interval more than once: different values
-    // reject every such line; equal values are kept once (rn = 1), the repeats count as unchanged. An attested
-    // period is frozen: the same value again is still `unchanged`, anything else needs a correction.
+    // Every line's class, in one statement that also stores the outcome. The CASE order is the order of
+    // precedence: errors of the line itself, then of the request, then of what is stored. The same interval
+    // more than once: different values reject every such line; equal values are kept once (rn = 1), the
+    // repeats count as unchanged (`mayRepeat` false: the parser saw every meter's intervals increase, so there
+    // is no repeat to look for). An attested period is frozen: the same value again is still `unchanged`,
+    // anything else needs a correction. The stored readings are read per meter over the request's time range
+    // (one primary-key range scan per meter), so the cost follows the request, not the table. In atomic mode
+    // nothing is written when any line is rejected (the caller rolls back as well).
+    const lines = mayRepeat
+      ? `SELECT line, meter_id, t, to_timestamp(t) AS ts, wh, period,
+                row_number() OVER k AS rn, min(wh) OVER k AS lo, max(wh) OVER k AS hi
+         FROM ${STAGING}
+         WINDOW k AS (PARTITION BY meter_id, t ORDER BY line
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`
+      : `SELECT line, meter_id, t, to_timestamp(t) AS ts, wh, period, 1 AS rn, wh AS lo, wh AS hi
+         FROM ${STAGING}`;
     const [summary] = (await runner.query(
       `
-      WITH c AS (
-        SELECT s.line, s.meter_id, to_timestamp(s.t) AS interval_start, s.wh, s.period, s.rn,
+      WITH stored AS (
+        SELECT r.meter_id, r.interval_start, r.wh, r.version, r.reason, r.received_at
+        FROM (SELECT meter_id, min(t) AS lo, max(t) AS hi FROM ${STAGING} GROUP BY meter_id) q
+        CROSS JOIN LATERAL (
+          SELECT * FROM meter_readings r
+          WHERE r.meter_id = q.meter_id
+            AND r.interval_start >= to_timestamp(q.lo) AND r.interval_start <= to_timestamp(q.hi)
+            AND r.interval_start >= $2 AND r.interval_start < $3
+          -- Not flattened into a join: the planner would otherwise pick a hash join over whole partitions
+          -- whenever their statistics are stale (right after a large first ingestion).
+          OFFSET 0
+        ) r
+      ),
+      c AS MATERIALIZED (
+        SELECT s.line, s.meter_id, s.ts AS interval_start, s.wh, s.period, s.rn,
                CASE
                  WHEN m.id IS NULL THEN 'UNKNOWN_METER'
                  WHEN mod(s.t, m.interval_minutes * 60) <> 0 THEN 'MISALIGNED_INTERVAL'
-                 WHEN to_timestamp(s.t) + make_interval(mins => m.interval_minutes) > statement_timestamp()
+                 WHEN s.ts + make_interval(mins => m.interval_minutes) > statement_timestamp()
                    THEN 'FUTURE_INTERVAL'
                  WHEN s.lo <> s.hi THEN 'DUPLICATE_IN_REQUEST'
                  WHEN NOT $1::boolean AND p.attested_version > 0 AND r.wh IS DISTINCT FROM s.wh
@@ -364,84 +443,70 @@ export class ReadingsIngestionService implements OnModuleInit {
                  WHEN NOT $1::boolean AND r.wh <> s.wh THEN 'READING_CONFLICT'
                END AS error,
                CASE WHEN r.wh IS NULL THEN 'NEW' WHEN r.wh = s.wh THEN 'UNCHANGED' ELSE 'CORRECT' END AS action,
-               r.wh AS old_wh
-        FROM (
-          SELECT line, meter_id, t, wh, period,
-                 row_number() OVER k AS rn, min(wh) OVER k AS lo, max(wh) OVER k AS hi
-          FROM ${STAGING}
-          WINDOW k AS (PARTITION BY meter_id, t ORDER BY line
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        ) s
+               r.wh AS old_wh, r.version AS old_version, r.reason AS old_reason, r.received_at AS old_received_at
+        FROM (${lines}) s
         LEFT JOIN meters m ON m.id = s.meter_id
         LEFT JOIN meter_periods p ON p.meter_id = s.meter_id AND p.period = s.period
-        LEFT JOIN meter_readings r
-          ON r.meter_id = s.meter_id AND r.interval_start = to_timestamp(s.t)
-         AND r.interval_start >= $2 AND r.interval_start < $3
+        LEFT JOIN stored r ON r.meter_id = s.meter_id AND r.interval_start = s.ts
       ),
-      kept AS (INSERT INTO ${CLASSIFIED} SELECT * FROM c)
-      SELECT count(*) FILTER (WHERE error IS NOT NULL)::int AS errors,
-             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'NEW')::int AS accepted,
-             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'CORRECT')::int AS corrected,
-             count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged
-      FROM c`,
-      [options.correction, from, to],
-    )) as Array<{ errors: number; accepted: number; corrected: number; unchanged: number }>;
-    if (options.mode === 'atomic' && summary.errors > 0) return summary;
-
-    if (summary.corrected > 0) {
-      await runner.query(
-        `
+      go AS (
+        SELECT $5::text = 'partial' OR NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL) AS ok
+      ),
+      apply AS (
+        SELECT * FROM c
+        WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT') AND (SELECT ok FROM go)
+      ),
+      rejected AS (
+        INSERT INTO ${REJECTED} (line, meter_id, interval_start, wh, error, old_wh)
+        SELECT line, meter_id, interval_start, wh, error, old_wh FROM c WHERE error IS NOT NULL
+      ),
+      superseded AS (
         INSERT INTO meter_reading_versions (meter_id, interval_start, version, wh, reason, received_at)
-        SELECT r.meter_id, r.interval_start, r.version, r.wh, r.reason, r.received_at
-        FROM meter_readings r JOIN ${CLASSIFIED} s
-          ON r.meter_id = s.meter_id AND r.interval_start = s.interval_start
-        WHERE s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
-          AND r.interval_start >= $1 AND r.interval_start < $2`,
-        [from, to],
-      );
-      await runner.query(
-        `
+        SELECT meter_id, interval_start, old_version, old_wh, old_reason, old_received_at
+        FROM apply WHERE action = 'CORRECT'
+      ),
+      corrected AS (
         UPDATE meter_readings r
-        SET wh = s.wh, version = r.version + 1, reason = $3, received_at = now()
-        FROM ${CLASSIFIED} s
-        WHERE r.meter_id = s.meter_id AND r.interval_start = s.interval_start
-          AND s.error IS NULL AND s.rn = 1 AND s.action = 'CORRECT'
-          AND r.interval_start >= $1 AND r.interval_start < $2`,
-        [from, to, options.reason],
-      );
-    }
-    if (summary.accepted > 0) {
-      await runner.query(
-        `
+        SET wh = a.wh, version = r.version + 1, reason = $4, received_at = now()
+        FROM apply a
+        WHERE a.action = 'CORRECT' AND r.meter_id = a.meter_id AND r.interval_start = a.interval_start
+          AND r.interval_start >= $2 AND r.interval_start < $3
+      ),
+      added AS (
         INSERT INTO meter_readings (meter_id, interval_start, wh, version, reason)
-        SELECT meter_id, interval_start, wh, 1, $1 FROM ${CLASSIFIED}
-        WHERE error IS NULL AND rn = 1 AND action = 'NEW'`,
-        [options.correction ? options.reason : null],
-      );
-    }
-    if (summary.accepted > 0 || summary.corrected > 0) {
-      // The monthly totals, in the same transaction. A change to an attested period reopens it: it must be
-      // closed again, which commits a new attestation version carrying the correction's reason.
-      await runner.query(
-        `
+        SELECT meter_id, interval_start, wh, 1, $6 FROM apply WHERE action = 'NEW'
+      ),
+      -- The monthly totals, in the same transaction. A change to an attested period reopens it: it must be
+      -- closed again, which commits a new attestation version carrying the correction's reason.
+      totals AS (
         UPDATE meter_periods p
         SET total_wh = p.total_wh + d.delta,
             reading_count = p.reading_count + d.added,
             status = 'OPEN',
-            correction_reason = CASE WHEN p.attested_version > 0 THEN $1 ELSE p.correction_reason END,
+            correction_reason = CASE WHEN p.attested_version > 0 THEN $4 ELSE p.correction_reason END,
             updated_at = now()
         FROM (
           SELECT meter_id, period,
                  sum(CASE WHEN action = 'NEW' THEN wh ELSE wh - old_wh END) AS delta,
                  count(*) FILTER (WHERE action = 'NEW') AS added
-          FROM ${CLASSIFIED}
-          WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT')
-          GROUP BY meter_id, period
+          FROM apply GROUP BY meter_id, period
         ) d
-        WHERE p.meter_id = d.meter_id AND p.period = d.period`,
-        [options.reason],
-      );
-    }
+        WHERE p.meter_id = d.meter_id AND p.period = d.period
+      )
+      SELECT count(*) FILTER (WHERE error IS NOT NULL)::int AS errors,
+             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'NEW')::int AS accepted,
+             count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'CORRECT')::int AS corrected,
+             count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged
+      FROM c`,
+      [
+        options.correction,
+        from,
+        to,
+        options.reason,
+        options.mode,
+        options.correction ? options.reason : null,
+      ],
+    )) as Array<{ errors: number; accepted: number; corrected: number; unchanged: number }>;
     return summary;
   }
 }
