@@ -20,6 +20,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -128,12 +129,59 @@ class Api {
   }
 }
 
-/** Run the load process on `job`; its result, and the peak RSS of this (the gateway's) process meanwhile. */
+/**
+ * CPU seconds (user + system) of the embedded PostgreSQL, from /proc: its postmaster with the children it has
+ * reaped (a connection's backend ends with it) and every live child. Null for an external server.
+ */
+function postgresCpuSeconds(postmasterPidFile: string | undefined): number | null {
+  if (!postmasterPidFile) return null;
+  let postmaster: number;
+  try {
+    postmaster = Number.parseInt(readFileSync(postmasterPidFile, 'utf8').split('\n')[0], 10);
+  } catch {
+    return null;
+  }
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(entry);
+      if (pid === postmaster) {
+        total += fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0) / ticks;
+      } else if (Number(fields[1]) === postmaster) {
+        total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+function gatewayCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** CPU seconds spent in a phase: by this (the gateway's) process and by PostgreSQL (null: not measurable). */
+interface PhaseCpu {
+  gateway: number;
+  postgres: number | null;
+}
+
+/**
+ * Run the load process on `job`: its result, the peak RSS of this (the gateway's) process meanwhile, and the CPU
+ * of each phase (the load process marks their edges).
+ */
 async function runLoad(
   dataDir: string,
   name: string,
   job: IngestLoadJob,
-): Promise<{ result: IngestLoadResult; peakRssMb: number }> {
+  pgPidFile: string | undefined,
+): Promise<{ result: IngestLoadResult; peakRssMb: number; cpu: Record<string, PhaseCpu> }> {
   const jobFile = join(dataDir, `ingest-load-${name}.json`);
   const resultFile = join(dataDir, `ingest-load-${name}-result.json`);
   await writeFile(jobFile, JSON.stringify(job));
@@ -141,8 +189,22 @@ async function runLoad(
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, RSS_SAMPLE_MS);
+  const cpu: Record<string, PhaseCpu> = {};
+  const started: Record<string, PhaseCpu> = {};
   try {
     const child = fork(join(__dirname, 'ingest-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
+    child.on('message', (message: { phase: string; at: 'start' | 'end' }) => {
+      const now = { gateway: gatewayCpuSeconds(), postgres: postgresCpuSeconds(pgPidFile) };
+      if (message.at === 'start') started[message.phase] = now;
+      else {
+        const from = started[message.phase];
+        cpu[message.phase] = {
+          gateway: now.gateway - from.gateway,
+          postgres: now.postgres === null || from.postgres === null ? null : now.postgres - from.postgres,
+        };
+      }
+      child.send('go');
+    });
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (exitCode) => resolve(exitCode));
@@ -152,7 +214,7 @@ async function runLoad(
     clearInterval(sampler);
   }
   const result = JSON.parse(await readFile(resultFile, 'utf8')) as IngestLoadResult;
-  return { result, peakRssMb: peak / 2 ** 20 };
+  return { result, peakRssMb: peak / 2 ** 20, cpu };
 }
 
 async function main(): Promise<void> {
@@ -188,6 +250,7 @@ async function main(): Promise<void> {
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
     const embedded = !config.databaseUrl;
+    const pgPidFile = embedded ? join(dataDir, 'postgres', 'postmaster.pid') : undefined;
 
     const adminKey = (await readFile(firstAdminKeyFile(config), 'utf8'))
       .split('\n')
@@ -241,20 +304,37 @@ async function main(): Promise<void> {
         );
       }
       const signing = platform.signing as { keyId: string; secret: string } | null;
-      const { result, peakRssMb } = await runLoad(dataDir, run.suffix, {
-        url,
-        apiKey: String(platform.key),
-        signing,
-        databaseUrl,
-        floorTable: FLOOR_TABLE,
-        meterPrefix,
-        months,
-        monthEndMs,
-        total: run.readings,
-        perRequest,
-        concurrency,
-      });
+      const { result, peakRssMb, cpu } = await runLoad(
+        dataDir,
+        run.suffix,
+        {
+          url,
+          apiKey: String(platform.key),
+          signing,
+          databaseUrl,
+          floorTable: FLOOR_TABLE,
+          meterPrefix,
+          months,
+          monthEndMs,
+          total: run.readings,
+          perRequest,
+          concurrency,
+        },
+        pgPidFile,
+      );
       await db.query(`DROP TABLE ${FLOOR_TABLE}`);
+      // CPU per reading (µs): the gateway's and PostgreSQL's for the HTTP phases, PostgreSQL's for the floor
+      // (its client's work is only handing over prepared bytes). Unlike the rates, these hardly move when other
+      // work shares the machine.
+      const perReading = (phase: string): { gateway: number; postgres: number | null } => ({
+        gateway: (cpu[phase].gateway * 1e6) / run.readings,
+        postgres: cpu[phase].postgres === null ? null : (cpu[phase].postgres! * 1e6) / run.readings,
+      });
+      const cpuCopy = perReading('copy').postgres;
+      const cpuFirst = perReading('first');
+      const cpuReplay = perReading('replay');
+      const cpuNote = (c: { gateway: number; postgres: number | null }): string =>
+        `CPU per reading: gateway ${c.gateway.toFixed(1)} µs, PostgreSQL ${c.postgres === null ? 'n/a' : `${c.postgres.toFixed(1)} µs`}`;
 
       const copyPerS = run.readings / result.copySeconds;
       const firstPerS = result.first.readings / result.first.seconds;
@@ -270,15 +350,16 @@ async function main(): Promise<void> {
         `concurrency ${concurrency}, ${embedded ? 'embedded' : 'external'} PostgreSQL`;
       console.log(`${run.suffix}: ${shape}`);
       console.log(
-        `  raw COPY of the same rows (floor): ${result.copySeconds.toFixed(2)} s = ${Math.round(copyPerS)} readings/s`,
+        `  raw COPY of the same rows (floor): ${result.copySeconds.toFixed(2)} s = ${Math.round(copyPerS)} readings/s` +
+          (cpuCopy === null ? '' : `; PostgreSQL CPU per reading ${cpuCopy.toFixed(1)} µs`),
       );
       console.log(
         `  first ingestion over HTTP: ${result.first.seconds.toFixed(2)} s = ${Math.round(firstPerS)} readings/s ` +
-          `= ${(firstPerS / copyPerS).toFixed(2)} × COPY`,
+          `= ${(firstPerS / copyPerS).toFixed(2)} × COPY; ${cpuNote(cpuFirst)}`,
       );
       console.log(
         `  replay (idempotent) over HTTP: ${result.replay.seconds.toFixed(2)} s = ${Math.round(replayPerS)} ` +
-          `readings/s = ${(replayPerS / copyPerS).toFixed(2)} × COPY`,
+          `readings/s = ${(replayPerS / copyPerS).toFixed(2)} × COPY; ${cpuNote(cpuReplay)}`,
       );
       console.log(`  peak RSS of the gateway process: ${peakRssMb.toFixed(0)} MB`);
       results.push(
@@ -288,13 +369,36 @@ async function main(): Promise<void> {
         { name: `first_ingest_copy_ratio_${run.suffix}`, value: firstPerS / copyPerS, unit: 'ratio' },
         { name: `replay_copy_ratio_${run.suffix}`, value: replayPerS / copyPerS, unit: 'ratio' },
         { name: `peak_rss_mb_${run.suffix}`, value: peakRssMb, unit: 'MB' },
+        {
+          name: `first_ingest_gateway_cpu_us_per_reading_${run.suffix}`,
+          value: cpuFirst.gateway,
+          unit: 'µs',
+        },
+        { name: `replay_gateway_cpu_us_per_reading_${run.suffix}`, value: cpuReplay.gateway, unit: 'µs' },
+        ...(cpuCopy === null || cpuFirst.postgres === null || cpuReplay.postgres === null
+          ? []
+          : [
+              { name: `copy_postgres_cpu_us_per_reading_${run.suffix}`, value: cpuCopy, unit: 'µs' },
+              {
+                name: `first_ingest_postgres_cpu_us_per_reading_${run.suffix}`,
+                value: cpuFirst.postgres,
+                unit: 'µs',
+              },
+              {
+                name: `replay_postgres_cpu_us_per_reading_${run.suffix}`,
+                value: cpuReplay.postgres,
+                unit: 'µs',
+              },
+            ]),
       );
       rows.push(
         `| meter readings over HTTP, first ingestion (NDJSON, ${run.suffix}) | ${Math.round(firstPerS)} readings/s | — | ` +
           `${(firstPerS / copyPerS).toFixed(2)} × raw COPY of the same rows (${Math.round(copyPerS)}/s, same run); ` +
-          `${shape}; gateway peak RSS ${peakRssMb.toFixed(0)} MB | ${machine} |`,
+          `${shape}; ${cpuNote(cpuFirst)} (COPY: PostgreSQL ${cpuCopy === null ? 'n/a' : `${cpuCopy.toFixed(1)} µs`}); ` +
+          `gateway peak RSS ${peakRssMb.toFixed(0)} MB | ${machine} |`,
         `| meter readings over HTTP, idempotent replay (NDJSON, ${run.suffix}, all unchanged) | ` +
-          `${Math.round(replayPerS)} readings/s | — | ${(replayPerS / copyPerS).toFixed(2)} × the same COPY | ${machine} |`,
+          `${Math.round(replayPerS)} readings/s | — | ${(replayPerS / copyPerS).toFixed(2)} × the same COPY; ` +
+          `${cpuNote(cpuReplay)} | ${machine} |`,
       );
     }
     if (jsonFile) await benchJson(jsonFile, ledgerKind, results);

@@ -7,6 +7,8 @@
  *   2. the first ingestion: the same rows as NDJSON bodies POSTed to `/v1/meter-readings`, signed;
  *   3. the replay: the same bodies again (every line must come back `unchanged`).
  * Bodies and COPY data are built before each clock starts, so neither measurement pays for making its input.
+ * Around each phase it tells the parent (IPC `{ phase, at: 'start' | 'end' }`) and waits for its answer, so the
+ * parent can read the gateway's and PostgreSQL's CPU time at the phase's edges.
  *
  *   node gateway/dist/bench/ingest-load.js JOB.json RESULT.json
  *
@@ -104,6 +106,15 @@ function post(
   });
 }
 
+/** Tell the parent a phase starts or ends; resolves once it has answered (it measures meanwhile). */
+function mark(phase: string, at: 'start' | 'end'): Promise<void> {
+  if (!process.send) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.once('message', () => resolve());
+    process.send!({ phase, at });
+  });
+}
+
 async function copyFloor(job: IngestLoadJob, perMeter: number): Promise<number> {
   // The COPY data, built first: the clock measures PostgreSQL taking the rows in, as it does for the gateway.
   const chunks: Buffer[] = [];
@@ -120,12 +131,15 @@ async function copyFloor(job: IngestLoadJob, perMeter: number): Promise<number> 
   const db = new Client({ connectionString: job.databaseUrl });
   await db.connect();
   try {
+    await mark('copy', 'start');
     const started = performance.now();
     await pipeline(
       Readable.from(chunks),
       db.query(copyFrom(`COPY ${job.floorTable} (meter_id, interval_start, wh) FROM STDIN`)),
     );
-    return (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
+    await mark('copy', 'end');
+    return seconds;
   } finally {
     await db.end();
   }
@@ -140,6 +154,8 @@ async function ingest(
   const path = '/v1/meter-readings';
   let next = 0;
   let counted = 0;
+  const phase = field === 'accepted' ? 'first' : 'replay';
+  await mark(phase, 'start');
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < bodies.length) {
@@ -158,7 +174,9 @@ async function ingest(
     }
   };
   await Promise.all(Array.from({ length: Math.min(job.concurrency, bodies.length) }, worker));
-  return { seconds: (performance.now() - started) / 1000, readings: counted };
+  const seconds = (performance.now() - started) / 1000;
+  await mark(phase, 'end');
+  return { seconds, readings: counted };
 }
 
 async function main(): Promise<void> {
@@ -186,6 +204,8 @@ async function main(): Promise<void> {
     meters: Math.ceil(job.total / perMeter),
   };
   writeFileSync(resultFile, JSON.stringify(result));
+  // The IPC channel would keep this process alive.
+  process.disconnect?.();
 }
 
 main().catch((error: unknown) => {
