@@ -9,7 +9,7 @@ import { ProblemError } from '../common/problem';
 import { copyTextRow } from '../database/copy-text';
 import { periodOf, SHANGHAI_OFFSET_MS } from './months';
 import {
-  bodyLines,
+  bodyLineBatches,
   CsvHeaderError,
   CsvParser,
   LineError,
@@ -108,6 +108,26 @@ function sqlMessage(row: StagedError): string {
     default:
       return row.error;
   }
+}
+
+const DAY_MS = 86_400_000;
+let isoDay = Number.NaN;
+let isoDayPrefix = '';
+
+/**
+ * `toISOString()` of an instant on a whole minute (the parser refuses any other interval start), from the day's
+ * prefix, kept between calls: consecutive readings mostly share a day, and a Date per reading showed in profiles.
+ */
+export function minuteIso(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const minutes = (ms - day * DAY_MS) / 60_000;
+  const hh = Math.floor(minutes / 60);
+  const mm = minutes % 60;
+  return `${isoDayPrefix}${hh < 10 ? '0' : ''}${hh}:${mm < 10 ? '0' : ''}${mm}:00.000Z`;
 }
 
 /** Keep the first ERRORS_LISTED_MAX errors (by line) of what has been seen so far. */
@@ -250,71 +270,67 @@ export class ReadingsIngestionService implements OnModuleInit {
       let chunk = '';
       let newChunk = '';
       let rows = 0;
-      for await (const { line, text, tooLong } of bodyLines(body)) {
-        if (tooLong) {
+      for await (const batch of bodyLineBatches(body)) {
+        for (const { line, text, tooLong } of batch) {
+          if (tooLong) {
+            lines += 1;
+            parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
+            continue;
+          }
+          if (text.trim() === '') continue;
+          let result;
+          try {
+            result = parser.parse(text, line);
+          } catch (error) {
+            if (error instanceof CsvHeaderError)
+              throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
+            throw error;
+          }
+          if (result === undefined) continue;
           lines += 1;
-          parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
-          continue;
-        }
-        if (text.trim() === '') continue;
-        let result;
-        try {
-          result = parser.parse(text, line);
-        } catch (error) {
-          if (error instanceof CsvHeaderError)
-            throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
-          throw error;
-        }
-        if (result === undefined) continue;
-        lines += 1;
-        if (lines > INGEST_LINES_MAX) {
-          throw new ProblemError(
-            413,
-            'TOO_MANY_LINES',
-            `at most ${INGEST_LINES_MAX} readings per request; split the file`,
-          );
-        }
-        if ('error' in result) {
-          parseErrors.add(result.error);
-          continue;
-        }
-        const reading = result.reading;
-        periods.add(reading.period);
-        if (reading.startMs < minMs) minMs = reading.startMs;
-        if (reading.startMs > maxMs) maxMs = reading.startMs;
-        if (!mayRepeat) {
-          const last = lastStart.get(reading.meterId);
-          if (last !== undefined && reading.startMs <= last) mayRepeat = true;
-          else if (last === undefined && lastStart.size >= ORDER_TRACKED_METERS_MAX) mayRepeat = true;
-          else lastStart.set(reading.meterId, reading.startMs);
-        }
-        // Whole seconds: the parser refuses intervals that do not start on a minute. The meter id and the
-        // period are escaped by copyTextRow like any text, whatever the parser lets through.
-        chunk += copyTextRow([
-          reading.line,
-          reading.meterId,
-          reading.startMs / 1000,
-          reading.wh,
-          reading.period,
-        ]);
-        if (newRows && !mayRepeat) {
-          newChunk += copyTextRow([
+          if (lines > INGEST_LINES_MAX) {
+            throw new ProblemError(
+              413,
+              'TOO_MANY_LINES',
+              `at most ${INGEST_LINES_MAX} readings per request; split the file`,
+            );
+          }
+          if ('error' in result) {
+            parseErrors.add(result.error);
+            continue;
+          }
+          const reading = result.reading;
+          periods.add(reading.period);
+          if (reading.startMs < minMs) minMs = reading.startMs;
+          if (reading.startMs > maxMs) maxMs = reading.startMs;
+          if (!mayRepeat) {
+            const last = lastStart.get(reading.meterId);
+            if (last !== undefined && reading.startMs <= last) mayRepeat = true;
+            else if (last === undefined && lastStart.size >= ORDER_TRACKED_METERS_MAX) mayRepeat = true;
+            else lastStart.set(reading.meterId, reading.startMs);
+          }
+          // Whole seconds: the parser refuses intervals that do not start on a minute. The meter id and the
+          // period are escaped by copyTextRow like any text, whatever the parser lets through.
+          chunk += copyTextRow([
+            reading.line,
             reading.meterId,
-            new Date(reading.startMs).toISOString(),
+            reading.startMs / 1000,
             reading.wh,
-            1,
-            reason,
+            reading.period,
           ]);
-        } else {
-          newRows = undefined;
-        }
-        staged += 1;
-        if (++rows >= COPY_CHUNK_ROWS) {
-          keepNewRows(newChunk);
-          yield Buffer.from(chunk, 'utf8');
-          chunk = '';
-          newChunk = '';
-          rows = 0;
+          if (newRows && !mayRepeat) {
+            newChunk += copyTextRow([reading.meterId, minuteIso(reading.startMs), reading.wh, 1, reason]);
+          } else {
+            newRows = undefined;
+          }
+          staged += 1;
+          if (++rows >= COPY_CHUNK_ROWS) {
+            keepNewRows(newChunk);
+            yield Buffer.from(chunk, 'utf8');
+            chunk = '';
+            newChunk = '';
+            rows = 0;
+          }
         }
       }
       keepNewRows(newChunk);
