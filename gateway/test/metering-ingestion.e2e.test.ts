@@ -7,7 +7,8 @@
 import { rm } from 'node:fs/promises';
 import { Client } from 'pg';
 import { minuteIso } from '../src/metering/readings-ingestion.service';
-import { bodyLineBatches, bodyLines } from '../src/metering/reading-lines';
+import fc from 'fast-check';
+import { bodyLineBatches, bodyLines, NdjsonParser } from '../src/metering/reading-lines';
 import {
   participant,
   readFirstAdminKey,
@@ -162,6 +163,30 @@ describe('ingestion paths', () => {
 });
 
 describe('ingestion helpers', () => {
+  it("reads a line in the serialisers' exact shape as JSON.parse reads the same reading spaced out", () => {
+    const parser = new NdjsonParser(Date.now());
+    const values = fc.oneof(
+      fc.constantFrom(
+        'MTR-1',
+        '2026-10-01T00:15:00+08:00',
+        '2026-10-01T00:15:30Z',
+        '12.345',
+        '-1',
+        '1.2345',
+        '',
+      ),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(values, values, values, (meterId, intervalStart, kwh) => {
+        const exact = JSON.stringify({ meterId, intervalStart, kwh });
+        const spaced = JSON.stringify({ meterId, intervalStart, kwh }, null, 1).replace(/\n/g, ' ');
+        expect(parser.parse(exact, 7)).toEqual(parser.parse(spaced, 7));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('writes a minute instant as toISOString does', () => {
     const from = Date.UTC(2023, 11, 31, 0, 0);
     for (let ms = from; ms < from + 3 * 86_400_000; ms += 7 * 60_000) {

@@ -520,12 +520,12 @@ export class ReadingsIngestionService implements OnModuleInit {
       ),
       go AS (
         SELECT $5::text = 'partial' OR NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL) AS ok,
-               -- Every line new, none rejected: the caller COPYs the rows it kept instead of the INSERT below.
+               -- Every line new, none rejected: the caller COPYs the rows it kept, so nothing is to apply here.
                $7::boolean AND NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL OR action <> 'NEW') AS copy_new
       ),
       apply AS (
         SELECT * FROM c
-        WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT') AND (SELECT ok FROM go)
+        WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT') AND (SELECT ok AND NOT copy_new FROM go)
       ),
       rejected AS (
         INSERT INTO ${REJECTED} (line, meter_id, interval_start, wh, error, old_wh)
@@ -545,8 +545,7 @@ export class ReadingsIngestionService implements OnModuleInit {
       ),
       added AS (
         INSERT INTO meter_readings (meter_id, interval_start, wh, version, reason)
-        SELECT meter_id, interval_start, wh, 1, $6 FROM apply
-        WHERE action = 'NEW' AND NOT (SELECT copy_new FROM go)
+        SELECT meter_id, interval_start, wh, 1, $6 FROM apply WHERE action = 'NEW'
       ),
       -- The monthly totals, in the same transaction. A change to an attested period reopens it: it must be
       -- closed again, which commits a new attestation version carrying the correction's reason.
