@@ -24,10 +24,22 @@ export function periodEndMs(period: string): number {
   return Date.UTC(year, month, 1) - SHANGHAI_OFFSET_MS;
 }
 
+const DAY_MS = 86_400_000;
+/** The last day asked for and its period: bulk readings come many to a day, so most calls need no Date. */
+let lastDay = Number.NaN;
+let lastPeriod = '';
+
 /** The period (`YYYY-MM`, Asia/Shanghai) an instant belongs to. */
 export function periodOf(ms: number): string {
+  const day = Math.floor((ms + SHANGHAI_OFFSET_MS) / DAY_MS);
+  if (day === lastDay) return lastPeriod;
   const local = new Date(ms + SHANGHAI_OFFSET_MS);
-  return `${String(local.getUTCFullYear()).padStart(4, '0')}-${String(local.getUTCMonth() + 1).padStart(2, '0')}`;
+  const period = `${String(local.getUTCFullYear()).padStart(4, '0')}-${String(local.getUTCMonth() + 1).padStart(2, '0')}`;
+  if (Number.isFinite(day)) {
+    lastDay = day;
+    lastPeriod = period;
+  }
+  return period;
 }
 
 /** Number of intervals of `intervalMinutes` in the period. */
