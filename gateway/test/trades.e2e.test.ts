@@ -618,6 +618,52 @@ describe('trades', () => {
       await get('/v1/trades/T-SIG/evidence', 'regulator').expect(409);
     });
 
+    it('refuses, before storing anything, a correction that takes the buyer below the green electricity it claimed', async () => {
+      const db = gateway.app.get(DataSource);
+      const stored = async () =>
+        (await db.query(
+          `SELECT count(*)::int AS n, sum(wh)::text AS wh, max(version)::int AS version FROM meter_readings
+           WHERE meter_id = 'M-CON-1'`,
+        )) as Array<{ n: number; wh: string; version: number }>;
+      const before = await stored();
+      // 1 kWh in every interval of the month: 2,976 kWh, below the 10,000 kWh T-OK-1 attested against CON-1.
+      const lines = Array.from({ length: 31 * 96 }, (_, i) =>
+        JSON.stringify({ meterId: 'M-CON-1', intervalStart: interval(i), kwh: '1' }),
+      );
+      const refused = await gateway.http
+        .post('/v1/meter-readings?mode=partial&correction=true&reason=CT%20ratio')
+        .set('X-API-Key', market.keys['energy-platform'])
+        .set('Content-Type', 'application/x-ndjson')
+        .send(`${lines.join('\n')}\n`)
+        .expect(409);
+      expect(refused.body).toMatchObject({ code: 'ATTESTATION_BELOW_CLAIMED' });
+      expect(refused.body.detail).toContain('M-CON-1 2026-10');
+      expect(refused.body.detail).toContain('nothing was stored');
+      // Nothing changed: the readings, the closed period, the evidence of the trade.
+      expect(await stored()).toEqual(before);
+      const period = await gateway.http
+        .get('/v1/meters/M-CON-1/periods/2026-10')
+        .set('X-API-Key', market.keys['energy-platform'])
+        .expect(200);
+      expect(period.body).toMatchObject({ status: 'CLOSED' });
+      expect((await get('/v1/trades/T-OK-1/evidence', 'regulator').expect(200)).body.ok).toBe(true);
+      // A correction the ledger accepts (still above what was claimed) is stored and reopens the period.
+      const accepted = await gateway.http
+        .post('/v1/meter-readings?mode=partial&correction=true&reason=CT%20ratio')
+        .set('X-API-Key', market.keys['energy-platform'])
+        .set('Content-Type', 'application/x-ndjson')
+        .send(`${JSON.stringify({ meterId: 'M-CON-1', intervalStart: interval(0), kwh: '39' })}\n`)
+        .expect(200);
+      expect(accepted.body).toMatchObject({ corrected: 1 });
+      // Closed again: the ledger takes the correction as attestation version 2, and the meter serves trades again.
+      const reclosed = await gateway.http
+        .post('/v1/meters/M-CON-1/periods/2026-10/close')
+        .set('X-API-Key', market.keys['energy-platform'])
+        .send({})
+        .expect(200);
+      expect(reclosed.body).toMatchObject({ status: 'CLOSED', version: 2, totalKwh: '119039.000' });
+    });
+
     it('notices stored trade data that no longer hashes to what the ledger holds', async () => {
       await gateway.app
         .get(DataSource)

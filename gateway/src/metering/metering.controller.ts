@@ -199,6 +199,7 @@ export class MeteringController {
         mode: query.mode ?? 'partial',
         correction,
         reason: correction ? query.reason!.trim() : null,
+        identity: (req as HttpRequest & { principal?: Principal }).principal?.identity,
       });
     } catch (error) {
       if (!req.readableEnded) req.resume();

@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, QueryRunner } from 'typeorm';
+import { ledgerProblem } from '../common/ledger-errors';
 import { ProblemError } from '../common/problem';
 import { copyTextRow } from '../database/copy-text';
+import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import type { IdentityRef, LedgerPort } from '../ledger/port';
 import { periodOf, SHANGHAI_OFFSET_MS } from './months';
 import {
   bodyLineBatches,
@@ -53,6 +56,8 @@ export interface IngestOptions {
   mode: IngestMode;
   correction: boolean;
   reason: string | null;
+  /** Who sends the readings: a correction of an attested period is put to the ledger as this identity. */
+  identity?: IdentityRef;
 }
 
 export interface IngestOutcome {
@@ -162,7 +167,58 @@ export class ReadingsIngestionService implements OnModuleInit {
   /** Partitions known to exist (months `YYYY-MM`). */
   private readonly partitions = new Set<string>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
+  ) {}
+
+  /**
+   * A correction that lowers an attested period's total is asked of the ledger before it is stored: the period
+   * must be closed again with `metering:CorrectMeterPeriod`, which refuses to take a consumer's consumption below
+   * the green electricity its trades already claim (ATTESTATION_BELOW_CLAIMED) or a unit's generation below what
+   * was issued (ATTESTATION_BELOW_ISSUED). Stored anyway, such a correction left the period reopened with a total
+   * the ledger would never attest, and the meter stuck. The chaincode decides (an endorsement that is never
+   * ordered: nothing is written on the ledger); a refusal rolls the whole request back, naming the period.
+   */
+  private async requireLedgerAccepts(runner: QueryRunner, options: IngestOptions): Promise<void> {
+    if (!options.identity) return;
+    // Only periods this transaction changed (their updated_at is its start time), lowered below the attestation.
+    const lowered = (await runner.query(
+      `SELECT p.meter_id, p.period, p.total_wh::text AS total_wh, p.attested_version
+       FROM meter_periods p
+       JOIN meter_attestations a ON a.meter_id = p.meter_id AND a.period = p.period AND a.version = p.attested_version
+       WHERE p.attested_version > 0 AND p.updated_at = now() AND p.total_wh < a.total_wh
+       ORDER BY p.meter_id, p.period`,
+    )) as Array<{ meter_id: string; period: string; total_wh: string; attested_version: number }>;
+    for (const row of lowered) {
+      try {
+        await this.ledger.evaluate({
+          identity: options.identity,
+          transaction: 'metering:CorrectMeterPeriod',
+          args: [
+            JSON.stringify({
+              meterId: row.meter_id,
+              period: row.period,
+              totalWh: row.total_wh,
+              // The readings' Merkle root is computed when the period is closed again; the rules do not read it.
+              digest: '0'.repeat(64),
+              reason: options.reason ?? 'correction',
+              version: row.attested_version + 1,
+            }),
+          ],
+        });
+      } catch (error) {
+        const problem = ledgerProblem(error);
+        if (!problem) throw error;
+        throw new ProblemError(
+          problem.status,
+          problem.code,
+          `the correction of meter ${row.meter_id} ${row.period} would be refused by the ledger, so nothing was ` +
+            `stored: ${problem.detail}`,
+        );
+      }
+    }
+  }
 
   /** Create the partitions around the current month ahead of time (idempotent). */
   async onModuleInit(): Promise<void> {
@@ -384,6 +440,9 @@ export class ReadingsIngestionService implements OnModuleInit {
       .sort((a, b) => a.line - b.line)
       .slice(0, ERRORS_LISTED_MAX);
     const rollBack = options.mode === 'atomic' && rejected > 0;
+    if (!rollBack && options.correction && (counts?.corrected ?? 0) > 0) {
+      await this.requireLedgerAccepts(runner, options);
+    }
     if (rollBack) await runner.rollbackTransaction();
     else await runner.commitTransaction();
     return {
