@@ -129,7 +129,7 @@ const TRADE_GREEN_POWER = `{
   "deliveryEnd": "2026-11-01T00:00:00+08:00",
   "sellerUnitIds": ["UNIT-HB-SOLAR-01"],
   "buyerMeterIds": ["MTR-SH-0101"],
-  "lots": [{ "lotId": "P130700202400001820261000000071ST", "volume": 50 }]
+  "lots": [{ "lotId": "P13070020240000182026100000005ST", "volume": 50 }]
 }`;
 
 const CANONICAL_INPUTS: CanonicalInput[] = [
@@ -154,7 +154,7 @@ const CANONICAL_INPUTS: CanonicalInput[] = [
             {"intervalStart":"2026-10-01T00:30:00+08:00","kwh":-0},
             {"intervalStart":"2026-10-01T00:45:00+08:00","kwh":1E1},
             {"intervalStart":"2026-10-01T01:00:00+08:00","kwh":"0.100"}],
- "lots":[{"volume":10,"lotId":"P330900202400001020261000000001WT"}]}`,
+ "lots":[{"volume":10,"lotId":"P33090020240000102026100000001WT"}]}`,
     trade: true,
   },
   {
@@ -173,8 +173,8 @@ const CANONICAL_INPUTS: CanonicalInput[] = [
   "sellerUnitIds": ["UNIT-HB-WIND-01"],
   "buyerMeterIds": ["MTR-SH-0001", "MTR-SH-0002"],
   "lots": [
-    { "lotId": "P130700202400001720260900000101WT" },
-    { "lotId": "P130700202400001720260800000001WT", "volume": 20 }
+    { "lotId": "P13070020240000172026090000101WT" },
+    { "lotId": "P13070020240000172026080000001WT", "volume": 20 }
   ]
 }`,
     trade: true,
