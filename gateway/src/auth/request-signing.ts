@@ -1,5 +1,5 @@
 import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, SetMetadata } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -7,7 +7,8 @@ import type { HttpRequest } from '../common/http';
 import { ProblemError } from '../common/problem';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { SecretBox } from '../signing/secret-box';
-import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from '../signing/sm2';
+import { SM2_DEFAULT_ID, sm2PublicPoint } from '../signing/sm2';
+import { signatureVerifies } from '../signing/verify-signature';
 import type { Principal } from './roles';
 
 /**
@@ -73,6 +74,11 @@ export function signingString(
   return [method.toUpperCase(), pathAndQuery, timestamp, nonce, bodySha256Hex].join('\n');
 }
 
+/** The HMAC-SHA256 key of a request-signing secret: the UTF-8 bytes of the secret as shown (not decoded). */
+export function requestSigningSecretBytes(secret: string): Buffer {
+  return Buffer.from(secret, 'utf8');
+}
+
 /**
  * The client side, for tools and tests that play an integration: the three headers of a request signed with
  * HMAC-SHA256 (`secret` as returned at key creation; `target` the path and query exactly as sent).
@@ -92,7 +98,7 @@ export function hmacSignatureHeaders(options: {
     .update(options.body ?? '')
     .digest('hex');
   const message = signingString(options.method, options.target, timestamp, nonce, bodyHash);
-  const sig = createHmac('sha256', Buffer.from(options.secret, 'utf8'))
+  const sig = createHmac('sha256', requestSigningSecretBytes(options.secret))
     .update(message, 'utf8')
     .digest('base64');
   return {
@@ -247,7 +253,7 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
        ON CONFLICT (api_key_id, alg) DO UPDATE
          SET secret_encrypted = EXCLUDED.secret_encrypted, created_at = now(), created_by = EXCLUDED.created_by
        RETURNING created_at`,
-      [apiKeyId, this.box.seal(Buffer.from(secret, 'utf8')), createdBy],
+      [apiKeyId, this.box.seal(requestSigningSecretBytes(secret)), createdBy],
     )) as Array<{ created_at: Date }>;
     this.keys.delete(`${apiKeyId} hmac-sha256`);
     return { secret, createdAt: new Date(rows[0].created_at) };
@@ -372,11 +378,17 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
   private signatureMatches(key: SigningKeyRow, message: Buffer, signature: Buffer): boolean {
     try {
       if (key.alg === 'hmac-sha256') {
-        const expected = createHmac('sha256', this.box.open(key.secret_encrypted!)).update(message).digest();
-        return expected.length === signature.length && timingSafeEqual(expected, signature);
+        return signatureVerifies(
+          { alg: 'hmac-sha256', secret: this.box.open(key.secret_encrypted!) },
+          message,
+          signature,
+        );
       }
-      const point = sm2PublicPoint(key.public_key_pem!);
-      return point !== undefined && sm2Verify(message, signature, point, key.sm2_id ?? SM2_DEFAULT_ID);
+      return signatureVerifies(
+        { alg: 'sm2-sm3', publicKeyPem: key.public_key_pem!, sm2Id: key.sm2_id },
+        message,
+        signature,
+      );
     } catch (error) {
       this.logger.warn(
         `signature of key ${key.api_key_id} could not be verified: ${(error as Error).message}`,

@@ -1,5 +1,4 @@
 import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -7,7 +6,13 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { ProblemError } from '../common/problem';
 import { CheckKeyDto, RegisterCheckKeyDto } from './check-keys.dto';
 import { SecretBox } from './secret-box';
-import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from './sm2';
+import { SM2_DEFAULT_ID, sm2PublicPoint } from './sm2';
+import { signatureVerifies } from './verify-signature';
+
+/** The HMAC-SHA256 key of an hmac-sha256 check key: the base64-DECODED bytes of the secret, not its text. */
+export function checkKeySecretBytes(secretBase64: string): Buffer {
+  return Buffer.from(secretBase64, 'base64');
+}
 
 interface CheckKeyRow {
   trading_center: string;
@@ -85,7 +90,7 @@ export class CheckKeysService {
       if (!body.secret || body.publicKeyPem !== undefined || body.sm2Id !== undefined) {
         throw invalid('secret', 'hmac-sha256 needs secret (and neither publicKeyPem nor sm2Id)');
       }
-      const secret = Buffer.from(body.secret, 'base64');
+      const secret = checkKeySecretBytes(body.secret);
       if (secret.length < 32) throw invalid('secret', 'secret must be base64 of at least 32 bytes');
       secretEncrypted = this.box.seal(secret);
     } else {
@@ -180,15 +185,18 @@ export class CheckKeysService {
     if (signature.length === 0) return { passed: false, reason: 'the signature is empty or not base64' };
     try {
       if (row.alg === 'hmac-sha256') {
-        const expected = createHmac('sha256', this.box.open(row.secret_encrypted!)).update(bytes).digest();
-        const passed = expected.length === signature.length && timingSafeEqual(expected, signature);
+        const secret = this.box.open(row.secret_encrypted!);
+        const passed = signatureVerifies({ alg: 'hmac-sha256', secret }, bytes, signature);
         return {
           passed,
           reason: passed ? 'HMAC-SHA256 matches' : 'HMAC-SHA256 does not match the canonical trade data',
         };
       }
-      const point = sm2PublicPoint(row.public_key_pem!);
-      const passed = point !== undefined && sm2Verify(bytes, signature, point, row.sm2_id ?? SM2_DEFAULT_ID);
+      const passed = signatureVerifies(
+        { alg: 'sm2-sm3', publicKeyPem: row.public_key_pem!, sm2Id: row.sm2_id },
+        bytes,
+        signature,
+      );
       return {
         passed,
         reason: passed

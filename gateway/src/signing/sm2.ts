@@ -117,8 +117,8 @@ function parseSignature(signature: Buffer): { r: bigint; s: bigint } | undefined
   return { r, s };
 }
 
-/** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA). */
-function zValue(id: Buffer, point: { x: bigint; y: bigint }): Buffer {
+/** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), ENTL the bit length of ID as 2 bytes big-endian. */
+export function sm2Z(id: Buffer, point: { x: bigint; y: bigint }): Buffer {
   const entl = Buffer.alloc(2);
   entl.writeUInt16BE(id.length * 8);
   return createHash('sm3')
@@ -137,6 +137,17 @@ function zValue(id: Buffer, point: { x: bigint; y: bigint }): Buffer {
     .digest();
 }
 
+/** e = SM3(Z ‖ M): the digest an SM2 signature over `message` signs (docs/test-vectors/README.md). */
+export function sm2Digest(
+  message: Buffer,
+  point: { x: bigint; y: bigint },
+  id: string = SM2_DEFAULT_ID,
+): Buffer {
+  return createHash('sm3')
+    .update(Buffer.concat([sm2Z(Buffer.from(id, 'utf8'), point), message]))
+    .digest();
+}
+
 export function sm2Verify(
   message: Buffer,
   signature: Buffer,
@@ -147,11 +158,7 @@ export function sm2Verify(
   if (!parsed) return false;
   const { r, s } = parsed;
   if (r < 1n || r >= N || s < 1n || s >= N) return false;
-  const e = toBig(
-    createHash('sm3')
-      .update(Buffer.concat([zValue(Buffer.from(id, 'utf8'), point), message]))
-      .digest(),
-  );
+  const e = toBig(sm2Digest(message, point, id));
   const t = mod(r + s, N);
   if (t === 0n) return false;
   const sum = add(multiply(s, [GX, GY, 1n]), multiply(t, [point.x, point.y, 1n]));
@@ -188,11 +195,7 @@ export function sm2Sign(
   const publicPoint = multiply(d, [GX, GY, 1n]);
   const zi = inverse(publicPoint[2]);
   const point = { x: mod(publicPoint[0] * zi * zi), y: mod(publicPoint[1] * zi * zi * zi) };
-  const e = toBig(
-    createHash('sm3')
-      .update(Buffer.concat([zValue(Buffer.from(id, 'utf8'), point), message]))
-      .digest(),
-  );
+  const e = toBig(sm2Digest(message, point, id));
   for (;;) {
     const k = nonce ? nonce() : mod(toBig(randomBytes(40)), N - 1n) + 1n;
     const r = mod(e + affineX(multiply(k, [GX, GY, 1n])), N);
