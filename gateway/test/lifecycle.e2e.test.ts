@@ -22,6 +22,7 @@ import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import { LEDGER_PORT } from '../src/ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../src/ledger/port';
 import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
+import { DataSource } from 'typeorm';
 import { toExchangeDto } from '../src/exchanges/exchanges.dto';
 import { toListingDto } from '../src/listings/listings.dto';
 import { toRedemptionDto } from '../src/redemptions/redemptions.dto';
@@ -368,6 +369,25 @@ describe('certificate lifecycle over HTTP', () => {
       purpose: '2026 年度绿电消费声明',
       consumedTxId: res.body.ledger.txId,
     });
+    // The check is the ledger's answer, never the projection's: a projected row edited to say the lot is ACTIVE
+    // again (a lagging or tampered read model) does not make a redeemed serial look unredeemed.
+    const db = gateway.app.get(DataSource);
+    const redeemedLotId = res.body.ranges[0].lotId as string;
+    await db.query(
+      `UPDATE certificate_lots SET status = 'ACTIVE', doc = jsonb_set(doc, '{status}', '"ACTIVE"') WHERE id = $1`,
+      [redeemedLotId],
+    );
+    try {
+      expect((await get(`/v1/lots/${redeemedLotId}`).expect(200)).body.status).toBe('ACTIVE');
+      const despite = (await get(`/v1/certificates/${redeemedRange.serialStart}/redemption`).expect(200))
+        .body;
+      expect(despite).toMatchObject({ redeemed: true, status: 'REDEEMED', redemptionId: 'RDM-1' });
+    } finally {
+      await db.query(
+        `UPDATE certificate_lots SET status = 'REDEEMED', doc = jsonb_set(doc, '{status}', '"REDEEMED"') WHERE id = $1`,
+        [redeemedLotId],
+      );
+    }
     // No lot holds these: beyond the issuance, or the right sequence with the wrong class.
     const unknown = await get(`/v1/certificates/${S(121)}/redemption`).expect(404);
     expect(unknown.body.code).toBe('SERIAL_NOT_FOUND');

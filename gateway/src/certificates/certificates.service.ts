@@ -1,9 +1,7 @@
 import type {
   CertificateLot,
-  Exchange,
   Issuance,
   LotChangeResult,
-  Redemption,
   RedemptionCheck,
   SerialProvenance,
 } from '@gec/chaincode';
@@ -236,71 +234,12 @@ export class CertificatesService implements OnModuleInit {
   // ---- By serial ----
 
   /**
-   * Redemption check (兑付信息核查) of one serial: from the projection (one indexed look-up of the lot holding
-   * it, then its redemption or exchange); a serial the projection does not hold is asked of the ledger
-   * (redemption:CheckRedemption), so the answer is right for any serial the ledger knows.
+   * Redemption check (兑付信息核查) of one serial, answered by the ledger (redemption:CheckRedemption, one
+   * endorsement, nothing ordered): the answer is the evidence a regulator or a buyer relies on, so it never comes
+   * from the PostgreSQL projection, whose rows can lag or be edited (a REDEEMED lot edited to ACTIVE in the
+   * projection answered `redeemed: false` while the ledger said REDEEMED).
    */
   async redemptionCheck(principal: Principal, serial: string): Promise<RedemptionCheckDto> {
-    const row = await this.lotBySerial(serial);
-    if (!row) {
-      const check = await this.ledger.evaluate<RedemptionCheck>(
-        principal.identity,
-        'redemption:CheckRedemption',
-        serial,
-      );
-      return toRedemptionCheckDto(check);
-    }
-    const lot = row.doc;
-    const check: RedemptionCheck = {
-      serial,
-      lotId: lot.id,
-      status: lot.status,
-      owner: lot.owner,
-      unitId: lot.unitId,
-      productionMonth: lot.productionMonth,
-      redeemed: lot.status === 'REDEEMED',
-      exchanged: lot.status === 'EXCHANGED',
-      redemptionId: lot.redemptionId,
-      beneficiary: '',
-      purpose: '',
-      consumptionPeriodStart: '',
-      consumptionPeriodEnd: '',
-      consumedAt: '',
-      consumedTxId: '',
-      exchangeId: lot.exchangeId,
-      electricityReference: '',
-    };
-    if (check.redeemed) {
-      const [redemption] = (await this.query('SELECT doc FROM redemptions WHERE id = $1', [
-        lot.redemptionId,
-      ])) as Array<{ doc: Redemption }>;
-      if (!redemption) return this.checkOnLedger(principal, serial);
-      Object.assign(check, {
-        beneficiary: redemption.doc.beneficiary,
-        purpose: redemption.doc.purpose,
-        consumptionPeriodStart: redemption.doc.consumptionPeriodStart,
-        consumptionPeriodEnd: redemption.doc.consumptionPeriodEnd,
-        consumedAt: redemption.doc.redeemedAt,
-        consumedTxId: redemption.doc.txId,
-      });
-    } else if (check.exchanged) {
-      const [exchange] = (await this.query('SELECT doc FROM exchanges WHERE id = $1', [
-        lot.exchangeId,
-      ])) as Array<{
-        doc: Exchange;
-      }>;
-      if (!exchange) return this.checkOnLedger(principal, serial);
-      Object.assign(check, {
-        purpose: exchange.doc.purpose,
-        electricityReference: exchange.doc.electricityReference,
-        consumedAt: exchange.doc.exchangedAt,
-        consumedTxId: exchange.doc.txId,
-      });
-    }
-    return toRedemptionCheckDto(check);
-  }
-
-  private async checkOnLedger(principal: Principal, serial: string): Promise<RedemptionCheckDto> {
     return toRedemptionCheckDto(
       await this.ledger.evaluate<RedemptionCheck>(principal.identity, 'redemption:CheckRedemption', serial),
     );
