@@ -4,6 +4,7 @@ import { DataSource, EntityManager, type QueryRunner } from 'typeorm';
 import { Resources, RESOURCES } from '../common/resources';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { ChaincodeEvent, Checkpoint, EventStream, LedgerPort } from '../ledger/port';
+import { bindToChannel } from './channel-binding';
 import { CheckpointEntity, ProjectionOutcome } from './projection.entities';
 
 /** Applies one event's payload to the read model, inside the projector's transaction. */
@@ -76,6 +77,8 @@ export class Projector implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Rows of another channel are never served: the start fails, naming both channels' genesis blocks.
+    await bindToChannel(this.dataSource, this.ledger);
     this.resources.add('projector', () => this.stop());
     // Try once before answering requests, so a single instance is the projector from its first request on.
     const leading = await this.tryLead();
