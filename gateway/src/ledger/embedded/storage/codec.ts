@@ -15,7 +15,7 @@
  * the keys (what Fabric's LevelDB state database gives). History keys end with big-endian (blockNum, txNum), so
  * a reverse scan over one key's prefix yields newest first.
  */
-import type { TxTimestamp, Version, VersionedValue } from './ledger-store';
+import type { TxTimestamp, Version, VersionedValue } from './types';
 
 export const PREFIX_BLOCK = 0x62; // 'b'
 export const PREFIX_HISTORY = 0x68; // 'h'

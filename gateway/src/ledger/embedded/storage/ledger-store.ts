@@ -51,17 +51,9 @@ import {
   u32,
   utf8,
 } from './codec';
+import type { TxTimestamp, Version, VersionedValue } from './types';
 
-export interface Version {
-  blockNum: number;
-  txNum: number;
-}
-
-export interface VersionedValue {
-  value: Buffer;
-  version: Version;
-  metadata?: Record<string, Buffer>;
-}
+export type { TxTimestamp, Version, VersionedValue } from './types';
 
 export interface KeyWrite {
   namespace: string;
@@ -75,11 +67,6 @@ export interface MetadataWrite {
   namespace: string;
   key: string;
   metadata: Record<string, Buffer>;
-}
-
-export interface TxTimestamp {
-  seconds: number;
-  nanos: number;
 }
 
 /**
