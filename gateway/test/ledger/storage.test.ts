@@ -1,4 +1,5 @@
 import { common } from '@hyperledger/fabric-protos';
+import { ClassicLevel } from 'classic-level';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -747,6 +748,37 @@ describe('LedgerStore recovery', () => {
     await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
       /^block store damaged at block 3: its previous hash .* does not match the header hash of block 2/,
     );
+  });
+
+  it('rebuilds a format-1 database (no state digest) once, then opens it clean', async () => {
+    const dir = await newDir();
+    let store = await openStore(dir);
+    for (let i = 0; i < 3; i++) await commit(store, [{ txId: `f${i}`, writes: [[NS, 'k', `v${i}`]] }]);
+    const state = await collect(store.scanRange(NS, '', ''));
+    await store.close();
+    // What a format-1 store held: marker 1, and a savepoint without the trailing 32-byte digest.
+    const db = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'index'), {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    await db.open();
+    const savepoint = (await db.get(Buffer.from('msavepoint')))!;
+    await db.put(Buffer.from('msavepoint'), savepoint.subarray(0, savepoint.length - 32));
+    await db.put(Buffer.from('mformat'), Buffer.from([0, 0, 0, 1]));
+    await db.close();
+
+    store = await openStore(dir);
+    expect(store.recovery).toMatchObject({
+      stateRebuiltBecause: 'the state database is in format 1, which has no state digest to check it against',
+      damagedStateMovedTo: path.join(dir, 'index.damaged.1'),
+      reappliedBlocks: [0, 1, 2],
+      droppedBlocks: [],
+    });
+    expect(await collect(store.scanRange(NS, '', ''))).toEqual(state);
+    await store.close();
+    store = await openStore(dir);
+    expect(store.recovery.actions).toEqual([]);
+    expect(store.recovery.chainVerified).toEqual({ from: 2, to: 2 });
   });
 
   it('cuts a block file shorter than the index back to its last complete block and rebuilds state', async () => {
