@@ -6,6 +6,7 @@
  * first; when iterating on this suite alone run `npm run build -w gateway` beforehand.
  */
 import { common } from '@hyperledger/fabric-protos';
+import { ClassicLevel } from 'classic-level';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +19,7 @@ import {
   childUpdateFromBlock,
 } from '../../src/ledger/embedded/storage/crash-child';
 import { LedgerStore, VersionedValue } from '../../src/ledger/embedded/storage/ledger-store';
+import { SAVEPOINT_KEY, decodeSavepoint } from '../../src/ledger/embedded/storage/codec';
 
 const SRC_DIR = path.resolve(__dirname, '../../src/ledger/embedded/storage');
 const DIST_DIR = path.resolve(__dirname, '../../dist/ledger/embedded/storage');
@@ -34,22 +36,33 @@ interface RunResult {
   stderr: string;
 }
 
-/** Runs the child on `dir`, kills it with SIGKILL `delayMs` after its `open` line (or after spawn). */
-function runAndKill(dir: string, delayMs: number, afterOpen: boolean): Promise<RunResult> {
+/**
+ * Runs the child on `dir` and kills it with SIGKILL `delayMs` after `from`: its spawn, its `opening` line (start-up
+ * work begins) or its `open` line (committing begins). With `maxBlocks` the child stops committing there and
+ * exits by itself (unless killed first).
+ */
+function runAndKill(
+  dir: string,
+  delayMs: number,
+  from: 'spawn' | 'opening' | 'open',
+  maxBlocks?: number,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = maxBlocks === undefined ? [CHILD, dir] : [CHILD, dir, String(maxBlocks)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
     const kill = () => {
       timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     };
+    const armOn = from === 'opening' ? /^opening$/m : /^open \d+$/m;
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
-      const first = stdout === '';
+      const armed = armOn.test(stdout);
       stdout += chunk;
-      if (afterOpen && first) kill();
+      if (from !== 'spawn' && !armed && armOn.test(stdout)) kill();
     });
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
@@ -59,7 +72,7 @@ function runAndKill(dir: string, delayMs: number, afterOpen: boolean): Promise<R
       const committed = lines.filter((l) => /^\d+$/.test(l)).map(Number);
       resolve({ lines, lastCommitted: committed.at(-1), exitCode, signal, stderr });
     });
-    if (!afterOpen) kill();
+    if (from === 'spawn') kill();
     // Safety net: never leave a child running.
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
@@ -139,6 +152,22 @@ async function checkStore(store: LedgerStore): Promise<void> {
   for (const [txId, location] of expected.txIds) expect(await store.getTxLocation(txId)).toEqual(location);
 }
 
+/** The block number of the savepoint the child left in `dir`'s index, read without recovering anything. */
+async function savepointBlock(dir: string): Promise<number | undefined> {
+  const indexDir = path.join(dir, 'index');
+  if (!existsSync(indexDir)) return undefined;
+  const db = new ClassicLevel<Buffer, Buffer>(indexDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+    const raw = await db.get(SAVEPOINT_KEY);
+    return raw && decodeSavepoint(raw).blockNumber;
+  } catch {
+    return undefined; // killed while LevelDB created its files
+  } finally {
+    await db.close();
+  }
+}
+
 describe('LedgerStore crash safety (SIGKILL)', () => {
   let dir: string;
 
@@ -167,7 +196,7 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
       // Rounds 0, 4 and 8 kill early (possibly during open/recovery); the others mid-loop after a random delay.
       const early = round % 4 === 0;
       const delay = early ? Math.floor(Math.random() * 150) : 5 + Math.floor(Math.random() * 200);
-      const run = await runAndKill(dir, delay, !early);
+      const run = await runAndKill(dir, delay, early ? 'spawn' : 'open');
       if (run.signal !== 'SIGKILL') {
         throw new Error(`child ended by itself (code ${run.exitCode}): ${run.stderr}`);
       }
@@ -199,6 +228,45 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
       await checkStore(store);
     } finally {
       await store.close();
+    }
+  });
+
+  it('converges after kill -9 during a rebuild of the state database from the block file', async () => {
+    const rebuildDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-rebuild-crash-'));
+    try {
+      const BLOCKS = 300;
+      const filled = await runAndKill(rebuildDir, 60_000, 'spawn', BLOCKS);
+      expect(filled).toMatchObject({ exitCode: 0, lastCommitted: BLOCKS - 1 });
+      await fs.rm(path.join(rebuildDir, 'index'), { recursive: true });
+      // Reopen (rebuilding, or resuming a rebuild) and kill at later and later moments, until kills have
+      // landed in the middle of a rebuild twice: a savepoint short of the last block is left behind.
+      let partial = 0;
+      for (let round = 0; round < 16 && partial < 2; round++) {
+        const run = await runAndKill(rebuildDir, 20 + 40 * round, 'opening', BLOCKS);
+        if (run.signal !== 'SIGKILL' && run.exitCode !== 0) throw new Error(`child failed: ${run.stderr}`);
+        const applied = await savepointBlock(rebuildDir);
+        if (applied !== undefined && applied < BLOCKS - 1) partial++;
+        // A rebuild that finished is started again from nothing.
+        if (applied === BLOCKS - 1) await fs.rm(path.join(rebuildDir, 'index'), { recursive: true });
+      }
+      expect(partial).toBe(2);
+      const store = await LedgerStore.open(rebuildDir, { updateFromBlock: childUpdateFromBlock });
+      try {
+        expect(store.height).toBe(BLOCKS);
+        expect(store.recovery.droppedBlocks).toEqual([]);
+        await checkStore(store);
+      } finally {
+        await store.close();
+      }
+      // The next start finds nothing to repair.
+      const again = await LedgerStore.open(rebuildDir, { updateFromBlock: childUpdateFromBlock });
+      try {
+        expect(again.recovery.actions).toEqual([]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await fs.rm(rebuildDir, { recursive: true, force: true });
     }
   });
 });
