@@ -7,7 +7,7 @@
  */
 import { common } from '@hyperledger/fabric-protos';
 import { ClassicLevel } from 'classic-level';
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +26,11 @@ const DIST_DIR = path.resolve(__dirname, '../../dist/ledger/embedded/storage');
 const CHILD = path.join(DIST_DIR, 'crash-child.js');
 const ROUNDS = 10;
 
-jest.setTimeout(30_000);
+// Generous: each round spawns a Node process, and the suite shares two cores with everything else.
+jest.setTimeout(180_000);
+
+/** Children still running: killed after each test, so a test that fails or times out leaves none behind. */
+const running = new Set<ChildProcess>();
 
 interface RunResult {
   lines: string[];
@@ -50,6 +54,7 @@ function runAndKill(
   return new Promise((resolve, reject) => {
     const args = maxBlocks === undefined ? [CHILD, dir] : [CHILD, dir, String(maxBlocks)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -67,6 +72,7 @@ function runAndKill(
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
+      running.delete(child);
       if (timer) clearTimeout(timer);
       const lines = stdout.split('\n').filter((l) => l !== '');
       const committed = lines.filter((l) => /^\d+$/.test(l)).map(Number);
@@ -183,6 +189,10 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
       }
     }
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-crash-'));
+  });
+
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
   });
 
   afterAll(async () => {

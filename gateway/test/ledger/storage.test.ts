@@ -531,6 +531,34 @@ describe('LedgerStore', () => {
     expect(result.problems.some((p) => /data hash/.test(p))).toBe(false);
   });
 
+  it('a rebuild checks every link first: a consistently rewritten older block stops it, named, changing nothing', async () => {
+    const dir = await newDir();
+    let store = await openStore(dir);
+    for (let i = 0; i < 5; i++) await commit(store, [{ txId: `t${i}`, writes: [[NS, 'k', `MARK-${i}`]] }]);
+    await store.close();
+    store = await openStore(dir); // this start verifies the chain through block 4: later starts begin there
+    await store.close();
+    // Rewrite block 2 with its data hash and record checksum recomputed, then cut into block 4: the database
+    // is ahead of the block file and must be rebuilt from a chain whose link 2 → 3 is broken.
+    const all = await records(dir);
+    const block = common.Block.deserializeBinary(all[2].bytes);
+    const entries = block.getData()!.getDataList_asU8();
+    entries[0] = Buffer.from(Buffer.from(entries[0]).toString('utf8').replace('MARK-2', 'FAKE-2'), 'utf8');
+    block.getData()!.setDataList(entries);
+    block.getHeader()!.setDataHash(computeBlockDataHash(entries));
+    const handle = await fs.open(blockFile(dir), 'r+');
+    const record = encodeBlockRecord(block.serializeBinary());
+    await handle.write(record, 0, record.length, all[2].offset);
+    await handle.close();
+    await fs.truncate(blockFile(dir), all[4].offset + 10);
+    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
+      /^block store damaged at block 3: its previous hash .* does not match the header hash of block 2/,
+    );
+    // Refused before anything was cut or moved aside.
+    expect((await fs.stat(blockFile(dir))).size).toBe(all[4].offset + 10);
+    await expect(fs.access(path.join(dir, 'index.damaged.1'))).rejects.toThrow();
+  });
+
   it('refuses to open when the last block was replaced', async () => {
     const dir = await newDir();
     const store = await openStore(dir);

@@ -604,6 +604,13 @@ export class LedgerStore {
       stateProblem = await this.checkIndex(savepoint, chain);
     }
 
+    if (stateProblem && chain.deepFrom > 0) {
+      // A rebuild replays from block 0: check the whole hash chain first, so that a damaged block file stops
+      // the start before anything is cut or moved aside.
+      await this.scanBlockFile(undefined);
+      chain.deepFrom = 0;
+    }
+
     if (chain.tail) {
       await this.file.truncate(chain.tail.offset);
       report.truncatedBytes = chain.tail.bytes;
@@ -913,19 +920,25 @@ export class LedgerStore {
       if (record.status !== 'ok') {
         throw new Error(`recovery: block file record at offset ${record.offset}: ${describe(record)}`);
       }
+      // Start-up has checked the hash chain only from the last verified block; a rebuild replays from block 0
+      // and checks every link again, so damage found here is the block file's too.
       let block: common.Block;
       try {
         block = common.Block.deserializeBinary(record.bytes);
       } catch (err) {
-        throw new Error(
-          `recovery: block file record at offset ${record.offset} has a valid checksum but cannot be decoded (${errorMessage(err)})`,
+        throw new BlockStoreDamagedError(
+          this.blockHeight,
+          `its record at offset ${record.offset} has a valid checksum but cannot be decoded (${errorMessage(err)})`,
         );
       }
       let checked: CheckedBlock;
       try {
         checked = this.checkNextBlock(block);
       } catch (err) {
-        throw new Error(`recovery: block file record at offset ${record.offset}: ${errorMessage(err)}`);
+        throw new BlockStoreDamagedError(
+          this.blockHeight,
+          `replaying its record at offset ${record.offset}: ${errorMessage(err)}`,
+        );
       }
       const update = this.updateFromBlock(block);
       const { ops, previous } = await this.buildUpdateOps(checked.number, update);
