@@ -194,8 +194,8 @@ type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key:
 
 interface UpdateOps {
   ops: BatchOp[];
-  /** Stored bytes of the state keys the block touches that exist before it (latin1 key → value). */
-  previous: Map<string, Buffer>;
+  /** The state digest after `ops` (computed here, before the block is appended and outside the caller's lock). */
+  digest: StateDigest;
 }
 
 interface IndexMeta {
@@ -546,7 +546,7 @@ export class LedgerStore {
   ): Promise<void> {
     const checked = this.checkNextBlock(block);
     // Everything that can be refused is refused before a single byte is written.
-    const { ops, previous } = await this.buildUpdateOps(checked.number, update);
+    const { ops, digest } = await this.buildUpdateOps(checked.number, update);
     const bytes = block.serializeBinary();
     let location: BlockRecordLocation;
     try {
@@ -556,7 +556,7 @@ export class LedgerStore {
       throw err;
     }
     try {
-      await applyGuard(() => this.writeBatch(ops, previous, checked, location));
+      await applyGuard(() => this.writeBatch(ops, digest, checked, location));
     } catch (err) {
       // The record is durable in the block file; reopening re-applies it.
       this.broken = asError(err);
@@ -941,8 +941,8 @@ export class LedgerStore {
         );
       }
       const update = this.updateFromBlock(block);
-      const { ops, previous } = await this.buildUpdateOps(checked.number, update);
-      await this.writeBatch(ops, previous, checked, { offset: record.offset, length: record.bytes.length });
+      const { ops, digest } = await this.buildUpdateOps(checked.number, update);
+      await this.writeBatch(ops, digest, checked, { offset: record.offset, length: record.bytes.length });
       reapplied.push(checked.number);
     }
     return reapplied;
@@ -977,7 +977,7 @@ export class LedgerStore {
 
   /**
    * txId index, state and history operations of one block (reads current state; writes nothing), and the
-   * stored bytes of every state key the block touches (what its batch replaces, for the state digest).
+   * state digest after them (what they add minus the stored bytes of the state keys they replace).
    */
   private async buildUpdateOps(blockNumber: number, update: BlockUpdate): Promise<UpdateOps> {
     validateUpdate(blockNumber, update);
@@ -1073,30 +1073,30 @@ export class LedgerStore {
         }
       }
     }
-    return { ops, previous };
+    return { ops, digest: digestAfter(this.stateDigest, ops, previous) };
   }
 
   /** The one LevelDB batch of a block; advances the in-memory chain head once it is durable. */
   private async writeBatch(
     ops: BatchOp[],
-    previous: Map<string, Buffer>,
+    opsDigest: StateDigest,
     block: CheckedBlock,
     location: BlockRecordLocation,
   ): Promise<void> {
     const fileEnd = location.offset + recordSize(location.length);
-    const entries: BatchOp[] = [
-      ...ops,
-      {
-        type: 'put',
-        key: blockIndexKey(block.number),
-        value: encodeBlockIndex({
-          offset: location.offset,
-          length: location.length,
-          headerHash: block.headerHash,
-        }),
-      },
-    ];
-    const stateDigest = digestAfter(this.stateDigest, entries, previous);
+    const indexEntry = {
+      type: 'put' as const,
+      key: blockIndexKey(block.number),
+      value: encodeBlockIndex({
+        offset: location.offset,
+        length: location.length,
+        headerHash: block.headerHash,
+      }),
+    };
+    const entries: BatchOp[] = [...ops, indexEntry];
+    // The block's index entry is new (its number is the height), so it only adds to the digest.
+    const stateDigest = opsDigest.copy();
+    stateDigest.add(entryHash(indexEntry.key, indexEntry.value));
     const savepoint: Savepoint = {
       blockNumber: block.number,
       fileEnd,
@@ -1174,8 +1174,8 @@ function validateUpdate(blockNumber: number, update: BlockUpdate): void {
 }
 
 /**
- * The digest after a batch: each key's last operation counts; what it replaces (a state key's stored bytes)
- * is subtracted. Other keys (block index, txId and history entries) are only ever added by a block.
+ * The digest after a block's operations: each key's last operation counts; what it replaces (a state key's
+ * stored bytes) is subtracted. txId and history entries are only ever added by a block.
  */
 function digestAfter(before: StateDigest, entries: BatchOp[], previous: Map<string, Buffer>): StateDigest {
   const last = new Map<string, BatchOp>();
