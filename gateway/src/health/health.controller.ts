@@ -94,7 +94,17 @@ export class HealthController {
       example: {
         status: 'ready',
         checks: {
-          ledger: { status: 'up', height: 12 },
+          ledger: {
+            status: 'up',
+            height: 12,
+            startup: {
+              repairs: [],
+              droppedBlocks: [],
+              droppedTransactions: [],
+              stateRebuilt: false,
+              chainVerified: { from: 9, to: 11 },
+            },
+          },
           database: { status: 'up' },
           projection: { blockNumber: 11, txId: '3f7c…' },
         },
@@ -117,7 +127,11 @@ export class HealthController {
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const [ledger, database] = await Promise.all([
-      timed(async () => ({ height: (await this.ledger.getChainInfo()).height })),
+      timed(async () => {
+        const info = await this.ledger.getChainInfo();
+        // The embedded ledger's start-up repairs stay visible here, not only in a log that may have rotated.
+        return { height: info.height, ...(info.startup ? { startup: info.startup } : {}) };
+      }),
       timed(async () => {
         await this.dataSource.query('SELECT 1');
         return {};

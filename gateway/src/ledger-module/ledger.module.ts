@@ -54,6 +54,8 @@ export class LedgerModule {
             logger.log(
               `${config.ledger} ledger open (${where}, height ${info.height}) in ${Date.now() - started} ms`,
             );
+            // What the embedded ledger's start-up checks repaired (a cut block file, a rebuilt state database).
+            for (const repair of info.startup?.repairs ?? []) logger.warn(`storage repair: ${repair}`);
             return ledger;
           },
         },

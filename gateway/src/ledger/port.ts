@@ -141,6 +141,21 @@ export interface ChainInfo {
   height: number;
   currentBlockHash: string;
   previousBlockHash: string;
+  /** What the ledger's last start found in its own storage and repaired (the embedded ledger; not a peer). */
+  startup?: LedgerStartupReport;
+}
+
+/** A start-up check of the embedded ledger's block store and state database, and its repairs. */
+export interface LedgerStartupReport {
+  /** One sentence per finding and repair, as logged at start; empty when storage opened clean. */
+  repairs: string[];
+  /** Committed blocks the block file no longer held in full: cut away, and their writes are not in state. */
+  droppedBlocks: number[];
+  droppedTransactions: Array<{ txId: string; blockNumber: number; validationCode: string }>;
+  /** State, history and indexes were rebuilt from the block file. */
+  stateRebuilt: boolean;
+  /** Blocks whose hash chain was checked at start (record checksums of every block are checked every start). */
+  chainVerified?: { from: number; to: number };
 }
 
 export interface ChainVerification {

@@ -222,22 +222,21 @@ describe('embedded ledger: execute–order–validate', () => {
     expect(Math.abs(new Date(who.time).getTime() - before)).toBeLessThan(5000);
   });
 
-  it('detects a tampered block file in chain verification', async () => {
+  it('detects a tampered block file in chain verification, and refuses to reopen on it', async () => {
     await net.ledger.submit(probe('Put', 'amount', 'value-1000'));
     await net.ledger.submit(probe('Put', 'other', 'x'));
-    await net.ledger.close();
     const file = join(net.dataDir, 'ledger', 'blocks', 'blockfile_000000');
     const bytes = await readFile(file);
     const at = bytes.indexOf(Buffer.from('value-1000'));
     expect(at).toBeGreaterThan(0);
     bytes.write('value-9000', at);
     await writeFile(file, bytes);
-    // The damage is inside an indexed block: opening must not 'repair' it away; verification names it.
-    await net.restart();
     const verification = await net.ledger.verifyChain();
     expect(verification.ok).toBe(false);
     expect(verification.problems.join('\n')).toMatch(/block 1\b/);
     expect((await net.ledger.getChainInfo()).height).toBe(3);
+    // The damage is inside an indexed block: opening must not 'repair' it away, nor serve it.
+    await expect(net.restart()).rejects.toThrow(/^block store damaged at block 1: /);
   });
 
   it("serves the system contract's GetMetadata, which validates against fabric-contract-api's schema", async () => {

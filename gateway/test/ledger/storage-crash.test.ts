@@ -6,7 +6,8 @@
  * first; when iterating on this suite alone run `npm run build -w gateway` beforehand.
  */
 import { common } from '@hyperledger/fabric-protos';
-import { spawn } from 'node:child_process';
+import { ClassicLevel } from 'classic-level';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,13 +19,18 @@ import {
   childUpdateFromBlock,
 } from '../../src/ledger/embedded/storage/crash-child';
 import { LedgerStore, VersionedValue } from '../../src/ledger/embedded/storage/ledger-store';
+import { SAVEPOINT_KEY, decodeSavepoint } from '../../src/ledger/embedded/storage/codec';
 
 const SRC_DIR = path.resolve(__dirname, '../../src/ledger/embedded/storage');
 const DIST_DIR = path.resolve(__dirname, '../../dist/ledger/embedded/storage');
 const CHILD = path.join(DIST_DIR, 'crash-child.js');
 const ROUNDS = 10;
 
-jest.setTimeout(30_000);
+// Generous: each round spawns a Node process, and the suite shares two cores with everything else.
+jest.setTimeout(180_000);
+
+/** Children still running: killed after each test, so a test that fails or times out leaves none behind. */
+const running = new Set<ChildProcess>();
 
 interface RunResult {
   lines: string[];
@@ -34,32 +40,45 @@ interface RunResult {
   stderr: string;
 }
 
-/** Runs the child on `dir`, kills it with SIGKILL `delayMs` after its `open` line (or after spawn). */
-function runAndKill(dir: string, delayMs: number, afterOpen: boolean): Promise<RunResult> {
+/**
+ * Runs the child on `dir` and kills it with SIGKILL `delayMs` after `from`: its spawn, its `opening` line (start-up
+ * work begins) or its `open` line (committing begins). With `maxBlocks` the child stops committing there and
+ * exits by itself (unless killed first).
+ */
+function runAndKill(
+  dir: string,
+  delayMs: number,
+  from: 'spawn' | 'opening' | 'open',
+  maxBlocks?: number,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = maxBlocks === undefined ? [CHILD, dir] : [CHILD, dir, String(maxBlocks)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
     const kill = () => {
       timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     };
+    const armOn = from === 'opening' ? /^opening$/m : /^open \d+$/m;
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
-      const first = stdout === '';
+      const armed = armOn.test(stdout);
       stdout += chunk;
-      if (afterOpen && first) kill();
+      if (from !== 'spawn' && !armed && armOn.test(stdout)) kill();
     });
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
+      running.delete(child);
       if (timer) clearTimeout(timer);
       const lines = stdout.split('\n').filter((l) => l !== '');
       const committed = lines.filter((l) => /^\d+$/.test(l)).map(Number);
       resolve({ lines, lastCommitted: committed.at(-1), exitCode, signal, stderr });
     });
-    if (!afterOpen) kill();
+    if (from === 'spawn') kill();
     // Safety net: never leave a child running.
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
@@ -139,6 +158,22 @@ async function checkStore(store: LedgerStore): Promise<void> {
   for (const [txId, location] of expected.txIds) expect(await store.getTxLocation(txId)).toEqual(location);
 }
 
+/** The block number of the savepoint the child left in `dir`'s index, read without recovering anything. */
+async function savepointBlock(dir: string): Promise<number | undefined> {
+  const indexDir = path.join(dir, 'index');
+  if (!existsSync(indexDir)) return undefined;
+  const db = new ClassicLevel<Buffer, Buffer>(indexDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+    const raw = await db.get(SAVEPOINT_KEY);
+    return raw && decodeSavepoint(raw).blockNumber;
+  } catch {
+    return undefined; // killed while LevelDB created its files
+  } finally {
+    await db.close();
+  }
+}
+
 describe('LedgerStore crash safety (SIGKILL)', () => {
   let dir: string;
 
@@ -156,6 +191,10 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-crash-'));
   });
 
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+
   afterAll(async () => {
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
@@ -167,7 +206,7 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
       // Rounds 0, 4 and 8 kill early (possibly during open/recovery); the others mid-loop after a random delay.
       const early = round % 4 === 0;
       const delay = early ? Math.floor(Math.random() * 150) : 5 + Math.floor(Math.random() * 200);
-      const run = await runAndKill(dir, delay, !early);
+      const run = await runAndKill(dir, delay, early ? 'spawn' : 'open');
       if (run.signal !== 'SIGKILL') {
         throw new Error(`child ended by itself (code ${run.exitCode}): ${run.stderr}`);
       }
@@ -199,6 +238,45 @@ describe('LedgerStore crash safety (SIGKILL)', () => {
       await checkStore(store);
     } finally {
       await store.close();
+    }
+  });
+
+  it('converges after kill -9 during a rebuild of the state database from the block file', async () => {
+    const rebuildDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ledger-rebuild-crash-'));
+    try {
+      const BLOCKS = 300;
+      const filled = await runAndKill(rebuildDir, 60_000, 'spawn', BLOCKS);
+      expect(filled).toMatchObject({ exitCode: 0, lastCommitted: BLOCKS - 1 });
+      await fs.rm(path.join(rebuildDir, 'index'), { recursive: true });
+      // Reopen (rebuilding, or resuming a rebuild) and kill at later and later moments, until kills have
+      // landed in the middle of a rebuild twice: a savepoint short of the last block is left behind.
+      let partial = 0;
+      for (let round = 0; round < 16 && partial < 2; round++) {
+        const run = await runAndKill(rebuildDir, 20 + 40 * round, 'opening', BLOCKS);
+        if (run.signal !== 'SIGKILL' && run.exitCode !== 0) throw new Error(`child failed: ${run.stderr}`);
+        const applied = await savepointBlock(rebuildDir);
+        if (applied !== undefined && applied < BLOCKS - 1) partial++;
+        // A rebuild that finished is started again from nothing.
+        if (applied === BLOCKS - 1) await fs.rm(path.join(rebuildDir, 'index'), { recursive: true });
+      }
+      expect(partial).toBe(2);
+      const store = await LedgerStore.open(rebuildDir, { updateFromBlock: childUpdateFromBlock });
+      try {
+        expect(store.height).toBe(BLOCKS);
+        expect(store.recovery.droppedBlocks).toEqual([]);
+        await checkStore(store);
+      } finally {
+        await store.close();
+      }
+      // The next start finds nothing to repair.
+      const again = await LedgerStore.open(rebuildDir, { updateFromBlock: childUpdateFromBlock });
+      try {
+        expect(again.recovery.actions).toEqual([]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await fs.rm(rebuildDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 import { common } from '@hyperledger/fabric-protos';
+import { ClassicLevel } from 'classic-level';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -469,12 +470,11 @@ describe('LedgerStore', () => {
     expect((await store.verifyChain()).ok).toBe(true);
   });
 
-  it('verifyChain names a block whose bytes were tampered with', async () => {
+  it('verifyChain names a block whose bytes were tampered with while the store is open', async () => {
     const dir = await newDir();
-    let store = await openStore(dir);
+    const store = await openStore(dir);
     for (let i = 0; i < 5; i++) await commit(store, [{ txId: `t${i}`, writes: [[NS, 'k', `MARK-${i}`]] }]);
     expect(await store.verifyChain()).toEqual({ ok: true, height: 5, problems: [] });
-    await store.close();
 
     const file = await fs.readFile(blockFile(dir));
     const at = file.indexOf('MARK-2');
@@ -482,7 +482,6 @@ describe('LedgerStore', () => {
     file[at] ^= 0x01;
     await fs.writeFile(blockFile(dir), file);
 
-    store = await openStore(dir); // only the last block is checked at open
     const result = await store.verifyChain();
     expect(result.ok).toBe(false);
     expect(result.height).toBe(5);
@@ -492,13 +491,17 @@ describe('LedgerStore', () => {
     expect(result.problems.some((p) => /checksum/.test(p))).toBe(true);
     await expect(store.getBlockBytes(2)).rejects.toThrow(/block 2/);
     expect(await store.getBlockBytes(3)).toBeDefined();
+    await store.close();
+    // Every start checks every record's checksum: the store does not open again.
+    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
+      /^block store damaged at block 2: its record at offset \d+ fails its checksum/,
+    );
   });
 
   it('verifyChain finds the broken previous-hash link when a block is rewritten consistently', async () => {
     const dir = await newDir();
-    let store = await openStore(dir);
+    const store = await openStore(dir);
     for (let i = 0; i < 5; i++) await commit(store, [{ txId: `t${i}`, writes: [[NS, 'k', `MARK-${i}`]] }]);
-    await store.close();
 
     // Rewrite block 2 as a careful forger would: new data, recomputed data hash, recomputed record checksum.
     const { offset, bytes } = (await records(dir))[2];
@@ -513,7 +516,6 @@ describe('LedgerStore', () => {
     await handle.write(encodeBlockRecord(forged), 0, 4 + forged.length + 32, offset);
     await handle.close();
 
-    store = await openStore(dir);
     const result = await store.verifyChain();
     expect(result.ok).toBe(false);
     expect(
@@ -527,6 +529,34 @@ describe('LedgerStore', () => {
       ),
     ).toBe(true);
     expect(result.problems.some((p) => /data hash/.test(p))).toBe(false);
+  });
+
+  it('a rebuild checks every link first: a consistently rewritten older block stops it, named, changing nothing', async () => {
+    const dir = await newDir();
+    let store = await openStore(dir);
+    for (let i = 0; i < 5; i++) await commit(store, [{ txId: `t${i}`, writes: [[NS, 'k', `MARK-${i}`]] }]);
+    await store.close();
+    store = await openStore(dir); // this start verifies the chain through block 4: later starts begin there
+    await store.close();
+    // Rewrite block 2 with its data hash and record checksum recomputed, then cut into block 4: the database
+    // is ahead of the block file and must be rebuilt from a chain whose link 2 → 3 is broken.
+    const all = await records(dir);
+    const block = common.Block.deserializeBinary(all[2].bytes);
+    const entries = block.getData()!.getDataList_asU8();
+    entries[0] = Buffer.from(Buffer.from(entries[0]).toString('utf8').replace('MARK-2', 'FAKE-2'), 'utf8');
+    block.getData()!.setDataList(entries);
+    block.getHeader()!.setDataHash(computeBlockDataHash(entries));
+    const handle = await fs.open(blockFile(dir), 'r+');
+    const record = encodeBlockRecord(block.serializeBinary());
+    await handle.write(record, 0, record.length, all[2].offset);
+    await handle.close();
+    await fs.truncate(blockFile(dir), all[4].offset + 10);
+    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
+      /^block store damaged at block 3: its previous hash .* does not match the header hash of block 2/,
+    );
+    // Refused before anything was cut or moved aside.
+    expect((await fs.stat(blockFile(dir))).size).toBe(all[4].offset + 10);
+    await expect(fs.access(path.join(dir, 'index.damaged.1'))).rejects.toThrow();
   });
 
   it('refuses to open when the last block was replaced', async () => {
@@ -544,7 +574,9 @@ describe('LedgerStore', () => {
     const record = encodeBlockRecord(block.serializeBinary());
     await handle.write(record, 0, record.length, offset);
     await handle.close();
-    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(/differs from the savepoint/);
+    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
+      /^block store damaged at block 2: its header hash in the block file .* differs from the one the intact index and savepoint recorded/,
+    );
   });
 
   it('persists across close and reopen', async () => {
@@ -572,7 +604,12 @@ describe('LedgerStore', () => {
     expect(store.height).toBe(2);
     expect(store.currentHash()).toEqual(hash);
     expect(store.previousHash()).toEqual(prev);
-    expect(store.recovery).toEqual({ reappliedBlocks: [], truncatedBytes: 0 });
+    expect(store.recovery).toMatchObject({
+      reappliedBlocks: [],
+      truncatedBytes: 0,
+      droppedBlocks: [],
+      actions: [],
+    });
     expect(await store.getState(NS, 'k\u00001')).toEqual({
       value: Buffer.from('v1'),
       version: { blockNum: 1, txNum: 0 },
@@ -625,7 +662,10 @@ describe('LedgerStore recovery', () => {
     const { dir, next, size } = await prepared();
     await fs.appendFile(blockFile(dir), encodeBlockRecord(next.serializeBinary()));
     const store = await openStore(dir);
-    expect(store.recovery).toEqual({ reappliedBlocks: [3], truncatedBytes: 0 });
+    expect(store.recovery).toMatchObject({ reappliedBlocks: [3], truncatedBytes: 0, droppedBlocks: [] });
+    expect(store.recovery.actions).toEqual([
+      're-applied block 3 from the block file: the state batch had not been written when the process stopped',
+    ]);
     expect(store.height).toBe(4);
     expect(str((await store.getState(NS, 'counter'))?.value)).toBe('3');
     expect(await store.getState(NS, 'new')).toEqual({
@@ -733,12 +773,57 @@ describe('LedgerStore recovery', () => {
     const { dir } = await prepared();
     const stray = txBlock(3, sha256(Buffer.from('elsewhere')), [{ txId: 'x' }]);
     await fs.appendFile(blockFile(dir), encodeBlockRecord(stray.serializeBinary()));
-    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(/recovery: .*previous hash/);
+    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(
+      /^block store damaged at block 3: its previous hash .* does not match the header hash of block 2/,
+    );
   });
 
-  it('refuses a block file shorter than the index', async () => {
+  it('rebuilds a format-1 database (no state digest) once, then opens it clean', async () => {
+    const dir = await newDir();
+    let store = await openStore(dir);
+    for (let i = 0; i < 3; i++) await commit(store, [{ txId: `f${i}`, writes: [[NS, 'k', `v${i}`]] }]);
+    const state = await collect(store.scanRange(NS, '', ''));
+    await store.close();
+    // What a format-1 store held: marker 1, and a savepoint without the trailing 32-byte digest.
+    const db = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'index'), {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    await db.open();
+    const savepoint = (await db.get(Buffer.from('msavepoint')))!;
+    await db.put(Buffer.from('msavepoint'), savepoint.subarray(0, savepoint.length - 32));
+    await db.put(Buffer.from('mformat'), Buffer.from([0, 0, 0, 1]));
+    await db.close();
+
+    store = await openStore(dir);
+    expect(store.recovery).toMatchObject({
+      stateRebuiltBecause: 'the state database is in format 1, which has no state digest to check it against',
+      damagedStateMovedTo: path.join(dir, 'index.damaged.1'),
+      reappliedBlocks: [0, 1, 2],
+      droppedBlocks: [],
+    });
+    expect(await collect(store.scanRange(NS, '', ''))).toEqual(state);
+    await store.close();
+    store = await openStore(dir);
+    expect(store.recovery.actions).toEqual([]);
+    expect(store.recovery.chainVerified).toEqual({ from: 2, to: 2 });
+  });
+
+  it('cuts a block file shorter than the index back to its last complete block and rebuilds state', async () => {
     const { dir, size } = await prepared();
     await fs.truncate(blockFile(dir), size - 10);
-    await expect(LedgerStore.open(dir, { updateFromBlock })).rejects.toThrow(/shorter than the index/);
+    const store = await openStore(dir);
+    expect(store.height).toBe(2);
+    expect(store.recovery).toMatchObject({
+      droppedBlocks: [2],
+      droppedTransactions: [{ txId: 'r2', blockNumber: 2, txNumber: 0, validationCode: 0 }],
+      truncatedBytes:
+        (await records(dir)).length === 2 ? size - 10 - (await fs.stat(blockFile(dir))).size : -1,
+      reappliedBlocks: [0, 1],
+    });
+    expect(str((await store.getState(NS, 'counter'))?.value)).toBe('1');
+    expect(await store.getTxLocation('r2')).toBeUndefined();
+    expect((await collect(store.getHistory(NS, 'counter'))).map((h) => h.txId)).toEqual(['r1', 'r0']);
+    expect((await store.verifyChain()).ok).toBe(true);
   });
 });

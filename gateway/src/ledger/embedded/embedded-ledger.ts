@@ -17,6 +17,7 @@ import {
   type ChainInfo,
   type ChainVerification,
   type ChaincodeEvent,
+  type LedgerStartupReport,
   type Checkpoint,
   type CommitStatus,
   type EventStream,
@@ -117,6 +118,15 @@ export class EmbeddedLedger implements LedgerPort {
       updateFromBlock: (block) => updateFromBlock(block, namespace),
       sync: options.sync,
     });
+    if (store.height === 0 && store.recovery.droppedBlocks.length > 0) {
+      // Block 0 holds the channel configuration: a new genesis block would start another channel over the
+      // one whose blocks were lost, and serve it as if nothing had happened.
+      await store.close();
+      throw new Error(
+        `the ledger in ${options.dataDir} lost its genesis block (${store.recovery.actions.join('; ')}); ` +
+          `refusing to start a new channel over it: restore the block file`,
+      );
+    }
     const ordererIdentity = ca.identity(options.ordererMspId, options.ordererName);
     if (store.height === 0) {
       const config = buildChannelConfig(options, ca.rootCertificates());
@@ -279,6 +289,23 @@ export class EmbeddedLedger implements LedgerPort {
       height: this.store.height,
       currentBlockHash: (this.store.currentHash() ?? Buffer.alloc(0)).toString('hex'),
       previousBlockHash: (this.store.previousHash() ?? Buffer.alloc(0)).toString('hex'),
+      startup: this.startupReport(),
+    };
+  }
+
+  /** What opening the block store and state database found and repaired (see LedgerStore's start-up). */
+  startupReport(): LedgerStartupReport {
+    const recovery = this.store.recovery;
+    return {
+      repairs: recovery.actions,
+      droppedBlocks: recovery.droppedBlocks,
+      droppedTransactions: recovery.droppedTransactions.map((t) => ({
+        txId: t.txId,
+        blockNumber: t.blockNumber,
+        validationCode: validationCodeName(t.validationCode),
+      })),
+      stateRebuilt: recovery.stateRebuiltBecause !== undefined,
+      ...(recovery.chainVerified ? { chainVerified: recovery.chainVerified } : {}),
     };
   }
 

@@ -37,6 +37,9 @@ export function encodeBlockRecord(blockBytes: Uint8Array): Buffer {
   return Buffer.concat([prefix, blockBytes, recordChecksum(prefix, blockBytes)]);
 }
 
+/** Bytes read per call when the whole file is read in order (start-up verification). */
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
 export type RecordRead =
   | { status: 'end' }
   /** The record does not fit in the file: what a crash in the middle of an append leaves. */
@@ -115,6 +118,70 @@ export class BlockFile {
     const checksum = rest.subarray(length);
     const ok = recordChecksum(prefix, bytes).equals(checksum);
     return { status: ok ? 'ok' : 'bad-checksum', bytes, next: end };
+  }
+
+  /**
+   * Every record from `from` to the end of the file, in order, read in large chunks: start-up verification
+   * reads the whole file, and one read per record would make that a round trip per block. Stops after the
+   * first record that is not `ok` (what follows a damaged record cannot be framed reliably).
+   */
+  async *records(from = 0): AsyncGenerator<RecordRead & { offset: number }> {
+    this.assertOpen();
+    const size = this.fileSize;
+    let chunk: Buffer = Buffer.alloc(0);
+    let chunkStart = from;
+    // Makes [position, position + length) available in `chunk` (reading ahead by a chunk when it can).
+    const ensure = async (position: number, length: number): Promise<Buffer> => {
+      const have = chunkStart + chunk.length;
+      if (position >= chunkStart && position + length <= have) {
+        return chunk.subarray(position - chunkStart, position - chunkStart + length);
+      }
+      const readLength = Math.min(Math.max(length, SCAN_CHUNK_BYTES), size - position);
+      chunk = await this.readExactly(position, readLength);
+      chunkStart = position;
+      return chunk.subarray(0, length);
+    };
+    let offset = from;
+    for (;;) {
+      if (offset === size) return;
+      if (offset > size) {
+        yield { offset, status: 'torn', reason: `offset ${offset} is past the end of the file (${size})` };
+        return;
+      }
+      if (size - offset < LENGTH_PREFIX_BYTES) {
+        yield { offset, status: 'torn', reason: `incomplete length prefix at offset ${offset}` };
+        return;
+      }
+      const prefix = await ensure(offset, LENGTH_PREFIX_BYTES);
+      const length = prefix.readUInt32BE(0);
+      const end = offset + recordSize(length);
+      if (end > size) {
+        yield {
+          offset,
+          status: 'torn',
+          reason: `record at offset ${offset} declares ${length} bytes but the file ends ${size - offset} bytes later`,
+        };
+        return;
+      }
+      const whole = await ensure(offset, recordSize(length));
+      const bytes = whole.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + length);
+      const ok = recordChecksum(whole.subarray(0, LENGTH_PREFIX_BYTES), bytes).equals(
+        whole.subarray(LENGTH_PREFIX_BYTES + length),
+      );
+      yield { offset, status: ok ? 'ok' : 'bad-checksum', bytes, next: end };
+      if (!ok) return;
+      offset = end;
+    }
+  }
+
+  /** True when every byte from `offset` to the end is zero: what a file system leaves after a torn append. */
+  async zeroFrom(offset: number): Promise<boolean> {
+    this.assertOpen();
+    for (let position = offset; position < this.fileSize; position += SCAN_CHUNK_BYTES) {
+      const bytes = await this.readExactly(position, Math.min(SCAN_CHUNK_BYTES, this.fileSize - position));
+      if (bytes.some((b) => b !== 0)) return false;
+    }
+    return true;
   }
 
   /** Cuts the file back to `size` bytes (dropping a torn tail) and makes that durable. */

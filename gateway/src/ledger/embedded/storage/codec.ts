@@ -9,13 +9,13 @@
  *   t ‖ txId                                                 → u64 blockNum ‖ u32 txNum ‖ u32 code     (txId index)
  *   s ‖ u32 len(ns) ‖ ns ‖ key                               → state value (version, metadata, value)
  *   h ‖ u32 len(ns) ‖ ns ‖ u32 len(key) ‖ key ‖ u64 blockNum ‖ u32 txNum → history value
- *   m ‖ name                                                 → store metadata (format, savepoint)
+ *   m ‖ name                                                 → store metadata (format, savepoint, verified)
  *
  * State keys end with the raw key bytes, so LevelDB's byte order over one namespace is the UTF-8 byte order of
  * the keys (what Fabric's LevelDB state database gives). History keys end with big-endian (blockNum, txNum), so
  * a reverse scan over one key's prefix yields newest first.
  */
-import type { TxTimestamp, Version, VersionedValue } from './ledger-store';
+import type { TxTimestamp, Version, VersionedValue } from './types';
 
 export const PREFIX_BLOCK = 0x62; // 'b'
 export const PREFIX_HISTORY = 0x68; // 'h'
@@ -23,7 +23,8 @@ export const PREFIX_META = 0x6d; // 'm'
 export const PREFIX_STATE = 0x73; // 's'
 export const PREFIX_TXID = 0x74; // 't'
 
-export const FORMAT_VERSION = 1;
+/** 2: the savepoint carries the state digest (a format-1 database is rebuilt from the block store at open). */
+export const FORMAT_VERSION = 2;
 export const HASH_BYTES = 32;
 
 export class CorruptRecordError extends Error {}
@@ -70,6 +71,7 @@ export function metaKey(name: string): Buffer {
 
 export const FORMAT_KEY = metaKey('format');
 export const SAVEPOINT_KEY = metaKey('savepoint');
+export const VERIFIED_KEY = metaKey('verified');
 
 export function blockIndexKey(blockNumber: number): Buffer {
   return Buffer.concat([Buffer.from([PREFIX_BLOCK]), u64(blockNumber)]);
@@ -290,12 +292,16 @@ export function decodeBlockIndex(buf: Buffer): BlockIndexEntry {
   return entry;
 }
 
-/** The last block applied to the index and state, and where its record ends in the block file. */
+/**
+ * The last block applied to the index and state, where its record ends in the block file, and the digest of
+ * every index entry after it (see state-digest.ts).
+ */
 export interface Savepoint {
   blockNumber: number;
   fileEnd: number;
   headerHash: Buffer;
   previousHash: Buffer;
+  stateDigest: Buffer;
 }
 
 export function encodeSavepoint(sp: Savepoint): Buffer {
@@ -304,6 +310,7 @@ export function encodeSavepoint(sp: Savepoint): Buffer {
     u64(sp.fileEnd),
     sp.headerHash,
     lengthPrefixed(sp.previousHash),
+    sp.stateDigest,
   ]);
 }
 
@@ -314,7 +321,25 @@ export function decodeSavepoint(buf: Buffer): Savepoint {
     fileEnd: r.u64(),
     headerHash: r.bytes(HASH_BYTES),
     previousHash: r.prefixed(),
+    stateDigest: r.bytes(HASH_BYTES),
   };
   r.end();
   return sp;
+}
+
+/** The last block whose hash chain start-up verification has checked (decoded, data hash, link). */
+export interface VerifiedMark {
+  blockNumber: number;
+  headerHash: Buffer;
+}
+
+export function encodeVerifiedMark(mark: VerifiedMark): Buffer {
+  return Buffer.concat([u64(mark.blockNumber), mark.headerHash]);
+}
+
+export function decodeVerifiedMark(buf: Buffer): VerifiedMark {
+  const r = new Reader(buf);
+  const mark = { blockNumber: r.u64(), headerHash: r.bytes(HASH_BYTES) };
+  r.end();
+  return mark;
 }

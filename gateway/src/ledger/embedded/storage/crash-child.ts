@@ -3,7 +3,7 @@
  *
  *   node gateway/dist/ledger/embedded/storage/crash-child.js <dir> [maxBlocks]
  *
- * Opens a LedgerStore in <dir> (recovering whatever a previous kill left), prints `open <height>`, then commits
+ * Prints `opening`, opens a LedgerStore in <dir> (recovering whatever a previous kill left), prints `open <height>`, then commits
  * deterministic blocks in a tight loop, printing each block number once `commitBlock` has resolved. The parent
  * kills it with SIGKILL at random moments. Block content depends only on the block number: each data entry is
  * the JSON of one transaction (txId, validation code, timestamp, writes, metadata writes).
@@ -121,6 +121,8 @@ async function main(): Promise<void> {
   const [dir, maxArg] = process.argv.slice(2);
   if (!dir) throw new Error('usage: crash-child <dir> [maxBlocks]');
   const max = maxArg ? Number(maxArg) : 1_000_000;
+  // Tells the parent that start-up work (checks, recovery, a rebuild) begins now, after module loading.
+  process.stdout.write('opening\n');
   const store = await LedgerStore.open(dir, { updateFromBlock: childUpdateFromBlock });
   process.stdout.write(`open ${store.height}\n`);
   for (let n = store.height; n < max; n++) {

@@ -7,10 +7,11 @@ export {
   encodeBlockHeaderDer,
 } from './block-hash';
 export type { HeaderFields } from './block-hash';
-export { LedgerStore } from './ledger-store';
+export { BlockStoreDamagedError, LedgerStore } from './ledger-store';
 export type {
   BlockUpdate,
   ChainVerification,
+  DroppedTransaction,
   HistoryEntry,
   KeyWrite,
   LedgerStoreOptions,
