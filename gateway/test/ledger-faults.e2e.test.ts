@@ -1,10 +1,12 @@
 /**
  * A ledger fault seen from the gateway: the block file loses its last block while the gateway is down. The
- * gateway starts on what the block file proves and /health/ready says what the start-up repaired (the cases
- * themselves are proven in test/ledger/ledger-faults.test.ts).
+ * ledger repairs itself to what the block file proves; the gateway's database had projected the lost block, so it
+ * refuses to start (naming the transaction and the repair) rather than serve it, and projects the ledger as it is
+ * from an empty database (the storage cases themselves are proven in test/ledger/ledger-faults.test.ts).
  */
 import { rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ProjectionAheadError } from '../src/projection/channel-binding';
 import { participant, readFirstAdminKey, startGateway, tempDir, TestGateway } from './support/harness';
 
 describe('ledger faults through the gateway', () => {
@@ -49,17 +51,27 @@ describe('ledger faults through the gateway', () => {
     const { size } = await stat(blockFile);
     await truncate(blockFile, size - 7);
 
+    // The database projected GEN-2 from the block that is gone: the gateway refuses to serve it, naming the
+    // transaction and what the ledger's start-up repaired.
+    const refused = await startGateway({ dataDir }).then(
+      async (g) => {
+        await g.close();
+        return undefined;
+      },
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ProjectionAheadError);
+    expect((refused as Error).message).toContain(`transaction ${last.txId} of block ${height - 1}`);
+    expect((refused as Error).message).toContain('does not hold');
+    expect((refused as Error).message).toContain('dropped');
+
+    // With an empty database the gateway projects the ledger as the block file proves it.
+    await rm(join(dataDir, 'postgres'), { recursive: true, force: true });
     gateway = await startGateway({ dataDir });
     const ready = await gateway.http.get('/health/ready').expect(200);
-    expect(ready.body.checks.ledger).toMatchObject({
-      status: 'up',
-      height: height - 1,
-      startup: {
-        droppedBlocks: [height - 1],
-        droppedTransactions: [{ txId: last.txId, blockNumber: height - 1, validationCode: 'VALID' }],
-        stateRebuilt: true,
-      },
-    });
-    expect(ready.body.checks.ledger.startup.repairs.join('\n')).toContain(last.txId);
+    expect(ready.body.checks.ledger).toMatchObject({ status: 'up', height: height - 1 });
+    const key = await readFirstAdminKey(dataDir);
+    await gateway.http.get('/v1/participants/GEN-1').set('X-API-Key', key).expect(200);
+    await gateway.http.get('/v1/participants/GEN-2').set('X-API-Key', key).expect(404);
   });
 });

@@ -44,3 +44,31 @@ export async function bindToChannel(dataSource: DataSource, ledger: LedgerPort):
   }
   return hash;
 }
+
+/** The projection has applied a transaction the ledger does not hold. */
+export class ProjectionAheadError extends Error {
+  override readonly name = 'ProjectionAheadError';
+}
+
+/**
+ * The projection's checkpoint must be a transaction the ledger holds, in the same block: after a repair cut
+ * damaged blocks away, or a ledger restored from an older copy, the projection would otherwise keep serving rows
+ * (with their proofs) of transactions that no longer exist, and never project the ones that replace them.
+ */
+export async function requireCheckpointOnLedger(
+  checkpoint: { blockNumber: number; txId: string } | undefined,
+  ledger: LedgerPort,
+): Promise<void> {
+  if (!checkpoint?.txId) return;
+  const info = await ledger.getTransaction(checkpoint.txId);
+  if (info && info.blockNumber === checkpoint.blockNumber) return;
+  const chain = await ledger.getChainInfo();
+  const repairs = chain.startup?.repairs ?? [];
+  throw new ProjectionAheadError(
+    `this database has projected transaction ${checkpoint.txId} of block ${checkpoint.blockNumber}, which the ` +
+      `ledger (height ${chain.height}) ${info ? `holds in block ${info.blockNumber}` : 'does not hold'}: its ` +
+      'blocks were cut away or restored from an older copy. Nothing is served from rows the ledger does not ' +
+      'prove: start the gateway with an empty database to project the ledger as it is' +
+      (repairs.length > 0 ? `. The ledger's start-up said: ${repairs.join(' ')}` : '.'),
+  );
+}

@@ -4,7 +4,7 @@ import { DataSource, EntityManager, type QueryRunner } from 'typeorm';
 import { Resources, RESOURCES } from '../common/resources';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { ChaincodeEvent, Checkpoint, EventStream, LedgerPort } from '../ledger/port';
-import { bindToChannel } from './channel-binding';
+import { bindToChannel, requireCheckpointOnLedger } from './channel-binding';
 import { CheckpointEntity, ProjectionOutcome } from './projection.entities';
 
 /** Applies one event's payload to the read model, inside the projector's transaction. */
@@ -77,8 +77,11 @@ export class Projector implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Rows of another channel are never served: the start fails, naming both channels' genesis blocks.
+    // Rows of another channel, or of transactions the ledger no longer holds, are never served: the start fails,
+    // naming what differs.
     await bindToChannel(this.dataSource, this.ledger);
+    const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
+    await requireCheckpointOnLedger(stored ?? undefined, this.ledger);
     this.resources.add('projector', () => this.stop());
     // Try once before answering requests, so a single instance is the projector from its first request on.
     const leading = await this.tryLead();
