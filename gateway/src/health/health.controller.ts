@@ -6,7 +6,8 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { LedgerPort } from '../ledger/port';
-import { Projector } from '../projection/projector.service';
+import { CHECKPOINT_NAME, Projector } from '../projection/projector.service';
+import { projectionReadiness, READY_LAG_BLOCKS, SETTLED_MS } from './projection-readiness';
 
 interface Check {
   status: 'up' | 'down';
@@ -53,8 +54,24 @@ const READINESS_SCHEMA = {
         ledger: { ...CHECK_SCHEMA, description: 'Ledger: `height` when up' },
         database: CHECK_SCHEMA,
         projection: {
-          description: 'The last block and transaction projected (null before the first)',
+          description:
+            'The last block and transaction projected (null before the first), the blocks the ledger has after ' +
+            'it, and whether the projection has caught up (not ready while it catches up)',
           anyOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }],
+        },
+        projectionLag: {
+          type: 'object',
+          required: ['lagBlocks', 'caughtUp'],
+          properties: {
+            lagBlocks: {
+              type: 'integer',
+              description: 'Blocks on the ledger after the last projected event',
+            },
+            caughtUp: {
+              type: 'boolean',
+              description: `At most ${READY_LAG_BLOCKS} blocks behind, or the checkpoint unmoved for ${SETTLED_MS / 1000} s`,
+            },
+          },
         },
       },
     },
@@ -69,6 +86,9 @@ export class HealthController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly projector: Projector,
   ) {}
+
+  /** The stored checkpoint last seen, and since when (it stands still once caught up on event-less blocks). */
+  private seen?: { block: number | undefined; since: number };
 
   @Get()
   @Public()
@@ -107,12 +127,14 @@ export class HealthController {
           },
           database: { status: 'up' },
           projection: { blockNumber: 11, txId: '3f7c…' },
+          projectionLag: { lagBlocks: 0, caughtUp: true },
         },
       },
     },
   })
   @ApiServiceUnavailableResponse({
-    description: 'A dependency is down; `checks` says which',
+    description:
+      'A dependency is down, or the projection is catching up with the ledger; `checks` says which',
     schema: {
       ...READINESS_SCHEMA,
       example: {
@@ -121,11 +143,13 @@ export class HealthController {
           ledger: { status: 'up', height: 12 },
           database: { status: 'down', error: 'connect ECONNREFUSED 127.0.0.1:5433' },
           projection: { blockNumber: 11, txId: '3f7c…' },
+          projectionLag: { lagBlocks: 0, caughtUp: true },
         },
       },
     },
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    let stored: number | undefined;
     const [ledger, database] = await Promise.all([
       timed(async () => {
         const info = await this.ledger.getChainInfo();
@@ -133,15 +157,31 @@ export class HealthController {
         return { height: info.height, ...(info.startup ? { startup: info.startup } : {}) };
       }),
       timed(async () => {
-        await this.dataSource.query('SELECT 1');
+        // The stored checkpoint: the leader's and every follower's view of the one projection.
+        const rows = (await this.dataSource.query(
+          `SELECT block_number FROM ledger_checkpoints WHERE name = $1`,
+          [CHECKPOINT_NAME],
+        )) as Array<{ block_number: string }>;
+        stored = rows[0] ? Number(rows[0].block_number) : undefined;
         return {};
       }),
     ]);
-    const ok = ledger.status === 'up' && database.status === 'up';
+    const now = Date.now();
+    if (!this.seen || this.seen.block !== stored) this.seen = { block: stored, since: now };
+    const lag =
+      ledger.status === 'up' && database.status === 'up'
+        ? projectionReadiness(ledger.height as number, stored, now - this.seen.since, this.projector.busy)
+        : undefined;
+    const ok = ledger.status === 'up' && database.status === 'up' && lag?.caughtUp === true;
     res.status(ok ? 200 : 503);
     return {
       status: ok ? 'ready' : 'not-ready',
-      checks: { ledger, database, projection: this.projector.checkpoint ?? null },
+      checks: {
+        ledger,
+        database,
+        projection: this.projector.checkpoint ?? null,
+        ...(lag ? { projectionLag: lag } : {}),
+      },
     };
   }
 }

@@ -53,6 +53,7 @@ export class Projector implements OnApplicationBootstrap {
   /** Transactions projected recently, for a writer asking after its event was already applied. */
   private readonly recent = new Set<string>();
   private position?: Checkpoint & { txId: string };
+  private applying = 0;
   private stream?: EventStream<ChaincodeEvent>;
   private loop?: Promise<void>;
   private stopped = false;
@@ -306,8 +307,25 @@ export class Projector implements OnApplicationBootstrap {
     if (failure !== undefined && !this.stopped) throw failure;
   }
 
+  /**
+   * Whether this instance is applying events right now: a checkpoint that stands still while it is, is a stalled
+   * projection, not one caught up on blocks without gec events (readiness tells them apart by this).
+   */
+  get busy(): boolean {
+    return this.applying > 0;
+  }
+
   /** Project events in commit order, in one database transaction, with the checkpoint after the last one. */
   private async applyGroup(events: ChaincodeEvent[]): Promise<void> {
+    this.applying += 1;
+    try {
+      await this.applyGroupNow(events);
+    } finally {
+      this.applying -= 1;
+    }
+  }
+
+  private async applyGroupNow(events: ChaincodeEvent[]): Promise<void> {
     const outcomes = new Map<string, ProjectionOutcome>();
     const payloads = new Map<string, unknown>();
     for (const event of events) {
