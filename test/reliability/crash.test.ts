@@ -20,7 +20,18 @@ import { Api, retryable } from './support/api';
 import { spawnGateway, type Gateway } from './support/gateway';
 import { conservationDifferences, projectionDifferences, withBooks } from './support/ledger-check';
 import { buildMarket, greenPowerTrade, type Market, type TradeRequest } from './support/market';
-import { FULL, random, report, size, sleep, stageSeed, trackDataDir, killLeftovers } from './support/stage';
+import {
+  eventually,
+  FULL,
+  killLeftovers,
+  projectionSettled,
+  random,
+  report,
+  size,
+  sleep,
+  stageSeed,
+  trackDataDir,
+} from './support/stage';
 
 const TRADES = size('RELIABILITY_TRADES', 2000, 200);
 const KILLS = size('RELIABILITY_KILLS', 10, 3);
@@ -184,7 +195,15 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
     // ---- The killer.
     const kills: Kill[] = [];
     for (const [n, threshold] of killAt.entries()) {
-      while (committedSeen.size < threshold) await sleep(5);
+      await eventually(
+        `kill ${n + 1}: ${threshold} commits logged`,
+        async () => ({
+          done: committedSeen.size >= threshold,
+          state: `${committedSeen.size} commits logged`,
+        }),
+        600_000,
+        5,
+      );
       if (jitters[n]) await sleep(jitters[n]);
       const at = { committedSeen: committedSeen.size, posted };
       await gateway!.kill();
@@ -194,17 +213,23 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
     await clients;
 
     // Every trade final (the pipeline works on without the client).
-    for (;;) {
-      const open = await Promise.all(
-        ['RECEIVED', 'VERIFYING', 'COMMITTING'].map(async (state) => {
-          const res = await api.call(market.keys.admin, 'GET', `/v1/trades?state=${state}&limit=1`);
-          expect(res.status).toBe(200);
-          return (res.json.items as unknown[]).length;
-        }),
-      );
-      if (open.every((n) => n === 0)) break;
-      await sleep(500);
-    }
+    await eventually(
+      'every trade final',
+      async () => {
+        const open = await Promise.all(
+          ['RECEIVED', 'VERIFYING', 'COMMITTING'].map(async (state) => {
+            const res = await api.call(market.keys.admin, 'GET', `/v1/trades?state=${state}&limit=1000`);
+            expect(res.status).toBe(200);
+            return (res.json.items as Array<{ tradeId: string; state: string }>).map(
+              (t) => `${t.tradeId} ${t.state}`,
+            );
+          }),
+        );
+        return { done: open.flat().length === 0, state: open.flat().slice(0, 20).join(', ') };
+      },
+      600_000,
+      500,
+    );
 
     // ---- Issue 9 item 1 aimed at: killed between the ledger commit of a 1-certificate transfer and its key done.
     const aimed: Array<{ consumer: string; txId: string }> = [];
@@ -238,16 +263,8 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
       aimed.push({ consumer, txId: String((retried.json.ledger as { txId: string }).txId) });
     }
 
-    // Stop once the projection has caught up with the ledger (the comparison below is of what it left).
-    for (;;) {
-      const ready = await api.call(undefined, 'GET', '/health/ready');
-      const checks = ready.json.checks as {
-        ledger: { height: number };
-        projection: { blockNumber: number } | null;
-      };
-      if (ready.status === 200 && checks.projection?.blockNumber === checks.ledger.height - 1) break;
-      await sleep(200);
-    }
+    // Stop once the projector is idle (the comparison below is of what it left).
+    await projectionSettled(api.base);
     expect(await gateway!.stop()).toBe(0);
     gateway = undefined;
 

@@ -87,18 +87,42 @@ export async function withBooks<T>(dataDir: string, check: (books: Books) => Pro
 }
 
 /**
- * The projection against the ledger: every lot and voucher the same (owner, status, volume, range, last
- * transaction), none missing or extra, and the checkpoint at the ledger's last block.
+ * The projection against the ledger: every VALID transaction projected (and nothing else), every lot and
+ * voucher the same (owner, status, volume, range, last transaction), none missing or extra.
  */
 export async function projectionDifferences(books: Books): Promise<string[]> {
   const differences: string[] = [];
+  // Every VALID transaction on the ledger projected, nothing else, and the checkpoint at the last of them.
+  const valid = new Map<string, number>();
+  if (books.height > 1) {
+    const blocks = books.ledger.blockEvents({ startBlock: 1 });
+    try {
+      for await (const block of blocks) {
+        for (const tx of block.transactions)
+          if (tx.validationCode === 'VALID') valid.set(tx.txId, block.blockNumber);
+        if (block.blockNumber >= books.height - 1) break;
+      }
+    } finally {
+      blocks.close();
+    }
+  }
+  const projectedEvents = await books.db.query<{ tx_id: string; block_number: string }>(
+    'SELECT tx_id, block_number FROM projected_events',
+  );
+  const projectedTx = new Set(projectedEvents.rows.map((r) => r.tx_id));
+  for (const [txId, block] of valid) {
+    if (!projectedTx.has(txId)) differences.push(`VALID tx ${txId} (block ${block}) not projected`);
+  }
+  for (const txId of projectedTx)
+    if (!valid.has(txId)) differences.push(`projected tx ${txId} is not VALID on the ledger`);
   const checkpoint = await books.db.query<{ block_number: string }>(
     'SELECT block_number FROM ledger_checkpoints',
   );
+  const lastValid = Math.max(0, ...valid.values());
   const projectedBlock = Number(checkpoint.rows[0]?.block_number ?? -1);
-  if (projectedBlock !== books.height - 1) {
+  if (projectedBlock !== lastValid) {
     differences.push(
-      `projection checkpoint at block ${projectedBlock}, ledger's last block ${books.height - 1}`,
+      `projection checkpoint at block ${projectedBlock}, last block with a VALID transaction ${lastValid}`,
     );
   }
 

@@ -110,3 +110,46 @@ export function killLeftovers(): void {
 process.once('exit', killLeftovers);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Poll `probe` until it answers `{ done: true }`. Not a timed assertion: the limit only turns a hang into a
+ * failure that says what was still pending (`state`), long after any healthy run would have finished.
+ */
+export async function eventually(
+  what: string,
+  probe: () => Promise<{ done: boolean; state: string }>,
+  limitMs = 180_000,
+  everyMs = 200,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const { done, state } = await probe();
+    if (done) return;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: still not the case after ${limitMs / 1000} s: ${state}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Wait until the gateway's projector is idle: its checkpoint (/health/ready) unchanged for a second. Its
+ * checkpoint is the last projected chaincode event, not the last block (blocks of only invalid transactions have
+ * no events), so there is nothing to compare it with here; the books check after the stop compares every VALID
+ * transaction on the ledger with the projected ones.
+ */
+export async function projectionSettled(base: string): Promise<void> {
+  let last = '';
+  await eventually(
+    'projection settled',
+    async () => {
+      const res = await fetch(`${base}/health/ready`);
+      const body = (await res.json()) as { checks: { projection: unknown } };
+      const now = `${res.status} ${JSON.stringify(body.checks.projection)}`;
+      const done = res.status === 200 && now === last;
+      last = now;
+      return { done, state: now };
+    },
+    180_000,
+    1000,
+  );
+}
