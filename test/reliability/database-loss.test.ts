@@ -34,6 +34,8 @@ import {
 const CLIENTS = size('RELIABILITY_DB_CLIENTS', 8, 4);
 const FREEZE_S = size('RELIABILITY_DB_FREEZE_S', 10, 10);
 const PAIRS = 4;
+/** More probes than DB_POOL_SIZE (default 10) has connections. */
+const PROBES = 16;
 
 jest.setTimeout(FULL ? 15 * 60_000 : 6 * 60_000);
 
@@ -217,9 +219,24 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     const frozenCount = frozen.length;
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
-    await sleep(Math.min(5000, (FREEZE_S * 1000) / 2));
+    await sleep(1000);
+    // Probes: more than the pool has connections (the ones already handed out wait for PostgreSQL, as requests
+    // in flight must), so some ask for a connection that cannot be had: those must be answered 503 while the
+    // database is still frozen, not held until it comes back.
+    let thawed = false;
+    const probes = await Promise.all(
+      Array.from({ length: PROBES }, () =>
+        api.call(market.keys.regulator, 'GET', '/v1/participants?limit=1').then((res) => ({
+          status: res.status,
+          code: res.json.code,
+          retryAfter: res.headers.get('retry-after'),
+          whileFrozen: !thawed,
+        })),
+      ).map((probe) => Promise.race([probe, sleep(FREEZE_S * 1000 - 1500).then(() => undefined)])),
+    );
     const duringFreeze = await ready();
     await sleep(Math.max(0, FREEZE_S * 1000 - (Date.now() - frozenAt)));
+    thawed = true;
     for (const pid of frozen) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
     frozen = [];
     phase = 'thawed';
@@ -227,6 +244,11 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     await sleep(2000);
     running = false;
     await clients;
+    const answeredWhileFrozen = probes.filter((p) => p !== undefined && p.whileFrozen);
+    expect(answeredWhileFrozen.length).toBeGreaterThan(0);
+    for (const p of answeredWhileFrozen) {
+      expect(p).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE', retryAfter: '5', whileFrozen: true });
+    }
     expect({
       readyWhileFrozen: duringFreeze.status,
       database: duringFreeze.body.checks.database.status,
@@ -303,7 +325,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     report({
       stage: 'database-loss',
       what: `PostgreSQL frozen (SIGSTOP of the postmaster and its ${frozenCount - 1} children) for ${FREEZE_S} s under load`,
-      figure: `${count('frozen', '503')} answers 503 during the freeze, readiness 503 (database down); back ${(freezeRecoveryMs / 1000).toFixed(1)} s after SIGCONT`,
+      figure: `${answeredWhileFrozen.length} of ${PROBES} probes answered 503 DATABASE_UNAVAILABLE + Retry-After while frozen, readiness 503 (database down); back ${(freezeRecoveryMs / 1000).toFixed(1)} s after SIGCONT`,
       survived: `${answers} answers in all, ${registered.length} registrations, ${[...transfers.values()].reduce((a, b) => a + b, 0)} transfers, ${trades.length} trades each decided once; projection = ledger; serials conserved`,
     });
   });
