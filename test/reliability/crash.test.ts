@@ -39,10 +39,11 @@ const AIMED = size('RELIABILITY_AIMED_KILLS', 3, 1);
 const PAIRS = size('RELIABILITY_PAIRS', 32, 8);
 const CLIENTS = 16;
 /**
- * Trades offered per second: about what the pipeline commits on 2 cores, so posting lasts as long as the work
- * and kills also land while requests are in flight (their retries must be answered from the stored trade).
+ * Trades posted ahead of the pipeline: trade k is posted once fewer than k − WINDOW trades are finished. So the
+ * posting lasts as long as the work on any machine, and kills also land while requests are in flight (their
+ * retries must be answered from the stored trade), with enough waiting for the pipeline to fill its batches.
  */
-const RATE = size('RELIABILITY_RATE', 50, 50);
+const WINDOW = size('RELIABILITY_WINDOW', 300, 100);
 
 jest.setTimeout(FULL ? 40 * 60_000 : 8 * 60_000);
 
@@ -88,7 +89,10 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
     const seed = stageSeed('crash');
     const rand = random(seed);
     const committedSeen = new Set<string>();
+    const rejectedSeen = new Set<string>();
     const onLine = (line: string) => {
+      const r = /trade (\S+) REJECTED \(/.exec(line);
+      if (r) rejectedSeen.add(r[1]);
       const m = /trade (\S+): ledger committed tx/.exec(line);
       if (m) committedSeen.add(m[1]);
     };
@@ -159,15 +163,12 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
     let replays = 0;
     let posted = 0;
     let nextTrade = 0;
-    const postingStarted = Date.now();
     const client = async () => {
       for (;;) {
         const k = nextTrade++;
         const t = plan[k];
         if (!t) return;
-        // Open-loop pacing: trade k goes out no earlier than k / RATE seconds after the first.
-        const due = postingStarted + (k * 1000) / RATE;
-        if (due > Date.now()) await sleep(due - Date.now());
+        while (k >= committedSeen.size + rejectedSeen.size + WINDOW) await sleep(20);
         for (;;) {
           try {
             const res = await api.call(market.keys.tradingCenter, 'POST', '/v1/trades', t.body, {
