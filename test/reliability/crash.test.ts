@@ -67,6 +67,8 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let gateway: Gateway | undefined;
+  /** Set when the test ends, passed or not: the client loops stop instead of retrying into the void. */
+  let ended = false;
 
   beforeAll(async () => {
     dataDir = await tempDir('gec-reliability-crash-');
@@ -79,6 +81,7 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
   });
 
   afterAll(async () => {
+    ended = true;
     await gateway?.stop();
     killLeftovers();
     await sleep(500);
@@ -168,8 +171,8 @@ describe('reliability: crash (gateway SIGKILL under trade load)', () => {
         const k = nextTrade++;
         const t = plan[k];
         if (!t) return;
-        while (k >= committedSeen.size + rejectedSeen.size + WINDOW) await sleep(20);
-        for (;;) {
+        while (k >= committedSeen.size + rejectedSeen.size + WINDOW && !ended) await sleep(20);
+        while (!ended) {
           try {
             const res = await api.call(market.keys.tradingCenter, 'POST', '/v1/trades', t.body, {
               'Idempotency-Key': `idem-${t.tradeId}`,

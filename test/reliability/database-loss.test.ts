@@ -65,6 +65,8 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
   let dataDir: string;
   let gateway: Gateway | undefined;
   let frozen: number[] = [];
+  /** Set when the test ends, passed or not: the clients stop instead of retrying into the void. */
+  let ended = false;
 
   beforeAll(async () => {
     dataDir = await tempDir('gec-reliability-db-');
@@ -72,6 +74,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
   });
 
   afterAll(async () => {
+    ended = true;
     for (const pid of frozen) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
     await gateway?.stop();
     killLeftovers();
@@ -103,6 +106,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     /** Send until decided: retried (same key, same body) while the gateway says so. */
     const decided = async (what: string, send: () => Promise<Reply>): Promise<Reply> => {
       for (;;) {
+        if (ended) throw new Error(`${what}: the test ended`);
         let res: Reply;
         const sent = Date.now();
         try {
@@ -141,7 +145,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     let running = true;
     let serial = 0;
     const client = async (c: number) => {
-      while (running) {
+      while (running && !ended) {
         const n = serial++;
         const roll = rand();
         const pair = market.pairs[n % PAIRS];
@@ -188,6 +192,8 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
       }
     };
     const clients = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
+    // Awaited below; if the test fails first, the clients' end (thrown in `decided`) is not an unhandled rejection.
+    clients.catch(() => undefined);
     const ready = async () => {
       const res = await fetch(`${api.base}/health/ready`);
       return { status: res.status, body: (await res.json()) as { checks: { database: { status: string } } } };

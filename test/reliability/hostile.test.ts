@@ -32,7 +32,7 @@ import {
   operationsOf,
   requestChoices,
 } from '../../gateway/test/support/openapi-requests';
-import { FULL, report, size, stageSeed } from './support/stage';
+import { eventually, FULL, report, size, stageSeed } from './support/stage';
 
 const REQUESTS = size('RELIABILITY_HOSTILE_REQUESTS', 10_000, 2_000);
 const ROLES = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
@@ -133,12 +133,18 @@ describe('reliability: hostile input (requests generated from the OpenAPI docume
   /** After an accepted write, wait until its consequences (projection, trade pipeline) have settled. */
   async function settled(): Promise<Map<string, string>> {
     let last = await fingerprint();
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 300));
-      const now = await fingerprint();
-      if (changed(last, now).length === 0) return now;
-      last = now;
-    }
+    await eventually(
+      'the books settled after an accepted write',
+      async () => {
+        const now = await fingerprint();
+        const moving = changed(last, now);
+        last = now;
+        return { done: moving.length === 0, state: `still changing: ${moving.join(', ')}` };
+      },
+      120_000,
+      300,
+    );
+    return last;
   }
 
   it('never answers 5xx or a stack trace, and a refused request writes nothing', async () => {
