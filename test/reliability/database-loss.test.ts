@@ -98,6 +98,17 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
       tag,
     });
     const tc = market.keys.tradingCenter;
+    // A key per probe: concurrent requests of one key share one credential read (ShortCache), and one read stuck
+    // on a pooled connection that was open when PostgreSQL froze would hold them all until it comes back.
+    const probeKeys: string[] = [];
+    for (let i = 0; i < PROBES; i++) {
+      const created = await api.expect(201, `probe key ${i}`, market.keys.admin, 'POST', '/v1/api-keys', {
+        label: `probe ${i}`,
+        role: 'regulator',
+        actsFor: 'NEA',
+      });
+      probeKeys.push(String(created.key));
+    }
 
     const tally: Tally = { statuses: new Map(), problems: [] };
     let phase = 'before';
@@ -226,19 +237,25 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
     await sleep(1000);
-    // Probes: more than the pool has connections (the ones already handed out wait for PostgreSQL, as requests
-    // in flight must), so some ask for a connection that cannot be had: those must be answered 503 while the
-    // database is still frozen, not held until it comes back.
+    // Probes: more than the pool has connections. A probe handed a connection that was open when PostgreSQL froze
+    // waits for it (as requests in flight do: pg has no query timeout here); the others ask for a connection that
+    // cannot be had, and must be answered 503 while the database is still frozen, not held until it comes back.
     let thawed = false;
+    const probeLog: string[] = [];
     const probes = await Promise.all(
-      Array.from({ length: PROBES }, () =>
-        api.call(market.keys.regulator, 'GET', '/v1/participants?limit=1').then((res) => ({
-          status: res.status,
-          code: res.json.code,
-          retryAfter: res.headers.get('retry-after'),
-          whileFrozen: !thawed,
-        })),
-      ).map((probe) => Promise.race([probe, sleep(FREEZE_S * 1000 - 1500).then(() => undefined)])),
+      probeKeys
+        .map((key) =>
+          api.call(key, 'GET', '/v1/participants?limit=1').then((res) => {
+            probeLog.push(`${res.status} ${String(res.json.code)} at +${Date.now() - frozenAt} ms`);
+            return {
+              status: res.status,
+              code: res.json.code,
+              retryAfter: res.headers.get('retry-after'),
+              whileFrozen: !thawed,
+            };
+          }),
+        )
+        .map((probe) => Promise.race([probe, sleep(FREEZE_S * 1000 - 1500).then(() => undefined)])),
     );
     const duringFreeze = await ready();
     await sleep(Math.max(0, FREEZE_S * 1000 - (Date.now() - frozenAt)));
@@ -251,7 +268,12 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     running = false;
     await clients;
     const answeredWhileFrozen = probes.filter((p) => p !== undefined && p.whileFrozen);
-    expect(answeredWhileFrozen.length).toBeGreaterThan(0);
+    if (answeredWhileFrozen.length === 0) {
+      throw new Error(
+        `no probe answered while PostgreSQL was frozen (answers: ${probeLog.join(', ') || 'none'}; ` +
+          `frozen ${frozenCount} processes; readiness ${JSON.stringify(duringFreeze.body)})\n${gateway.tail().slice(-4000)}`,
+      );
+    }
     for (const p of answeredWhileFrozen) {
       expect(p).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE', retryAfter: '5', whileFrozen: true });
     }
