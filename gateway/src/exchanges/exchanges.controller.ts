@@ -50,6 +50,7 @@ export class ExchangesController {
   @Post()
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'createExchange',
     summary: 'Exchange certificates for green electricity (绿电兑换)',
     description:
       'Submits redemption:Exchange for the holder `owner`: whole or part of each lot (tradable, not bound to a green-power trade) becomes EXCHANGED, recorded with the electricity side’s reference. The surrendered serials are final. Supports Idempotency-Key.',
@@ -74,7 +75,10 @@ export class ExchangesController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listExchanges',
+    summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: ExchangePageDto })
   @ApiProblems(400)
   list(@Query() query: ListExchangesQueryDto): Promise<ExchangePageDto> {
@@ -83,8 +87,8 @@ export class ExchangesController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Get a exchange statement' })
-  @ApiParam({ name: 'id', example: 'EXC-2026-0001' })
+  @ApiOperation({ operationId: 'getExchange', summary: 'Get a exchange statement' })
+  @ApiParam({ name: 'id', description: 'The exchange id', example: 'EXC-2026-0001' })
   @ApiOkResponse({ type: ExchangeDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<ExchangeDto> {

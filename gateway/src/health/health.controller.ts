@@ -72,7 +72,7 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ operationId: 'checkLiveness', summary: 'Liveness: the process answers' })
   @ApiOkResponse({
     schema: {
       type: 'object',
@@ -87,7 +87,10 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @ApiOperation({ summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1' })
+  @ApiOperation({
+    operationId: 'checkReadiness',
+    summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1',
+  })
   @ApiOkResponse({
     schema: {
       ...READINESS_SCHEMA,

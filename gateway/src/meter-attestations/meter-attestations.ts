@@ -293,6 +293,7 @@ export class MeterAttestationsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({
+    operationId: 'listMeterAttestations',
     summary: 'List meter attestations (filter by meter and period; ordered by meter, period)',
     description: 'The grid operator’s committed monthly totals per meter, as projected from the ledger.',
   })
@@ -304,9 +305,12 @@ export class MeterAttestationsController {
 
   @Get(':meterId/:period')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'The attestation of a meter and month, with every version (corrections)' })
-  @ApiParam({ name: 'meterId', example: 'MTR-ZJ-0001' })
-  @ApiParam({ name: 'period', example: '2026-09' })
+  @ApiOperation({
+    operationId: 'getMeterAttestation',
+    summary: 'The attestation of a meter and month, with every version (corrections)',
+  })
+  @ApiParam({ name: 'meterId', description: 'The meter id', example: 'MTR-ZJ-0001' })
+  @ApiParam({ name: 'period', description: 'The month, YYYY-MM (China Standard Time)', example: '2026-09' })
   @ApiOkResponse({ type: MeterAttestationDto })
   @ApiProblems(400, 404)
   get(@Param('meterId') meterId: string, @Param('period') period: string): Promise<MeterAttestationDto> {

@@ -177,7 +177,10 @@ export class ParametersController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'The consortium parameters in force (validity, transfer limits, pause)' })
+  @ApiOperation({
+    operationId: 'getParameters',
+    summary: 'The consortium parameters in force (validity, transfer limits, pause)',
+  })
   @ApiOkResponse({ type: ParametersDto })
   get(@CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
     return this.parameters.get(principal);
@@ -187,6 +190,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'setParameters',
     summary: 'Change parameters',
     description: 'Submits parameters:SetParameters (consortium admin).',
   })
@@ -200,6 +204,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'pauseConsortium',
     summary: 'Pause every write of every contract',
     description:
       'Submits parameters:Pause. Reads stay open; every refused write answers 409 CONSORTIUM_PAUSED naming the pause.',
@@ -214,6 +219,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'resumeConsortium',
     summary: 'Resume writes',
     description: 'Submits parameters:Resume; 409 NOT_PAUSED when not paused.',
   })
