@@ -33,9 +33,14 @@ export class ListExchangesQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'One page of exchanges, ordered by id' })
 export class ExchangePageDto {
-  @ApiProperty({ type: [ExchangeDto] })
+  @ApiProperty({ description: 'This page’s exchanges, ordered by id', type: [ExchangeDto] })
   items!: ExchangeDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 

@@ -99,7 +99,10 @@ export class HealthController {
         checks: {
           ledger: { status: 'up', height: 12 },
           database: { status: 'up' },
-          projection: { blockNumber: 11, txId: '3f7c…' },
+          projection: {
+            blockNumber: 11,
+            txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+          },
         },
       },
     },
@@ -113,7 +116,10 @@ export class HealthController {
         checks: {
           ledger: { status: 'up', height: 12 },
           database: { status: 'down', error: 'connect ECONNREFUSED 127.0.0.1:5433' },
-          projection: { blockNumber: 11, txId: '3f7c…' },
+          projection: {
+            blockNumber: 11,
+            txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+          },
         },
       },
     },

@@ -79,13 +79,16 @@ export class ReasonDto {
 
 @ApiSchema({ description: 'Who paused the consortium, when, why, and the transaction' })
 export class PauseDto {
-  @ApiProperty({ example: 'GridMSP' })
+  @ApiProperty({ description: 'MSP of the organisation that paused the consortium', example: 'GridMSP' })
   pausedByMsp!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it was paused (ledger time, UTC)', example: '2026-11-21T08:00:00.000Z' })
   pausedAt!: string;
-  @ApiProperty({ example: 'annual audit' })
+  @ApiProperty({ description: 'Why, as given', example: 'annual audit' })
   reason!: string;
-  @ApiProperty({ example: '3f7c…' })
+  @ApiProperty({
+    description: 'Ledger transaction of the pause',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
 }
 
@@ -101,20 +104,30 @@ export class ParametersDto {
     example: 12,
   })
   issuanceWindowMonths!: number;
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ description: 'Fewest certificates one transfer or split may move', example: 1 })
   minTransferVolume!: number;
-  @ApiProperty({ example: 9999999 })
+  @ApiProperty({ description: 'Most certificates one transfer or split may move', example: 9999999 })
   maxTransferVolume!: number;
   @ApiProperty({
     description: 'While true every write is refused with 409 CONSORTIUM_PAUSED',
     example: false,
   })
   paused!: boolean;
-  @ApiProperty({ type: PauseDto, nullable: true, example: null })
+  @ApiProperty({
+    description: 'The pause in force; null while the consortium runs',
+    type: PauseDto,
+    nullable: true,
+    example: null,
+  })
   pause!: PauseDto | null;
   @ApiProperty({ nullable: true, type: String, description: 'null while the defaults apply', example: null })
   updatedAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'MSP that last set the parameters; null while they are the defaults',
+    example: 'GridMSP',
+    nullable: true,
+    type: String,
+  })
   updatedByMsp!: string | null;
   @ApiProperty({
     type: LedgerProof,

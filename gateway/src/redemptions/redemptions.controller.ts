@@ -33,9 +33,14 @@ export class ListRedemptionsQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'One page of redemptions, ordered by id' })
 export class RedemptionPageDto {
-  @ApiProperty({ type: [RedemptionDto] })
+  @ApiProperty({ description: 'This page’s redemptions, ordered by id', type: [RedemptionDto] })
   items!: RedemptionDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
