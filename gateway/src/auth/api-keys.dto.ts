@@ -163,7 +163,10 @@ export class CreatedApiKeyDto extends ApiKeyDto {
 }
 
 export class SigningSecretDto {
-  @ApiProperty({ description: 'The keyId to name in X-Gec-Signature: the API key id', example: '5a3c2b1e-…' })
+  @ApiProperty({
+    description: 'The keyId to name in X-Gec-Signature: the API key id',
+    example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e',
+  })
   keyId!: string;
   @ApiProperty({
     description: 'Signature algorithm of this secret: HMAC-SHA256 over the signing string',
@@ -230,7 +233,7 @@ export class SigningKeyDto {
   })
   createdAt!: string;
   @ApiPropertyOptional({
-    example: 'c2VjcmV0LW9mLTMyLWJ5dGVzLWZvci1obWFjLXNoYTI1Ng',
+    example: 'gecs_3q2n7hZ0cB1r9kT5xWm4yV8pL6dF0sJ2uA7eQ1oN5iK',
     description: 'hmac-sha256 only: the new secret, shown only in this response',
     type: String,
   })

@@ -136,7 +136,8 @@ const SIGNING_HEADERS = [
       'hmac-sha256: keyed with the UTF-8 bytes of the secret given at key creation; sm2-sm3: SM2 with SM3 ' +
       'and the registered public key. Missing → 401 SIGNATURE_MISSING; bad → 401 SIGNATURE_INVALID.',
     schema: { type: 'string' },
-    example: 'keyId=5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e, alg=hmac-sha256, sig=q1Zl…=',
+    example:
+      'keyId=5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e, alg=hmac-sha256, sig=G1YYj73GWohZI4hsi3JxMyFJBQWJ2RgDNkUhCAzQeS0=',
   },
 ];
 

@@ -146,7 +146,8 @@ export class AttestationVersionDto {
   })
   txId!: string;
   @ApiProperty({
-    description: 'Block of that transaction; null while not yet known',
+    description:
+      'Block of that transaction; null for an earlier version (the gateway keeps the block of the current one)',
     nullable: true,
     type: Number,
     example: 9,

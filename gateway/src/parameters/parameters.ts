@@ -104,9 +104,9 @@ export class ParametersDto {
     example: 12,
   })
   issuanceWindowMonths!: number;
-  @ApiProperty({ description: 'Fewest certificates one transfer or split may move', example: 1 })
+  @ApiProperty({ description: 'Fewest certificates one transfer or sale may move', example: 1 })
   minTransferVolume!: number;
-  @ApiProperty({ description: 'Most certificates one transfer or split may move', example: 9999999 })
+  @ApiProperty({ description: 'Most certificates one transfer or sale may move', example: 9999999 })
   maxTransferVolume!: number;
   @ApiProperty({
     description: 'While true every write is refused with 409 CONSORTIUM_PAUSED',

@@ -362,7 +362,7 @@ export class TradeStatusDto {
   })
   failure!: TradeFailureDto | null;
   @ApiProperty({
-    description: 'The voucher (绿电凭证) created with the commit; null before, or for CERTIFICATE_ONLY',
+    description: 'The voucher (绿电凭证) created with the commit; null before it',
     example: 'VCH-T-2026-10-0001',
     nullable: true,
     type: String,
