@@ -4,6 +4,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiProblems } from '../common/openapi';
@@ -35,6 +36,7 @@ export class ApiKeysController {
 
   @Post()
   @ApiOperation({
+    operationId: 'createApiKey',
     summary: 'Create an API key (admin)',
     description:
       'Creates a key with one role, acting for one participant or organisation, and the Fabric identity the ' +
@@ -58,6 +60,7 @@ export class ApiKeysController {
 
   @Post(':id/signing-key')
   @ApiOperation({
+    operationId: 'registerSigningKey',
     summary: 'Register a request-signing key of an API key (admin)',
     description:
       'sm2-sm3: registers (or replaces) the SM2 public key the integration signs its requests with. ' +
@@ -66,6 +69,11 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ type: SigningKeyDto })
   @ApiProblems(400, 404, 409, 422)
+  @ApiParam({
+    name: 'id',
+    description: 'The API key id (a UUID)',
+    example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e',
+  })
   registerSigningKey(
     @Param('id', uuidPipe) id: string,
     @Body() body: RegisterSigningKeyDto,
@@ -75,7 +83,7 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List API keys, revoked ones included (admin)' })
+  @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys, revoked ones included (admin)' })
   @ApiOkResponse({ type: ApiKeyPageDto })
   @ApiProblems(400)
   list(@Query() query: PageQueryDto): Promise<ApiKeyPageDto> {
@@ -85,11 +93,17 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({
+    operationId: 'revokeApiKey',
     summary: 'Revoke an API key (admin)',
     description: 'Idempotent. The last admin key stays.',
   })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiProblems(400, 404, 409)
+  @ApiParam({
+    name: 'id',
+    description: 'The API key id (a UUID)',
+    example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e',
+  })
   async revoke(@Param('id', uuidPipe) id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
     await this.apiKeys.revoke(id, principal.keyId);
   }

@@ -81,20 +81,29 @@ export class CreateApiKeyDto {
 }
 
 export class FabricIdentityDto {
-  @ApiProperty({ example: 'TradingCenterMSP' })
+  @ApiProperty({
+    description: 'MSP id of the organisation whose ledger identity the key uses',
+    example: 'TradingCenterMSP',
+  })
   mspId!: string;
-  @ApiProperty({ example: 'admin' })
+  @ApiProperty({ description: 'Name of the ledger identity (enrolment) within that MSP', example: 'admin' })
   name!: string;
 }
 
 export class ApiKeyDto {
   @ApiProperty({ description: 'Key id (not the secret)', example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e' })
   id!: string;
-  @ApiProperty({ example: 'Zhejiang trading center ERP' })
+  @ApiProperty({
+    description: 'Free text naming the key’s holder, for the admins',
+    example: 'Zhejiang trading center ERP',
+  })
   label!: string;
-  @ApiProperty({ enum: ROLES, example: 'trading-center' })
+  @ApiProperty({ description: 'The key’s one role (README: roles)', enum: ROLES, example: 'trading-center' })
   role!: Role;
-  @ApiProperty({ example: 'TC-ZJ' })
+  @ApiProperty({
+    description: 'Participant id the key acts for (trading-center and energy-platform keys)',
+    example: 'TC-ZJ',
+  })
   actsFor!: string;
   @ApiProperty({
     description: 'trading-center keys: the default callback URL of their trades',
@@ -119,11 +128,21 @@ export class ApiKeyDto {
   signingAlgs!: RequestSigningAlgorithm[];
   @ApiProperty({ description: 'First characters of the key, to recognise it', example: 'gec_Xy3k' })
   keyPrefix!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When the key was created (UTC)', example: '2026-11-21T08:00:00.000Z' })
   createdAt!: string;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Id of the admin key that created it; null for the first admin key, made at first start',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   createdBy!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'When the key was revoked (UTC); null while it is valid',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   revokedAt!: string | null;
 }
 
@@ -144,9 +163,16 @@ export class CreatedApiKeyDto extends ApiKeyDto {
 }
 
 export class SigningSecretDto {
-  @ApiProperty({ description: 'The keyId to name in X-Gec-Signature: the API key id', example: '5a3c2b1e-…' })
+  @ApiProperty({
+    description: 'The keyId to name in X-Gec-Signature: the API key id',
+    example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e',
+  })
   keyId!: string;
-  @ApiProperty({ enum: ['hmac-sha256'], example: 'hmac-sha256' })
+  @ApiProperty({
+    description: 'Signature algorithm of this secret: HMAC-SHA256 over the signing string',
+    enum: ['hmac-sha256'],
+    example: 'hmac-sha256',
+  })
   alg!: 'hmac-sha256';
   @ApiProperty({
     description:
@@ -169,7 +195,11 @@ export class RegisterSigningKeyDto {
   })
   alg!: RequestSigningAlgorithm;
 
-  @ApiPropertyOptional({ description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)' })
+  @ApiPropertyOptional({
+    example:
+      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEhuQL/nlCIyk4K4PY03P58OAIHuq9\nbdDv0OeYEF/p2BsXCKZ+lKJ9pTVeo1htZToyaM0O3EnJEhCZHb5rcnilbQ==\n-----END PUBLIC KEY-----\n',
+    description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)',
+  })
   @IsOptional()
   @IsString({ message: 'publicKeyPem must be a PEM string' })
   @MaxLength(4096, { message: 'publicKeyPem must be at most 4096 characters' })
@@ -186,13 +216,24 @@ export class RegisterSigningKeyDto {
 }
 
 export class SigningKeyDto {
-  @ApiProperty({ description: 'The API key id (the keyId of X-Gec-Signature)' })
+  @ApiProperty({
+    example: '5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e',
+    description: 'The API key id (the keyId of X-Gec-Signature)',
+  })
   keyId!: string;
-  @ApiProperty({ enum: REQUEST_SIGNING_ALGORITHMS })
+  @ApiProperty({
+    description: 'Signature algorithm the key signs with',
+    example: 'sm2-sm3',
+    enum: REQUEST_SIGNING_ALGORITHMS,
+  })
   alg!: RequestSigningAlgorithm;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the signing key was registered (UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   createdAt!: string;
   @ApiPropertyOptional({
+    example: 'gecs_3q2n7hZ0cB1r9kT5xWm4yV8pL6dF0sJ2uA7eQ1oN5iK',
     description: 'hmac-sha256 only: the new secret, shown only in this response',
     type: String,
   })
@@ -200,8 +241,13 @@ export class SigningKeyDto {
 }
 
 export class ApiKeyPageDto {
-  @ApiProperty({ type: [ApiKeyDto] })
+  @ApiProperty({ description: 'This page’s API keys, oldest first', type: [ApiKeyDto] })
   items!: ApiKeyDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }

@@ -52,6 +52,7 @@ export class IssuancesController {
   @Post()
   @Roles('admin')
   @ApiOperation({
+    operationId: 'issueCertificates',
     summary: 'Issue the certificates of a unit for a production month (注册绿证)',
     description:
       'Submits certificates:Issue as the issuing body (GridMSP admin). Issues floor((attested Wh of every meter ' +
@@ -80,7 +81,10 @@ export class IssuancesController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List issuances (filter by unit and month; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listIssuances',
+    summary: 'List issuances (filter by unit and month; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: IssuancePageDto })
   @ApiProblems(400)
   list(@Query() query: ListIssuancesQueryDto): Promise<IssuancePageDto> {
@@ -99,6 +103,7 @@ export class LotsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({
+    operationId: 'listLots',
     summary: 'Search lots',
     description:
       'Filters combine: owner, unitId, status, productionMonth, and serial (the one lot holding that serial ' +
@@ -112,8 +117,12 @@ export class LotsController {
 
   @Get(':lotId')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Get a lot' })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOperation({ operationId: 'getLot', summary: 'Get a lot' })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: LotDto })
   @ApiProblems(400, 404)
   get(@Param('lotId') lotId: string): Promise<LotDto> {
@@ -122,8 +131,15 @@ export class LotsController {
 
   @Get(':lotId/history')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Every committed version of a lot, oldest first, with transaction and block' })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiOperation({
+    operationId: 'getLotHistory',
+    summary: 'Every committed version of a lot, oldest first, with transaction and block',
+  })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: LotHistoryDto })
   @ApiProblems(400, 404)
   history(@Param('lotId') lotId: string): Promise<LotHistoryDto> {
@@ -133,11 +149,16 @@ export class LotsController {
   @Post(':lotId/split')
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'splitLot',
     summary: 'Split a lot',
     description:
       'Submits certificates:Split: the highest `certificates` serials become a new ACTIVE lot of the same owner.',
   })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiHeader(IDEMPOTENCY_DOC)
   @ApiCreatedResponse({ type: LotChangeDto })
   @ApiProblems(400, 404, 409, 422, 502)
@@ -160,13 +181,18 @@ export class LotsController {
   @Post(':lotId/transfer')
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'transferLot',
     summary: 'Transfer a whole lot or part of it',
     description:
       'Submits certificates:Transfer between ACTIVE generators/consumers, for the holder `from`. A part is split ' +
       'off with lineage; the consortium’s transfer size limits apply. A concurrent change of the same lot answers ' +
       '409 LEDGER_CONFLICT (nothing changed).',
   })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiHeader(IDEMPOTENCY_DOC)
   @ApiOkResponse({ type: LotChangeDto })
   @ApiProblems(400, 404, 409, 422, 502)
@@ -190,11 +216,16 @@ export class LotsController {
   @HttpCode(200)
   @Roles('admin', 'trading-center', 'energy-platform')
   @ApiOperation({
+    operationId: 'expireLot',
     summary: 'Mark a lot past its expiry date EXPIRED',
     description:
       'Submits certificates:Expire (any member but the regulator). 409 LOT_NOT_EXPIRED before the date.',
   })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: LotChangeDto })
   @ApiProblems(400, 404, 409, 502)
   expire(@Param('lotId') lotId: string, @CurrentPrincipal() principal: Principal): Promise<LotChangeDto> {
@@ -205,12 +236,17 @@ export class LotsController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'withdrawLot',
     summary: 'Withdraw certificates (dispute handling)',
     description:
       'Submits certificates:Withdraw as the issuing body. ACTIVE or LISTED certificates only; never redeemed, ' +
       'exchanged, expired or in custody.',
   })
-  @ApiParam({ name: 'lotId', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: LotChangeDto })
   @ApiProblems(400, 404, 409, 422, 502)
   withdraw(
@@ -230,12 +266,18 @@ export class SerialsController {
   @Get(':serial/redemption')
   @Roles(...READERS)
   @ApiOperation({
+    operationId: 'checkCertificateRedemption',
     summary: 'Redemption check by serial number (兑付信息核查)',
     description:
       'Redeemed or not, by whom, when and for what, for any serial inside any lot. 404 SERIAL_NOT_FOUND for a ' +
       'serial no lot holds.',
   })
-  @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'serial',
+    description:
+      'A certificate serial: 17-character project code, production month YYYYMM, 7-digit sequence, electricity class, trade class',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: RedemptionCheckDto })
   @ApiProblems(400, 404)
   redemption(
@@ -248,12 +290,18 @@ export class SerialsController {
   @Get(':serial/provenance')
   @Roles(...READERS)
   @ApiOperation({
+    operationId: 'getCertificateProvenance',
     summary: 'Provenance of a serial number',
     description:
       'From the lot its issuance created to the lot holding it now, each version that held the serial with its ' +
       'transaction and block (from the ledger’s key history).',
   })
-  @ApiParam({ name: 'serial', example: SERIAL_EXAMPLE })
+  @ApiParam({
+    name: 'serial',
+    description:
+      'A certificate serial: 17-character project code, production month YYYYMM, 7-digit sequence, electricity class, trade class',
+    example: SERIAL_EXAMPLE,
+  })
   @ApiOkResponse({ type: ProvenanceDto })
   @ApiProblems(400, 404)
   provenance(

@@ -127,7 +127,7 @@ export class ListLotsQueryDto extends PageQueryDto {
   @Matches(ID_PATTERN, { message: `unitId ${ID_MESSAGE}` })
   unitId?: string;
 
-  @ApiPropertyOptional({ enum: LOT_STATUSES, example: 'ACTIVE' })
+  @ApiPropertyOptional({ description: 'Only lots in this state', enum: LOT_STATUSES, example: 'ACTIVE' })
   @IsOptional()
   @IsIn(LOT_STATUSES, { message: `status must be one of ${LOT_STATUSES.join(', ')}` })
   status?: string;
@@ -171,35 +171,53 @@ export class LotDto {
   serialStart!: string;
   @ApiProperty({ description: 'Last serial number held', example: SERIAL_END_EXAMPLE })
   serialEnd!: string;
-  @ApiProperty({ example: 1 })
+  @ApiProperty({
+    description: '7-digit sequence number of the lot’s first certificate, as a number',
+    example: 1,
+  })
   sequenceStart!: number;
-  @ApiProperty({ example: 120 })
+  @ApiProperty({ description: 'Sequence number of the lot’s last certificate', example: 120 })
   sequenceEnd!: number;
   @ApiProperty({ description: 'Certificates in the lot (1 certificate = 1 MWh)', example: 120 })
   certificates!: number;
   @ApiProperty({ description: 'certificates × 1,000', example: 120000 })
   volumeKwh!: number;
-  @ApiProperty({ example: 'P3309002024000017' })
+  @ApiProperty({ description: 'The unit’s 17-character project code', example: 'P3309002024000017' })
   projectCode!: string;
-  @ApiProperty({ example: 'UNIT-ZJ-WIND-01' })
+  @ApiProperty({ description: 'The generation unit', example: 'UNIT-ZJ-WIND-01' })
   unitId!: string;
-  @ApiProperty({ example: 'WIND' })
+  @ApiProperty({ description: 'Generation technology of the unit', example: 'WIND' })
   technology!: string;
-  @ApiProperty({ example: '330000' })
+  @ApiProperty({
+    description: 'Administrative division code (GB/T 2260) of the unit’s province',
+    example: '330000',
+  })
   province!: string;
-  @ApiProperty({ example: '2026-09' })
+  @ApiProperty({ description: 'Production month, YYYY-MM', example: '2026-09' })
   productionMonth!: string;
-  @ApiProperty({ example: '2026-08-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the production month (given in UTC)',
+    example: '2026-08-31T16:00:00.000Z',
+  })
   productionPeriodStart!: string;
-  @ApiProperty({ example: '2026-09-30T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the production month, exclusive (given in UTC)',
+    example: '2026-09-30T16:00:00.000Z',
+  })
   productionPeriodEnd!: string;
   @ApiProperty({ description: 'W wind, S solar PV, H hydro, B biomass, G geothermal, O other', example: 'W' })
   electricityClass!: string;
   @ApiProperty({ description: 'T tradable, N not tradable', example: 'T' })
   tradeClass!: string;
-  @ApiProperty({ example: 'P3309002024000017202609' })
+  @ApiProperty({
+    description: 'The issuance: project code and production month',
+    example: 'P3309002024000017202609',
+  })
   issuanceId!: string;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the certificates were issued (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   issuedAt!: string;
   @ApiProperty({
     description: 'Nothing acts on the lot from this instant',
@@ -208,27 +226,48 @@ export class LotDto {
   expiresAt!: string;
   @ApiProperty({ description: 'Holder (participant id)', example: 'GEN-ZJ-001' })
   owner!: string;
-  @ApiProperty({ enum: LOT_STATUSES, example: 'ACTIVE' })
+  @ApiProperty({ description: 'Lifecycle state (README: lot states)', enum: LOT_STATUSES, example: 'ACTIVE' })
   status!: string;
-  @ApiProperty({ example: true })
+  @ApiProperty({ description: 'Whether the certificates may be traded', example: true })
   tradable!: boolean;
   @ApiProperty({ description: 'Moved with a green-power trade: never traded again', example: false })
   boundToGreenPowerTrade!: boolean;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The green-power trade (绿电交易) the lot is bound to; null if none',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   greenPowerTradeId!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'The lot it was split from', example: null })
   parentLotId!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'The open listing while LISTED', example: null })
   listingId!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The redemption (兑付/核销) that used the lot up; null if none',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   redemptionId!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The exchange (绿电兑换) that surrendered it; null if none',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   exchangeId!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'Reason of a withdrawal', example: null })
   statusReason!: string | null;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the lot came into being (issuance or split; ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   createdAt!: string;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the lot last changed (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   updatedAt!: string;
   @ApiProperty({ type: LedgerProof, description: 'The transaction that last changed the lot' })
   ledger!: LedgerProof;
@@ -236,9 +275,14 @@ export class LotDto {
 
 @ApiSchema({ description: 'One page of lots, ordered by lot id' })
 export class LotPageDto {
-  @ApiProperty({ type: [LotDto] })
+  @ApiProperty({ description: 'This page’s lots, ordered by id', type: [LotDto] })
   items!: LotDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
@@ -256,17 +300,20 @@ export class LotChangeDto {
     description: 'Every lot the transaction wrote (each as in GET /v1/lots/{lotId})',
   })
   lots!: LotDto[];
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 
 @ApiSchema({ description: 'One meter’s attested total as counted by an issuance' })
 export class IssuanceMeterDto {
-  @ApiProperty({ example: 'MTR-ZJ-0001' })
+  @ApiProperty({ description: 'A generation meter of the unit', example: 'MTR-ZJ-0001' })
   meterId!: string;
   @ApiProperty({ description: 'Attestation version counted', example: 1 })
   version!: number;
-  @ApiProperty({ example: '60000.500' })
+  @ApiProperty({
+    description: 'Its attested total for the month in kWh (decimal string, 3 decimals)',
+    example: '60000.500',
+  })
   totalKwh!: string;
 }
 
@@ -277,15 +324,21 @@ export class IssuanceMeterDto {
 export class IssuanceDto {
   @ApiProperty({ description: 'projectCode + YYYYMM', example: 'P3309002024000017202609' })
   id!: string;
-  @ApiProperty({ example: 'UNIT-ZJ-WIND-01' })
+  @ApiProperty({ description: 'The generation unit', example: 'UNIT-ZJ-WIND-01' })
   unitId!: string;
-  @ApiProperty({ example: 'P3309002024000017' })
+  @ApiProperty({ description: 'The unit’s 17-character project code', example: 'P3309002024000017' })
   projectCode!: string;
-  @ApiProperty({ example: '2026-09' })
+  @ApiProperty({ description: 'Production month, YYYY-MM', example: '2026-09' })
   productionMonth!: string;
-  @ApiProperty({ example: '2026-08-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the production month (00:00 +08:00, given in UTC)',
+    example: '2026-08-31T16:00:00.000Z',
+  })
   periodStart!: string;
-  @ApiProperty({ example: '2026-09-30T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the production month, exclusive (given in UTC)',
+    example: '2026-09-30T16:00:00.000Z',
+  })
   periodEnd!: string;
   @ApiProperty({
     type: [IssuanceMeterDto],
@@ -313,37 +366,69 @@ export class IssuanceDto {
     example: SERIAL_EXAMPLE,
   })
   lotId!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'First serial issued; null when the month made less than 1 MWh',
+    nullable: true,
+    type: String,
+    example: SERIAL_EXAMPLE,
+  })
   serialStart!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: SERIAL_END_EXAMPLE })
+  @ApiProperty({
+    description: 'Last serial issued; null when the month made less than 1 MWh',
+    nullable: true,
+    type: String,
+    example: SERIAL_END_EXAMPLE,
+  })
   serialEnd!: string | null;
-  @ApiProperty({ example: true })
+  @ApiProperty({
+    description: 'Whether the certificates may be traded (listed, sold, transferred)',
+    example: true,
+  })
   tradable!: boolean;
-  @ApiProperty({ example: 24 })
+  @ApiProperty({
+    description: 'Validity in months from the production month (consortium parameter)',
+    example: 24,
+  })
   validityMonths!: number;
-  @ApiProperty({ example: '2028-08-31T16:00:00.000Z' })
+  @ApiProperty({ description: 'When the certificates expire (UTC)', example: '2028-08-31T16:00:00.000Z' })
   expiresAt!: string;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When they were issued (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   issuedAt!: string;
-  @ApiProperty({ example: 'GridMSP' })
+  @ApiProperty({ description: 'MSP of the issuing organisation', example: 'GridMSP' })
   issuedByMsp!: string;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the issuance transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 
 @ApiSchema({ description: 'One page of issuances, ordered by id (project code + month)' })
 export class IssuancePageDto {
-  @ApiProperty({ type: [IssuanceDto] })
+  @ApiProperty({ description: 'This page’s issuances, ordered by id', type: [IssuanceDto] })
   items!: IssuanceDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
 @ApiSchema({ description: 'One committed version of a lot' })
 export class LotVersionDto {
-  @ApiProperty({ example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b' })
+  @ApiProperty({
+    description: 'Ledger transaction that wrote this version',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
-  @ApiProperty({ nullable: true, type: Number, example: 12 })
+  @ApiProperty({
+    description: 'Its block; null while not yet known',
+    nullable: true,
+    type: Number,
+    example: 12,
+  })
   blockNumber!: number | null;
   @ApiProperty({
     description: 'The chaincode event of the transaction',
@@ -352,7 +437,10 @@ export class LotVersionDto {
     example: 'LotTransferred',
   })
   eventName!: string | null;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the transaction was committed (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   committedAt!: string;
   @ApiProperty({ type: LotDto, description: 'The lot as this transaction left it' })
   lot!: LotDto;
@@ -360,7 +448,7 @@ export class LotVersionDto {
 
 @ApiSchema({ description: 'Every committed version of a lot, oldest first' })
 export class LotHistoryDto {
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'The lot', example: SERIAL_EXAMPLE })
   lotId!: string;
   @ApiProperty({ type: [LotVersionDto], description: 'Oldest first' })
   versions!: LotVersionDto[];
@@ -368,31 +456,53 @@ export class LotHistoryDto {
 
 @ApiSchema({ description: 'The answer of a redemption check (兑付信息核查) for one serial number' })
 export class RedemptionCheckDto {
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'The certificate serial asked about', example: SERIAL_EXAMPLE })
   serial!: string;
   @ApiProperty({ description: 'The lot holding the serial', example: SERIAL_EXAMPLE })
   lotId!: string;
-  @ApiProperty({ enum: LOT_STATUSES, example: 'REDEEMED' })
+  @ApiProperty({
+    description: 'The state of the lot holding the serial',
+    enum: LOT_STATUSES,
+    example: 'REDEEMED',
+  })
   status!: string;
-  @ApiProperty({ example: 'CON-SH-001' })
+  @ApiProperty({
+    description: 'Participant that holds (or held, when redeemed) the certificate',
+    example: 'CON-SH-001',
+  })
   owner!: string;
-  @ApiProperty({ example: 'UNIT-ZJ-WIND-01' })
+  @ApiProperty({ description: 'The generation unit', example: 'UNIT-ZJ-WIND-01' })
   unitId!: string;
-  @ApiProperty({ example: '2026-09' })
+  @ApiProperty({ description: 'Production month, YYYY-MM', example: '2026-09' })
   productionMonth!: string;
   @ApiProperty({ description: 'Redeemed (兑付/核销)', example: true })
   redeemed!: boolean;
   @ApiProperty({ description: 'Surrendered for green electricity (绿电兑换)', example: false })
   exchanged!: boolean;
-  @ApiProperty({ nullable: true, type: String, example: 'RDM-2026-0001' })
+  @ApiProperty({
+    description: 'The redemption that used it; null when not redeemed',
+    nullable: true,
+    type: String,
+    example: 'RDM-2026-0001',
+  })
   redemptionId!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'For whom', example: '上海某制造有限公司' })
   beneficiary!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'For what', example: '2026 年度绿电消费声明' })
   purpose!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: '2025-12-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the consumption period redeemed for (UTC); null when not redeemed',
+    nullable: true,
+    type: String,
+    example: '2025-12-31T16:00:00.000Z',
+  })
   consumptionPeriodStart!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: '2026-12-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of that period, exclusive (UTC); null when not redeemed',
+    nullable: true,
+    type: String,
+    example: '2026-12-31T16:00:00.000Z',
+  })
   consumptionPeriodEnd!: string | null;
   @ApiProperty({
     nullable: true,
@@ -401,39 +511,77 @@ export class RedemptionCheckDto {
     example: '2026-11-21T08:00:00.000Z',
   })
   consumedAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: '9a1c…' })
+  @ApiProperty({
+    description: 'Ledger transaction of the redemption or exchange; null when neither',
+    nullable: true,
+    type: String,
+    example: '9a1c4e7b2d5f8a0c3e6b9d1f4a7c0e2b5d8f1a3c6e9b2d4f7a0c3e5b8d1f4a6c',
+  })
   consumedTxId!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The exchange that surrendered it; null when not exchanged',
+    example: 'EXC-2026-0001',
+    nullable: true,
+    type: String,
+  })
   exchangeId!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The trading center’s settlement reference of that exchange; null when not exchanged',
+    example: 'SETTLE-2026-11-000123',
+    nullable: true,
+    type: String,
+  })
   electricityReference!: string | null;
 }
 
 @ApiSchema({ description: 'One committed version of a lot that held the serial' })
 export class ProvenanceEntryDto {
-  @ApiProperty({ example: '3f7c…' })
+  @ApiProperty({
+    description: 'Ledger transaction of this step',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
-  @ApiProperty({ nullable: true, type: Number, example: 12 })
+  @ApiProperty({
+    description: 'Its block; null while not yet known',
+    nullable: true,
+    type: Number,
+    example: 12,
+  })
   blockNumber!: number | null;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When it was committed (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   committedAt!: string;
-  @ApiProperty({ example: 'GEN-ZJ-001' })
+  @ApiProperty({ description: 'Holder after the step', example: 'GEN-ZJ-001' })
   owner!: string;
-  @ApiProperty({ example: 'ACTIVE' })
+  @ApiProperty({ description: 'Lot state after the step', example: 'ACTIVE' })
   status!: string;
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'First serial of the lot after the step', example: SERIAL_EXAMPLE })
   serialStart!: string;
-  @ApiProperty({ example: SERIAL_END_EXAMPLE })
+  @ApiProperty({ description: 'Last serial of the lot after the step', example: SERIAL_END_EXAMPLE })
   serialEnd!: string;
 }
 
 @ApiSchema({ description: 'One lot on a serial’s path, with the versions of it that held the serial' })
 export class ProvenanceStepDto {
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'A lot on the serial’s path, from the issued lot to the current one',
+    // A lot split off the issued lot: named by its own first serial.
+    example: 'P3309002024000017' + '202609' + '0000061' + 'WT',
+  })
   lotId!: string;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'The lot it was split from; null for the issued lot',
+    example: SERIAL_EXAMPLE,
+    nullable: true,
+    type: String,
+  })
   parentLotId!: string | null;
-  @ApiProperty({ example: '2026-10-08T02:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the lot came into being (ledger time, UTC)',
+    example: '2026-10-08T02:00:00.000Z',
+  })
   createdAt!: string;
   @ApiProperty({
     type: [ProvenanceEntryDto],
@@ -446,13 +594,13 @@ export class ProvenanceStepDto {
   description: 'Where a certificate has been: from the lot its issuance created to the lot holding it now',
 })
 export class ProvenanceDto {
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'The certificate serial asked about', example: SERIAL_EXAMPLE })
   serial!: string;
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'The lot holding it now', example: SERIAL_EXAMPLE })
   lotId!: string;
-  @ApiProperty({ example: 'REDEEMED' })
+  @ApiProperty({ description: 'That lot’s state', example: 'REDEEMED' })
   status!: string;
-  @ApiProperty({ example: 'CON-SH-001' })
+  @ApiProperty({ description: 'Its holder now', example: 'CON-SH-001' })
   owner!: string;
   @ApiProperty({
     type: [ProvenanceStepDto],

@@ -45,7 +45,7 @@ export class ProblemDto {
   instance?: string;
   @ApiPropertyOptional({
     description: 'Request id, as in the X-Request-Id response header',
-    example: 'b7c1…',
+    example: 'b7c1d2e3-4f5a-4b6c-8d7e-9f0a1b2c3d4e',
   })
   requestId?: string;
   @ApiPropertyOptional({ description: 'Validation errors, one per field', type: [FieldErrorDto] })

@@ -41,6 +41,66 @@ function toOpenApi31(node: unknown): unknown {
   return result;
 }
 
+/**
+ * Every tag the controllers use, described in the domain's words (README glossary), in the order a reader
+ * meets them: client generators turn tags into service classes and these descriptions into their doc comments.
+ */
+export const TAGS: ReadonlyArray<[name: string, description: string]> = [
+  ['health', 'Liveness and readiness of the gateway (no API key): for load balancers and orchestrators'],
+  [
+    'api-keys',
+    'API keys (one role each, optionally acting for a participant) and their request-signing keys (hmac-sha256 or sm2-sm3)',
+  ],
+  [
+    'participants',
+    'Consortium participants: generators, consumers, the power trading center (电力交易中心) and the energy ' +
+      'internet platform (能源互联网平台); registration and status',
+  ],
+  ['units', 'Generating units of a renewable project (wind, solar, …): registration, meters, status'],
+  [
+    'metering',
+    'Energy data (能源数据): meters, bulk ingestion of interval readings, completeness, monthly periods and their ' +
+      'closing, which puts the month’s total on the ledger',
+  ],
+  [
+    'meter-attestations',
+    'The monthly meter totals attested on the ledger (by meter and month), with their versions',
+  ],
+  [
+    'issuances',
+    'Issuing green certificates (注册绿证, 1 certificate = 1 MWh) for a unit’s attested monthly generation, as ' +
+      'serial-range lots',
+  ],
+  [
+    'lots',
+    'Certificate lots (绿证): serial ranges of one unit and month; list, history, split, transfer, expire, withdraw',
+  ],
+  [
+    'certificates',
+    'One certificate by serial: its redemption check (兑付信息核查) and its provenance from issuance to now',
+  ],
+  ['listings', 'Certificate sale (绿证售卖): listings of certificates and the sales completed from them'],
+  [
+    'trades',
+    'Green-electricity trade data (绿电交易数据) from the trading center, its check keys and signatures (校验相关数据), ' +
+      'the attestation check (存证校验) and commit, trade evidence',
+  ],
+  [
+    'vouchers',
+    'Green-electricity vouchers (绿电凭证) issued to the buyer of a committed trade, held by the custody contract ' +
+      '(绿电凭证托管合约): release, claim, revoke, print',
+  ],
+  [
+    'redemptions',
+    'Redemption (兑付/核销): using certificates up for a beneficiary and consumption period, never twice',
+  ],
+  ['exchanges', 'Green-electricity exchange (绿电兑换): surrendering certificates at the trading center'],
+  [
+    'parameters',
+    'Consortium parameters (validity, issuance window, …) and pausing or resuming the consortium',
+  ],
+];
+
 const SIGNED_METHODS = ['post', 'put', 'patch', 'delete'];
 
 /** The request-signing headers, on every state-changing operation under /v1 (docs/api.md). */
@@ -76,7 +136,8 @@ const SIGNING_HEADERS = [
       'hmac-sha256: keyed with the UTF-8 bytes of the secret given at key creation; sm2-sm3: SM2 with SM3 ' +
       'and the registered public key. Missing → 401 SIGNATURE_MISSING; bad → 401 SIGNATURE_INVALID.',
     schema: { type: 'string' },
-    example: 'keyId=5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e, alg=hmac-sha256, sig=q1Zl…=',
+    example:
+      'keyId=5a3c2b1e-8f0d-4c7a-9e2b-1d4f6a8b0c2e, alg=hmac-sha256, sig=G1YYj73GWohZI4hsi3JxMyFJBQWJ2RgDNkUhCAzQeS0=',
   },
 ];
 
@@ -146,7 +207,7 @@ function addCommonAnswers(document: OpenAPIObject): void {
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('gec-ledger gateway')
     .setDescription(
       'REST API of the gec-ledger consortium ledger for green-electricity certificates (绿证) and vouchers ' +
@@ -161,8 +222,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key from POST /v1/api-keys' },
       'apiKey',
-    )
-    .build();
+    );
+  for (const [name, description] of TAGS) builder.addTag(name, description);
+  const config = builder.build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
   addCommonAnswers(document);
   return { ...(toOpenApi31(document) as OpenAPIObject), openapi: '3.1.0' };

@@ -33,9 +33,14 @@ export class ListExchangesQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'One page of exchanges, ordered by id' })
 export class ExchangePageDto {
-  @ApiProperty({ type: [ExchangeDto] })
+  @ApiProperty({ description: 'This page’s exchanges, ordered by id', type: [ExchangeDto] })
   items!: ExchangeDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
@@ -50,6 +55,7 @@ export class ExchangesController {
   @Post()
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'createExchange',
     summary: 'Exchange certificates for green electricity (绿电兑换)',
     description:
       'Submits redemption:Exchange for the holder `owner`: whole or part of each lot (tradable, not bound to a green-power trade) becomes EXCHANGED, recorded with the electricity side’s reference. The surrendered serials are final. Supports Idempotency-Key.',
@@ -74,7 +80,10 @@ export class ExchangesController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listExchanges',
+    summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: ExchangePageDto })
   @ApiProblems(400)
   list(@Query() query: ListExchangesQueryDto): Promise<ExchangePageDto> {
@@ -83,8 +92,8 @@ export class ExchangesController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Get a exchange statement' })
-  @ApiParam({ name: 'id', example: 'EXC-2026-0001' })
+  @ApiOperation({ operationId: 'getExchange', summary: 'Get a exchange statement' })
+  @ApiParam({ name: 'id', description: 'The exchange id', example: 'EXC-2026-0001' })
   @ApiOkResponse({ type: ExchangeDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<ExchangeDto> {

@@ -50,13 +50,21 @@ export class CreateExchangeDto {
     'An exchange: the certificates surrendered for green electricity and the electricity side’s reference',
 })
 export class ExchangeDto {
-  @ApiProperty({ example: 'EXC-2026-0001' })
+  @ApiProperty({ description: 'Exchange id', example: 'EXC-2026-0001' })
   id!: string;
-  @ApiProperty({ example: 'CON-SH-001' })
+  @ApiProperty({ description: 'The participant whose certificates were surrendered', example: 'CON-SH-001' })
   owner!: string;
-  @ApiProperty({ example: 'SETTLE-2026-11-000123' })
+  @ApiProperty({
+    description: 'The trading center’s settlement reference for the green electricity',
+    example: 'SETTLE-2026-11-000123',
+  })
   electricityReference!: string;
-  @ApiProperty({ nullable: true, type: String, example: '11 月绿电交易结算' })
+  @ApiProperty({
+    description: 'Free text; null when none was given',
+    nullable: true,
+    type: String,
+    example: '11 月绿电交易结算',
+  })
   purpose!: string | null;
   @ApiProperty({
     type: [ConsumedRangeDto],
@@ -74,13 +82,19 @@ export class ExchangeDto {
   ranges!: ConsumedRangeDto[];
   @ApiProperty({ description: 'Certificates surrendered', example: 10 })
   certificates!: number;
-  @ApiProperty({ example: 10000 })
+  @ApiProperty({ description: 'Volume surrendered in kWh', example: 10000 })
   volumeKwh!: number;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When it was exchanged (ledger time, UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   exchangedAt!: string;
-  @ApiProperty({ example: 'TradingCenterMSP' })
+  @ApiProperty({
+    description: 'MSP of the organisation that recorded it (the trading center)',
+    example: 'TradingCenterMSP',
+  })
   exchangedByMsp!: string;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the exchange transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 

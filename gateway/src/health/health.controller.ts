@@ -54,24 +54,27 @@ const READINESS_SCHEMA = {
         ledger: { ...CHECK_SCHEMA, description: 'Ledger: `height` when up' },
         database: CHECK_SCHEMA,
         projection: {
-          description:
-            'The last block and transaction projected (null before the first), the blocks the ledger has after ' +
-            'it, and whether the projection has caught up (not ready while it catches up)',
+          description: 'The last block and transaction projected (null before the first)',
           anyOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }],
         },
         projectionLag: {
           type: 'object',
+          description:
+            'How far the projection trails the ledger (present when both answer): not ready while it catches up',
           required: ['lagBlocks', 'caughtUp'],
           properties: {
             lagBlocks: {
               type: 'integer',
               description: 'Blocks on the ledger after the last projected event',
+              example: 0,
             },
             caughtUp: {
               type: 'boolean',
-              description: `At most ${READY_LAG_BLOCKS} blocks behind, or the checkpoint unmoved for ${SETTLED_MS / 1000} s`,
+              description: `At most ${READY_LAG_BLOCKS} blocks behind, or the checkpoint unmoved for ${SETTLED_MS / 1000} s while nothing is being applied`,
+              example: true,
             },
           },
+          example: { lagBlocks: 0, caughtUp: true },
         },
       },
     },
@@ -92,7 +95,7 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ operationId: 'checkLiveness', summary: 'Liveness: the process answers' })
   @ApiOkResponse({
     schema: {
       type: 'object',
@@ -107,7 +110,10 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @ApiOperation({ summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1' })
+  @ApiOperation({
+    operationId: 'checkReadiness',
+    summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1',
+  })
   @ApiOkResponse({
     schema: {
       ...READINESS_SCHEMA,
@@ -126,7 +132,10 @@ export class HealthController {
             },
           },
           database: { status: 'up' },
-          projection: { blockNumber: 11, txId: '3f7c…' },
+          projection: {
+            blockNumber: 11,
+            txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+          },
           projectionLag: { lagBlocks: 0, caughtUp: true },
         },
       },
@@ -142,7 +151,10 @@ export class HealthController {
         checks: {
           ledger: { status: 'up', height: 12 },
           database: { status: 'down', error: 'connect ECONNREFUSED 127.0.0.1:5433' },
-          projection: { blockNumber: 11, txId: '3f7c…' },
+          projection: {
+            blockNumber: 11,
+            txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+          },
           projectionLag: { lagBlocks: 0, caughtUp: true },
         },
       },

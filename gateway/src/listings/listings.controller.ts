@@ -38,6 +38,7 @@ export class ListingsController {
   @Post()
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'createListing',
     summary: 'List certificates for sale (绿证售卖)',
     description:
       'Submits certificates:List for the holder `owner`: the offered part of the lot (split off when partial) ' +
@@ -63,7 +64,10 @@ export class ListingsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List listings (filter by status and seller; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listListings',
+    summary: 'List listings (filter by status and seller; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: ListingPageDto })
   @ApiProblems(400)
   list(@Query() query: ListListingsQueryDto): Promise<ListingPageDto> {
@@ -72,8 +76,8 @@ export class ListingsController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Get a listing' })
-  @ApiParam({ name: 'id', example: 'LST-2026-0001' })
+  @ApiOperation({ operationId: 'getListing', summary: 'Get a listing' })
+  @ApiParam({ name: 'id', description: 'The listing id', example: 'LST-2026-0001' })
   @ApiOkResponse({ type: ListingDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<ListingDto> {
@@ -84,10 +88,11 @@ export class ListingsController {
   @HttpCode(200)
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'cancelListing',
     summary: 'Cancel an open listing',
     description: 'Submits certificates:Delist: what is still offered returns to ACTIVE.',
   })
-  @ApiParam({ name: 'id', example: 'LST-2026-0001' })
+  @ApiParam({ name: 'id', description: 'The listing id', example: 'LST-2026-0001' })
   @ApiOkResponse({ type: ListingChangeDto })
   @ApiProblems(400, 404, 409, 502)
   cancel(
@@ -101,12 +106,13 @@ export class ListingsController {
   @Post(':id/sell')
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'sellFromListing',
     summary: 'Sell from an open listing',
     description:
       'Submits certificates:SellFromListing (the sale completed at the trading center): the sold part moves to ' +
       'the buyer as ACTIVE; the rest stays listed. Supports Idempotency-Key.',
   })
-  @ApiParam({ name: 'id', example: 'LST-2026-0001' })
+  @ApiParam({ name: 'id', description: 'The listing id', example: 'LST-2026-0001' })
   @ApiHeader(IDEMPOTENCY_DOC)
   @ApiCreatedResponse({ type: ListingChangeDto })
   @ApiProblems(400, 404, 409, 422, 502)

@@ -67,7 +67,11 @@ export class SellListingDto {
 }
 
 export class ListListingsQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: LISTING_STATUSES, example: 'OPEN' })
+  @ApiPropertyOptional({
+    description: 'Only listings in this status',
+    enum: LISTING_STATUSES,
+    example: 'OPEN',
+  })
   @IsOptional()
   @IsIn(LISTING_STATUSES, { message: `status must be one of ${LISTING_STATUSES.join(', ')}` })
   status?: string;
@@ -80,11 +84,11 @@ export class ListListingsQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'A listing: what is still offered, what was sold, the price in fen (CNY)' })
 export class ListingDto {
-  @ApiProperty({ example: 'LST-2026-0001' })
+  @ApiProperty({ description: 'Listing id', example: 'LST-2026-0001' })
   id!: string;
   @ApiProperty({ description: 'The LISTED lot', example: SERIAL_EXAMPLE })
   lotId!: string;
-  @ApiProperty({ example: 'GEN-ZJ-001' })
+  @ApiProperty({ description: 'The selling participant', example: 'GEN-ZJ-001' })
   seller!: string;
   @ApiProperty({ description: 'Certificates still offered (0 once not OPEN)', example: 40 })
   certificates!: number;
@@ -94,43 +98,65 @@ export class ListingDto {
   soldCertificates!: number;
   @ApiProperty({ description: 'Price per certificate, fen', example: 1500 })
   unitPriceFen!: number;
-  @ApiProperty({ example: 'CNY' })
+  @ApiProperty({ description: 'Currency of the prices', example: 'CNY' })
   currency!: 'CNY';
-  @ApiProperty({ enum: LISTING_STATUSES, example: 'OPEN' })
+  @ApiProperty({
+    description: 'OPEN until cancelled, sold out or closed (a lot expired or withdrawn)',
+    enum: LISTING_STATUSES,
+    example: 'OPEN',
+  })
   status!: string;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description:
+      'Why the ledger closed the listing (`delisted` when cancelled, `lot expired`, `withdrawn: <reason>`); ' +
+      'null while OPEN and when SOLD',
+    example: 'lot expired',
+    nullable: true,
+    type: String,
+  })
   closedReason!: string | null;
-  @ApiProperty({ example: 'TradingCenterMSP' })
+  @ApiProperty({ description: 'MSP of the organisation that listed', example: 'TradingCenterMSP' })
   listedByMsp!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it was listed (ledger time, UTC)', example: '2026-11-21T08:00:00.000Z' })
   listedAt!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When it last changed (ledger time, UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   updatedAt!: string;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({
+    description: 'Ledger proof of the transaction that last changed the listing',
+    type: LedgerProof,
+  })
   ledger!: LedgerProof;
 }
 
 @ApiSchema({ description: 'One page of listings, ordered by id' })
 export class ListingPageDto {
-  @ApiProperty({ type: [ListingDto] })
+  @ApiProperty({ description: 'This page’s listings, ordered by id', type: [ListingDto] })
   items!: ListingDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
 @ApiSchema({ description: 'A completed sale: buyer, certificates, amount in fen (CNY)' })
 export class SaleDto {
-  @ApiProperty({ example: 'CON-SH-001' })
+  @ApiProperty({ description: 'The buying participant', example: 'CON-SH-001' })
   buyer!: string;
-  @ApiProperty({ example: 60 })
+  @ApiProperty({ description: 'Certificates sold (1 = 1 MWh)', example: 60 })
   certificates!: number;
-  @ApiProperty({ example: 60000 })
+  @ApiProperty({ description: 'The same in kWh', example: 60000 })
   volumeKwh!: number;
-  @ApiProperty({ example: 1500 })
+  @ApiProperty({ description: 'Price per certificate in fen (CNY/100)', example: 1500 })
   unitPriceFen!: number;
   @ApiProperty({ description: 'certificates × unitPriceFen', example: 90000 })
   amountFen!: number;
-  @ApiProperty({ example: 'CNY' })
+  @ApiProperty({ description: 'Currency of the price', example: 'CNY' })
   currency!: 'CNY';
 }
 
@@ -139,18 +165,18 @@ export class SaleDto {
     'What a listing action changed: the listing, the lots written, the sale (when selling) and the transaction',
 })
 export class ListingChangeDto {
-  @ApiProperty({ type: ListingDto })
+  @ApiProperty({ description: 'The listing after the change', type: ListingDto })
   listing!: ListingDto;
   @ApiProperty({
     description: 'The lot that took the action (listed, returned or sold)',
     example: SERIAL_EXAMPLE,
   })
   lotId!: string;
-  @ApiProperty({ type: [LotDto] })
+  @ApiProperty({ description: 'The lots the change created or touched', type: [LotDto] })
   lots!: LotDto[];
   @ApiPropertyOptional({ type: SaleDto, description: 'Present on a sale' })
   sale?: SaleDto;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 

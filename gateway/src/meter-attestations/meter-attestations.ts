@@ -108,7 +108,10 @@ export async function projectAttestationEvent(
 
 @ApiSchema({ description: 'One version of a meter–month attestation (version 1, then one per correction)' })
 export class AttestationVersionDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({
+    description: 'Attestation version (1, then one more per re-close after a correction)',
+    example: 1,
+  })
   version!: number;
   @ApiProperty({
     description: 'Total of the period, kWh with 3 decimals (exact to the Wh)',
@@ -127,13 +130,28 @@ export class AttestationVersionDto {
     example: null,
   })
   reason!: string | null;
-  @ApiProperty({ example: '2026-10-01T00:30:00.000Z' })
+  @ApiProperty({
+    description: 'When this version was attested (ledger time, UTC)',
+    example: '2026-10-01T00:30:00.000Z',
+  })
   attestedAt!: string;
-  @ApiProperty({ example: 'GridMSP' })
+  @ApiProperty({
+    description: 'MSP of the organisation that attested it (the energy internet platform)',
+    example: 'GridMSP',
+  })
   attestedByMsp!: string;
-  @ApiProperty({ example: '3f7c…' })
+  @ApiProperty({
+    description: 'Ledger transaction id of this version',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
-  @ApiProperty({ nullable: true, type: Number, example: 9 })
+  @ApiProperty({
+    description:
+      'Block of that transaction; null for an earlier version (the gateway keeps the block of the current one)',
+    nullable: true,
+    type: Number,
+    example: 9,
+  })
   blockNumber!: number | null;
 }
 
@@ -142,21 +160,33 @@ export class AttestationVersionDto {
     'The grid operator’s attested total of one meter for one month (Asia/Shanghai), with every version',
 })
 export class MeterAttestationDto {
-  @ApiProperty({ example: 'MTR-ZJ-0001' })
+  @ApiProperty({ description: 'The meter', example: 'MTR-ZJ-0001' })
   meterId!: string;
-  @ApiProperty({ example: '2026-09' })
+  @ApiProperty({ description: 'The month, YYYY-MM (China Standard Time)', example: '2026-09' })
   period!: string;
-  @ApiProperty({ example: '2026-08-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the month (00:00 +08:00, given in UTC)',
+    example: '2026-08-31T16:00:00.000Z',
+  })
   periodStart!: string;
-  @ApiProperty({ example: '2026-09-30T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the month, exclusive (00:00 +08:00 of the next month, given in UTC)',
+    example: '2026-09-30T16:00:00.000Z',
+  })
   periodEnd!: string;
   @ApiProperty({ description: 'Current version (the one issuance counts)', example: 1 })
   version!: number;
-  @ApiProperty({ example: '60000.500' })
+  @ApiProperty({
+    description: 'The attested total in kWh (decimal string, 3 decimals)',
+    example: '60000.500',
+  })
   totalKwh!: string;
-  @ApiProperty({ example: 'ab'.repeat(32) })
+  @ApiProperty({ description: 'Merkle root (SHA-256 hex) of the month’s readings', example: 'ab'.repeat(32) })
   digest!: string;
-  @ApiProperty({ example: '2026-10-01T00:30:00.000Z' })
+  @ApiProperty({
+    description: 'When the current version was attested (ledger time, UTC)',
+    example: '2026-10-01T00:30:00.000Z',
+  })
   attestedAt!: string;
   @ApiProperty({
     type: [AttestationVersionDto],
@@ -175,20 +205,28 @@ export class MeterAttestationDto {
     ],
   })
   versions!: AttestationVersionDto[];
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the current version’s transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 
 @ApiSchema({ description: 'One page of meter attestations, ordered by meter and month' })
 export class MeterAttestationPageDto {
-  @ApiProperty({ type: [MeterAttestationDto] })
+  @ApiProperty({
+    description: 'This page’s attestations, ordered by meter and month',
+    type: [MeterAttestationDto],
+  })
   items!: MeterAttestationDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
 export class ListAttestationsQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ example: 'MTR-ZJ-0001' })
+  @ApiPropertyOptional({ description: 'Only this meter’s attestations', example: 'MTR-ZJ-0001' })
   @IsOptional()
   @Matches(ID_PATTERN, { message: `meterId ${ID_MESSAGE}` })
   meterId?: string;
@@ -293,6 +331,7 @@ export class MeterAttestationsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({
+    operationId: 'listMeterAttestations',
     summary: 'List meter attestations (filter by meter and period; ordered by meter, period)',
     description: 'The grid operator’s committed monthly totals per meter, as projected from the ledger.',
   })
@@ -304,9 +343,12 @@ export class MeterAttestationsController {
 
   @Get(':meterId/:period')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'The attestation of a meter and month, with every version (corrections)' })
-  @ApiParam({ name: 'meterId', example: 'MTR-ZJ-0001' })
-  @ApiParam({ name: 'period', example: '2026-09' })
+  @ApiOperation({
+    operationId: 'getMeterAttestation',
+    summary: 'The attestation of a meter and month, with every version (corrections)',
+  })
+  @ApiParam({ name: 'meterId', description: 'The meter id', example: 'MTR-ZJ-0001' })
+  @ApiParam({ name: 'period', description: 'The month, YYYY-MM (China Standard Time)', example: '2026-09' })
   @ApiOkResponse({ type: MeterAttestationDto })
   @ApiProblems(400, 404)
   get(@Param('meterId') meterId: string, @Param('period') period: string): Promise<MeterAttestationDto> {

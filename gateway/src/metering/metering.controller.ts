@@ -81,6 +81,7 @@ export class MeteringController {
   @Post('meters')
   @Roles('energy-platform', 'admin')
   @ApiOperation({
+    operationId: 'registerMeter',
     summary: 'Register a meter (generation meter of a unit, or consumption meter of a consumer)',
   })
   @ApiHeader({
@@ -88,6 +89,9 @@ export class MeteringController {
     required: false,
     description:
       'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+    // Any 1-255 visible ASCII characters; a UUID per logical request is what clients usually send.
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    example: '0f8e2c1a-5b7d-4e3f-9a21-6c4d8b2e7f10',
   })
   @ApiCreatedResponse({ type: MeterDto, headers: locationHeader('the meter') })
   @ApiProblems(400, 409, 422)
@@ -109,8 +113,8 @@ export class MeteringController {
 
   @Get('meters/:id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'Get a meter' })
-  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiOperation({ operationId: 'getMeter', summary: 'Get a meter' })
+  @ApiParam({ name: 'id', description: 'The meter id', example: 'MTR-WIND-001' })
   @ApiOkResponse({ type: MeterDto })
   @ApiProblems(400, 404)
   async get(@Param('id') id: string): Promise<MeterDto> {
@@ -122,6 +126,7 @@ export class MeteringController {
   @HttpCode(200)
   @Roles('energy-platform')
   @ApiOperation({
+    operationId: 'ingestMeterReadings',
     summary: 'Ingest interval readings in bulk (NDJSON or CSV, streamed)',
     description:
       'One reading per line: `{"meterId","intervalStart","kwh"}` (NDJSON) or `meterId,intervalStart,kwh` ' +
@@ -242,10 +247,11 @@ export class MeteringController {
   @Get('meters/:id/completeness')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({
+    operationId: 'getMeterCompleteness',
     summary: 'Which intervals of a month (Asia/Shanghai) are missing',
     description: 'Expected intervals of the month on the meter’s grid, present ones, and the gaps as ranges.',
   })
-  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
+  @ApiParam({ name: 'id', description: 'The meter id', example: 'MTR-WIND-001' })
   @ApiOkResponse({ type: CompletenessDto })
   @ApiProblems(400, 404)
   completeness(@Param('id') id: string, @Query() query: CompletenessQueryDto): Promise<CompletenessDto> {
@@ -254,9 +260,16 @@ export class MeteringController {
 
   @Get('meters/:id/periods/:period')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'A metering period: status, totals, Merkle root and ledger proof' })
-  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
-  @ApiParam({ name: 'period', example: '2026-10' })
+  @ApiOperation({
+    operationId: 'getMeterPeriod',
+    summary: 'A metering period: status, totals, Merkle root and ledger proof',
+  })
+  @ApiParam({ name: 'id', description: 'The meter id', example: 'MTR-WIND-001' })
+  @ApiParam({
+    name: 'period',
+    description: 'The period: a month, YYYY-MM (China Standard Time)',
+    example: '2026-10',
+  })
   @ApiOkResponse({ type: PeriodDto })
   @ApiProblems(400, 404)
   getPeriod(@Param('id') id: string, @Param('period') period: string): Promise<PeriodDto> {
@@ -267,14 +280,19 @@ export class MeteringController {
   @HttpCode(200)
   @Roles('energy-platform')
   @ApiOperation({
+    operationId: 'closeMeterPeriod',
     summary: 'Close a metering period: total and Merkle root committed on the ledger; readings frozen',
     description:
       'Refused while the month has not ended (PERIOD_NOT_ENDED) or intervals are missing (PERIOD_INCOMPLETE, ' +
       'naming the gaps). Submits metering:AttestMeterPeriod, or metering:CorrectMeterPeriod with the next ' +
       'version when the period was corrected after an earlier close.',
   })
-  @ApiParam({ name: 'id', example: 'MTR-WIND-001' })
-  @ApiParam({ name: 'period', example: '2026-10' })
+  @ApiParam({ name: 'id', description: 'The meter id', example: 'MTR-WIND-001' })
+  @ApiParam({
+    name: 'period',
+    description: 'The period: a month, YYYY-MM (China Standard Time)',
+    example: '2026-10',
+  })
   @ApiOkResponse({ type: CloseResultDto })
   @ApiProblems(400, 404, 409, 422, 502)
   close(

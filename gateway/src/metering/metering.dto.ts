@@ -18,7 +18,11 @@ export class RegisterMeterDto {
   @Matches(ID_PATTERN, { message: `meterId ${ID_MESSAGE}` })
   meterId!: string;
 
-  @ApiProperty({ enum: METER_KINDS, example: 'GENERATION' })
+  @ApiProperty({
+    description: 'GENERATION meters belong to a unit; CONSUMPTION meters to a consumer',
+    enum: METER_KINDS,
+    example: 'GENERATION',
+  })
   @IsIn(METER_KINDS, { message: `kind must be one of ${METER_KINDS.join(', ')}` })
   kind!: MeterKind;
 
@@ -52,22 +56,28 @@ export class RegisterMeterDto {
 }
 
 export class MeterDto {
-  @ApiProperty({ example: 'MTR-WIND-001' })
+  @ApiProperty({ description: 'Meter id', example: 'MTR-WIND-001' })
   meterId!: string;
-  @ApiProperty({ enum: METER_KINDS, example: 'GENERATION' })
+  @ApiProperty({ description: 'GENERATION or CONSUMPTION', enum: METER_KINDS, example: 'GENERATION' })
   kind!: MeterKind;
-  @ApiProperty({ example: 'GEN-ZJ-001' })
+  @ApiProperty({ description: 'The participant owning the meter', example: 'GEN-ZJ-001' })
   owner!: string;
-  @ApiProperty({ nullable: true, type: String, example: 'UNIT-WIND-001' })
+  @ApiProperty({
+    description: 'The unit of a generation meter; null for a consumption meter',
+    nullable: true,
+    type: String,
+    example: 'UNIT-WIND-001',
+  })
   unitId!: string | null;
-  @ApiProperty({ example: 15 })
+  @ApiProperty({ description: 'Reading interval in minutes', example: 15 })
   intervalMinutes!: number;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When the meter was registered (UTC)', example: '2026-11-21T08:00:00.000Z' })
   registeredAt!: string;
 }
 
 export class IngestQueryDto {
   @ApiPropertyOptional({
+    example: 'atomic',
     enum: ['partial', 'atomic'],
     default: 'partial',
     description:
@@ -78,6 +88,7 @@ export class IngestQueryDto {
   mode?: 'partial' | 'atomic';
 
   @ApiPropertyOptional({
+    example: 'false',
     description: 'Supersede stored values (kept as a new version; the old one is retained). Needs reason.',
     enum: ['true', 'false'],
     default: 'false',
@@ -101,9 +112,12 @@ export class IngestQueryDto {
 export class LineErrorDto {
   @ApiProperty({ description: '1-based line of the body (the CSV header is line 1)', example: 17 })
   line!: number;
-  @ApiPropertyOptional({ example: 'MTR-WIND-001' })
+  @ApiPropertyOptional({
+    description: 'Meter of the bad line (when it could be read)',
+    example: 'MTR-WIND-001',
+  })
   meterId?: string;
-  @ApiPropertyOptional({ example: 'kwh' })
+  @ApiPropertyOptional({ description: 'The field at fault', example: 'kwh' })
   field?: string;
   @ApiProperty({
     example: 'NEGATIVE_VALUE',
@@ -113,7 +127,7 @@ export class LineErrorDto {
       'DUPLICATE_IN_REQUEST, READING_CONFLICT',
   })
   code!: string;
-  @ApiProperty({ example: 'kwh must not be negative (got -1.5)' })
+  @ApiProperty({ description: 'What is wrong with it', example: 'kwh must not be negative (got -1.5)' })
   message!: string;
 }
 
@@ -171,21 +185,24 @@ export class IntervalRangeDto {
 }
 
 export class CompletenessDto {
-  @ApiProperty({ example: 'MTR-WIND-001' })
+  @ApiProperty({ description: 'The meter', example: 'MTR-WIND-001' })
   meterId!: string;
-  @ApiProperty({ example: '2026-10' })
+  @ApiProperty({ description: 'The month, YYYY-MM (China Standard Time)', example: '2026-10' })
   period!: string;
-  @ApiProperty({ example: '2026-09-30T16:00:00.000Z' })
+  @ApiProperty({ description: 'Start of the month (given in UTC)', example: '2026-09-30T16:00:00.000Z' })
   periodStart!: string;
-  @ApiProperty({ example: '2026-10-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the month, exclusive (given in UTC)',
+    example: '2026-10-31T16:00:00.000Z',
+  })
   periodEnd!: string;
-  @ApiProperty({ example: 15 })
+  @ApiProperty({ description: 'The meter’s reading interval in minutes', example: 15 })
   intervalMinutes!: number;
-  @ApiProperty({ example: 2976 })
+  @ApiProperty({ description: 'Intervals in the month', example: 2976 })
   expected!: number;
-  @ApiProperty({ example: 2968 })
+  @ApiProperty({ description: 'Intervals with a reading', example: 2968 })
   present!: number;
-  @ApiProperty({ example: false })
+  @ApiProperty({ description: 'Every interval has a reading', example: false })
   complete!: boolean;
   @ApiProperty({ description: 'Number of missing intervals', example: 8 })
   missingIntervals!: number;
@@ -209,39 +226,48 @@ export class ClosePeriodDto {
 }
 
 export class AttestationDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ description: 'Attestation version (1, then one more per re-close)', example: 1 })
   version!: number;
   @ApiProperty({ description: 'Total of the period in Wh (decimal string)', example: '1234567890' })
   totalWh!: string;
   @ApiProperty({ description: 'Total in kWh with 3 decimals', example: '1234567.890' })
   totalKwh!: string;
-  @ApiProperty({ example: 2976 })
+  @ApiProperty({ description: 'Readings the total covers', example: 2976 })
   readingCount!: number;
   @ApiProperty({ description: 'Merkle root of the readings (SHA-256, hex)', example: 'ab'.repeat(32) })
   digest!: string;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Reason of a re-close after a correction; null for the first close',
+    example: 'meter 14 replaced, readings corrected',
+    nullable: true,
+    type: String,
+  })
   reason!: string | null;
-  @ApiProperty({ type: LedgerProofDto })
+  @ApiProperty({ description: 'Ledger proof of the attestation transaction', type: LedgerProofDto })
   ledger!: LedgerProofDto;
 }
 
 export class PeriodDto {
-  @ApiProperty({ example: 'MTR-WIND-001' })
+  @ApiProperty({ description: 'The meter', example: 'MTR-WIND-001' })
   meterId!: string;
-  @ApiProperty({ example: '2026-10' })
+  @ApiProperty({ description: 'The month, YYYY-MM (China Standard Time)', example: '2026-10' })
   period!: string;
   @ApiProperty({
+    example: 'CLOSED',
     enum: ['OPEN', 'CLOSED'],
     description: 'CLOSED: attested and frozen; OPEN: not attested, or changed by a correction since',
   })
   status!: 'OPEN' | 'CLOSED';
   @ApiProperty({ description: 'Total of the current readings in Wh', example: '1234567890' })
   totalWh!: string;
-  @ApiProperty({ example: '1234567.890' })
+  @ApiProperty({
+    description: 'Total of the stored readings in kWh (decimal string, 3 decimals)',
+    example: '1234567.890',
+  })
   totalKwh!: string;
-  @ApiProperty({ example: 2976 })
+  @ApiProperty({ description: 'Readings stored for the month', example: 2976 })
   readingCount!: number;
-  @ApiProperty({ example: 2976 })
+  @ApiProperty({ description: 'Intervals in the month', example: 2976 })
   expected!: number;
   @ApiProperty({ description: 'True once attested: later changes need correction=true', example: true })
   frozen!: boolean;
@@ -252,10 +278,14 @@ export class PeriodDto {
 }
 
 export class CloseResultDto extends AttestationDto {
-  @ApiProperty({ example: 'MTR-WIND-001' })
+  @ApiProperty({ description: 'The meter', example: 'MTR-WIND-001' })
   meterId!: string;
-  @ApiProperty({ example: '2026-10' })
+  @ApiProperty({ description: 'The month, YYYY-MM (China Standard Time)', example: '2026-10' })
   period!: string;
-  @ApiProperty({ enum: ['CLOSED'], example: 'CLOSED' })
+  @ApiProperty({
+    description: 'Always CLOSED: the month is attested and frozen',
+    enum: ['CLOSED'],
+    example: 'CLOSED',
+  })
   status!: 'CLOSED';
 }

@@ -79,13 +79,16 @@ export class ReasonDto {
 
 @ApiSchema({ description: 'Who paused the consortium, when, why, and the transaction' })
 export class PauseDto {
-  @ApiProperty({ example: 'GridMSP' })
+  @ApiProperty({ description: 'MSP of the organisation that paused the consortium', example: 'GridMSP' })
   pausedByMsp!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it was paused (ledger time, UTC)', example: '2026-11-21T08:00:00.000Z' })
   pausedAt!: string;
-  @ApiProperty({ example: 'annual audit' })
+  @ApiProperty({ description: 'Why, as given', example: 'annual audit' })
   reason!: string;
-  @ApiProperty({ example: '3f7c…' })
+  @ApiProperty({
+    description: 'Ledger transaction of the pause',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
 }
 
@@ -101,20 +104,30 @@ export class ParametersDto {
     example: 12,
   })
   issuanceWindowMonths!: number;
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ description: 'Fewest certificates one transfer or sale may move', example: 1 })
   minTransferVolume!: number;
-  @ApiProperty({ example: 9999999 })
+  @ApiProperty({ description: 'Most certificates one transfer or sale may move', example: 9999999 })
   maxTransferVolume!: number;
   @ApiProperty({
     description: 'While true every write is refused with 409 CONSORTIUM_PAUSED',
     example: false,
   })
   paused!: boolean;
-  @ApiProperty({ type: PauseDto, nullable: true, example: null })
+  @ApiProperty({
+    description: 'The pause in force; null while the consortium runs',
+    type: PauseDto,
+    nullable: true,
+    example: null,
+  })
   pause!: PauseDto | null;
   @ApiProperty({ nullable: true, type: String, description: 'null while the defaults apply', example: null })
   updatedAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'MSP that last set the parameters; null while they are the defaults',
+    example: 'GridMSP',
+    nullable: true,
+    type: String,
+  })
   updatedByMsp!: string | null;
   @ApiProperty({
     type: LedgerProof,
@@ -177,7 +190,10 @@ export class ParametersController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'The consortium parameters in force (validity, transfer limits, pause)' })
+  @ApiOperation({
+    operationId: 'getParameters',
+    summary: 'The consortium parameters in force (validity, transfer limits, pause)',
+  })
   @ApiOkResponse({ type: ParametersDto })
   get(@CurrentPrincipal() principal: Principal): Promise<ParametersDto> {
     return this.parameters.get(principal);
@@ -187,6 +203,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'setParameters',
     summary: 'Change parameters',
     description: 'Submits parameters:SetParameters (consortium admin).',
   })
@@ -200,6 +217,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'pauseConsortium',
     summary: 'Pause every write of every contract',
     description:
       'Submits parameters:Pause. Reads stay open; every refused write answers 409 CONSORTIUM_PAUSED naming the pause.',
@@ -214,6 +232,7 @@ export class ParametersController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'resumeConsortium',
     summary: 'Resume writes',
     description: 'Submits parameters:Resume; 409 NOT_PAUSED when not paused.',
   })

@@ -44,6 +44,7 @@ export class ParticipantsController {
   @Post()
   @Roles('admin', 'trading-center')
   @ApiOperation({
+    operationId: 'registerParticipant',
     summary: 'Register a participant on the ledger',
     description:
       'Submits identity:RegisterParticipant as the key’s Fabric identity. The credit code travels in the ' +
@@ -55,6 +56,9 @@ export class ParticipantsController {
     required: false,
     description:
       'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+    // Any 1-255 visible ASCII characters; a UUID per logical request is what clients usually send.
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    example: '0f8e2c1a-5b7d-4e3f-9a21-6c4d8b2e7f10',
   })
   @ApiCreatedResponse({
     type: ParticipantDto,
@@ -81,6 +85,7 @@ export class ParticipantsController {
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
   @ApiOperation({
+    operationId: 'listParticipants',
     summary: 'List participants (filter by kind and status; cursor pagination, ordered by id)',
   })
   @ApiOkResponse({ type: ParticipantPageDto })
@@ -91,8 +96,8 @@ export class ParticipantsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'Get a participant' })
-  @ApiParam({ name: 'id', example: 'GEN-ZJ-001' })
+  @ApiOperation({ operationId: 'getParticipant', summary: 'Get a participant' })
+  @ApiParam({ name: 'id', description: 'The participant id', example: 'GEN-ZJ-001' })
   @ApiOkResponse({ type: ParticipantDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<ParticipantDto> {
@@ -103,10 +108,11 @@ export class ParticipantsController {
   @HttpCode(200)
   @Roles('admin', 'trading-center')
   @ApiOperation({
+    operationId: 'changeParticipantStatus',
     summary: 'Change a participant’s status (ACTIVE, SUSPENDED, REVOKED)',
     description: 'Submits identity:SetParticipantStatus. REVOKED is final.',
   })
-  @ApiParam({ name: 'id', example: 'GEN-ZJ-001' })
+  @ApiParam({ name: 'id', description: 'The participant id', example: 'GEN-ZJ-001' })
   @ApiOkResponse({ type: ParticipantDto })
   @ApiProblems(400, 404, 409, 502)
   changeStatus(

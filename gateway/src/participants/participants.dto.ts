@@ -80,7 +80,11 @@ export class RegisterParticipantDto {
   @Matches(ID_PATTERN, { message: 'id must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   id!: string;
 
-  @ApiProperty({ enum: PARTICIPANT_KINDS, example: 'GENERATOR' })
+  @ApiProperty({
+    description: 'What the participant is in the market; fixes what it may do',
+    enum: PARTICIPANT_KINDS,
+    example: 'GENERATOR',
+  })
   @IsIn(PARTICIPANT_KINDS, { message: `kind must be one of ${PARTICIPANT_KINDS.join(', ')}` })
   kind!: ParticipantKind;
 
@@ -104,7 +108,11 @@ export class RegisterParticipantDto {
 }
 
 export class ChangeParticipantStatusDto {
-  @ApiProperty({ enum: PARTICIPANT_STATUSES, example: 'SUSPENDED' })
+  @ApiProperty({
+    description: 'The new status (REVOKED is final)',
+    enum: PARTICIPANT_STATUSES,
+    example: 'SUSPENDED',
+  })
   @IsIn(PARTICIPANT_STATUSES, { message: `status must be one of ${PARTICIPANT_STATUSES.join(', ')}` })
   status!: ParticipantStatus;
 
@@ -114,12 +122,20 @@ export class ChangeParticipantStatusDto {
 }
 
 export class ListParticipantsQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: PARTICIPANT_KINDS, example: 'GENERATOR' })
+  @ApiPropertyOptional({
+    description: 'Only participants of this kind',
+    enum: PARTICIPANT_KINDS,
+    example: 'GENERATOR',
+  })
   @IsOptional()
   @IsIn(PARTICIPANT_KINDS, { message: `kind must be one of ${PARTICIPANT_KINDS.join(', ')}` })
   kind?: ParticipantKind;
 
-  @ApiPropertyOptional({ enum: PARTICIPANT_STATUSES, example: 'ACTIVE' })
+  @ApiPropertyOptional({
+    description: 'Only participants in this status',
+    enum: PARTICIPANT_STATUSES,
+    example: 'ACTIVE',
+  })
   @IsOptional()
   @IsIn(PARTICIPANT_STATUSES, { message: `status must be one of ${PARTICIPANT_STATUSES.join(', ')}` })
   status?: ParticipantStatus;
@@ -140,15 +156,23 @@ export class LedgerProofDto {
 }
 
 export class ParticipantDto {
-  @ApiProperty({ example: 'GEN-ZJ-001' })
+  @ApiProperty({ description: 'Participant id, unique in the consortium', example: 'GEN-ZJ-001' })
   id!: string;
-  @ApiProperty({ enum: PARTICIPANT_KINDS, example: 'GENERATOR' })
+  @ApiProperty({
+    description: 'What the participant is in the market',
+    enum: PARTICIPANT_KINDS,
+    example: 'GENERATOR',
+  })
   kind!: string;
-  @ApiProperty({ example: '浙江某风电有限公司' })
+  @ApiProperty({ description: 'Registered name of the enterprise', example: '浙江某风电有限公司' })
   name!: string;
-  @ApiProperty({ example: '330000' })
+  @ApiProperty({ description: 'Administrative division code (GB/T 2260) of the province', example: '330000' })
   region!: string;
-  @ApiProperty({ enum: PARTICIPANT_STATUSES, example: 'ACTIVE' })
+  @ApiProperty({
+    description: 'ACTIVE may trade; SUSPENDED may not for now; REVOKED for good',
+    enum: PARTICIPANT_STATUSES,
+    example: 'ACTIVE',
+  })
   status!: string;
   @ApiProperty({
     nullable: true,
@@ -159,17 +183,25 @@ export class ParticipantDto {
   statusReason!: string | null;
   @ApiProperty({ description: 'MSP of the organisation that registered it', example: 'GridMSP' })
   registeredByMsp!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When it was registered on the ledger (UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   registeredAt!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it last changed (UTC)', example: '2026-11-21T08:00:00.000Z' })
   updatedAt!: string;
   @ApiProperty({ type: LedgerProofDto, description: 'The transaction that last changed this participant' })
   ledger!: LedgerProofDto;
 }
 
 export class ParticipantPageDto {
-  @ApiProperty({ type: [ParticipantDto] })
+  @ApiProperty({ description: 'This page’s participants, ordered by id', type: [ParticipantDto] })
   items!: ParticipantDto[];
-  @ApiProperty({ nullable: true, type: String, example: 'eyJpZCI6IkdFTi1aSi0wMDEifQ' })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: 'eyJpZCI6IkdFTi1aSi0wMDEifQ',
+  })
   nextCursor!: string | null;
 }

@@ -64,13 +64,16 @@ export class ConsumedRangeDto {
     example: SERIAL_EXAMPLE,
   })
   lotId!: string;
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({ description: 'First serial of the range used', example: SERIAL_EXAMPLE })
   serialStart!: string;
-  @ApiProperty({ example: SERIAL_EXAMPLE })
+  @ApiProperty({
+    description: 'Last serial of the range used',
+    example: 'P3309002024000017' + '202609' + '0000030' + 'WT',
+  })
   serialEnd!: string;
-  @ApiProperty({ example: 30 })
+  @ApiProperty({ description: 'Certificates in the range (1 = 1 MWh)', example: 30 })
   certificates!: number;
-  @ApiProperty({ example: 30000 })
+  @ApiProperty({ description: 'The same in kWh', example: 30000 })
   volumeKwh!: number;
 }
 

@@ -33,9 +33,14 @@ export class ListRedemptionsQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'One page of redemptions, ordered by id' })
 export class RedemptionPageDto {
-  @ApiProperty({ type: [RedemptionDto] })
+  @ApiProperty({ description: 'This page’s redemptions, ordered by id', type: [RedemptionDto] })
   items!: RedemptionDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 
@@ -50,6 +55,7 @@ export class RedemptionsController {
   @Post()
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'createRedemption',
     summary: 'Redeem certificates (兑付/核销)',
     description:
       'Submits redemption:Redeem for the holder `owner`: whole or part of each lot becomes REDEEMED for the beneficiary, consumption period and purpose; the statement lists the serial ranges. Redeemed serials never move again. Supports Idempotency-Key.',
@@ -74,7 +80,10 @@ export class RedemptionsController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List redemptions (filter by owner; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listRedemptions',
+    summary: 'List redemptions (filter by owner; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: RedemptionPageDto })
   @ApiProblems(400)
   list(@Query() query: ListRedemptionsQueryDto): Promise<RedemptionPageDto> {
@@ -83,8 +92,8 @@ export class RedemptionsController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'Get a redemption statement' })
-  @ApiParam({ name: 'id', example: 'RDM-2026-0001' })
+  @ApiOperation({ operationId: 'getRedemption', summary: 'Get a redemption statement' })
+  @ApiParam({ name: 'id', description: 'The redemption id', example: 'RDM-2026-0001' })
   @ApiOkResponse({ type: RedemptionDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<RedemptionDto> {

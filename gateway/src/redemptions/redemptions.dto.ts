@@ -60,21 +60,27 @@ export class CreateRedemptionDto {
     'A redemption statement: beneficiary, consumption period, purpose and the serial ranges redeemed',
 })
 export class RedemptionDto {
-  @ApiProperty({ example: 'RDM-2026-0001' })
+  @ApiProperty({ description: 'Redemption id', example: 'RDM-2026-0001' })
   id!: string;
-  @ApiProperty({ example: 'CON-SH-001' })
+  @ApiProperty({ description: 'The participant whose certificates were redeemed', example: 'CON-SH-001' })
   owner!: string;
-  @ApiProperty({ example: '上海某制造有限公司' })
+  @ApiProperty({ description: 'Whom the green consumption is claimed for', example: '上海某制造有限公司' })
   beneficiary!: string;
-  @ApiProperty({ example: '2026 年度绿电消费声明' })
+  @ApiProperty({ description: 'What the redemption is for', example: '2026 年度绿电消费声明' })
   purpose!: string;
-  @ApiProperty({ example: '2026-01' })
+  @ApiProperty({ description: 'First month of the consumption period, YYYY-MM', example: '2026-01' })
   consumptionStartMonth!: string;
-  @ApiProperty({ example: '2026-12' })
+  @ApiProperty({ description: 'Last month of the consumption period, YYYY-MM', example: '2026-12' })
   consumptionEndMonth!: string;
-  @ApiProperty({ example: '2025-12-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'Start of the consumption period (given in UTC)',
+    example: '2025-12-31T16:00:00.000Z',
+  })
   consumptionPeriodStart!: string;
-  @ApiProperty({ example: '2026-12-31T16:00:00.000Z' })
+  @ApiProperty({
+    description: 'End of the consumption period, exclusive (given in UTC)',
+    example: '2026-12-31T16:00:00.000Z',
+  })
   consumptionPeriodEnd!: string;
   @ApiProperty({
     type: [ConsumedRangeDto],
@@ -92,13 +98,19 @@ export class RedemptionDto {
   ranges!: ConsumedRangeDto[];
   @ApiProperty({ description: 'Certificates redeemed', example: 30 })
   certificates!: number;
-  @ApiProperty({ example: 30000 })
+  @ApiProperty({ description: 'Volume redeemed in kWh', example: 30000 })
   volumeKwh!: number;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When it was redeemed (ledger time, UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   redeemedAt!: string;
-  @ApiProperty({ example: 'TradingCenterMSP' })
+  @ApiProperty({
+    description: 'MSP of the redeeming organisation (the trading center)',
+    example: 'TradingCenterMSP',
+  })
   redeemedByMsp!: string;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({ description: 'Ledger proof of the redemption transaction', type: LedgerProof })
   ledger!: LedgerProof;
 }
 

@@ -26,12 +26,13 @@ export class CheckKeysController {
   @Post(':id/check-keys')
   @Roles('admin')
   @ApiOperation({
+    operationId: 'registerCheckKey',
     summary: 'Register a check key of a trading center (HMAC-SHA256 secret or SM2 public key)',
     description:
       'The trading center signs the RFC 8785 canonical trade data with this key (check data). HMAC secrets are ' +
       'stored encrypted with AES-256-GCM (key GEC_SECRET_KEY or the generated data-folder key) and never returned.',
   })
-  @ApiParam({ name: 'id', example: 'TC-001' })
+  @ApiParam({ name: 'id', description: 'The trading center’s participant id', example: 'TC-001' })
   @ApiCreatedResponse({ type: CheckKeyDto })
   @ApiProblems(400, 404, 409, 422)
   register(
@@ -46,11 +47,12 @@ export class CheckKeysController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({
+    operationId: 'revokeCheckKey',
     summary:
       'Revoke a check key (key rotation): check data signed with it fails the signature check from now on',
   })
-  @ApiParam({ name: 'id', example: 'TC-001' })
-  @ApiParam({ name: 'keyId', example: 'tc-2026-01' })
+  @ApiParam({ name: 'id', description: 'The trading center’s participant id', example: 'TC-001' })
+  @ApiParam({ name: 'keyId', description: 'The check key id, as registered', example: 'tc-2026-01' })
   @ApiOkResponse({ type: CheckKeyDto })
   @ApiProblems(400, 404)
   revoke(@Param('id') id: string, @Param('keyId') keyId: string): Promise<CheckKeyDto> {
@@ -59,9 +61,13 @@ export class CheckKeysController {
 
   @Get(':id/check-keys')
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiOperation({ summary: 'List the check keys of a trading center (no secrets)' })
+  @ApiOperation({
+    operationId: 'listCheckKeys',
+    summary: 'List the check keys of a trading center (no secrets)',
+  })
   @ApiOkResponse({ type: [CheckKeyDto] })
   @ApiProblems(400, 404)
+  @ApiParam({ name: 'id', description: 'The trading center’s participant id', example: 'TC-001' })
   list(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<CheckKeyDto[]> {
     // A trading center sees its own keys only (another's: 404, no probing).
     if (principal.role === 'trading-center' && principal.actsFor !== id) {

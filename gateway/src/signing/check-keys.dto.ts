@@ -11,7 +11,11 @@ export class RegisterCheckKeyDto {
   @Matches(ID_PATTERN, { message: 'keyId must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   keyId!: string;
 
-  @ApiProperty({ enum: CHECK_ALGORITHMS, example: 'hmac-sha256' })
+  @ApiProperty({
+    description: 'hmac-sha256 (secret) or sm2-sm3 (public key)',
+    enum: CHECK_ALGORITHMS,
+    example: 'hmac-sha256',
+  })
   @IsIn(CHECK_ALGORITHMS, { message: `alg must be one of ${CHECK_ALGORITHMS.join(', ')}` })
   alg!: CheckAlgorithm;
 
@@ -27,7 +31,11 @@ export class RegisterCheckKeyDto {
   @MaxLength(1024, { message: 'secret must be at most 1024 characters' })
   secret?: string;
 
-  @ApiPropertyOptional({ description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)' })
+  @ApiPropertyOptional({
+    example:
+      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEhuQL/nlCIyk4K4PY03P58OAIHuq9\nbdDv0OeYEF/p2BsXCKZ+lKJ9pTVeo1htZToyaM0O3EnJEhCZHb5rcnilbQ==\n-----END PUBLIC KEY-----\n',
+    description: 'sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)',
+  })
   @IsOptional()
   @IsString({ message: 'publicKeyPem must be a PEM string' })
   @MaxLength(4096, { message: 'publicKeyPem must be at most 4096 characters' })
@@ -45,14 +53,19 @@ export class RegisterCheckKeyDto {
 }
 
 export class CheckKeyDto {
-  @ApiProperty({ example: 'TC-001' })
+  @ApiProperty({ description: 'The trading center the key belongs to', example: 'TC-001' })
   tradingCenter!: string;
-  @ApiProperty({ example: 'tc-2026-01' })
+  @ApiProperty({ description: 'Key id, as the trading center names it in check data', example: 'tc-2026-01' })
   keyId!: string;
-  @ApiProperty({ enum: CHECK_ALGORITHMS })
+  @ApiProperty({ description: 'Algorithm of the key', example: 'hmac-sha256', enum: CHECK_ALGORITHMS })
   alg!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it was registered (UTC)', example: '2026-11-21T08:00:00.000Z' })
   createdAt!: string;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'When it was revoked (UTC); null while valid',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   revokedAt!: string | null;
 }

@@ -43,6 +43,7 @@ export class TradesController {
   @HttpCode(202)
   @Roles('trading-center')
   @ApiOperation({
+    operationId: 'submitTrade',
     summary: 'Post a completed trade for attestation (获取绿电交易数据 → 存证校验 → 上链)',
     description:
       'Stored durably at once (state RECEIVED) and answered 202 with Location: /v1/trades/{tradeId}. The gateway ' +
@@ -52,7 +53,14 @@ export class TradesController {
       'is required: same key and body → the same resource; same key, other body → 409 IDEMPOTENCY_KEY_REUSED; ' +
       'the same tradeId under another key → 409 TRADE_EXISTS.',
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: true })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: true,
+    description:
+      'Required: same key and body → the same resource; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    example: '0f8e2c1a-5b7d-4e3f-9a21-6c4d8b2e7f10',
+  })
   @ApiAcceptedResponse({ type: TradeStatusDto, headers: locationHeader('the trade’s status') })
   @ApiProblems(400, 409)
   async submit(
@@ -75,7 +83,10 @@ export class TradesController {
 
   @Get()
   @Roles('admin', 'trading-center', 'regulator')
-  @ApiOperation({ summary: 'List trades (a trading center sees its own); filters state, seller, buyer' })
+  @ApiOperation({
+    operationId: 'listTrades',
+    summary: 'List trades (a trading center sees its own); filters state, seller, buyer',
+  })
   @ApiOkResponse({ type: TradePageDto })
   @ApiProblems(400)
   list(@Query() query: ListTradesQueryDto, @CurrentPrincipal() principal: Principal): Promise<TradePageDto> {
@@ -85,13 +96,18 @@ export class TradesController {
   @Get(':tradeId/evidence')
   @Roles('admin', 'trading-center', 'regulator')
   @ApiOperation({
+    operationId: 'getTradeEvidence',
     summary: 'Check a committed trade’s evidence again (audit)',
     description:
       'Recomputes the hashes of the stored trade data and check data and the digest of the meter evidence and ' +
       'compares them with the ledger’s attestation; checks each meter-month attestation on the ledger and the ' +
       'Merkle root of the readings stored now. `ok` is true when everything still matches.',
   })
-  @ApiParam({ name: 'tradeId', example: 'T-2026-10-0001' })
+  @ApiParam({
+    name: 'tradeId',
+    description: 'The trade id given by the trading center',
+    example: 'T-2026-10-0001',
+  })
   @ApiOkResponse({ description: 'The evidence check', type: TradeEvidenceDto })
   @ApiProblems(400, 404, 409)
   evidence(
@@ -104,9 +120,14 @@ export class TradesController {
   @Get(':tradeId')
   @Roles('admin', 'trading-center', 'regulator')
   @ApiOperation({
+    operationId: 'getTrade',
     summary: 'A trade’s status: state, timestamps, every check with inputs and result, transaction, voucher',
   })
-  @ApiParam({ name: 'tradeId', example: 'T-2026-10-0001' })
+  @ApiParam({
+    name: 'tradeId',
+    description: 'The trade id given by the trading center',
+    example: 'T-2026-10-0001',
+  })
   @ApiOkResponse({ type: TradeStatusDto })
   @ApiProblems(400, 404)
   get(@Param('tradeId') tradeId: string, @CurrentPrincipal() principal: Principal): Promise<TradeStatusDto> {

@@ -72,7 +72,12 @@ export class ProfileIntervalDto {
 }
 
 export class TradeLotDto {
-  @ApiProperty({ description: 'Certificate lot id', example: 'L0000000000000000000000000000001' })
+  @ApiProperty({
+    description:
+      'Certificate lot id: the serial of the lot’s first certificate (project code, production month, ' +
+      'sequence, electricity class, trade class); the lot must come from the delivery month',
+    example: 'P3309002024000017' + '202610' + '0000001' + 'WT',
+  })
   @IsString({ message: 'lotId must be a string' })
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: `lotId ${ID_MESSAGE}` })
   lotId!: string;
@@ -95,7 +100,12 @@ export class TradeDataDto {
   @Matches(ID_PATTERN, { message: `tradeId ${ID_MESSAGE}` })
   tradeId!: string;
 
-  @ApiProperty({ enum: TRADE_KINDS, example: 'GREEN_POWER' })
+  @ApiProperty({
+    description:
+      'GREEN_POWER (绿电交易): electricity with its certificates; CERTIFICATE_ONLY: certificates alone',
+    enum: TRADE_KINDS,
+    example: 'GREEN_POWER',
+  })
   @IsIn(TRADE_KINDS, { message: `kind must be one of ${TRADE_KINDS.join(', ')}` })
   kind!: string;
 
@@ -119,7 +129,7 @@ export class TradeDataDto {
   @Max(Number.MAX_SAFE_INTEGER, { message: 'priceFen is too large' })
   priceFen!: number;
 
-  @ApiProperty({ enum: ['CNY'], example: 'CNY' })
+  @ApiProperty({ description: 'Currency of the price', enum: ['CNY'], example: 'CNY' })
   @IsIn(['CNY'], { message: 'currency must be CNY' })
   currency!: string;
 
@@ -175,11 +185,18 @@ export class CheckDataDto {
   @Matches(ID_PATTERN, { message: `keyId ${ID_MESSAGE}` })
   keyId!: string;
 
-  @ApiProperty({ enum: CHECK_ALGORITHMS, example: 'hmac-sha256' })
+  @ApiProperty({
+    description: 'Algorithm of the check signature (the check key’s)',
+    enum: CHECK_ALGORITHMS,
+    example: 'hmac-sha256',
+  })
   @IsIn(CHECK_ALGORITHMS, { message: `alg must be one of ${CHECK_ALGORITHMS.join(', ')}` })
   alg!: string;
 
-  @ApiProperty({ description: 'base64 signature over the RFC 8785 canonical bytes of `trade`' })
+  @ApiProperty({
+    example: 'mJ0Pq3m1m1yqfC0n0d3Zb0lE4cQe3F3m0XQv6j9vM2s=',
+    description: 'base64 signature over the RFC 8785 canonical bytes of `trade`',
+  })
   @IsString({ message: 'signature must be a base64 string' })
   @Matches(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'signature must be base64' })
   @MaxLength(1024, { message: 'signature must be at most 1024 characters' })
@@ -214,26 +231,26 @@ export class SubmitTradeDto {
 }
 
 export class ListTradesQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: TRADE_STATES })
+  @ApiPropertyOptional({ description: 'Only trades in this state', example: 'COMMITTED', enum: TRADE_STATES })
   @IsOptional()
   @IsIn(TRADE_STATES, { message: `state must be one of ${TRADE_STATES.join(', ')}` })
   state?: TradeState;
 
-  @ApiPropertyOptional({ example: 'GEN-ZJ-001' })
+  @ApiPropertyOptional({ description: 'Only trades of this seller', example: 'GEN-ZJ-001' })
   @IsOptional()
   @Matches(ID_PATTERN, { message: `seller ${ID_MESSAGE}` })
   seller?: string;
 
-  @ApiPropertyOptional({ example: 'CON-ZJ-001' })
+  @ApiPropertyOptional({ description: 'Only trades of this buyer', example: 'CON-ZJ-001' })
   @IsOptional()
   @Matches(ID_PATTERN, { message: `buyer ${ID_MESSAGE}` })
   buyer?: string;
 }
 
 export class TradeCheckDto {
-  @ApiProperty({ example: 'signature' })
+  @ApiProperty({ description: 'The check (signature, parties, lots, meters, …)', example: 'signature' })
   name!: string;
-  @ApiProperty({ example: true })
+  @ApiProperty({ description: 'Whether it passed', example: true })
   passed!: boolean;
   @ApiProperty({ description: 'Why it passed or failed', example: 'HMAC-SHA256 matches' })
   reason!: string;
@@ -250,74 +267,129 @@ export class TradeCheckDto {
     example: { tradingCenter: 'TC-1', keyId: 'tc-key-1', alg: 'hmac-sha256' },
   })
   inputs!: Record<string, unknown> | unknown[];
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When it was checked (UTC)', example: '2026-11-21T08:00:00.000Z' })
   checkedAt!: string;
 }
 
 export class TradeLedgerProofDto {
-  @ApiProperty()
+  @ApiProperty({
+    description: 'Ledger transaction id',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Block number of the transaction', example: 12 })
   blockNumber!: number;
-  @ApiProperty({ example: 'VALID' })
+  @ApiProperty({ description: 'Fabric validation code (VALID when committed)', example: 'VALID' })
   validationCode!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'When the block was committed (UTC)', example: '2026-11-21T08:00:02.000Z' })
   committedAt!: string;
 }
 
 export class TradeFailureDto {
-  @ApiProperty({ example: 'VERIFICATION_FAILED' })
+  @ApiProperty({ description: 'The stable code of the first failed check', example: 'VERIFICATION_FAILED' })
   code!: string;
-  @ApiProperty()
+  @ApiProperty({
+    description: 'What failed, for people',
+    example: 'check lots failed: lot P33090020240000172026090000001WT is not ACTIVE',
+  })
   detail!: string;
 }
 
 export class TradeStatusDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'Trade id from the trading center', example: 'T-2026-10-0001' })
   tradeId!: string;
-  @ApiProperty({ enum: TRADE_STATES })
+  @ApiProperty({
+    description: 'RECEIVED → VERIFYING (存证校验) → COMMITTING → COMMITTED, or REJECTED',
+    example: 'COMMITTED',
+    enum: TRADE_STATES,
+  })
   state!: TradeState;
-  @ApiProperty()
+  @ApiProperty({ description: 'The trading center that submitted it', example: 'TC-001' })
   tradingCenter!: string;
-  @ApiProperty({ enum: TRADE_KINDS })
+  @ApiProperty({ description: 'GREEN_POWER or CERTIFICATE_ONLY', example: 'GREEN_POWER', enum: TRADE_KINDS })
   kind!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Seller participant id', example: 'GEN-ZJ-001' })
   seller!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Buyer participant id', example: 'CON-ZJ-001' })
   buyer!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Volume in integer kWh', example: 10000 })
   volumeKwh!: number;
-  @ApiProperty()
+  @ApiProperty({
+    description: 'Start of delivery, as the trade data gives it',
+    example: '2026-10-01T00:00:00+08:00',
+  })
   deliveryStart!: string;
-  @ApiProperty()
+  @ApiProperty({
+    description: 'End of delivery, exclusive, as the trade data gives it',
+    example: '2026-11-01T00:00:00+08:00',
+  })
   deliveryEnd!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'When the gateway received it (UTC)', example: '2026-11-21T08:00:00.000Z' })
   receivedAt!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'When its state last changed (UTC)', example: '2026-11-21T08:00:02.000Z' })
   updatedAt!: string;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'When the attestation check passed (UTC); null before, or when rejected',
+    example: '2026-11-21T08:00:01.000Z',
+    nullable: true,
+    type: String,
+  })
   verifiedAt!: string | null;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'When it became COMMITTED or REJECTED (UTC); null before',
+    example: '2026-11-21T08:00:02.000Z',
+    nullable: true,
+    type: String,
+  })
   finishedAt!: string | null;
-  @ApiProperty({ description: 'SHA-256 hex of the canonical trade data' })
+  @ApiProperty({ example: 'ab'.repeat(32), description: 'SHA-256 hex of the canonical trade data' })
   tradeDataHash!: string;
-  @ApiProperty({ description: 'SHA-256 hex of the canonical check data' })
+  @ApiProperty({ example: 'cd'.repeat(32), description: 'SHA-256 hex of the canonical check data' })
   checkDataHash!: string;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'SHA-256 hex over the meter attestations the check used; null before verification',
+    example: 'ef'.repeat(32),
+    nullable: true,
+    type: String,
+  })
   meterEvidenceDigest!: string | null;
-  @ApiProperty({ type: [TradeCheckDto] })
+  @ApiProperty({ description: 'The checks run, in order', type: [TradeCheckDto] })
   checks!: TradeCheckDto[];
-  @ApiProperty({ type: TradeFailureDto, nullable: true })
+  @ApiProperty({
+    description: 'Why it was rejected; null unless REJECTED',
+    type: TradeFailureDto,
+    nullable: true,
+  })
   failure!: TradeFailureDto | null;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'The voucher (绿电凭证) created with the commit; null before it',
+    example: 'VCH-T-2026-10-0001',
+    nullable: true,
+    type: String,
+  })
   voucherId!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'Transaction id (stored before submission)' })
+  @ApiProperty({
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+    nullable: true,
+    type: String,
+    description: 'Transaction id (stored before submission)',
+  })
   txId!: string | null;
-  @ApiProperty({ nullable: true, type: Number })
+  @ApiProperty({
+    description: 'Block of the transaction; null before commit',
+    example: 12,
+    nullable: true,
+    type: Number,
+  })
   blockNumber!: number | null;
-  @ApiProperty({ type: TradeLedgerProofDto, nullable: true })
+  @ApiProperty({ description: 'Ledger proof; null before commit', type: TradeLedgerProofDto, nullable: true })
   ledger!: TradeLedgerProofDto | null;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'Delivery of the callback: PENDING, DELIVERED or FAILED; null without a callback URL',
+    example: 'DELIVERED',
+    nullable: true,
+    type: String,
+  })
   callbackState!: string | null;
 }
 
@@ -336,21 +408,23 @@ export class HashCheckDto {
 }
 
 export class MeterEvidenceCheckDto {
-  @ApiProperty({ example: 'MTR-WIND-001' })
+  @ApiProperty({ description: 'A meter the trade’s check used', example: 'MTR-WIND-001' })
   meterId!: string;
-  @ApiProperty({ example: '2026-10' })
+  @ApiProperty({ description: 'Its month, YYYY-MM', example: '2026-10' })
   period!: string;
   @ApiProperty({ description: 'The attestation version used when the trade was verified', example: 1 })
   version!: number;
   @ApiProperty({ description: 'That attestation’s digest (Merkle root) then', example: 'ab'.repeat(32) })
   digest!: string;
   @ApiProperty({
+    example: 'ab'.repeat(32),
     description: 'The same attestation version’s digest on the ledger now (null: not found)',
     type: String,
     nullable: true,
   })
   ledgerDigest!: string | null;
   @ApiProperty({
+    example: 'ab'.repeat(32),
     description: 'The Merkle root of the readings stored now (null: none stored)',
     type: String,
     nullable: true,
@@ -358,30 +432,47 @@ export class MeterEvidenceCheckDto {
   readingsDigest!: string | null;
   @ApiProperty({ description: 'Total of the readings stored now, integer Wh', example: '297600000' })
   readingsTotalWh!: string;
-  @ApiProperty({ example: true })
+  @ApiProperty({
+    description: 'The digests then, on the ledger now and of the readings now are equal',
+    example: true,
+  })
   matches!: boolean;
 }
 
 export class TradeEvidenceDto {
-  @ApiProperty({ example: 'T-2026-10-0001' })
+  @ApiProperty({ description: 'The trade', example: 'T-2026-10-0001' })
   tradeId!: string;
   @ApiProperty({ description: 'Everything below still matches', example: true })
   ok!: boolean;
-  @ApiProperty({ description: 'The attestation transaction' })
+  @ApiProperty({
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+    description: 'The attestation transaction',
+  })
   txId!: string;
-  @ApiProperty({ type: HashCheckDto })
+  @ApiProperty({ description: 'The trade data hash: stored, recomputed, on the ledger', type: HashCheckDto })
   tradeDataHash!: HashCheckDto;
-  @ApiProperty({ type: HashCheckDto })
+  @ApiProperty({ description: 'The check data hash: stored, recomputed, on the ledger', type: HashCheckDto })
   checkDataHash!: HashCheckDto;
-  @ApiProperty({ type: HashCheckDto })
+  @ApiProperty({
+    description: 'The meter evidence digest: stored, recomputed, on the ledger',
+    type: HashCheckDto,
+  })
   meterEvidenceDigest!: HashCheckDto;
-  @ApiProperty({ type: [MeterEvidenceCheckDto] })
+  @ApiProperty({
+    description: 'Each meter attestation the check used, against the ledger and the readings now',
+    type: [MeterEvidenceCheckDto],
+  })
   meters!: MeterEvidenceCheckDto[];
 }
 
 export class TradePageDto {
-  @ApiProperty({ type: [TradeStatusDto] })
+  @ApiProperty({ description: 'This page’s trades, oldest received first', type: [TradeStatusDto] })
   items!: TradeStatusDto[];
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    example: 'eyJpZCI6IlQtMjAyNi0xMC0wMDAxIn0',
+    nullable: true,
+    type: String,
+  })
   nextCursor!: string | null;
 }

@@ -21,6 +21,9 @@ export const IDEMPOTENCY_DOC = {
   required: false,
   description:
     'Same key and body → the first answer again; same key, other body → 409 IDEMPOTENCY_KEY_REUSED',
+  // Any 1-255 visible ASCII characters; a UUID per logical request is what clients usually send.
+  schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+  example: '0f8e2c1a-5b7d-4e3f-9a21-6c4d8b2e7f10',
 };
 
 @ApiTags('units')
@@ -34,6 +37,7 @@ export class UnitsController {
   @Post()
   @Roles('admin', 'trading-center')
   @ApiOperation({
+    operationId: 'registerUnit',
     summary: 'Register a generation unit',
     description:
       'Submits units:RegisterUnit. The owner must be an ACTIVE GENERATOR; the project code and every meter must ' +
@@ -63,7 +67,10 @@ export class UnitsController {
 
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'List units (filter by owner and status; cursor pagination, ordered by id)' })
+  @ApiOperation({
+    operationId: 'listUnits',
+    summary: 'List units (filter by owner and status; cursor pagination, ordered by id)',
+  })
   @ApiOkResponse({ type: UnitPageDto })
   @ApiProblems(400)
   list(@Query() query: ListUnitsQueryDto): Promise<UnitPageDto> {
@@ -72,8 +79,8 @@ export class UnitsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
-  @ApiOperation({ summary: 'Get a unit' })
-  @ApiParam({ name: 'id', example: 'UNIT-ZJ-WIND-01' })
+  @ApiOperation({ operationId: 'getUnit', summary: 'Get a unit' })
+  @ApiParam({ name: 'id', description: 'The generation unit id', example: 'UNIT-ZJ-WIND-01' })
   @ApiOkResponse({ type: UnitDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<UnitDto> {
@@ -84,10 +91,11 @@ export class UnitsController {
   @HttpCode(200)
   @Roles('admin', 'trading-center')
   @ApiOperation({
+    operationId: 'changeUnitStatus',
     summary: 'Suspend, reactivate or decommission a unit',
     description: 'Submits units:SetUnitStatus. DECOMMISSIONED is final; only ACTIVE units are issued.',
   })
-  @ApiParam({ name: 'id', example: 'UNIT-ZJ-WIND-01' })
+  @ApiParam({ name: 'id', description: 'The generation unit id', example: 'UNIT-ZJ-WIND-01' })
   @ApiOkResponse({ type: UnitDto })
   @ApiProblems(400, 404, 409, 502)
   changeStatus(

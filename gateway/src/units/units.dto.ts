@@ -56,7 +56,11 @@ export class RegisterUnitDto {
   @Matches(/^[0-9A-Z]{17}$/, { message: 'projectCode must be 17 characters of 0-9 A-Z' })
   projectCode!: string;
 
-  @ApiProperty({ enum: TECHNOLOGIES, example: 'WIND' })
+  @ApiProperty({
+    description: 'Generation technology; decides the certificates’ electricity class',
+    enum: TECHNOLOGIES,
+    example: 'WIND',
+  })
   @IsIn(TECHNOLOGIES, { message: `technology must be one of ${TECHNOLOGIES.join(', ')}` })
   technology!: string;
 
@@ -117,7 +121,7 @@ export class ListUnitsQueryDto extends PageQueryDto {
   @Matches(ID_PATTERN, { message: `owner ${ID_MESSAGE}` })
   owner?: string;
 
-  @ApiPropertyOptional({ enum: UNIT_STATUSES, example: 'ACTIVE' })
+  @ApiPropertyOptional({ description: 'Only units in this status', enum: UNIT_STATUSES, example: 'ACTIVE' })
   @IsOptional()
   @IsIn(UNIT_STATUSES, { message: `status must be one of ${UNIT_STATUSES.join(', ')}` })
   status?: string;
@@ -125,25 +129,39 @@ export class ListUnitsQueryDto extends PageQueryDto {
 
 @ApiSchema({ description: 'A generation unit as the ledger holds it, with the proof of its last change' })
 export class UnitDto {
-  @ApiProperty({ example: 'UNIT-ZJ-WIND-01' })
+  @ApiProperty({ description: 'Unit id, unique in the consortium', example: 'UNIT-ZJ-WIND-01' })
   id!: string;
   @ApiProperty({ description: 'Owner (a GENERATOR participant)', example: 'GEN-ZJ-001' })
   owner!: string;
-  @ApiProperty({ example: '舟山海上风电一期' })
+  @ApiProperty({ description: 'The unit’s name as registered', example: '舟山海上风电一期' })
   name!: string;
-  @ApiProperty({ example: 'P3309002024000017' })
+  @ApiProperty({
+    description: '17-character project code: the first part of every serial of the unit’s certificates',
+    example: 'P3309002024000017',
+  })
   projectCode!: string;
-  @ApiProperty({ enum: TECHNOLOGIES, example: 'WIND' })
+  @ApiProperty({ description: 'Generation technology', enum: TECHNOLOGIES, example: 'WIND' })
   technology!: string;
-  @ApiProperty({ example: 50000 })
+  @ApiProperty({ description: 'Installed capacity in kW', example: 50000 })
   capacityKw!: number;
-  @ApiProperty({ example: '330000' })
+  @ApiProperty({
+    description: 'Administrative division code (GB/T 2260) of the unit’s province',
+    example: '330000',
+  })
   province!: string;
-  @ApiProperty({ type: [String], example: ['MTR-ZJ-0001', 'MTR-ZJ-0002'] })
+  @ApiProperty({
+    description: 'The generation meters whose attested totals are the unit’s output',
+    type: [String],
+    example: ['MTR-ZJ-0001', 'MTR-ZJ-0002'],
+  })
   meterIds!: string[];
-  @ApiProperty({ example: '2024-06-30' })
+  @ApiProperty({ description: 'Date of commissioning (YYYY-MM-DD)', example: '2024-06-30' })
   commissioningDate!: string;
-  @ApiProperty({ enum: UNIT_STATUSES, example: 'ACTIVE' })
+  @ApiProperty({
+    description: 'ACTIVE units are issued certificates; SUSPENDED and DECOMMISSIONED are not',
+    enum: UNIT_STATUSES,
+    example: 'ACTIVE',
+  })
   status!: string;
   @ApiProperty({
     nullable: true,
@@ -165,21 +183,32 @@ export class UnitDto {
     example: '2026-09',
   })
   lastIssuedMonth!: string | null;
-  @ApiProperty({ example: 'GridMSP' })
+  @ApiProperty({ description: 'MSP of the organisation that registered the unit', example: 'GridMSP' })
   registeredByMsp!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({
+    description: 'When the unit was registered on the ledger (UTC)',
+    example: '2026-11-21T08:00:00.000Z',
+  })
   registeredAt!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When the unit last changed (UTC)', example: '2026-11-21T08:00:00.000Z' })
   updatedAt!: string;
-  @ApiProperty({ type: LedgerProof })
+  @ApiProperty({
+    description: 'Ledger proof of the transaction that last changed the unit',
+    type: LedgerProof,
+  })
   ledger!: LedgerProof;
 }
 
 @ApiSchema({ description: 'One page of units, ordered by id' })
 export class UnitPageDto {
-  @ApiProperty({ type: [UnitDto] })
+  @ApiProperty({ description: 'This page’s units, ordered by id', type: [UnitDto] })
   items!: UnitDto[];
-  @ApiProperty({ nullable: true, type: String, example: null })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    nullable: true,
+    type: String,
+    example: null,
+  })
   nextCursor!: string | null;
 }
 

@@ -35,7 +35,10 @@ export class VouchersController {
 
   @Get()
   @Roles(...READERS)
-  @ApiOperation({ summary: 'List vouchers (filter by consumer and status; cursor pagination by id)' })
+  @ApiOperation({
+    operationId: 'listVouchers',
+    summary: 'List vouchers (filter by consumer and status; cursor pagination by id)',
+  })
   @ApiOkResponse({ type: VoucherPageDto })
   @ApiProblems(400)
   list(@Query() query: ListVouchersQueryDto): Promise<VoucherPageDto> {
@@ -44,8 +47,15 @@ export class VouchersController {
 
   @Get(':id')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'A voucher with its source lots, serial ranges, trade and ledger proof' })
-  @ApiParam({ name: 'id', example: 'VCH-T-2026-10-0001' })
+  @ApiOperation({
+    operationId: 'getVoucher',
+    summary: 'A voucher with its source lots, serial ranges, trade and ledger proof',
+  })
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404)
   get(@Param('id') id: string): Promise<VoucherDto> {
@@ -54,13 +64,21 @@ export class VouchersController {
 
   @Get(':id/print')
   @Roles(...READERS)
-  @ApiOperation({ summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English' })
+  @ApiOperation({
+    operationId: 'printVoucher',
+    summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English',
+  })
   @ApiProduces('text/html')
   @ApiOkResponse({
     description: 'The voucher as an HTML page (UTF-8)',
     content: { 'text/html': { schema: { type: 'string' } } },
   })
   @ApiProblems(400, 404)
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
   async print(@Param('id') id: string, @Res() res: HttpResponse): Promise<void> {
     const voucher = await this.vouchers.get(checkId(id));
     res
@@ -72,9 +90,17 @@ export class VouchersController {
   @Post(':id/release')
   @HttpCode(200)
   @Roles('trading-center')
-  @ApiOperation({ summary: 'Release a voucher to its holder (IN_CUSTODY → RELEASED); vouchers:Release' })
+  @ApiOperation({
+    operationId: 'releaseVoucher',
+    summary: 'Release a voucher to its holder (IN_CUSTODY → RELEASED); vouchers:Release',
+  })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
   release(
     @Param('id') id: string,
     @Body() body: ReleaseVoucherDto,
@@ -86,9 +112,17 @@ export class VouchersController {
   @Post(':id/claim')
   @HttpCode(200)
   @Roles('trading-center')
-  @ApiOperation({ summary: 'Claim a voucher as consumption evidence (→ CLAIMED, final); vouchers:Claim' })
+  @ApiOperation({
+    operationId: 'claimVoucher',
+    summary: 'Claim a voucher as consumption evidence (→ CLAIMED, final); vouchers:Claim',
+  })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
   claim(
     @Param('id') id: string,
     @Body() body: ClaimVoucherDto,
@@ -100,9 +134,17 @@ export class VouchersController {
   @Post(':id/revoke')
   @HttpCode(200)
   @Roles('admin')
-  @ApiOperation({ summary: 'Revoke a voucher with a reason (issuer; → REVOKED, final); vouchers:Revoke' })
+  @ApiOperation({
+    operationId: 'revokeVoucher',
+    summary: 'Revoke a voucher with a reason (issuer; → REVOKED, final); vouchers:Revoke',
+  })
   @ApiOkResponse({ type: VoucherDto })
   @ApiProblems(400, 404, 409, 422, 502)
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
   revoke(
     @Param('id') id: string,
     @Body() body: RevokeVoucherDto,

@@ -7,12 +7,16 @@ const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export class ListVouchersQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ example: 'CON-ZJ-001' })
+  @ApiPropertyOptional({ description: 'Only vouchers of this consumer', example: 'CON-ZJ-001' })
   @IsOptional()
   @Matches(ID_PATTERN, { message: 'consumer must be 1-64 characters of A-Z a-z 0-9 . _ -' })
   consumer?: string;
 
-  @ApiPropertyOptional({ enum: VOUCHER_STATUSES })
+  @ApiPropertyOptional({
+    description: 'Only vouchers in this status',
+    example: 'IN_CUSTODY',
+    enum: VOUCHER_STATUSES,
+  })
   @IsOptional()
   @IsIn(VOUCHER_STATUSES, { message: `status must be one of ${VOUCHER_STATUSES.join(', ')}` })
   status?: string;
@@ -20,6 +24,7 @@ export class ListVouchersQueryDto extends PageQueryDto {
 
 export class ReleaseVoucherDto {
   @ApiPropertyOptional({
+    example: 'CON-ZJ-001',
     description: 'The holder (the voucher’s consumer); default: the voucher’s consumer',
   })
   @IsOptional()
@@ -34,11 +39,11 @@ export class ClaimVoucherDto extends ReleaseVoucherDto {
   @MaxLength(256, { message: 'purpose must be at most 256 characters' })
   purpose!: string;
 
-  @ApiProperty({ example: '2026-01' })
+  @ApiProperty({ description: 'First month the claim reports consumption for, YYYY-MM', example: '2026-01' })
   @Matches(MONTH, { message: 'reportingStartMonth must be YYYY-MM' })
   reportingStartMonth!: string;
 
-  @ApiProperty({ example: '2026-12' })
+  @ApiProperty({ description: 'Last month, YYYY-MM', example: '2026-12' })
   @Matches(MONTH, { message: 'reportingEndMonth must be YYYY-MM' })
   reportingEndMonth!: string;
 }
@@ -52,31 +57,34 @@ export class RevokeVoucherDto {
 }
 
 export class VoucherLotDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'A source lot', example: 'P33090020240000172026090000001WT' })
   lotId!: string;
-  @ApiProperty({ description: 'First serial of the range' })
+  @ApiProperty({ example: 'P33090020240000172026090000001WT', description: 'First serial of the range' })
   serialStart!: string;
-  @ApiProperty({ description: 'Last serial of the range' })
+  @ApiProperty({ example: 'P33090020240000172026090000010WT', description: 'Last serial of the range' })
   serialEnd!: string;
-  @ApiProperty({ description: 'Certificates (MWh)' })
+  @ApiProperty({ example: 10, description: 'Certificates (MWh)' })
   volume!: number;
 }
 
 export class VoucherLedgerProofDto {
-  @ApiProperty()
+  @ApiProperty({
+    description: 'Ledger transaction id',
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+  })
   txId!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Block number of the transaction', example: 12 })
   blockNumber!: number;
-  @ApiProperty({ example: 'VALID' })
+  @ApiProperty({ description: 'Fabric validation code (VALID when committed)', example: 'VALID' })
   validationCode!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'When the block was committed (UTC)', example: '2026-11-21T08:00:02.000Z' })
   committedAt!: string;
 }
 
 export class VoucherTradeDto {
-  @ApiProperty({ example: 'T-2026-10-0001' })
+  @ApiProperty({ description: 'The trade the voucher attests', example: 'T-2026-10-0001' })
   tradeId!: string;
-  @ApiProperty({ example: 'GREEN_POWER' })
+  @ApiProperty({ description: 'Kind of the trade', example: 'GREEN_POWER' })
   kind!: string;
   @ApiProperty({
     description: 'SHA-256 hex of the canonical trade data (null: the trade is not in this gateway’s store)',
@@ -104,9 +112,9 @@ export class VoucherTradeDto {
 export class VoucherClaimDto {
   @ApiProperty({ description: 'What the voucher is filed as evidence for', example: '2026 年度绿电消费核算' })
   purpose!: string;
-  @ApiProperty({ example: '2026-01' })
+  @ApiProperty({ description: 'First month the claim reports consumption for, YYYY-MM', example: '2026-01' })
   reportingStartMonth!: string;
-  @ApiProperty({ example: '2026-12' })
+  @ApiProperty({ description: 'Last month, YYYY-MM', example: '2026-12' })
   reportingEndMonth!: string;
   @ApiProperty({
     description: 'Start of the first month (Asia/Shanghai)',
@@ -118,42 +126,57 @@ export class VoucherClaimDto {
 }
 
 export class VoucherStatusChangeDto {
-  @ApiProperty({ enum: VOUCHER_STATUSES, example: 'IN_CUSTODY' })
+  @ApiProperty({ description: 'The status entered', enum: VOUCHER_STATUSES, example: 'IN_CUSTODY' })
   status!: string;
-  @ApiProperty({ example: '2026-11-21T08:00:00.000Z' })
+  @ApiProperty({ description: 'When (ledger time, UTC)', example: '2026-11-21T08:00:00.000Z' })
   at!: string;
-  @ApiProperty({ description: 'The transaction of the change' })
+  @ApiProperty({
+    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
+    description: 'The transaction of the change',
+  })
   txId!: string;
   @ApiProperty({ description: 'Identity that made the change', example: 'admin' })
   by!: string;
-  @ApiProperty({ example: 'TradingCenterMSP' })
+  @ApiProperty({ description: 'MSP of the organisation that made the change', example: 'TradingCenterMSP' })
   byMsp!: string;
   @ApiProperty({ description: 'Why ("" when none was given)', example: '' })
   reason!: string;
 }
 
 export class VoucherDto {
-  @ApiProperty({ example: 'VCH-T-2026-10-0001' })
+  @ApiProperty({ description: 'Voucher id: VCH- and the trade id', example: 'VCH-T-2026-10-0001' })
   id!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'The buyer whose consumption it evidences', example: 'CON-ZJ-001' })
   consumer!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'The seller of the green power', example: 'GEN-ZJ-001' })
   seller!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'Volume in kWh', example: 10000 })
   volumeKwh!: number;
-  @ApiProperty()
+  @ApiProperty({
+    description: 'Start of delivery, as the trade data gives it',
+    example: '2026-10-01T00:00:00+08:00',
+  })
   periodStart!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'End of delivery, exclusive', example: '2026-11-01T00:00:00+08:00' })
   periodEnd!: string;
-  @ApiProperty({ enum: VOUCHER_STATUSES })
+  @ApiProperty({
+    description: 'IN_CUSTODY (custody contract 绿电凭证托管合约) → RELEASED → CLAIMED, or REVOKED',
+    example: 'IN_CUSTODY',
+    enum: VOUCHER_STATUSES,
+  })
   status!: string;
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'Why it was revoked; null otherwise',
+    example: 'trade disputed',
+    nullable: true,
+    type: String,
+  })
   statusReason!: string | null;
-  @ApiProperty({ type: [VoucherLotDto] })
+  @ApiProperty({ description: 'The certificate lots behind the voucher', type: [VoucherLotDto] })
   sourceLots!: VoucherLotDto[];
-  @ApiProperty()
+  @ApiProperty({ description: 'Total price in fen (CNY/100)', example: 4500000 })
   priceFen!: number;
-  @ApiProperty()
+  @ApiProperty({ description: 'Currency of the price', example: 'CNY' })
   currency!: string;
   @ApiProperty({ description: 'The attested trade behind the voucher', type: VoucherTradeDto })
   trade!: VoucherTradeDto;
@@ -175,8 +198,13 @@ export class VoucherDto {
 }
 
 export class VoucherPageDto {
-  @ApiProperty({ type: [VoucherDto] })
+  @ApiProperty({ description: 'This page’s vouchers, ordered by id', type: [VoucherDto] })
   items!: VoucherDto[];
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    description: 'Cursor of the next page (send it as `cursor`); null on the last page',
+    example: 'eyJpZCI6IlZDSC1ULTIwMjYtMTAtMDAwMSJ9',
+    nullable: true,
+    type: String,
+  })
   nextCursor!: string | null;
 }
