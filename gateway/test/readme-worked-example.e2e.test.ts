@@ -5,10 +5,8 @@
  * What the blocks print is then checked: the issuance's count for this month's length, which serials the
  * redemption and the exchange took, and the refusals the example shows.
  */
-import { execFile } from 'node:child_process';
-import { readFile, rm, symlink } from 'node:fs/promises';
+import { rm, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import {
   startGateway,
   startTestPostgres,
@@ -16,19 +14,15 @@ import {
   type TestGateway,
   type TestPostgres,
 } from './support/harness';
+import { bashBlocks, runPasted } from './support/pasted-script';
 
 const README = resolve(__dirname, '../../README.md');
 
 /** The ```bash blocks of the "Worked example" section, in order. */
 async function workedExample(): Promise<string> {
-  const text = await readFile(README, 'utf8');
-  const from = text.indexOf('### Worked example');
-  const to = text.indexOf('\n## ', from);
-  expect(from).toBeGreaterThan(0);
-  const section = text.slice(from, to < 0 ? undefined : to);
-  const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
-  expect(blocks.length).toBeGreaterThan(4);
-  return blocks.join('\n');
+  const { script, blocks } = await bashBlocks(README, '### Worked example');
+  expect(blocks).toBeGreaterThan(4);
+  return script;
 }
 
 /** Certificates the example's month gives: two meters at 100 and 62.5 kWh every hour of the month. */
@@ -61,18 +55,12 @@ describe('README worked example', () => {
 
   it('runs as pasted, in any month', async () => {
     const address = gateway.app.getHttpServer().address() as { port: number };
-    const script = (await workedExample()).replace(
-      'GEC=http://127.0.0.1:3000',
-      `GEC=http://127.0.0.1:${address.port}`,
-    );
-    expect(script).toContain(`GEC=http://127.0.0.1:${address.port}`);
     // What it would have been told in the shell, and the month and count, for the checks below.
     const epilogue = '\necho "::month $MONTH"; echo "::certificates $N"\n';
-    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', script + epilogue], {
+    const { stdout, stderr } = await runPasted(await workedExample(), {
+      port: address.port,
       cwd: workDir,
-      env: { ...process.env, LC_ALL: 'C.UTF-8' },
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 120_000,
+      epilogue,
     });
     // Nothing failed on the way: no curl, jq or bash error, no server error.
     expect(stderr).not.toMatch(/curl:|jq: error|parse error|command not found|syntax error/);

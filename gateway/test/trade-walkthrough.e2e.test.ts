@@ -6,10 +6,8 @@
  * repository root and canonicalizes with the `canonicalize` package). Then what the blocks printed is checked, and
  * the trade and its voucher are read back through the API.
  */
-import { execFile } from 'node:child_process';
-import { readFile, rm, symlink } from 'node:fs/promises';
+import { rm, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import {
   readFirstAdminKey,
   startGateway,
@@ -18,15 +16,15 @@ import {
   type TestGateway,
   type TestPostgres,
 } from './support/harness';
+import { bashBlocks, runPasted } from './support/pasted-script';
 
 const WALKTHROUGH = resolve(__dirname, '../../docs/trade-walkthrough.md');
 
 /** The ```bash blocks of the walkthrough, in order. */
 async function walkthrough(): Promise<string> {
-  const text = await readFile(WALKTHROUGH, 'utf8');
-  const blocks = [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
-  expect(blocks.length).toBeGreaterThan(8);
-  return blocks.join('\n');
+  const { script, blocks } = await bashBlocks(WALKTHROUGH);
+  expect(blocks).toBeGreaterThan(8);
+  return script;
 }
 
 /** Certificates of the walkthrough's month: 150 kWh an hour from 06:00 to 18:00 every day. */
@@ -60,19 +58,13 @@ describe('trade walkthrough (docs/trade-walkthrough.md)', () => {
 
   it('runs as pasted: the trade is COMMITTED and its voucher carries the volume', async () => {
     const address = gateway.app.getHttpServer().address() as { port: number };
-    const script = (await walkthrough()).replace(
-      'GEC=http://127.0.0.1:3000',
-      `GEC=http://127.0.0.1:${address.port}`,
-    );
-    expect(script).toContain(`GEC=http://127.0.0.1:${address.port}`);
     const epilogue =
       '\necho "::month $MONTH"; echo "::trade $TRADE_ID"; echo "::voucher $VOUCHER"; ' +
       'echo "::state $(jq -r .state <<<"$STATUS")"\n';
-    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', script + epilogue], {
+    const { stdout, stderr } = await runPasted(await walkthrough(), {
+      port: address.port,
       cwd: workDir,
-      env: { ...process.env, LC_ALL: 'C.UTF-8' },
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 120_000,
+      epilogue,
     });
     // Nothing failed on the way: no curl, jq, cmp or bash error, no server error.
     expect(stderr).not.toMatch(/curl:|jq: error|parse error|command not found|syntax error|differ|cmp:/);

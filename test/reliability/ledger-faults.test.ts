@@ -12,22 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedLedger } from '../../gateway/src/ledger/embedded/embedded-ledger';
 import { TEST_IDENTITIES } from '../../gateway/src/ledger/embedded/testing';
+import { blockFile, blockRecords as records, indexDir } from '../../gateway/test/support/block-file';
 import { random, report, size, stageSeed } from './support/stage';
-
-const blockFile = (dataDir: string) => join(dataDir, 'ledger', 'blocks', 'blockfile_000000');
-const indexDir = (dataDir: string) => join(dataDir, 'ledger', 'index');
-
-/** Record boundaries of the block file (u32be length ‖ block bytes ‖ sha256). */
-async function records(dataDir: string): Promise<Array<{ offset: number; end: number }>> {
-  const file = await readFile(blockFile(dataDir));
-  const out: Array<{ offset: number; end: number }> = [];
-  for (let offset = 0; offset < file.length;) {
-    const end = offset + 4 + file.readUInt32BE(offset) + 32;
-    out.push({ offset, end });
-    offset = end;
-  }
-  return out;
-}
 
 interface Registered {
   id: string;

@@ -15,6 +15,7 @@ import { stateKey } from '../../src/ledger/embedded/storage/codec';
 import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
 import { TEST_IDENTITIES } from '../../src/ledger/embedded/testing';
 import { ProbeContract } from './fixtures/probe-contract';
+import { blockFile, blockRecords as records, indexDir } from '../support/block-file';
 
 const KEYS = ['a', 'b', 'c', 'counter'];
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -54,22 +55,6 @@ async function observe(ledger: EmbeddedLedger, txIds: string[]): Promise<Observe
   }
   return { height: (await ledger.getChainInfo()).height, values, history, transactions };
 }
-
-/** Record boundaries of the block file, read from its documented layout (u32be length ‖ bytes ‖ sha256). */
-async function records(dataDir: string): Promise<Array<{ offset: number; end: number }>> {
-  const file = await readFile(blockFile(dataDir));
-  const out: Array<{ offset: number; end: number }> = [];
-  for (let offset = 0; offset < file.length;) {
-    const end = offset + 4 + file.readUInt32BE(offset) + 32;
-    out.push({ offset, end });
-    offset = end;
-  }
-  return out;
-}
-
-const ledgerDir = (dataDir: string) => join(dataDir, 'ledger');
-const blockFile = (dataDir: string) => join(ledgerDir(dataDir), 'blocks', 'blockfile_000000');
-const indexDir = (dataDir: string) => join(ledgerDir(dataDir), 'index');
 
 async function indexFiles(dataDir: string, suffix: string): Promise<string[]> {
   return (await readdir(indexDir(dataDir)))
