@@ -150,7 +150,8 @@ const RETRY_AFTER = (description: string) => ({
  * of the controllers or behind every service (controllers declare only their own rules):
  * - 400: the JSON body parser (common/json-body.ts) reads a body on any request and refuses malformed JSON,
  *   duplicate keys or deep nesting; query and path values are validated;
- * - 413 and 415: the same parser, for operations that take a body (too large; form-encoded or not UTF-8);
+ * - 413 and 415: the same parser, on any request that comes with a body, whether the operation takes one or
+ *   not (too large; form-encoded or not UTF-8): a form POSTed to an operation without a body is refused 415;
  * - 503: any request may need the database (API keys are looked up there, cached only for seconds):
  *   DATABASE_UNAVAILABLE with Retry-After while PostgreSQL is away;
  * - 404, 409 and 422 on ledger writes (those that document 502): the chaincode's rule errors map to them
@@ -171,10 +172,8 @@ function addCommonAnswers(document: OpenAPIObject): void {
       const parameters = (operation.parameters ?? []) as Array<{ in?: string; name?: string }>;
       if (SIGNED_METHODS.includes(method)) operation.parameters = [...parameters, ...SIGNING_HEADERS];
       add(400);
-      if (operation.requestBody !== undefined) {
-        add(413);
-        add(415);
-      }
+      add(413);
+      add(415);
       if (responses['502'] !== undefined) [404, 409, 422].forEach(add);
       if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) {
         add(409);
