@@ -9,7 +9,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gateway/src/ledger/factory';
 import type { LedgerPort } from '../../gateway/src/ledger/port';
@@ -95,7 +95,17 @@ const ids: ScenarioIds = {
     script('deployCC.sh');
   });
   afterAll(() => {
-    if (!KEEP) script('clean.sh');
+    if (KEEP) return;
+    // clean.sh removes network/build: the logs of this run (nodes, chaincode servers, lifecycle) are kept
+    // first, so that a failure can be read after the network is gone.
+    const logs = join(REPO, 'network', 'build', 'logs');
+    const kept = join(REPO, 'network', 'logs-last-run');
+    if (existsSync(logs)) {
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(logs, kept, { recursive: true });
+      console.log(`fabric conformance: the network's logs are kept in ${kept}`);
+    }
+    script('clean.sh');
   });
 
   const adapters: LedgerKind[] = ['fabric-gateway', 'fabric-network'];
