@@ -19,7 +19,7 @@ if [[ "${GENERATE_ONLY}" == true ]]; then
 else
   require_fabric_binaries peer orderer configtxgen cryptogen
 fi
-require_tools openssl awk sed od
+require_tools openssl awk sed od curl
 FABRIC_VERSION="$(check_fabric_version)"
 log "Fabric ${FABRIC_VERSION} ($(command -v peer))"
 
@@ -135,6 +135,26 @@ for org in "${ORGS[@]}"; do
   wait_for_port "$(peer_var "${org}" HOST)" "$(peer_var "${org}" PORT)" 30 ||
     fatal "peer0 of ${org} did not open its port; see ${LOG_DIR}/peer0-${org}.log"
 done
+
+# ---- a restarted network is ready when its peers know each other again ------------------------------
+# After down.sh, each peer learns the others' membership by gossip; until it has, service discovery finds no
+# combination of peers for the endorsement policy and every submit fails (FAILED_PRECONDITION). On a channel
+# the peers have joined, wait (up to 60 s) until each knows the other organisations' peers.
+if [[ -f "${CC_LIVE_FILE}" ]]; then
+  expected=$((${#ORGS[@]} - 1))
+  for org in "${ORGS[@]}"; do
+    ops="${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)"
+    waited=0
+    until curl -s --max-time 2 "http://${ops}/metrics" |
+      grep -Eq "^gossip_membership_total_peers_known\{channel=\"${CHANNEL_NAME}\"\} ([${expected}-9]|[1-9][0-9]+)"; do
+      if ((waited++ >= 240)); then
+        warn "peer0 of ${org} does not know the other organisations' peers after 60 s; see ${LOG_DIR}/peer0-${org}.log"
+        break
+      fi
+      sleep 0.25
+    done
+  done
+fi
 
 # ---- the committed chaincode's server (after down.sh, nothing else starts it again) -------------------
 if [[ -f "${CC_LIVE_FILE}" && "${GEC_EXTERNAL_NODES:-0}" != 1 ]]; then
