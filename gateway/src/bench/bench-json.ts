@@ -16,3 +16,26 @@ export async function benchJson(file: string, ledger: string, results: BenchResu
   await writeFile(file, `${JSON.stringify({ ledger, machine: machineNote(), results: rounded }, null, 2)}\n`);
   console.log(`results written to ${file}`);
 }
+
+/** A wrong setting or argument of a benchmark: printed as its message, without a stack. */
+export class BenchError extends Error {}
+
+/** An integer setting from the environment, `fallback` when unset or blank, refused outside min..max. */
+export function setting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new BenchError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+/** The file of `--json FILE` on the command line, if given. */
+export function jsonFileArgument(argv: string[] = process.argv): string | undefined {
+  const at = argv.indexOf('--json');
+  if (at < 0) return undefined;
+  const file = argv[at + 1];
+  if (!file) throw new BenchError('--json needs a file name');
+  return file;
+}

@@ -31,7 +31,7 @@ import { createApp } from '../app';
 import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
-import { benchJson, BenchResult } from './bench-json';
+import { benchJson, BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import type { IngestLoadJob, IngestLoadResult } from './ingest-load';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 
@@ -41,18 +41,6 @@ const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24,
 const FLOOR_TABLE = 'bench_ingest_copy_floor';
 /** How often the gateway's RSS is sampled while a size runs. */
 const RSS_SAMPLE_MS = 50;
-
-class BenchError extends Error {}
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BenchError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
 
 /** `200k` → 200000 (suffix `200k`), `1m` → 1000000 (`1m`), `30000` → 30000 (`30000`). */
 function sizes(raw: string): Array<{ readings: number; suffix: string }> {
@@ -218,9 +206,7 @@ async function runLoad(
 }
 
 async function main(): Promise<void> {
-  const jsonAt = process.argv.indexOf('--json');
-  const jsonFile = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
-  if (jsonAt >= 0 && !jsonFile) throw new BenchError('--json needs a file name');
+  const jsonFile = jsonFileArgument();
   const runs = sizes(process.env.BENCH_SIZES ?? '200k,1m');
   const perRequest = setting('BENCH_REQUEST_LINES', 50_000, 1, 5_000_000);
   const concurrency = setting('BENCH_CONCURRENCY', 1, 1, 64);

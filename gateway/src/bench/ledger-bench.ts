@@ -27,24 +27,13 @@ import { writeFile } from 'node:fs/promises';
 import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import { createLedger, ledgerConfigFromEnv, validateLedgerConfig } from '../ledger/factory';
 import type { IdentityRef, LedgerPort, TransactionRequest } from '../ledger/port';
-import { benchJson, type BenchResult } from './bench-json';
+import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
 const GRID_ADMIN: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
 const GRID_PLATFORM: IdentityRef = { mspId: 'GridMSP', name: 'platform' };
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
-
-class BenchError extends Error {}
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BenchError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -230,9 +219,7 @@ async function lotsToSplit(
 }
 
 async function main(): Promise<void> {
-  const jsonAt = process.argv.indexOf('--json');
-  const jsonFile = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
-  if (jsonAt >= 0 && !jsonFile) throw new BenchError('--json needs a file name');
+  const jsonFile = jsonFileArgument();
   const total = setting('BENCH_TX', 3000, 100, 1_000_000);
   const concurrency = setting('BENCH_CONCURRENCY', 200, 1, 5000);
   const lanes = setting('BENCH_SPLIT_LANES', 100, 1, 2000);

@@ -42,7 +42,7 @@ import { DATABASE_URL } from '../database/database.module';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { LedgerPort, TransactionRequest } from '../ledger/port';
 import { voucherIdOf } from '../trades/trade-model';
-import { benchJson, BenchResult } from './bench-json';
+import { benchJson, BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
@@ -50,18 +50,6 @@ const SHANGHAI_MS = 8 * 3600_000;
 const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const TRADING_CENTER = 'TC-BENCH';
-
-class BenchError extends Error {}
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BenchError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
 
 function creditCode(n: number): string {
   const body = `91330000${String(n).padStart(9, '0')}`;
@@ -298,9 +286,7 @@ function gatewayCpuSeconds(): number {
 }
 
 async function main(): Promise<void> {
-  const jsonAt = process.argv.indexOf('--json');
-  const jsonFile = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
-  if (jsonAt >= 0 && !jsonFile) throw new BenchError('--json needs a file name');
+  const jsonFile = jsonFileArgument();
   const pairCount = setting('BENCH_PAIRS', 64, 1, 500);
   const rates = (process.env.BENCH_RATES ?? '100,200,400')
     .split(',')
