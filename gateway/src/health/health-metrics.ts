@@ -6,6 +6,7 @@ import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
 import { Projector } from '../projection/projector.service';
+import { lagBlocks } from './projection-readiness';
 
 /** The slice of node-postgres's Pool the gauges read. */
 interface PgPool {
@@ -52,8 +53,8 @@ export class HealthMetrics {
       name: 'gec_projection_checkpoint_block',
       help: 'Block of the last chaincode event projected into PostgreSQL (-1: none yet)',
       registers,
-      collect() {
-        this.set(projector.checkpoint?.blockNumber ?? -1);
+      async collect() {
+        this.set((await projector.storedCheckpoint())?.blockNumber ?? -1);
       },
     });
     new Gauge({
@@ -63,8 +64,9 @@ export class HealthMetrics {
         'event, such as one holding only invalidated transactions, also counts until the next event)',
       registers,
       async collect() {
-        const height = (await ledger.getChainInfo()).height;
-        this.set(Math.max(0, height - 1 - (projector.checkpoint?.blockNumber ?? -1)));
+        // The stored checkpoint, as readiness reads it: a follower has no position of its own in memory.
+        const [info, stored] = await Promise.all([ledger.getChainInfo(), projector.storedCheckpoint()]);
+        this.set(lagBlocks(info.height, stored?.blockNumber));
       },
     });
   }

@@ -1,12 +1,10 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { HttpResponse as Response } from '../common/http';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { LedgerPort } from '../ledger/port';
-import { CHECKPOINT_NAME, Projector } from '../projection/projector.service';
+import { Projector } from '../projection/projector.service';
 import { projectionReadiness, READY_LAG_BLOCKS, SETTLED_MS } from './projection-readiness';
 
 interface Check {
@@ -86,7 +84,6 @@ const READINESS_SCHEMA = {
 export class HealthController {
   constructor(
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly projector: Projector,
   ) {}
 
@@ -170,11 +167,7 @@ export class HealthController {
       }),
       timed(async () => {
         // The stored checkpoint: the leader's and every follower's view of the one projection.
-        const rows = (await this.dataSource.query(
-          `SELECT block_number FROM ledger_checkpoints WHERE name = $1`,
-          [CHECKPOINT_NAME],
-        )) as Array<{ block_number: string }>;
-        stored = rows[0] ? Number(rows[0].block_number) : undefined;
+        stored = (await this.projector.storedCheckpoint())?.blockNumber;
         return {};
       }),
     ]);

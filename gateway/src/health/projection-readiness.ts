@@ -18,6 +18,11 @@ export interface ProjectionReadiness {
   caughtUp: boolean;
 }
 
+/** Blocks on the ledger after the block of the last projected event (every block, before the first). */
+export function lagBlocks(height: number, checkpointBlock: number | undefined): number {
+  return Math.max(0, height - 1 - (checkpointBlock ?? -1));
+}
+
 export function projectionReadiness(
   height: number,
   checkpointBlock: number | undefined,
@@ -25,9 +30,9 @@ export function projectionReadiness(
   /** This instance is applying events (a stalled projection is not a settled one). */
   applying: boolean,
 ): ProjectionReadiness {
-  const lagBlocks = Math.max(0, height - 1 - (checkpointBlock ?? -1));
+  const lag = lagBlocks(height, checkpointBlock);
   return {
-    lagBlocks,
-    caughtUp: lagBlocks <= READY_LAG_BLOCKS || (checkpointUnchangedForMs >= SETTLED_MS && !applying),
+    lagBlocks: lag,
+    caughtUp: lag <= READY_LAG_BLOCKS || (checkpointUnchangedForMs >= SETTLED_MS && !applying),
   };
 }

@@ -81,21 +81,28 @@ export class Projector implements OnApplicationBootstrap {
     // Rows of another channel, or of transactions the ledger no longer holds, are never served: the start fails,
     // naming what differs.
     await bindToChannel(this.dataSource, this.ledger);
-    const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
-    await requireCheckpointOnLedger(stored ?? undefined, this.ledger);
+    const stored = await this.storedCheckpoint();
+    await requireCheckpointOnLedger(stored, this.ledger);
     this.resources.add('projector', () => this.stop());
     // Try once before answering requests, so a single instance is the projector from its first request on.
     const leading = await this.tryLead();
     // A leader knows where it stands before the gateway answers: /health/ready shows the stored checkpoint from
     // the first request on (it raced the projector's first read after a restart).
-    if (leading) await this.loadCheckpoint().catch(() => undefined);
+    if (leading) this.position = stored;
     this.loop = leading ? this.runAsLeader() : this.follow();
   }
 
-  /** The stored checkpoint is the truth: another instance may have projected before us. */
-  private async loadCheckpoint(): Promise<void> {
+  /**
+   * The stored checkpoint, the truth for every instance (another one may have projected since): what the
+   * leader resumes from, and what readiness and the metrics measure the lag by on leader and followers alike.
+   */
+  async storedCheckpoint(): Promise<(Checkpoint & { txId: string }) | undefined> {
     const stored = await this.dataSource.getRepository(CheckpointEntity).findOneBy({ name: CHECKPOINT_NAME });
-    this.position = stored ? { blockNumber: stored.blockNumber, txId: stored.txId } : undefined;
+    return stored ? { blockNumber: stored.blockNumber, txId: stored.txId } : undefined;
+  }
+
+  private async loadCheckpoint(): Promise<void> {
+    this.position = await this.storedCheckpoint();
   }
 
   /** Whether this instance holds the projector's leadership. */
