@@ -224,6 +224,13 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     const killed = postmasterPid(dataDir)!;
     expect(isAlive(killed)).toBe(true);
     process.kill(killed, 'SIGKILL');
+    // The killed postmaster's backends outlive it for a moment and keep answering on pooled connections, so
+    // readiness alone can look back before the supervisor has started a new server (seen once in CI): wait
+    // for the new postmaster first, then for the service.
+    await eventually('a new postmaster after SIGKILL', async () => {
+      const pid = postmasterPid(dataDir);
+      return { done: pid !== undefined && pid !== killed && isAlive(pid), state: `postmaster.pid: ${pid}` };
+    });
     const killRecoveryMs = await backToService('after SIGKILL');
     const restarted = postmasterPid(dataDir);
     expect(restarted !== undefined && restarted !== killed && isAlive(restarted)).toBe(true);
