@@ -19,6 +19,11 @@ export interface LedgerConfig {
   ledger: LedgerKind;
   /** embedded: folder of the block store, state and MSP material. */
   dataDir?: string;
+  /**
+   * embedded: run the ledger on a thread of its own (EMBEDDED_LEDGER_THREAD, default true), so the chaincode,
+   * signatures and block commits do not share the gateway's event loop; false runs it in the gateway's thread.
+   */
+  embeddedThread?: boolean;
   /** FABRIC_CHANNEL (default gec-channel). */
   channel?: string;
   /** FABRIC_CHAINCODE (default gec). */
@@ -91,6 +96,7 @@ export function ledgerConfigFromEnv(
   const config: LedgerConfig = {
     ledger: kind as LedgerKind,
     dataDir: defaults.dataDir,
+    embeddedThread: flag(env, 'EMBEDDED_LEDGER_THREAD', problems),
     channel: text(env, 'FABRIC_CHANNEL'),
     chaincode: text(env, 'FABRIC_CHAINCODE'),
     walletDir: text(env, 'FABRIC_WALLET'),
@@ -157,8 +163,12 @@ export async function createLedger(config: LedgerConfig): Promise<LedgerPort> {
   if (problems.length > 0) throw new LedgerConfigError(problems);
   switch (config.ledger) {
     case 'embedded': {
-      const { EmbeddedLedger } = await import('./embedded/embedded-ledger');
-      return EmbeddedLedger.open({ dataDir: config.dataDir! });
+      if (config.embeddedThread === false) {
+        const { EmbeddedLedger } = await import('./embedded/embedded-ledger');
+        return EmbeddedLedger.open({ dataDir: config.dataDir! });
+      }
+      const { ThreadedEmbeddedLedger } = await import('./embedded/thread/threaded-ledger');
+      return ThreadedEmbeddedLedger.open({ dataDir: config.dataDir! });
     }
     case 'fabric-gateway': {
       const { FabricGatewayLedger } = await import('./fabric/fabric-gateway-ledger');

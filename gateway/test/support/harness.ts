@@ -15,6 +15,7 @@ import { createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { DelegatingLedger } from '../../src/ledger/delegating-ledger';
+import { ThreadedEmbeddedLedger } from '../../src/ledger/embedded/thread/threaded-ledger';
 import { EmbeddedLedger } from '../../src/ledger/embedded/embedded-ledger';
 import type { LedgerPort } from '../../src/ledger/port';
 import { signingAgent } from './signing';
@@ -146,7 +147,11 @@ export async function startGateway(options: {
     // The real embedded ledger; fsync off as for any throw-away test ledger.
     ledgerFactory: async (ledger) => {
       if (options.ledger) return sharedLedger(options.ledger);
-      const opened = await EmbeddedLedger.open({ ...ledger, sync: false });
+      // On its own thread, as `npm start` runs it (EMBEDDED_LEDGER_THREAD); the settings say otherwise.
+      const opened =
+        ledger.settings?.embeddedThread === false
+          ? await EmbeddedLedger.open({ dataDir: ledger.dataDir, sync: false })
+          : await ThreadedEmbeddedLedger.open({ dataDir: ledger.dataDir, sync: false });
       return options.wrapLedger ? options.wrapLedger(opened) : opened;
     },
   });

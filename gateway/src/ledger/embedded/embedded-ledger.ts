@@ -183,6 +183,15 @@ export class EmbeddedLedger implements LedgerPort {
     return ledger;
   }
 
+  /** Every enrolled identity's serialized creator (MSP id and certificate), as proposals carry it. */
+  creators(): Array<{ mspId: string; name: string; creator: Uint8Array }> {
+    return this.ca.listIdentities().map(({ mspId, name }) => ({
+      mspId,
+      name,
+      creator: this.ca.identity(mspId, name).serialize(),
+    }));
+  }
+
   /** The embedded CA: the gateway enrols identities through it. */
   get certificateAuthority(): EmbeddedCa {
     return this.ca;
@@ -194,13 +203,17 @@ export class EmbeddedLedger implements LedgerPort {
 
   // ---- client side ----------------------------------------------------------------------------------
 
-  prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction {
+  /**
+   * `timestamp`: the client's clock reading for the proposal, when the client is on another thread
+   * (ThreadedEmbeddedLedger stamps proposals with its own `clock`); default this ledger's `clock`.
+   */
+  prepare(request: TransactionRequest, options?: PrepareOptions & { timestamp?: Date }): PreparedTransaction {
     this.assertOpen();
     const identity = this.identity(request);
     const creator = identity.serialize();
     const nonce = options?.nonce ?? randomBytes(24);
     const txId = computeTxId(nonce, creator);
-    const timestamp = this.clock();
+    const timestamp = options?.timestamp ?? this.clock();
     const [fn, ...rest] = [request.transaction, ...(request.args ?? [])];
     const transient = new Map<string, Uint8Array>();
     for (const [key, value] of Object.entries(request.transient ?? {})) {
@@ -232,8 +245,8 @@ export class EmbeddedLedger implements LedgerPort {
     return { ...committed, result: payload, timestamp: prepared.timestamp.toISOString() };
   }
 
-  async evaluate(request: TransactionRequest): Promise<Uint8Array> {
-    const prepared = this.prepare(request) as EmbeddedPreparedTransaction;
+  async evaluate(request: TransactionRequest, timestamp?: Date): Promise<Uint8Array> {
+    const prepared = this.prepare(request, { timestamp }) as EmbeddedPreparedTransaction;
     const target = this.peers.get(request.identity.mspId) ?? [...this.peers.values()][0];
     const result = await this.lock.read(async () => {
       const decoded = await this.check(target, prepared);
