@@ -1,5 +1,7 @@
 import type {
   BlockEvent,
+  BlockRangeRequest,
+  BlockRangeVerification,
   ChainInfo,
   ChainVerification,
   ChaincodeEvent,
@@ -51,6 +53,10 @@ export class DelegatingLedger implements LedgerPort {
 
   verifyChain(): Promise<ChainVerification> {
     return this.ledger.verifyChain();
+  }
+
+  verifyBlocks(range: BlockRangeRequest): Promise<BlockRangeVerification> {
+    return this.ledger.verifyBlocks(range);
   }
 
   close(): Promise<void> {

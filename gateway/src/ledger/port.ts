@@ -166,6 +166,68 @@ export interface ChainVerification {
 }
 
 /**
+ * The checks a block-range verification can make, each named in a failure:
+ * - `record`: the block's bytes are readable where the store keeps them (the embedded block file's record checksum);
+ * - `decode`: the bytes are a `common.Block` with a header;
+ * - `number`: the header's number is the block's position in the chain;
+ * - `data-hash`: the header's data hash is SHA-256 of the block's transactions;
+ * - `previous-hash`: the header's previous hash is the header hash of the block before (empty for block 0);
+ * - `orderer-signature`: the block metadata carries a valid signature of an orderer of the channel's orderer
+ *   organisation over the header;
+ * - `block-index`: the store's block index (number → file offset, length, header hash) agrees with the block;
+ * - `tx-index`: the store's transaction index (txId → block, position, validation code) agrees with the block.
+ */
+export const CHAIN_CHECKS = [
+  'record',
+  'decode',
+  'number',
+  'data-hash',
+  'previous-hash',
+  'orderer-signature',
+  'block-index',
+  'tx-index',
+] as const;
+export type ChainCheck = (typeof CHAIN_CHECKS)[number];
+
+/** Whether this ledger kind performs a check, and if not (or only in part), why. */
+export interface ChainCheckSupport {
+  check: ChainCheck;
+  performed: boolean;
+  note?: string;
+}
+
+/** One check a block failed: what was expected and what was found, in words a regulator can act on. */
+export interface ChainFailure {
+  blockNumber: number;
+  check: ChainCheck;
+  expected: string;
+  found: string;
+}
+
+export interface BlockRangeRequest {
+  from: number;
+  to: number;
+  /**
+   * Header hash (hex) of block `from - 1` as an earlier verification recorded it: the link of block `from` is
+   * checked against it. Without it the block before is read and hashed (not otherwise checked).
+   */
+  previousHash?: string;
+}
+
+export interface BlockRangeVerification {
+  from: number;
+  to: number;
+  /** Blocks read (to - from + 1 unless a block was missing). */
+  blocksChecked: number;
+  /** Every check, and whether this ledger kind made it. */
+  checks: ChainCheckSupport[];
+  /** Every failure in block order (the first is the first one found). */
+  failures: ChainFailure[];
+  /** Header hash (hex) of block `to` recomputed from its bytes: what the next range links to. */
+  lastHeaderHash?: string;
+}
+
+/**
  * Raised when endorsement fails: the chaincode returned an error (a rule was broken) or the proposal was
  * refused (unknown identity, bad signature). Nothing was ordered. `chaincodeMessage` is the chaincode's own
  * message, e.g. `PARTICIPANT_EXISTS: participant P1 is already registered`.
@@ -208,5 +270,10 @@ export interface LedgerPort {
   getChainInfo(): Promise<ChainInfo>;
   /** Re-hash every block and check the chain links and the index. */
   verifyChain(): Promise<ChainVerification>;
+  /**
+   * Verify blocks `from`..`to` (inclusive, both below the height): every check of CHAIN_CHECKS this ledger kind
+   * can make, each failure named by block, check, expected and found; `checks` says which were not made and why.
+   */
+  verifyBlocks(range: BlockRangeRequest): Promise<BlockRangeVerification>;
   close(): Promise<void>;
 }

@@ -2,7 +2,8 @@
  * The embedded ledger's block file as the fault tests see it: where it is, and where each record starts and ends
  * (its documented layout: u32be length ‖ block bytes ‖ sha256), so that damage can be placed inside a chosen block.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The block file of an embedded ledger opened on `dataDir`. */
@@ -21,4 +22,38 @@ export async function blockRecords(dataDir: string): Promise<Array<{ offset: num
     offset = end;
   }
   return out;
+}
+
+/**
+ * Changes block `n`'s bytes in place (same length) and, with `reseal`, writes the record checksum the new bytes
+ * give: a tamperer who knows the format, whose change no record checksum reveals. Without `reseal` the checksum
+ * is left as it was (a byte flipped on disk).
+ */
+export async function rewriteBlock(
+  dataDir: string,
+  n: number,
+  change: (blockBytes: Buffer) => void,
+  reseal: boolean,
+): Promise<void> {
+  const path = blockFile(dataDir);
+  const file = await readFile(path);
+  const { offset, end } = (await blockRecords(dataDir))[n];
+  const bytes = file.subarray(offset + 4, end - 32);
+  const before = Buffer.from(bytes);
+  change(bytes);
+  if (bytes.equals(before)) throw new Error(`block ${n} unchanged`);
+  if (reseal) {
+    createHash('sha256')
+      .update(file.subarray(offset, end - 32))
+      .digest()
+      .copy(file, end - 32);
+  }
+  await writeFile(path, file);
+}
+
+/** Flips one character of `text` where it first occurs in the block (a txId, a name), keeping it ASCII. */
+export function flipText(bytes: Buffer, text: string): void {
+  const at = bytes.indexOf(Buffer.from(text, 'utf8'));
+  if (at < 0) throw new Error(`"${text}" is not in the block`);
+  bytes[at] = bytes[at] === 0x61 ? 0x62 : 0x61; // 'a' ↔ another letter
 }

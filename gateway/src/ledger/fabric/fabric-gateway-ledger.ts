@@ -25,6 +25,8 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { common, gateway, peer } from '@hyperledger/fabric-protos';
 import type {
+  BlockRangeRequest,
+  BlockRangeVerification,
   BlockEvent,
   ChainInfo,
   ChainVerification,
@@ -40,6 +42,7 @@ import type {
   TransactionRequest,
 } from '../port';
 import { EndorseError } from '../port';
+import { verifyBlocksThroughQscc } from '../chain-walk';
 import { blockEventOf, chainInfoOf, transactionInfoOf, txNumberIn, verifyBlocks } from './block-decode';
 import type { FabricGatewayConfig } from './config';
 import { commitError, mapGatewayError, validationCodeName } from './errors';
@@ -301,6 +304,11 @@ export class FabricGatewayLedger implements LedgerPort {
   async verifyChain(): Promise<ChainVerification> {
     const info = await this.getChainInfo();
     return verifyBlocks(info.height, (n) => this.getBlock(n), info.currentBlockHash);
+  }
+
+  /** Blocks through qscc: what a client can check on a peer, and what it cannot (QSCC_CHECKS says which). */
+  verifyBlocks(range: BlockRangeRequest): Promise<BlockRangeVerification> {
+    return verifyBlocksThroughQscc(range, this);
   }
 
   async close(): Promise<void> {

@@ -44,7 +44,13 @@ export type RecordRead =
   | { status: 'end' }
   /** The record does not fit in the file: what a crash in the middle of an append leaves. */
   | { status: 'torn'; reason: string }
-  | { status: 'ok' | 'bad-checksum'; bytes: Buffer; next: number };
+  | {
+      status: 'ok' | 'bad-checksum';
+      bytes: Buffer;
+      next: number;
+      /** On a checksum mismatch (read by offset): the checksum stored in the record and the one its bytes give. */
+      checksum?: { stored: Buffer; computed: Buffer };
+    };
 
 export class BlockFile {
   private closed = false;
@@ -116,8 +122,14 @@ export class BlockFile {
     const rest = await this.readExactly(offset + LENGTH_PREFIX_BYTES, length + CHECKSUM_BYTES);
     const bytes = rest.subarray(0, length);
     const checksum = rest.subarray(length);
-    const ok = recordChecksum(prefix, bytes).equals(checksum);
-    return { status: ok ? 'ok' : 'bad-checksum', bytes, next: end };
+    const computed = recordChecksum(prefix, bytes);
+    if (computed.equals(checksum)) return { status: 'ok', bytes, next: end };
+    return {
+      status: 'bad-checksum',
+      bytes,
+      next: end,
+      checksum: { stored: Buffer.from(checksum), computed },
+    };
   }
 
   /**

@@ -48,6 +48,8 @@ async function run(port: NonNullable<typeof parentPort>, options: EmbeddedLedger
         return ledger.getChainInfo();
       case 'verifyChain':
         return ledger.verifyChain();
+      case 'verifyBlocks':
+        return ledger.verifyBlocks(c.range);
       case 'close':
         for (const s of streams.values()) s.events.close();
         await ledger.close();

@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type {
   BlockEvent,
+  BlockRangeRequest,
+  BlockRangeVerification,
   ChainInfo,
   ChainVerification,
   ChaincodeEvent,
@@ -165,6 +167,11 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
 
   async verifyChain(): Promise<ChainVerification> {
     return (await this.call({ op: 'verifyChain' })) as ChainVerification;
+  }
+
+  /** Verified on the ledger's thread, where the block store is: only the findings cross. */
+  async verifyBlocks(range: BlockRangeRequest): Promise<BlockRangeVerification> {
+    return (await this.call({ op: 'verifyBlocks', range })) as BlockRangeVerification;
   }
 
   /** Close the ledger on its thread (the last block committed, the stores closed), then end the thread. */

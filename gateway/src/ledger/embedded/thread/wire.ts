@@ -3,7 +3,13 @@
  * a structured clone carries: plain objects, strings, numbers and Uint8Arrays; errors travel as their fields and
  * are rebuilt as the same classes (EndorseError, CommitError), so callers cannot tell the threads apart.
  */
-import { CommitError, EndorseError, type CommitStatus, type TransactionRequest } from '../../port';
+import {
+  CommitError,
+  EndorseError,
+  type BlockRangeRequest,
+  type CommitStatus,
+  type TransactionRequest,
+} from '../../port';
 
 /** A creator certificate known to the ledger thread: the gateway's thread fixes transaction ids with it. */
 export interface CreatorEntry {
@@ -19,6 +25,7 @@ export type LedgerCall =
   | { op: 'getBlock'; blockNumber: number }
   | { op: 'getChainInfo' }
   | { op: 'verifyChain' }
+  | { op: 'verifyBlocks'; range: BlockRangeRequest }
   | { op: 'close' };
 
 export type StreamKind = 'chaincode' | 'block';
