@@ -202,4 +202,12 @@ export {
   VOUCHER_REVOKED_EVENT,
 } from './vouchers/vouchers-contract';
 // Queries.
-export { LotHistory, LotHistoryEntry, ProvenanceStep, SerialProvenance } from './queries/provenance';
+export {
+  LotHistory,
+  LotHistoryEntry,
+  ProvenanceStep,
+  SerialProvenance,
+  StateObject,
+  StateObjectPage,
+} from './queries/provenance';
+export { STATE_OBJECT_TYPES } from './queries/queries-contract';

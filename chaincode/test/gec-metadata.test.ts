@@ -82,7 +82,12 @@ const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
     GetVoucherByLot: 'EVALUATE',
     ListVouchers: 'EVALUATE',
   },
-  queries: { ListLots: 'EVALUATE', GetLotHistory: 'EVALUATE', GetSerialProvenance: 'EVALUATE' },
+  queries: {
+    ListLots: 'EVALUATE',
+    ListObjects: 'EVALUATE',
+    GetLotHistory: 'EVALUATE',
+    GetSerialProvenance: 'EVALUATE',
+  },
   parameters: { GetParameters: 'EVALUATE', SetParameters: 'SUBMIT', Pause: 'SUBMIT', Resume: 'SUBMIT' },
 };
 

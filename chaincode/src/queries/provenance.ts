@@ -68,3 +68,31 @@ export class SerialProvenance {
   @Property('steps', 'ProvenanceStep[]')
   steps!: ProvenanceStep[];
 }
+
+/** One world-state object as stored: its key's attributes and its JSON exactly as written. */
+@DataType()
+export class StateObject {
+  /** The attributes of its composite key, e.g. `[lotId]` or `[meterId, period]`. */
+  @Property('key', 'string[]')
+  key!: string[];
+
+  /** The stored value, the canonical JSON text the contract wrote. */
+  @Property()
+  value!: string;
+}
+
+/** One page of stored objects of one type, in key order, with the bookmark of the next page ('' after the last). */
+@DataType()
+export class StateObjectPage {
+  @Property()
+  type!: string;
+
+  @Property('items', 'StateObject[]')
+  items!: StateObject[];
+
+  @Property()
+  bookmark!: string;
+
+  @Property()
+  fetchedCount!: number;
+}

@@ -15,8 +15,39 @@ import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
 import { PAGE_FIELDS, pageRequest } from '../lib/paging';
 import { PartialKeyQuery, keyAttributes, parseJson, queryPage } from '../lib/state';
-import { optionalEnum, parseQuery, requireId, requireMonth } from '../lib/validate';
-import { LotHistory, LotHistoryEntry, ProvenanceStep, SerialProvenance } from './provenance';
+import { optionalEnum, parseQuery, requireEnum, requireId, requireMonth } from '../lib/validate';
+import { ISSUANCE_OBJECT } from '../certificates/issuance';
+import { LISTING_OBJECT } from '../certificates/certificates-contract';
+import { PARTICIPANT_OBJECT } from '../identity/identity-contract';
+import { CONSUMPTION_METER_OBJECT } from '../metering/consumption-meter';
+import { METER_ATTESTATION_OBJECT } from '../metering/metering-contract';
+import { EXCHANGE_OBJECT, REDEMPTION_OBJECT } from '../redemption/redemption-contract';
+import { TRADE_OBJECT } from '../trades/trades-contract';
+import { UNIT_OBJECT } from '../units/units-contract';
+import { VOUCHER_OBJECT } from '../vouchers/voucher-store';
+import {
+  LotHistory,
+  LotHistoryEntry,
+  ProvenanceStep,
+  SerialProvenance,
+  StateObject,
+  StateObjectPage,
+} from './provenance';
+
+/** The object types `ListObjects` reads, by the name a caller gives, and the key type each is stored under. */
+export const STATE_OBJECT_TYPES: Readonly<Record<string, string>> = {
+  participant: PARTICIPANT_OBJECT,
+  unit: UNIT_OBJECT,
+  consumptionMeter: CONSUMPTION_METER_OBJECT,
+  meterAttestation: METER_ATTESTATION_OBJECT,
+  issuance: ISSUANCE_OBJECT,
+  lot: LOT_OBJECT,
+  listing: LISTING_OBJECT,
+  trade: TRADE_OBJECT,
+  voucher: VOUCHER_OBJECT,
+  redemption: REDEMPTION_OBJECT,
+  exchange: EXCHANGE_OBJECT,
+};
 
 /** Longest lineage followed (a lot split over and over); far beyond any real chain. */
 const MAX_LINEAGE = 10_000;
@@ -82,6 +113,39 @@ export class QueriesContract extends GecContract {
       }
     }
     return Object.assign(new LotPage(), { items, bookmark: page.bookmark, fetchedCount: page.fetchedCount });
+  }
+
+  /**
+   * Every stored object of one type, one page at a time, in key order, each as stored: its key's attributes and
+   * its JSON text exactly as written (for audits: a regulator or gateway compares its own copies, e.g. a
+   * PostgreSQL projection, with the ledger's state). `query`: `{ type: participant | unit | consumptionMeter |
+   * meterAttestation | issuance | lot | listing | trade | voucher | redemption | exchange, pageSize? (1-1000,
+   * default 50), bookmark? }`. Any member.
+   */
+  @Transaction(false)
+  @Returns('StateObjectPage')
+  async ListObjects(ctx: Context, query: string): Promise<StateObjectPage> {
+    requireMember(ctx);
+    const fields = parseQuery(query, ['type', ...PAGE_FIELDS]);
+    const type = requireEnum(fields.type, 'type', Object.keys(STATE_OBJECT_TYPES));
+    const { pageSize, bookmark } = pageRequest(fields);
+    const page = await queryPage(
+      ctx,
+      { objectType: STATE_OBJECT_TYPES[type], attributes: [] },
+      pageSize,
+      bookmark,
+    );
+    return Object.assign(new StateObjectPage(), {
+      type,
+      items: page.records.map((record) =>
+        Object.assign(new StateObject(), {
+          key: keyAttributes(ctx, record.key),
+          value: Buffer.from(record.value).toString('utf8'),
+        }),
+      ),
+      bookmark: page.bookmark,
+      fetchedCount: page.fetchedCount,
+    });
   }
 
   /** Every committed version of a lot, oldest first, each with its transaction id and time. Any member. */
