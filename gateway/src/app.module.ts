@@ -2,6 +2,7 @@ import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@n
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CoreModule } from './common/core.module';
 import { CertificatesModule } from './certificates/certificates.module';
@@ -84,6 +85,7 @@ export class AppModule {
         ExpiryModule,
         MeteringModule,
         TradesModule,
+        AuditModule,
         HealthModule,
       ],
       providers: [Lifecycle],

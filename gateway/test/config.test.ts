@@ -47,6 +47,16 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ RATE_LIMIT_READS_PER_MINUTE: 'lots' })).toThrow(/RATE_LIMIT_READS_PER_MINUTE/);
   });
 
+  it('reads the chain verification schedule (every 300 s, 2000 older blocks again per run; 0 turns either off)', () => {
+    expect(loadConfig({})).toMatchObject({ chainVerifyIntervalS: 300, chainVerifySweepBlocks: 2000 });
+    expect(loadConfig({ CHAIN_VERIFY_INTERVAL_S: '0', CHAIN_VERIFY_SWEEP_BLOCKS: '0' })).toMatchObject({
+      chainVerifyIntervalS: 0,
+      chainVerifySweepBlocks: 0,
+    });
+    expect(() => loadConfig({ CHAIN_VERIFY_INTERVAL_S: '5m' })).toThrow(/CHAIN_VERIFY_INTERVAL_S/);
+    expect(() => loadConfig({ CHAIN_VERIFY_SWEEP_BLOCKS: '-1' })).toThrow(/CHAIN_VERIFY_SWEEP_BLOCKS/);
+  });
+
   it('keeps the ledger settings read from the same environment as the rest (not from process.env)', () => {
     const before = process.env.LEDGER;
     process.env.LEDGER = 'fabric-gateway';

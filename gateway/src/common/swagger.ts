@@ -99,6 +99,11 @@ export const TAGS: ReadonlyArray<[name: string, description: string]> = [
     'parameters',
     'Consortium parameters (validity, issuance window, …) and pausing or resuming the consortium',
   ],
+  [
+    'audit',
+    'Integrity checks for the regulator (监管方), read-only: the chain of blocks verified over any range, and every ' +
+      'projected table, stored trade and meter reading compared with what the ledger holds',
+  ],
 ];
 
 const SIGNED_METHODS = ['post', 'put', 'patch', 'delete'];

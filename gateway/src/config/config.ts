@@ -65,6 +65,16 @@ export interface AppConfig {
   ledgerSettings?: LedgerConfig;
   /** Read requests per minute and API key (RATE_LIMIT_READS_PER_MINUTE, default 3000; 0 = no limit). */
   rateLimitReadsPerMinute: number;
+  /**
+   * Seconds between chain verifications after the one at start (CHAIN_VERIFY_INTERVAL_S, default 300; 0 = at
+   * start only). Each run verifies the blocks committed since the last verified block.
+   */
+  chainVerifyIntervalS: number;
+  /**
+   * Already verified blocks each run verifies again, continuing where the last run stopped and starting over
+   * at block 0 after the last verified block (CHAIN_VERIFY_SWEEP_BLOCKS, default 2000; 0 = never again).
+   */
+  chainVerifySweepBlocks: number;
 }
 
 /** The repository root: `gateway/{src,dist}/config` → three levels up. */
@@ -155,6 +165,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     expirySweepStartDelayMs: integer(env, 'EXPIRY_SWEEP_START_DELAY_MS', 5000, 0, DAY_MS, problems),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems),
     rateLimitReadsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 3000, 0, 10_000_000, problems),
+    chainVerifyIntervalS: integer(env, 'CHAIN_VERIFY_INTERVAL_S', 300, 0, 31 * 86_400, problems),
+    chainVerifySweepBlocks: integer(env, 'CHAIN_VERIFY_SWEEP_BLOCKS', 2000, 0, 100_000_000, problems),
     callbackAllow: (env.CALLBACK_ALLOW ?? '')
       .split(',')
       .map((entry) => entry.trim())

@@ -1,5 +1,14 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import { ChainStatusDto } from '../audit/audit.dto';
+import { ChainVerifier } from '../audit/chain-verifier';
 import type { HttpResponse as Response } from '../common/http';
 import { Public } from '../auth/auth.decorators';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
@@ -47,9 +56,15 @@ const READINESS_SCHEMA = {
     status: { type: 'string', enum: ['ready', 'not-ready'] },
     checks: {
       type: 'object',
-      required: ['ledger', 'database', 'projection'],
+      required: ['ledger', 'database', 'projection', 'chain'],
       properties: {
         ledger: { ...CHECK_SCHEMA, description: 'Ledger: `height` when up' },
+        chain: {
+          description:
+            'The gateway’s chain verification (at start, then every CHAIN_VERIFY_INTERVAL_S): not ready while its ' +
+            'last run found a failed check, which `failure` names (block, check, expected, found)',
+          $ref: getSchemaPath(ChainStatusDto),
+        },
         database: CHECK_SCHEMA,
         projection: {
           description: 'The last block and transaction projected (null before the first)',
@@ -79,12 +94,28 @@ const READINESS_SCHEMA = {
   },
 };
 
+const CHAIN_VERIFIED_EXAMPLE = {
+  state: 'verified',
+  verifiedBlock: 11,
+  verifiedHash: '9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a',
+  height: 12,
+  sweepNextBlock: 0,
+  lastRunAt: '2026-12-06T08:00:00.000Z',
+  runs: 4,
+  failure: null,
+  failures: 0,
+  error: null,
+  unchecked: [],
+};
+
 @ApiTags('health')
+@ApiExtraModels(ChainStatusDto)
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
     private readonly projector: Projector,
+    private readonly chain: ChainVerifier,
   ) {}
 
   /** The stored checkpoint last seen, and since when (it stands still once caught up on event-less blocks). */
@@ -109,7 +140,12 @@ export class HealthController {
   @Public()
   @ApiOperation({
     operationId: 'checkReadiness',
-    summary: 'Readiness: the ledger answers getChainInfo and the database SELECT 1',
+    summary: 'Readiness: the ledger and the database answer, the projection is caught up, the chain verified',
+    description:
+      'Not ready (503) while the ledger or the database does not answer, while the projection catches up with the ' +
+      'ledger, or while the last chain verification found a failed check (`checks.chain.failure` names the block, ' +
+      'the check, what was expected and what was found). A long first verification runs in the background: ' +
+      '`checks.chain.state` is then `verifying`, and the gateway serves meanwhile.',
   })
   @ApiOkResponse({
     schema: {
@@ -134,6 +170,7 @@ export class HealthController {
             txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
           },
           projectionLag: { lagBlocks: 0, caughtUp: true },
+          chain: CHAIN_VERIFIED_EXAMPLE,
         },
       },
     },
@@ -153,6 +190,20 @@ export class HealthController {
             txId: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
           },
           projectionLag: { lagBlocks: 0, caughtUp: true },
+          chain: {
+            ...CHAIN_VERIFIED_EXAMPLE,
+            state: 'failed',
+            verifiedBlock: 6,
+            failure: {
+              blockNumber: 7,
+              check: 'data-hash',
+              expected:
+                '9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a (the data hash in the block header)',
+              found:
+                "3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b (SHA-256 of the block's 1 transaction(s))",
+            },
+            failures: 1,
+          },
         },
       },
     },
@@ -177,7 +228,12 @@ export class HealthController {
       ledger.status === 'up' && database.status === 'up'
         ? projectionReadiness(ledger.height as number, stored, now - this.seen.since, this.projector.busy)
         : undefined;
-    const ok = ledger.status === 'up' && database.status === 'up' && lag?.caughtUp === true;
+    const chain = this.chain.status;
+    const ok =
+      ledger.status === 'up' &&
+      database.status === 'up' &&
+      lag?.caughtUp === true &&
+      chain.state !== 'failed';
     res.status(ok ? 200 : 503);
     return {
       status: ok ? 'ready' : 'not-ready',
@@ -186,6 +242,7 @@ export class HealthController {
         database,
         projection: this.projector.checkpoint ?? null,
         ...(lag ? { projectionLag: lag } : {}),
+        chain,
       },
     };
   }

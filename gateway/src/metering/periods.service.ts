@@ -6,10 +6,10 @@ import { ledgerProblem } from '../common/ledger-errors';
 import { ProblemError } from '../common/problem';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { LedgerPort, SubmittedTransaction } from '../ledger/port';
-import { merkleLeaf, merkleRootOfLeaves } from './merkle';
 import { MeterRow, MetersService } from './meters.service';
 import { AttestationDto, CloseResultDto, CompletenessDto, IntervalRangeDto, PeriodDto } from './metering.dto';
 import { expectedIntervals, isPeriod, periodEndMs, periodStartMs } from './months';
+import { periodReadings } from './period-digest';
 
 /** Missing ranges listed in a completeness answer or a refusal to close. */
 const RANGES_LISTED_MAX = 1000;
@@ -223,22 +223,17 @@ export class PeriodsService {
       );
     }
 
-    const rows = (await runner.query(
-      `SELECT interval_start, wh FROM meter_readings
-       WHERE meter_id = $1 AND interval_start >= $2 AND interval_start < $3 ORDER BY interval_start`,
-      [meterId, new Date(periodStartMs(period)).toISOString(), new Date(periodEndMs(period)).toISOString()],
-    )) as Array<{ interval_start: Date; wh: string }>;
-    let total = 0n;
-    const leaves = rows.map((row) => {
-      total += BigInt(row.wh);
-      return merkleLeaf({ meterId, intervalStart: row.interval_start, wh: row.wh });
-    });
-    const digest = merkleRootOfLeaves(leaves);
-    const totalWh = total.toString();
-    if (totalWh !== BigInt(state.total_wh).toString() || rows.length !== state.reading_count) {
+    const {
+      totalWh,
+      readings,
+      digest: root,
+    } = await periodReadings((sql, params) => runner.query(sql, params), meterId, period);
+    if (root === null) throw new Error(`period ${period} of meter ${meterId} has no readings`);
+    const digest = root;
+    if (totalWh !== BigInt(state.total_wh).toString() || readings !== state.reading_count) {
       this.logger.warn(
         `monthly total of ${meterId} ${period} was ${state.total_wh} Wh / ${state.reading_count} readings; ` +
-          `the readings say ${totalWh} Wh / ${rows.length}: repaired`,
+          `the readings say ${totalWh} Wh / ${readings}: repaired`,
       );
     }
 
@@ -258,7 +253,7 @@ export class PeriodsService {
         period,
         version,
         totalWh,
-        rows.length,
+        readings,
         digest,
         reason,
         proof.txId,
@@ -272,7 +267,7 @@ export class PeriodsService {
       `UPDATE meter_periods SET status = 'CLOSED', attested_version = $3, total_wh = $4, reading_count = $5,
          correction_reason = NULL, updated_at = now()
        WHERE meter_id = $1 AND period = $2`,
-      [meterId, period, version, totalWh, rows.length],
+      [meterId, period, version, totalWh, readings],
     );
     return {
       meterId,
@@ -281,7 +276,7 @@ export class PeriodsService {
       version,
       totalWh,
       totalKwh: whToKwh(totalWh),
-      readingCount: rows.length,
+      readingCount: readings,
       digest,
       reason,
       ledger: proof,

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 /**
  * Prometheus metrics: the process defaults, HTTP request durations and refusals by code, ledger submit durations,
- * meter readings ingested, callbacks and expiry sweeps. Gauges whose value lives elsewhere (the PostgreSQL pool,
+ * meter readings ingested, callbacks, expiry sweeps and chain verification. Gauges whose value lives elsewhere (the PostgreSQL pool,
  * the projection's position) are registered by the modules that own it, on this registry.
  */
 @Injectable()
@@ -59,6 +59,22 @@ export class MetricsService {
   readonly lotsExpired = new Counter({
     name: 'gec_lots_expired_total',
     help: 'Lots the expiry sweep expired on the ledger',
+    registers: [this.registry],
+  });
+
+  /** Chain verification runs (at start and scheduled) by outcome: verified, failed (a check failed), error. */
+  readonly chainVerificationRuns = new Counter({
+    name: 'gec_chain_verification_runs_total',
+    help: 'Chain verification runs of this instance by outcome (verified, failed, error)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Each failed check a run found, by check (a damaged block found again by the next run counts again). */
+  readonly chainVerificationFailures = new Counter({
+    name: 'gec_chain_verification_failures_total',
+    help: 'Block checks that failed in chain verification runs, by check (record, data-hash, previous-hash, …)',
+    labelNames: ['check'] as const,
     registers: [this.registry],
   });
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
-import { merkleLeaf, merkleRootOfLeaves } from '../metering/merkle';
-import { addMonths, canonical, monthStartMs, sha256Hex, TradeRow } from './trade-model';
+import { periodReadings } from '../metering/period-digest';
+import { canonical, sha256Hex, TradeRow } from './trade-model';
 import type { MeterEvidence } from './trade-verifier';
 
 export interface MeterEvidenceCheck {
@@ -78,20 +78,12 @@ export async function checkTradeEvidence(
     } catch {
       ledgerDigest = null;
     }
-    const readings = (await dataSource.query(
-      `SELECT interval_start, wh FROM meter_readings
-       WHERE meter_id = $1 AND interval_start >= $2 AND interval_start < $3 ORDER BY interval_start`,
-      [item.meterId, new Date(monthStartMs(item.period)), new Date(monthStartMs(addMonths(item.period, 1)))],
-    )) as Array<{ interval_start: Date; wh: string }>;
-    const total = readings.reduce((sum, r) => sum + BigInt(r.wh), 0n);
-    const readingsDigest =
-      readings.length === 0
-        ? null
-        : merkleRootOfLeaves(
-            readings.map((r) =>
-              merkleLeaf({ meterId: item.meterId, intervalStart: r.interval_start, wh: r.wh }),
-            ),
-          );
+    const stored = await periodReadings(
+      (sql, params) => dataSource.query(sql, params),
+      item.meterId,
+      item.period,
+    );
+    const readingsDigest = stored.digest;
     meters.push({
       meterId: item.meterId,
       period: item.period,
@@ -99,9 +91,9 @@ export async function checkTradeEvidence(
       digest: item.digest,
       ledgerDigest,
       readingsDigest,
-      readingsTotalWh: total.toString(),
+      readingsTotalWh: stored.totalWh,
       matches:
-        ledgerDigest === item.digest && readingsDigest === item.digest && total.toString() === item.totalWh,
+        ledgerDigest === item.digest && readingsDigest === item.digest && stored.totalWh === item.totalWh,
     });
   }
   const tradeDataHash = compare(row.trade_data_hash, sha256Hex(canonical(row.trade)), onLedger.tradeDataHash);

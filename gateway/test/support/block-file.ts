@@ -3,7 +3,7 @@
  * (its documented layout: u32be length ‖ block bytes ‖ sha256), so that damage can be placed inside a chosen block.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The block file of an embedded ledger opened on `dataDir`. */
@@ -36,19 +36,25 @@ export async function rewriteBlock(
   reseal: boolean,
 ): Promise<void> {
   const path = blockFile(dataDir);
-  const file = await readFile(path);
   const { offset, end } = (await blockRecords(dataDir))[n];
-  const bytes = file.subarray(offset + 4, end - 32);
+  const record = (await readFile(path)).subarray(offset, end);
+  const bytes = record.subarray(4, record.length - 32);
   const before = Buffer.from(bytes);
   change(bytes);
   if (bytes.equals(before)) throw new Error(`block ${n} unchanged`);
   if (reseal) {
     createHash('sha256')
-      .update(file.subarray(offset, end - 32))
+      .update(record.subarray(0, record.length - 32))
       .digest()
-      .copy(file, end - 32);
+      .copy(record, record.length - 32);
   }
-  await writeFile(path, file);
+  // Written in place (never truncated): a ledger reading the file meanwhile sees the old bytes or the new.
+  const handle = await open(path, 'r+');
+  try {
+    await handle.write(record, 0, record.length, offset);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Flips one character of `text` where it first occurs in the block (a txId, a name), keeping it ASCII. */
