@@ -704,6 +704,22 @@ describe('the OpenAPI document against real answers', () => {
     });
   });
 
+  describe('audit', () => {
+    it('verifies the chain and checks the projection for regulators and admins; refuses others and bad input', async () => {
+      const chain = await get('/v1/audit/chain', 'regulator').expect(200);
+      expect(chain.body).toMatchObject({ ok: true, failureCount: 0 });
+      await get('/v1/audit/chain?from=1&to=0', 'admin').expect(400);
+      await get('/v1/audit/chain', 'trading-center').expect(403);
+      // Everything the tests above did, from lots expired and withdrawn to vouchers revoked: the projection
+      // holds what the ledger holds.
+      const check = await get('/v1/audit/projection', 'regulator').expect(200);
+      expect(check.body.differences).toEqual([]);
+      expect(check.body.ok).toBe(true);
+      await get('/v1/audit/projection?tables=api_keys', 'admin').expect(400);
+      await get('/v1/audit/projection', 'energy-platform').expect(403);
+    });
+  });
+
   describe('health', () => {
     it('answers liveness and readiness', async () => {
       await http.get('/health').expect(200);

@@ -28,7 +28,7 @@ import { MetricsService } from '../metrics/metrics.service';
  */
 
 /** Blocks verified before the gateway answers at start; a longer backlog is verified in the background. */
-export const START_INLINE_BLOCKS = 1000;
+export const START_INLINE_BLOCKS = 200;
 /** Blocks per verifyBlocks call: the record in PostgreSQL advances after each. */
 const PART_BLOCKS = 500;
 const MARK_NAME = 'chain';
