@@ -336,6 +336,21 @@ describe('integrity: chain verification and projection check', () => {
     expect(part).toMatchObject({ from: 1, to: 2, blocksChecked: 2, ok: true, nextFrom: 3 });
   });
 
+  it('verifies again from block 0 when the block recorded as verified is beyond the ledger (blocks cut away)', async () => {
+    const { height } = (await readiness()).body.checks.ledger;
+    await db.query(`UPDATE chain_verification SET verified_block = $1`, [height + 5]);
+    const ready = await afterNextRun();
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.chain).toMatchObject({
+      state: 'verified',
+      verifiedBlock: height - 1,
+      failure: null,
+    });
+    const [{ verified_block: recorded }] = (await db.query(`SELECT verified_block FROM chain_verification`))
+      .rows;
+    expect(Number(recorded)).toBe(height - 1);
+  });
+
   it('names a byte flipped in an older block: the chain check, and readiness after the scheduled run', async () => {
     await rewriteBlock(ledgerDir(), 3, (bytes) => (bytes[bytes.length >> 1] ^= 0x01), false);
     try {

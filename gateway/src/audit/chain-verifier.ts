@@ -126,7 +126,7 @@ export class ChainVerifier implements OnApplicationBootstrap {
     this.resources.add('projector', () => this.stop());
     try {
       const [info, mark] = await Promise.all([this.ledger.getChainInfo(), this.readMark()]);
-      const backlog = info.height - (mark ? mark.block + 1 : 0);
+      const backlog = mark && mark.block < info.height ? info.height - mark.block - 1 : info.height;
       if (backlog <= START_INLINE_BLOCKS) {
         await this.run({ sweep: false });
       } else {
@@ -174,6 +174,19 @@ export class ChainVerifier implements OnApplicationBootstrap {
     try {
       height = (await this.ledger.getChainInfo()).height;
       let mark = await this.readMark();
+      if (mark && mark.block >= height) {
+        // Verified blocks are gone: the ledger's start-up cut them away (its report in /health/ready names
+        // them), or the ledger was restored from an older copy. What it holds now is verified from block 0.
+        this.logger.warn(
+          `block ${mark.block}, verified earlier, is beyond the ledger's height ${height}: verifying the chain ` +
+            'again from block 0',
+        );
+        await this.dataSource.query(
+          'DELETE FROM chain_verification WHERE name = $1 AND verified_block >= $2',
+          [MARK_NAME, height],
+        );
+        mark = undefined;
+      }
       if (this.current.state === 'pending') this.current = { ...this.current, state: 'verifying' };
       this.current = { ...this.current, height, ...this.marked(mark) };
       const fromZero = !mark;
