@@ -57,19 +57,33 @@ async function run(port: NonNullable<typeof parentPort>, options: EmbeddedLedger
     }
   };
 
-  /** Forward a stream's events while the gateway thread has room for them, in batches of what is at hand. */
+  /**
+   * Forward a stream's events while the gateway thread has room for them. Events produced in one turn of the
+   * event loop (a block's events come one microtask after another) travel in one message.
+   */
   const pump = async (id: number, s: OpenStream): Promise<void> => {
     const iterator = s.events[Symbol.asyncIterator]();
+    let batch: unknown[] = [];
+    const flush = () => {
+      if (batch.length > 0) post(port, { type: 'events', stream: id, values: batch });
+      batch = [];
+    };
     try {
       for (;;) {
-        while (s.credit <= 0) await new Promise<void>((resolve) => (s.wake = resolve));
+        if (s.credit <= 0) {
+          flush();
+          while (s.credit <= 0) await new Promise<void>((resolve) => (s.wake = resolve));
+        }
         const next = await iterator.next();
         if (next.done) break;
         s.credit--;
-        post(port, { type: 'events', stream: id, values: [next.value] });
+        if (batch.length === 0) setImmediate(flush);
+        batch.push(next.value);
       }
+      flush();
       post(port, { type: 'stream-end', stream: id });
     } catch (error) {
+      flush();
       post(port, { type: 'stream-end', stream: id, error: toWire(error) });
     } finally {
       streams.delete(id);
