@@ -68,7 +68,10 @@ export async function generateTypes(document: OpenApiDocument): Promise<string> 
     const input = join(dir, 'openapi.json');
     const output = join(dir, 'openapi.ts');
     await writeFile(input, JSON.stringify(document));
-    await promisify(execFile)(process.execPath, [cli, input, '--output', output], {
+    // --default-non-nullable false: a property with a default is optional unless the schema requires it. Otherwise
+    // request fields the gateway defaults (an issuance's `tradable`, a meter's `intervalMinutes`) would be required.
+    const options = ['--default-non-nullable', 'false'];
+    await promisify(execFile)(process.execPath, [cli, input, '--output', output, ...options], {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
     });
     return HEADER + (await readFile(output, 'utf8'));

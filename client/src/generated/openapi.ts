@@ -1725,7 +1725,7 @@ export interface components {
              * @default true
              * @example true
              */
-            tradable: boolean;
+            tradable?: boolean;
         };
         /** @description One meter’s attested total as counted by an issuance */
         IssuanceMeterDto: {
@@ -2887,7 +2887,7 @@ export interface components {
              * @example 15
              * @enum {number}
              */
-            intervalMinutes: 1 | 2 | 3 | 4 | 5 | 6 | 10 | 12 | 15 | 20 | 30 | 60;
+            intervalMinutes?: 1 | 2 | 3 | 4 | 5 | 6 | 10 | 12 | 15 | 20 | 30 | 60;
         };
         MeterDto: {
             /**
