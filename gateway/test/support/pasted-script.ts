@@ -1,7 +1,7 @@
 /**
  * Documentation that integrators paste into a shell (the README's worked example, the trade walkthrough), run as
  * pasted: the ```bash blocks of a markdown file (or of one of its sections), in order, with bash against a live
- * gateway. Only the address changes: the documents say `GEC=http://127.0.0.1:3000`, the test's gateway listens
+ * gateway (codeBlocks reads blocks of another language, such as the walkthrough's TypeScript client section). Only the address changes: the documents say `GEC=http://127.0.0.1:3000`, the test's gateway listens
  * on a free port.
  */
 import { execFile } from 'node:child_process';
@@ -13,6 +13,15 @@ export async function bashBlocks(
   file: string,
   heading?: string,
 ): Promise<{ script: string; blocks: number }> {
+  return codeBlocks(file, 'bash', heading);
+}
+
+/** The ```<language> blocks of `file` (from `heading` to the next `## ` heading when given), joined in order. */
+export async function codeBlocks(
+  file: string,
+  language: string,
+  heading?: string,
+): Promise<{ script: string; blocks: number }> {
   let text = await readFile(file, 'utf8');
   if (heading !== undefined) {
     const from = text.indexOf(heading);
@@ -20,7 +29,9 @@ export async function bashBlocks(
     const to = text.indexOf('\n## ', from);
     text = text.slice(from, to < 0 ? undefined : to);
   }
-  const blocks = [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const blocks = [...text.matchAll(new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``, 'g'))].map(
+    (m) => m[1],
+  );
   return { script: blocks.join('\n'), blocks: blocks.length };
 }
 
