@@ -405,6 +405,20 @@ describe('the client against a live gateway', () => {
       expect(ids).toEqual(expect.arrayContaining(['CON-P-1', 'CON-P-2', 'CON-P-3', 'CON-P-4', 'CON-P-5']));
     });
 
+    it('sends a POST that has no body (revoking a check key), and a DELETE', async () => {
+      await admin.registerCheckKey('TC-HEBEI', {
+        keyId: 'tc-2026-02',
+        alg: 'hmac-sha256',
+        secret: randomBytes(32).toString('base64'),
+      });
+      const revoked = await admin.revokeCheckKey('TC-HEBEI', 'tc-2026-02');
+      expect(revoked).toMatchObject({ keyId: 'tc-2026-02', revokedAt: expect.any(String) });
+      const { keyId } = await integration('energy-platform', 'GRID-HEBEI');
+      await expect(admin.revokeApiKey(keyId)).resolves.toBeUndefined();
+      const keys = await admin.listApiKeys({ limit: 1000 });
+      expect(keys.items.find((key) => key.id === keyId)?.revokedAt).toEqual(expect.any(String));
+    });
+
     it('turns the gateway’s problems into GecApiError: not found, invalid fields, rejected lines', async () => {
       await expect(admin.getParticipant('NOBODY')).rejects.toMatchObject({
         name: 'GecApiError',
