@@ -640,6 +640,18 @@ export class GecClient {
     return this.call('getExchange', { ...options, path: { id } });
   }
 
+  // ── audit (regulator, admin) ────────────────────────────────────────────────────────────────────────────────
+
+  /** Verifies a range of blocks of the ledger, naming each failure by block, check, expected and found. */
+  verifyChain(query?: QueryParams<'verifyChain'>, options?: CallOptions) {
+    return this.call('verifyChain', { ...options, query });
+  }
+
+  /** Compares the gateway's projections with the ledger's state, naming each difference. */
+  checkProjection(query?: QueryParams<'checkProjection'>, options?: CallOptions) {
+    return this.call('checkProjection', { ...options, query });
+  }
+
   // ── parameters ───────────────────────────────────────────────────────────────────────────────────────────────
 
   getParameters(options?: CallOptions) {

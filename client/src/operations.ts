@@ -96,6 +96,9 @@ export const OPERATIONS = {
   listExchanges: { method: 'GET', path: '/v1/exchanges' },
   getExchange: { method: 'GET', path: '/v1/exchanges/{id}' },
 
+  verifyChain: { method: 'GET', path: '/v1/audit/chain' },
+  checkProjection: { method: 'GET', path: '/v1/audit/projection' },
+
   getParameters: { method: 'GET', path: '/v1/parameters' },
   setParameters: { method: 'POST', path: '/v1/parameters' },
   pauseConsortium: { method: 'POST', path: '/v1/parameters/pause' },

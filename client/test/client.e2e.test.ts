@@ -281,6 +281,14 @@ describe('the client against a live gateway', () => {
       expect(await tc.getTradeEvidence(`T-${month}-0001`)).toMatchObject({ ok: true });
       expect(await tc.printVoucher(status.voucherId!)).toContain('绿电凭证');
     });
+
+    it('audits through the client: the chain verifies and the projections match the ledger', async () => {
+      const chain = await admin.verifyChain();
+      expect(chain).toMatchObject({ ok: true, failureCount: 0 });
+      expect(chain.blocksChecked).toBeGreaterThan(0);
+      const projection = await admin.checkProjection();
+      expect(projection).toMatchObject({ ok: true, differences: [] });
+    });
   });
 
   describe('what the client adds, verified by the gateway', () => {

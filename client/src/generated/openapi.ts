@@ -800,6 +800,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/chain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the chain of blocks over a range (block-chain integrity check)
+         * @description Reads blocks `from`..`to` (default: from block 0, at most 10000 blocks) and checks each: its stored record, that it decodes, its number, its data hash against its transactions, its previous hash against the header hash of the block before, the orderer’s signature over its header, and the block and transaction indexes against it. Every failure is named by block, check, expected and found; `checks` says which checks this ledger kind makes (on a Fabric channel the orderer signature and the peer’s block index are not visible and are marked not performed). `verification` is the gateway’s own verification, at start and on a schedule, as /health/ready shows it. Reads only.
+         */
+        get: operations["verifyChain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/projection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare every projected table with the ledger’s state; hash stored trades and readings again
+         * @description Reads each table the gateway projects from the ledger (participants, units, issuances, certificate lots and their newest version, listings and their sales, vouchers, redemptions and exchanges with their serial ranges, meter attestations and their versions) beside the ledger’s objects of the same type (queries:ListObjects, in key order, 1,000 per read) and lists each difference by table, key and field with the ledger’s value and the stored one: a row the ledger does not hold, an object the table lacks, a column or kept-object field that differs. Also: each committed trade’s stored trade data, check data and meter evidence hashed again against the hashes on the ledger (a changed body is named), the meters against the ledger’s units and consumption meters, and each closed metering period’s readings: their Merkle root and total recomputed against the attestation on the ledger (a changed reading is named by meter and period). Objects written after the projection’s checkpoint are counted as `pending`. At most `limit` differences are listed; `count` counts all. Reads only.
+         */
+        get: operations["checkProjection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -824,7 +864,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the ledger answers getChainInfo and the database SELECT 1 */
+        /**
+         * Readiness: the ledger and the database answer, the projection is caught up, the chain verified
+         * @description Not ready (503) while the ledger or the database does not answer, while the projection catches up with the ledger, or while the last chain verification found a failed check (`checks.chain.failure` names the block, the check, what was expected and what was found). A long first verification runs in the background: `checks.chain.state` is then `verifying`, and the gateway serves meanwhile.
+         */
         get: operations["checkReadiness"];
         put?: never;
         post?: never;
@@ -3641,6 +3684,287 @@ export interface components {
             meterEvidenceDigest: components["schemas"]["HashCheckDto"];
             /** @description Each meter attestation the check used, against the ledger and the readings now */
             meters: components["schemas"]["MeterEvidenceCheckDto"][];
+        };
+        /** @description A check of the chain verification and whether this ledger kind makes it */
+        ChainCheckDto: {
+            /**
+             * @description record: the block’s stored bytes (the embedded block file’s record checksum); decode; number; data-hash: SHA-256 over the transactions; previous-hash: the link to the block before; orderer-signature; block-index: number → file offset, length, header hash; tx-index: txId → block, position, validation code
+             * @example orderer-signature
+             * @enum {string}
+             */
+            check: "record" | "decode" | "number" | "data-hash" | "previous-hash" | "orderer-signature" | "block-index" | "tx-index";
+            /**
+             * @description Whether it was made on this ledger
+             * @example true
+             */
+            performed: boolean;
+            /**
+             * @description How it is made, or why it is not (a Fabric peer does not show its block index, say)
+             * @example null
+             */
+            note: string | null;
+        };
+        /** @description A check a block failed: the block, the check, what was expected and what was found */
+        ChainFailureDto: {
+            /**
+             * @description The block
+             * @example 7
+             */
+            blockNumber: number;
+            /**
+             * @description The check it failed
+             * @example data-hash
+             * @enum {string}
+             */
+            check: "record" | "decode" | "number" | "data-hash" | "previous-hash" | "orderer-signature" | "block-index" | "tx-index";
+            /**
+             * @description What the check expected (a hash, a location, a signer)
+             * @example 9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a (the data hash in the block header)
+             */
+            expected: string;
+            /**
+             * @description What it found
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b (SHA-256 of the block's 3 transaction(s))
+             */
+            found: string;
+        };
+        /** @description The gateway’s own chain verification, at start and on a schedule */
+        ChainStatusDto: {
+            /**
+             * @description pending: no run has finished; verifying: the first run is under way; verified: the last run found nothing wrong; failed: it found a failed check (the gateway is not ready); error: it could not finish
+             * @example verified
+             * @enum {string}
+             */
+            state: "pending" | "verifying" | "verified" | "failed" | "error";
+            /**
+             * @description The last block verified in sequence (null before the first)
+             * @example 41
+             */
+            verifiedBlock: number | null;
+            /**
+             * @description Its header hash, as recorded in PostgreSQL: the next run links to it
+             * @example 9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a
+             */
+            verifiedHash: string | null;
+            /**
+             * @description The ledger’s height when the last run started
+             * @example 42
+             */
+            height: number | null;
+            /**
+             * @description Where the next re-verification of already verified blocks starts
+             * @example 0
+             */
+            sweepNextBlock: number;
+            /**
+             * @description When the last run finished (RFC 3339)
+             * @example 2026-12-06T08:00:00.000Z
+             */
+            lastRunAt: string | null;
+            /**
+             * @description Runs since the gateway started
+             * @example 3
+             */
+            runs: number;
+            /** @description The first failure the last run found (null when none) */
+            failure: components["schemas"]["ChainFailureDto"] | null;
+            /**
+             * @description Failures the last run found
+             * @example 0
+             */
+            failures: number;
+            /**
+             * @description Why the last run could not finish (null when it did)
+             * @example null
+             */
+            error: string | null;
+            /**
+             * @description Checks this ledger kind does not make (empty on the embedded ledger)
+             * @example []
+             */
+            unchecked: ("record" | "decode" | "number" | "data-hash" | "previous-hash" | "orderer-signature" | "block-index" | "tx-index")[];
+        };
+        /** @description Chain verification of a block range */
+        ChainAuditDto: {
+            /**
+             * @description The ledger kind verified
+             * @example embedded
+             * @enum {string}
+             */
+            ledger: "embedded" | "fabric-gateway" | "fabric-network";
+            /**
+             * @description The ledger’s height (blocks) when the verification started
+             * @example 42
+             */
+            height: number;
+            /**
+             * @description First block verified
+             * @example 0
+             */
+            from: number;
+            /**
+             * @description Last block verified (inclusive)
+             * @example 41
+             */
+            to: number;
+            /**
+             * @description Blocks read
+             * @example 42
+             */
+            blocksChecked: number;
+            /**
+             * @description No check failed
+             * @example false
+             */
+            ok: boolean;
+            /** @description Every check, and whether it was made on this ledger */
+            checks: components["schemas"]["ChainCheckDto"][];
+            /** @description The first failure in block order (null when none) */
+            firstFailure: components["schemas"]["ChainFailureDto"] | null;
+            /** @description Every failure in block order (at most 1000 listed) */
+            failures: components["schemas"]["ChainFailureDto"][];
+            /**
+             * @description Failures found in all
+             * @example 2
+             */
+            failureCount: number;
+            /**
+             * @description Header hash of the last block verified, recomputed from its bytes (null when unreadable)
+             * @example 9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a
+             */
+            lastHeaderHash: string | null;
+            /**
+             * @description Where to continue when the chain goes on beyond this range (ranges are at most 10000 blocks); null at its end
+             * @example null
+             */
+            nextFrom: number | null;
+            /** @description The gateway’s own verification (at start and scheduled) */
+            verification: components["schemas"]["ChainStatusDto"];
+        };
+        /** @description The projected checkpoint: the last block and transaction projected */
+        CheckpointDto: {
+            /**
+             * @description Block of the last projected event
+             * @example 41
+             */
+            blockNumber: number;
+            /**
+             * @description Its transaction
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             */
+            txId: string;
+        };
+        /** @description What the projection check found in one table */
+        TableCheckDto: {
+            /**
+             * @description The table
+             * @example certificate_lots
+             * @enum {string}
+             */
+            table: "participants" | "units" | "issuances" | "certificate_lots" | "listings" | "vouchers" | "redemptions" | "exchanges" | "ledger_meter_attestations" | "trades" | "meters" | "meter_readings";
+            /**
+             * @description The ledger object type it is compared with (queries:ListObjects)
+             * @example lot
+             */
+            ledgerType: string;
+            /**
+             * @description Ledger objects read
+             * @example 120
+             */
+            ledgerObjects: number;
+            /**
+             * @description Rows read
+             * @example 120
+             */
+            rows: number;
+            /**
+             * @description Differences found in it (and its related tables)
+             * @example 1
+             */
+            differences: number;
+            /**
+             * @description Objects written on the ledger after the projection’s checkpoint (not differences; check again)
+             * @example 0
+             */
+            pending: number;
+            /**
+             * @description Why the table could not be checked (null when it was)
+             * @example null
+             */
+            error: string | null;
+            /**
+             * @description What the check of this table covers
+             * @example every column and the kept ledger object, and the newest row of certificate_lot_versions
+             */
+            note: string;
+        };
+        /** @description A row that differs from the ledger, named by table, key and field with both values */
+        DifferenceDto: {
+            /**
+             * @description The table holding the row
+             * @example certificate_lots
+             */
+            table: string;
+            /**
+             * @description The row’s key (the ledger key’s attributes joined with /)
+             * @example P33090020240000172026100000091WT
+             */
+            key: string;
+            /**
+             * @description MISSING_IN_DATABASE: the ledger holds it, the table does not; MISSING_ON_LEDGER: the table holds what the ledger does not; DIFFERS: a field differs
+             * @example DIFFERS
+             * @enum {string}
+             */
+            kind: "MISSING_IN_DATABASE" | "MISSING_ON_LEDGER" | "DIFFERS";
+            /**
+             * @description The column, doc.<field> for the kept ledger object, or what was recomputed (sha256(trade), merkleRoot); null when the row is missing
+             * @example status
+             */
+            field: string | null;
+            /**
+             * @description The value on the ledger
+             * @example REDEEMED
+             */
+            ledger: string | null;
+            /**
+             * @description The value in PostgreSQL, or recomputed from what it stores
+             * @example ACTIVE
+             */
+            stored: string | null;
+        };
+        /** @description The projection check: every projected table against the ledger’s state */
+        ProjectionAuditDto: {
+            /**
+             * @description No difference, and every table checked
+             * @example false
+             */
+            ok: boolean;
+            /**
+             * @description When the check finished (RFC 3339)
+             * @example 2026-12-06T08:00:00.000Z
+             */
+            checkedAt: string;
+            /** @description The projection’s checkpoint when the check started (null before any event) */
+            checkpoint: components["schemas"]["CheckpointDto"] | null;
+            /**
+             * @description The ledger’s height when the check started
+             * @example 42
+             */
+            height: number;
+            /** @description Each table checked */
+            tables: components["schemas"]["TableCheckDto"][];
+            /**
+             * @description Differences found in all
+             * @example 1
+             */
+            count: number;
+            /**
+             * @description Differences listed at most
+             * @example 100
+             */
+            limit: number;
+            /** @description The differences, at most `limit`, table by table in key order */
+            differences: components["schemas"]["DifferenceDto"][];
         };
         RegisterCheckKeyDto: {
             /**
@@ -13959,6 +14283,314 @@ export interface operations {
             };
         };
     };
+    verifyChain: {
+        parameters: {
+            query?: {
+                /** @description First block to verify (default 0) */
+                from?: number;
+                /** @description Last block to verify, inclusive (default the last block, at most 10000 blocks from `from`) */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainAuditDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    checkProjection: {
+        parameters: {
+            query?: {
+                /** @description Tables to check, comma-separated (default all): participants, units, issuances, certificate_lots, listings, vouchers, redemptions, exchanges, ledger_meter_attestations, trades, meters, meter_readings */
+                tables?: string;
+                /** @description Differences listed at most (1–1000; all are counted) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectionAuditDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     checkLiveness: {
         parameters: {
             query?: never;
@@ -14008,6 +14640,8 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             };
+                            /** @description The gateway’s chain verification (at start, then every CHAIN_VERIFY_INTERVAL_S): not ready while its last run found a failed check, which `failure` names (block, check, expected, found) */
+                            chain: components["schemas"]["ChainStatusDto"];
                             database: {
                                 /** @enum {string} */
                                 status: "up" | "down";
@@ -14062,6 +14696,8 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             };
+                            /** @description The gateway’s chain verification (at start, then every CHAIN_VERIFY_INTERVAL_S): not ready while its last run found a failed check, which `failure` names (block, check, expected, found) */
+                            chain: components["schemas"]["ChainStatusDto"];
                             database: {
                                 /** @enum {string} */
                                 status: "up" | "down";
