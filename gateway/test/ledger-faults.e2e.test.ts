@@ -71,6 +71,16 @@ describe('ledger faults through the gateway', () => {
     const ready = await gateway.http.get('/health/ready').expect(200);
     expect(ready.body.checks.ledger).toMatchObject({ status: 'up', height: height - 1 });
     const key = await readFirstAdminKey(dataDir);
+    // Ready allows the projection a few blocks behind the ledger (README, readiness): a rebuild from block 0 of a
+    // short chain is ready before it has projected anything, so wait for the projection to reach the ledger's
+    // last block before reading what it holds.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const metrics = (await gateway.http.get('/metrics').expect(200)).text;
+      if (/^gec_projection_checkpoint_block (\d+)$/m.exec(metrics)?.[1] === String(height - 2)) break;
+      if (Date.now() > deadline) throw new Error(`the projection did not reach block ${height - 2}:\n${metrics}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await gateway.http.get('/v1/participants/GEN-1').set('X-API-Key', key).expect(200);
     await gateway.http.get('/v1/participants/GEN-2').set('X-API-Key', key).expect(404);
   });
