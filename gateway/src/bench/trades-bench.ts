@@ -29,7 +29,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
@@ -39,7 +39,9 @@ import { createApp } from '../app';
 import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
+import { openConfiguredLedger } from '../ledger-module/ledger.module';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import { ThreadedEmbeddedLedger } from '../ledger/embedded/thread/threaded-ledger';
 import type { LedgerPort, TransactionRequest } from '../ledger/port';
 import { voucherIdOf } from '../trades/trade-model';
 import { benchJson, BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
@@ -196,6 +198,10 @@ interface LoadResult {
 
 interface PhaseResult {
   label: string;
+  /** Share of the phase the embedded ledger's thread and the gateway's thread were busy (event-loop utilization). */
+  busy: { ledger: number; gateway: number } | null;
+  /** The machine's 1-minute load average at the phase's end (2 cores: above 2, other work shared them). */
+  loadAverage: number;
   offered: number | null;
   trades: number;
   tradesPerS: number;
@@ -280,6 +286,10 @@ function statementCounter(): { start(): void; stop(): Map<string, number> } {
   };
 }
 
+function busyText(busy: { ledger: number; gateway: number }): string {
+  return `ledger ${(busy.ledger * 100).toFixed(0)} %, gateway ${(busy.gateway * 100).toFixed(0)} %`;
+}
+
 function gatewayCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -308,6 +318,7 @@ async function main(): Promise<void> {
   await chmod(dataDir, 0o755);
   let app: INestApplication | undefined;
   let db: Client | undefined;
+  let ledgerThread: ThreadedEmbeddedLedger | undefined;
   try {
     const setupStarted = nowMs();
     const config = loadConfig({
@@ -320,7 +331,14 @@ async function main(): Promise<void> {
       RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '0',
       RATE_LIMIT_READS_PER_MINUTE: process.env.RATE_LIMIT_READS_PER_MINUTE ?? '0',
     });
-    app = await createApp(config);
+    // The ledger as opened (before the gateway wraps it), to read its thread's utilization per phase.
+    app = await createApp(config, {
+      ledgerFactory: async (options) => {
+        const opened = await openConfiguredLedger(options);
+        if (opened instanceof ThreadedEmbeddedLedger) ledgerThread = opened;
+        return opened;
+      },
+    });
     await app.listen(config.port, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://127.0.0.1:${address.port}`;
@@ -522,6 +540,7 @@ async function main(): Promise<void> {
       );
       const cpu0 = gatewayCpuSeconds();
       const pg0 = postgresCpuSeconds(pgPidFile);
+      const elu0 = { ledger: ledgerThread?.utilization(), gateway: performance.eventLoopUtilization() };
       const child = fork(join(__dirname, 'trade-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       const ids = trades.map((t) => t.tradeId);
@@ -545,6 +564,13 @@ async function main(): Promise<void> {
       }
       const cpu = gatewayCpuSeconds() - cpu0;
       const pg1 = postgresCpuSeconds(pgPidFile);
+      const busy =
+        ledgerThread && elu0.ledger
+          ? {
+              ledger: ledgerThread.utilization(elu0.ledger).utilization,
+              gateway: performance.eventLoopUtilization(elu0.gateway).utilization,
+            }
+          : null;
       if ((await exited) !== 0) throw new BenchError(`${label}: the load generator failed`);
       const load = JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
       if ((load.statuses['202'] ?? 0) !== trades.length || load.errors > 0) {
@@ -578,6 +604,8 @@ async function main(): Promise<void> {
       const committing = summary(rows.map((r) => Number(r.finished_ms) - Number(r.verified_ms)));
       const result: PhaseResult = {
         label,
+        busy,
+        loadAverage: loadavg()[0],
         offered: rate || null,
         trades: rows.length,
         tradesPerS: rows.length / ((last - first) / 1000),
@@ -597,6 +625,7 @@ async function main(): Promise<void> {
           `checks) ${ms(verifying.p50)}/${ms(verifying.p99)}, verified → COMMITTED (ledger, projection) ` +
           `${ms(committing.p50)}/${ms(committing.p99)}`,
       );
+      if (busy) console.log(`  threads busy: ${busyText(busy)}`);
       return result;
     };
 
@@ -643,6 +672,7 @@ async function main(): Promise<void> {
         }),
       ],
     });
+    const directElu = ledgerThread?.utilization();
     const directStarted = nowMs();
     await Promise.all(
       [...byPair.values()].map(async (trades) => {
@@ -650,8 +680,11 @@ async function main(): Promise<void> {
       }),
     );
     const directPerS = direct.length / ((nowMs() - directStarted) / 1000);
+    const directBusy = ledgerThread && directElu ? ledgerThread.utilization(directElu).utilization : null;
     console.log(
-      `ceiling: ${direct.length} trades:AttestTrade straight through the ledger port, ${byPair.size} in flight: ${directPerS.toFixed(1)} tx/s`,
+      `ceiling: ${direct.length} trades:AttestTrade straight through the ledger port, ${byPair.size} in flight: ` +
+        `${directPerS.toFixed(1)} tx/s` +
+        (directBusy === null ? '' : `; ledger thread busy ${(directBusy * 100).toFixed(0)} %`),
     );
 
     const writes = Array.from({ length: directCount }, (_, n): TransactionRequest => ({
@@ -711,6 +744,16 @@ async function main(): Promise<void> {
       { name: 'ceiling_ratio', value: ceilingRatio, unit: 'ratio' },
       { name: 'ledger_write_ratio', value: writeRatio, unit: 'ratio' },
       { name: 'peak_rss_mb', value: rss, unit: 'MB' },
+      ...(maxPhase.busy
+        ? [
+            { name: 'ledger_thread_busy_at_max', value: maxPhase.busy.ledger, unit: 'ratio' },
+            { name: 'gateway_thread_busy_at_max', value: maxPhase.busy.gateway, unit: 'ratio' },
+          ]
+        : []),
+      ...(directBusy === null
+        ? []
+        : [{ name: 'ledger_thread_busy_direct', value: directBusy, unit: 'ratio' }]),
+      { name: 'load_average_at_max', value: maxPhase.loadAverage, unit: 'load' },
     ];
     if (jsonFile) await benchJson(jsonFile, ledgerKind, results);
 
@@ -721,11 +764,14 @@ async function main(): Promise<void> {
           `| trades POST → COMMITTED ${p.offered ? `at ${p.offered}/s offered` : 'at the maximum'} (GREEN_POWER, ` +
           `${pairCount} seller/buyer pairs) | ${p.tradesPerS.toFixed(1)} trades/s | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} | ` +
           `${p.trades} trades, CPU per trade: gateway ${p.gatewayCpuMs.toFixed(2)} ms, PostgreSQL ` +
-          `${p.postgresCpuMs === null ? 'n/a' : `${p.postgresCpuMs.toFixed(2)} ms`} | ${machine} |`,
+          `${p.postgresCpuMs === null ? 'n/a' : `${p.postgresCpuMs.toFixed(2)} ms`}` +
+          `${p.busy ? `; threads busy: ${busyText(p.busy)}` : ''}; load average ${p.loadAverage.toFixed(1)} | ${machine} |`,
       ),
       `| trades:AttestTrade straight through the ledger port (the ceiling; ${byPair.size} in flight) | ` +
         `${directPerS.toFixed(1)} tx/s | — | pipeline ÷ ceiling ${ceilingRatio.toFixed(2)}; simple writes ` +
-        `${writesPerS.toFixed(1)} tx/s, pipeline ÷ simple writes ${writeRatio.toFixed(2)}; peak RSS ${rss.toFixed(0)} MB | ${machine} |`,
+        `${writesPerS.toFixed(1)} tx/s, pipeline ÷ simple writes ${writeRatio.toFixed(2)}` +
+        `${directBusy === null ? '' : `; ledger thread busy ${(directBusy * 100).toFixed(0)} %`}; peak RSS ` +
+        `${rss.toFixed(0)} MB | ${machine} |`,
     ];
     if (process.env.BENCH_README === 'off')
       console.log(`README left alone (BENCH_README=off):\n${rows.join('\n')}`);

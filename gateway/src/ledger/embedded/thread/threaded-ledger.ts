@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type {
@@ -182,6 +183,15 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
       await this.worker.terminate();
     })();
     return this.closing;
+  }
+
+  /**
+   * How busy the ledger thread's event loop has been (Node's event-loop utilization), since `previous` or since
+   * it started: what a benchmark reads to tell whether the ledger or the gateway's thread is the limit.
+   */
+  utilization(previous?: EventLoopUtilization): EventLoopUtilization {
+    const now = this.worker.performance.eventLoopUtilization();
+    return previous ? this.worker.performance.eventLoopUtilization(now, previous) : now;
   }
 
   // ---- internals ------------------------------------------------------------------------------------
