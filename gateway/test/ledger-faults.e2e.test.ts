@@ -78,7 +78,8 @@ describe('ledger faults through the gateway', () => {
     for (;;) {
       const metrics = (await gateway.http.get('/metrics').expect(200)).text;
       if (/^gec_projection_checkpoint_block (\d+)$/m.exec(metrics)?.[1] === String(height - 2)) break;
-      if (Date.now() > deadline) throw new Error(`the projection did not reach block ${height - 2}:\n${metrics}`);
+      if (Date.now() > deadline)
+        throw new Error(`the projection did not reach block ${height - 2}:\n${metrics}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await gateway.http.get('/v1/participants/GEN-1').set('X-API-Key', key).expect(200);
