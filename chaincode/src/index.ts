@@ -138,6 +138,7 @@ export {
   LOT_BY_STATUS_INDEX,
   LOT_BY_UNIT_INDEX,
   LOT_OBJECT,
+  LOT_MOVE_INDEX,
   LOT_RANGE_PREFIX,
   LotChanges,
   moveWithGreenPowerTrade,
@@ -209,5 +210,6 @@ export {
   SerialProvenance,
   StateObject,
   StateObjectPage,
+  VoucherProvenance,
 } from './queries/provenance';
 export { STATE_OBJECT_TYPES } from './queries/queries-contract';

@@ -862,6 +862,50 @@ describe('queries', () => {
     expect(provenance.steps[2].entries.map((e) => e.lot.status)).toEqual(['ACTIVE', 'REDEEMED']);
     for (const step of provenance.steps) expect(step.entries[0].txId).toBe(step.createdTxId);
   });
+
+  it('gives a serial’s moves only: the splits that took its siblings away are not on its path', async () => {
+    const owner = await gec.participant('GENERATOR');
+    const buyer = await gec.participant('CONSUMER');
+    const lot = await gec.issuedLot(CURRENT, 30, { owner });
+    const children: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const split = await gec.call<{ lotId: string }>(tc(), 'certificates:Split', {
+        lotId: lot.id,
+        owner,
+        volume: 2,
+      });
+      children.push(split.lotId);
+    }
+    await gec.submit(tc(), 'certificates:Transfer', { lotId: children[5], from: owner, to: buyer });
+    type Provenance = {
+      lotId: string;
+      issuances: Array<{ unitId: string }>;
+      steps: Array<{
+        lotId: string;
+        source: string;
+        entries: Array<{ txId: string; mspId: string; lot: LotJson }>;
+      }>;
+    };
+    // A serial of the sixth child: the issuance, the split that created the child, the transfer.
+    const moved = await gec.evaluate<Provenance>('queries:GetSerialProvenance', children[5]);
+    expect(moved.steps.map((s) => [s.lotId, s.source, s.entries.length])).toEqual([
+      [lot.id, 'moves', 1],
+      [children[5], 'moves', 2],
+    ]);
+    expect(moved.steps[1].entries.map((e) => [e.lot.owner, e.mspId])).toEqual([
+      [owner, 'TradingCenterMSP'],
+      [buyer, 'TradingCenterMSP'],
+    ]);
+    expect(moved.issuances.map((i) => i.unitId)).toEqual([lot.unitId]);
+    // A serial the issued lot kept through the 12 splits: one move, its issuance.
+    const kept = await gec.evaluate<Provenance>('queries:GetSerialProvenance', lot.id);
+    expect(kept.steps.map((s) => [s.lotId, s.entries.length])).toEqual([[lot.id, 1]]);
+    // The lot's key history still has every version.
+    const history = await gec.evaluate<{ entries: unknown[] }>('queries:GetLotHistory', lot.id);
+    expect(history.entries).toHaveLength(13);
+    const byLot = await gec.evaluate<Provenance>('queries:GetLotProvenance', children[5]);
+    expect(byLot.steps.map((s) => s.lotId)).toEqual([lot.id, children[5]]);
+  });
 });
 
 describe('events', () => {

@@ -21,6 +21,14 @@ export const LOT_BY_UNIT_INDEX = 'gec.lot~unit';
  * at or after `gec.lotrange/<code>/<YYYYMM>/<s>`: one range read of one key.
  */
 export const LOT_RANGE_PREFIX = 'gec.lotrange/';
+/**
+ * The moves of a lot: `gec.lot~move\0<lotId>\0<txId>\0`, one entry per transaction that created the lot or
+ * changed anything of it other than its upper end (owner, status, listing, custody, redemption, …), holding that
+ * version of the lot and the acting organisation. A split that only takes the parent's highest serials away is not
+ * a move of the serials the parent keeps, so it writes none for the parent: the child's creation records it. A
+ * serial's provenance reads these few entries per lot on its path instead of every version of every ancestor.
+ */
+export const LOT_MOVE_INDEX = 'gec.lot~move';
 
 const INDEX_VALUE = Uint8Array.of(0);
 
@@ -150,6 +158,12 @@ export class LotChanges {
       if (original !== undefined && canonicalJson(original) === canonicalJson(current)) continue;
       changed.push(current);
       await putJson(ctx, lotKey(ctx, id), current);
+      if (original === undefined || !onlyShrank(original, current)) {
+        await putJson(ctx, compositeKey(ctx, LOT_MOVE_INDEX, [id, this.txId]), {
+          lot: current,
+          mspId: ctx.clientIdentity.getMSPID(),
+        });
+      }
       if (original === undefined) {
         await putIndex(ctx, LOT_BY_OWNER_INDEX, [current.owner, current.status, id]);
         await putIndex(ctx, LOT_BY_STATUS_INDEX, [current.status, id]);
@@ -176,6 +190,20 @@ export class LotChanges {
   private stamp(lot: CertificateLot): CertificateLot {
     return copyLot(lot, { updatedAt: this.now, updatedTxId: this.txId });
   }
+}
+
+/** Fields a split changes on the lot keeping the lower serials; any other change is a move of that lot. */
+const SHRINK_FIELDS = new Set(['sequenceEnd', 'serialEnd', 'volume', 'updatedAt', 'updatedTxId']);
+
+/** The new version differs from the old one only by a lower upper end (a split took the highest serials away). */
+export function onlyShrank(original: CertificateLot, current: CertificateLot): boolean {
+  if (!(current.sequenceEnd < original.sequenceEnd)) return false;
+  const a = original as unknown as Record<string, unknown>;
+  const b = current as unknown as Record<string, unknown>;
+  for (const field of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (!SHRINK_FIELDS.has(field) && a[field] !== b[field]) return false; // lot fields are scalars
+  }
+  return true;
 }
 
 /** The serial number of sequence `sequence` in the unit and month of `lot`. */

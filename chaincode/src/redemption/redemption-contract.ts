@@ -271,13 +271,13 @@ function exchangeKey(ctx: Context, id: string): string {
   return compositeKey(ctx, EXCHANGE_OBJECT, [id]);
 }
 
-async function readRedemption(ctx: Context, id: string): Promise<Redemption> {
+export async function readRedemption(ctx: Context, id: string): Promise<Redemption> {
   const stored = await getJson(ctx, redemptionKey(ctx, id));
   if (stored === undefined) throw new GecError('REDEMPTION_NOT_FOUND', `redemption ${id} does not exist`);
   return Object.assign(new Redemption(), stored as Redemption);
 }
 
-async function readExchange(ctx: Context, id: string): Promise<Exchange> {
+export async function readExchange(ctx: Context, id: string): Promise<Exchange> {
   const stored = await getJson(ctx, exchangeKey(ctx, id));
   if (stored === undefined) throw new GecError('EXCHANGE_NOT_FOUND', `exchange ${id} does not exist`);
   return Object.assign(new Exchange(), stored as Exchange);
