@@ -5,6 +5,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { auditLogMiddleware } from './audit/audit-log';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { QuietFrameworkLogger, requestIdMiddleware } from './common/logging';
 import { ProblemFilter } from './common/problem.filter';
 import { Resources } from './common/resources';
@@ -41,6 +44,7 @@ export async function createApp(
     app.flushLogs();
     app.disable('x-powered-by');
     app.use(requestIdMiddleware);
+    app.use(auditLogMiddleware(app.get<DataSource>(getDataSourceToken())));
     app.use(jsonBody(bytesOf(config.bodyLimit)));
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(createValidationPipe());

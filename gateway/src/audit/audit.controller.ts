@@ -14,6 +14,8 @@ import {
   ProjectionAuditDto,
   ProjectionAuditQueryDto,
 } from './audit.dto';
+import { AuditLogPageDto, AuditLogQueryDto } from './audit-log.dto';
+import { AuditLogService } from './audit-log.service';
 import { ChainVerifier } from './chain-verifier';
 import { AUDIT_TABLES, ProjectionAudit, type AuditTable } from './projection-audit';
 
@@ -36,7 +38,26 @@ export class AuditController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly verifier: ChainVerifier,
     private readonly projection: ProjectionAudit,
+    private readonly auditLog: AuditLogService,
   ) {}
+
+  @Get('log')
+  @Roles('regulator')
+  @ApiOperation({
+    operationId: 'listRegulatorAuditLog',
+    summary: 'The regulator audit log: every request of a regulator key (who, what, when, result)',
+    description:
+      'Every request made with a regulator’s API key, oldest first: the key’s id, role and whom it acts for; ' +
+      'method, path with query and operationId; when it arrived and was answered; its status and problem code. ' +
+      'Each row is written before the answer is sent; the table is append-only in the database (a trigger ' +
+      'refuses UPDATE, DELETE and TRUNCATE). Filters: `from`, `to` (time received), `apiKeyId`, `status`. ' +
+      'Regulators only; reading it is recorded too.',
+  })
+  @ApiOkResponse({ type: AuditLogPageDto })
+  @ApiProblems(400)
+  log(@Query() query: AuditLogQueryDto): Promise<AuditLogPageDto> {
+    return this.auditLog.list(query);
+  }
 
   @Get('chain')
   @Roles('admin', 'regulator')

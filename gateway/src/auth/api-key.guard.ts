@@ -9,6 +9,8 @@ import { RequestSigningService, SIGNED_STREAM_KEY } from './request-signing';
 import type { Role } from './roles';
 
 export const API_KEY_HEADER = 'x-api-key';
+/** Where @nestjs/swagger's @ApiOperation keeps its options (its DECORATORS.API_OPERATION). */
+const API_OPERATION_METADATA = 'swagger/apiOperation';
 
 /**
  * The global guard: a request needs a valid, unrevoked API key (401 otherwise), within the key's rate limit
@@ -44,6 +46,12 @@ export class ApiKeyGuard implements CanActivate {
     const principal = await this.apiKeys.authenticate(key);
     if (!principal) throw new ProblemError(401, 'API_KEY_INVALID', 'the API key is unknown or revoked');
     request.principal = principal;
+    // For the regulator audit log: which documented operation this request is, refused or not.
+    const operation = this.reflector.get<{ operationId?: string } | undefined>(
+      API_OPERATION_METADATA,
+      context.getHandler(),
+    );
+    (request as { operationId?: string }).operationId = operation?.operationId;
     this.rateLimiter.take(principal.keyId, request.method ?? 'GET');
     if (!roles.includes(principal.role)) {
       throw new ProblemError(

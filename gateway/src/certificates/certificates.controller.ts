@@ -11,6 +11,7 @@ import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
 import { ApiProblems, locationHeader } from '../common/openapi';
+import { ProblemError } from '../common/problem';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency.service';
 import { IDEMPOTENCY_DOC } from '../units/units.controller';
 import {
@@ -23,13 +24,13 @@ import {
   LotDto,
   LotHistoryDto,
   LotPageDto,
-  ProvenanceDto,
   RedemptionCheckDto,
   SERIAL_EXAMPLE,
   SplitLotDto,
   TransferLotDto,
   WithdrawLotDto,
 } from './certificates.dto';
+import { ProvenanceDto, VoucherProvenanceDto } from './provenance.dto';
 import { CertificatesService } from './certificates.service';
 import { checkSerial, LedgerGateway } from './ledger-support';
 
@@ -144,6 +145,30 @@ export class LotsController {
   @ApiProblems(400, 404)
   history(@Param('lotId') lotId: string): Promise<LotHistoryDto> {
     return this.certificates.lotHistory(checkSerial(lotId, 'lotId'));
+  }
+
+  @Get(':lotId/provenance')
+  @Roles(...READERS)
+  @ApiOperation({
+    operationId: 'getLotProvenance',
+    summary: 'Provenance of a lot, from the ledger',
+    description:
+      'The path of the lot’s serials from their issuance to this lot (each move of each lot on it, with ' +
+      'transaction, block, time and acting organisation), the lot’s own moves, and the vouchers, trade, ' +
+      'redemption or exchange on that path (queries:GetLotProvenance, then qscc for each transaction).',
+  })
+  @ApiParam({
+    name: 'lotId',
+    description: 'The lot id: the serial of the lot’s first certificate (32 characters)',
+    example: SERIAL_EXAMPLE,
+  })
+  @ApiOkResponse({ type: ProvenanceDto })
+  @ApiProblems(400, 404)
+  provenance(
+    @Param('lotId') lotId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ProvenanceDto> {
+    return this.certificates.lotProvenance(principal, checkSerial(lotId, 'lotId'));
   }
 
   @Post(':lotId/split')
@@ -291,10 +316,12 @@ export class SerialsController {
   @Roles(...READERS)
   @ApiOperation({
     operationId: 'getCertificateProvenance',
-    summary: 'Provenance of a serial number',
+    summary: 'Provenance of a serial number, from the ledger',
     description:
-      'From the lot its issuance created to the lot holding it now, each version that held the serial with its ' +
-      'transaction and block (from the ledger’s key history).',
+      'Issuance (unit, meters, attested generation, month) → each move of the lots that held this serial (not ' +
+      'the splits that moved other serials) → trade attestation → voucher → redemption, exchange, expiry or ' +
+      'withdrawal; each step with transaction id, block, time and acting organisation. Everything comes from ' +
+      'the ledger (queries:GetSerialProvenance, then qscc for each transaction), never from the projection.',
   })
   @ApiParam({
     name: 'serial',
@@ -309,5 +336,42 @@ export class SerialsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<ProvenanceDto> {
     return this.certificates.provenance(principal, checkSerial(serial));
+  }
+}
+
+const VOUCHER_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+@ApiTags('vouchers')
+@Controller('v1/vouchers')
+export class VoucherProvenanceController {
+  constructor(private readonly certificates: CertificatesService) {}
+
+  @Get(':id/provenance')
+  @Roles(...READERS)
+  @ApiOperation({
+    operationId: 'getVoucherProvenance',
+    summary: 'Provenance of every lot a voucher holds, from the ledger',
+    description:
+      'For each source lot of the voucher (绿电凭证): its issuance, each move of the lots on its path, the trade ' +
+      'attestation that put it in custody and the voucher’s own status changes, each with transaction, block, ' +
+      'time and acting organisation (queries:GetVoucherProvenance, then qscc for each transaction).',
+  })
+  @ApiParam({
+    name: 'id',
+    description: 'The voucher id: VCH- and the trade id',
+    example: 'VCH-T-2026-10-0001',
+  })
+  @ApiOkResponse({ type: VoucherProvenanceDto })
+  @ApiProblems(400, 404)
+  provenance(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<VoucherProvenanceDto> {
+    if (!VOUCHER_ID_PATTERN.test(id)) {
+      throw new ProblemError(400, 'VALIDATION_FAILED', 'the request is invalid: id', {
+        errors: [{ field: 'id', message: 'id must be 1-64 characters of A-Z a-z 0-9 . _ -' }],
+      });
+    }
+    return this.certificates.voucherProvenance(principal, id);
   }
 }

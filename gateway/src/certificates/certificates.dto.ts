@@ -1,10 +1,4 @@
-import type {
-  CertificateLot,
-  Issuance,
-  LotHistoryEntry,
-  RedemptionCheck,
-  SerialProvenance,
-} from '@gec/chaincode';
+import type { CertificateLot, Issuance, RedemptionCheck } from '@gec/chaincode';
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQueryDto } from '../common/pagination';
@@ -534,81 +528,6 @@ export class RedemptionCheckDto {
   electricityReference!: string | null;
 }
 
-@ApiSchema({ description: 'One committed version of a lot that held the serial' })
-export class ProvenanceEntryDto {
-  @ApiProperty({
-    description: 'Ledger transaction of this step',
-    example: '3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b',
-  })
-  txId!: string;
-  @ApiProperty({
-    description: 'Its block; null while not yet known',
-    nullable: true,
-    type: Number,
-    example: 12,
-  })
-  blockNumber!: number | null;
-  @ApiProperty({
-    description: 'When it was committed (ledger time, UTC)',
-    example: '2026-10-08T02:00:00.000Z',
-  })
-  committedAt!: string;
-  @ApiProperty({ description: 'Holder after the step', example: 'GEN-ZJ-001' })
-  owner!: string;
-  @ApiProperty({ description: 'Lot state after the step', example: 'ACTIVE' })
-  status!: string;
-  @ApiProperty({ description: 'First serial of the lot after the step', example: SERIAL_EXAMPLE })
-  serialStart!: string;
-  @ApiProperty({ description: 'Last serial of the lot after the step', example: SERIAL_END_EXAMPLE })
-  serialEnd!: string;
-}
-
-@ApiSchema({ description: 'One lot on a serial’s path, with the versions of it that held the serial' })
-export class ProvenanceStepDto {
-  @ApiProperty({
-    description: 'A lot on the serial’s path, from the issued lot to the current one',
-    // A lot split off the issued lot: named by its own first serial.
-    example: 'P3309002024000017' + '202609' + '0000061' + 'WT',
-  })
-  lotId!: string;
-  @ApiProperty({
-    description: 'The lot it was split from; null for the issued lot',
-    example: SERIAL_EXAMPLE,
-    nullable: true,
-    type: String,
-  })
-  parentLotId!: string | null;
-  @ApiProperty({
-    description: 'When the lot came into being (ledger time, UTC)',
-    example: '2026-10-08T02:00:00.000Z',
-  })
-  createdAt!: string;
-  @ApiProperty({
-    type: [ProvenanceEntryDto],
-    description: 'Versions of the lot that held the serial, oldest first',
-  })
-  entries!: ProvenanceEntryDto[];
-}
-
-@ApiSchema({
-  description: 'Where a certificate has been: from the lot its issuance created to the lot holding it now',
-})
-export class ProvenanceDto {
-  @ApiProperty({ description: 'The certificate serial asked about', example: SERIAL_EXAMPLE })
-  serial!: string;
-  @ApiProperty({ description: 'The lot holding it now', example: SERIAL_EXAMPLE })
-  lotId!: string;
-  @ApiProperty({ description: 'That lot’s state', example: 'REDEEMED' })
-  status!: string;
-  @ApiProperty({ description: 'Its holder now', example: 'CON-SH-001' })
-  owner!: string;
-  @ApiProperty({
-    type: [ProvenanceStepDto],
-    description: 'From the issued lot to the lot holding the serial now',
-  })
-  steps!: ProvenanceStepDto[];
-}
-
 // ---- Mapping ledger objects to responses ---------------------------------------------------------------------
 
 export function toLotDto(lot: CertificateLot, blockNumber: number): LotDto {
@@ -697,29 +616,5 @@ export function toRedemptionCheckDto(check: RedemptionCheck): RedemptionCheckDto
     consumedTxId: orNull(check.consumedTxId),
     exchangeId: orNull(check.exchangeId),
     electricityReference: orNull(check.electricityReference),
-  };
-}
-
-export function toProvenanceDto(provenance: SerialProvenance, blocks: Map<string, number>): ProvenanceDto {
-  const entry = (e: LotHistoryEntry): ProvenanceEntryDto => ({
-    txId: e.txId,
-    blockNumber: blocks.get(e.txId) ?? null,
-    committedAt: iso(e.timestamp),
-    owner: e.lot.owner,
-    status: e.lot.status,
-    serialStart: e.lot.serialStart,
-    serialEnd: e.lot.serialEnd,
-  });
-  return {
-    serial: provenance.serial,
-    lotId: provenance.lotId,
-    status: provenance.status,
-    owner: provenance.owner,
-    steps: provenance.steps.map((step) => ({
-      lotId: step.lotId,
-      parentLotId: orNull(step.parentLotId),
-      createdAt: iso(step.createdAt),
-      entries: step.entries.map(entry),
-    })),
   };
 }

@@ -4,6 +4,7 @@ import type {
   LotChangeResult,
   RedemptionCheck,
   SerialProvenance,
+  VoucherProvenance,
 } from '@gec/chaincode';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -21,18 +22,23 @@ import {
   LotChangeDto,
   LotDto,
   LotHistoryDto,
-  ProvenanceDto,
   RedemptionCheckDto,
   SplitLotDto,
   toIssuanceDto,
   toLotDto,
-  toProvenanceDto,
   toRedemptionCheckDto,
   TransferLotDto,
   WithdrawLotDto,
 } from './certificates.dto';
-import { DocRow, LedgerGateway, projectedPage, proof } from './ledger-support';
+import { DocRow, iso, LedgerGateway, projectedPage, proof } from './ledger-support';
 import { LOT_EVENTS, projectLotEvent } from './lot-projection';
+import {
+  ProvenanceDto,
+  TxFacts,
+  VoucherProvenanceDto,
+  provenanceTxIds,
+  toProvenanceDto,
+} from './provenance.dto';
 
 const SERIAL = /^([0-9A-Z]{17})(\d{4})(\d{2})(\d{7})([WSHBGO])([TN])$/;
 
@@ -245,17 +251,58 @@ export class CertificatesService implements OnModuleInit {
     );
   }
 
-  /** Provenance of a serial from the ledger's key history (queries:GetSerialProvenance), with block numbers. */
+  /**
+   * Provenance of a serial, all from the ledger: one evaluate of queries:GetSerialProvenance walks the lots on
+   * the serial's path (the lot holding it found with one range read of the serial-range index, each lot's moves
+   * with one read of its move index) and returns the issuance, vouchers, trades, redemption and exchange; then
+   * the ledger's own record of every transaction it names (qscc: block, validation code, time, submitting MSP).
+   * Nothing comes from the PostgreSQL projection, so an edited row cannot change the answer.
+   */
   async provenance(principal: Principal, serial: string): Promise<ProvenanceDto> {
-    const provenance = await this.ledger.evaluate<SerialProvenance>(
-      principal.identity,
-      'queries:GetSerialProvenance',
-      serial,
+    return this.proven(
+      await this.ledger.evaluate<SerialProvenance>(principal.identity, 'queries:GetSerialProvenance', serial),
     );
-    const txIds = [...new Set(provenance.steps.flatMap((step) => step.entries.map((e) => e.txId)))];
-    const rows = (await this.query('SELECT tx_id, block_number FROM projected_events WHERE tx_id = ANY($1)', [
-      txIds,
-    ])) as Array<{ tx_id: string; block_number: string }>;
-    return toProvenanceDto(provenance, new Map(rows.map((r) => [r.tx_id, Number(r.block_number)])));
+  }
+
+  /** Provenance of a lot: the path of its serials from issuance, and its own moves (queries:GetLotProvenance). */
+  async lotProvenance(principal: Principal, lotId: string): Promise<ProvenanceDto> {
+    return this.proven(
+      await this.ledger.evaluate<SerialProvenance>(principal.identity, 'queries:GetLotProvenance', lotId),
+    );
+  }
+
+  /** Provenance of each lot a voucher holds (queries:GetVoucherProvenance). */
+  async voucherProvenance(principal: Principal, voucherId: string): Promise<VoucherProvenanceDto> {
+    const result = await this.ledger.evaluate<VoucherProvenance>(
+      principal.identity,
+      'queries:GetVoucherProvenance',
+      voucherId,
+    );
+    return {
+      voucherId: result.voucher.voucherId,
+      status: result.voucher.status,
+      tradeId: result.voucher.tradeId,
+      lots: await Promise.all(result.lots.map((lot) => this.proven(lot))),
+    };
+  }
+
+  private async proven(provenance: SerialProvenance): Promise<ProvenanceDto> {
+    const facts = new Map<string, TxFacts>();
+    await Promise.all(
+      provenanceTxIds(provenance).map(async (txId) => {
+        const info = await this.ledger.transaction(txId);
+        if (info) {
+          facts.set(txId, {
+            blockNumber: info.blockNumber,
+            txNumber: info.txNumber,
+            validationCode: info.validationCode,
+            committedAt: iso(info.timestamp),
+            mspId: info.creatorMspId,
+            transaction: info.transaction,
+          });
+        }
+      }),
+    );
+    return toProvenanceDto(provenance, facts);
   }
 }

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
-import type { IdentityRef, LedgerPort, SubmittedTransaction } from '../ledger/port';
+import type { IdentityRef, LedgerPort, SubmittedTransaction, TransactionInfo } from '../ledger/port';
 import { Projector } from '../projection/projector.service';
 
 /**
@@ -142,6 +142,11 @@ export class LedgerGateway {
       throw withFieldErrors(error);
     });
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  }
+
+  /** The ledger's record of a transaction (qscc), or undefined when the ledger does not know it. */
+  transaction(txId: string): Promise<TransactionInfo | undefined> {
+    return this.ledger.getTransaction(txId);
   }
 
   /** The block of a committed transaction (qscc), or null when the ledger does not know it. */
