@@ -555,6 +555,8 @@ describe('the OpenAPI document against real answers', () => {
       await get(`/v1/certificates/${serial.slice(0, 23)}9999999WT/redemption`).expect(404);
       await get(`/v1/certificates/${serial}/provenance`).expect(200);
       await get(`/v1/certificates/${serial.slice(0, 23)}9999999WT/provenance`).expect(404);
+      await get(`/v1/lots/${newLot}/provenance`, 'regulator').expect(200);
+      await get(`/v1/lots/${serial.slice(0, 23)}9999999WT/provenance`).expect(404);
     });
   });
 
@@ -673,6 +675,8 @@ describe('the OpenAPI document against real answers', () => {
       const printed = await get('/v1/vouchers/VCH-T-OK/print').expect(200);
       expect(printed.headers['content-type']).toMatch(/^text\/html/);
       await get('/v1/vouchers/VCH-404/print').expect(404);
+      await get('/v1/vouchers/VCH-T-OK/provenance', 'regulator').expect(200);
+      await get('/v1/vouchers/VCH-404/provenance').expect(404);
       await post('/v1/vouchers/VCH-T-OK/release', {}, 'trading-center').expect(200);
       await post('/v1/vouchers/VCH-404/release', {}, 'trading-center').expect(404);
       await post(
@@ -717,6 +721,13 @@ describe('the OpenAPI document against real answers', () => {
       expect(check.body.ok).toBe(true);
       await get('/v1/audit/projection?tables=api_keys', 'admin').expect(400);
       await get('/v1/audit/projection', 'energy-platform').expect(403);
+    });
+
+    it('lists the regulator audit log for regulators only', async () => {
+      const log = await get('/v1/audit/log?limit=5', 'regulator').expect(200);
+      expect(log.body.items.length).toBeGreaterThan(0);
+      await get('/v1/audit/log?status=42', 'regulator').expect(400);
+      await get('/v1/audit/log', 'admin').expect(403);
     });
   });
 
