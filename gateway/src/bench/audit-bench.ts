@@ -9,7 +9,8 @@
  *   - the provenance of a serial in a lot split off in the middle (issuance → split → transfer),
  *   - the provenance of a serial the issued lot kept through every split (its only move: the issuance),
  *   - the provenance of that issued lot by lot id,
- * and reports p50 and p99 of each. For comparison it times, in the gateway's process, what the former provenance
+ * each with the regulator's key (every request recorded in the audit log before it is answered) and again with
+ * the admin key (not recorded), and reports p50 and p99 of each. For comparison it times, in the gateway's process, what the former provenance
  * read for the kept serial: the issued lot's whole key history (queries:GetLotHistory).
  *
  * Settings: BENCH_SPLITS (10000), BENCH_REQUESTS (1000 per path), BENCH_WARMUP (50), BENCH_README=off leaves the
@@ -195,13 +196,16 @@ async function main(): Promise<void> {
     }
     formerMs.sort((a, b) => a - b);
 
-    const paths = [
+    const paths: AuditLoadJob['paths'] = [
       { name: 'serial-split-off', path: `/v1/certificates/${history.middleSerial}/provenance` },
       { name: 'serial-kept', path: `/v1/certificates/${history.rootSerial}/provenance` },
       { name: 'lot-issued', path: `/v1/lots/${history.rootLot}/provenance` },
     ];
     const jobFile = join(dataDir, 'audit-job.json');
     const resultFile = join(dataDir, 'audit-result.json');
+    // The same three asked with an admin key: the same answers without the regulator audit log's INSERT (a
+    // synchronous commit before each answer), to show what the provenance itself costs and what the log adds.
+    paths.push(...paths.map((p) => ({ ...p, name: `${p.name}-admin`, apiKey: adminKey })));
     const job: AuditLoadJob = { url, apiKey: regulatorKey, paths, requests, warmup };
     await writeFile(jobFile, JSON.stringify(job));
     await new Promise<void>((resolve, reject) => {
@@ -220,9 +224,13 @@ async function main(): Promise<void> {
     ];
     const rows: string[] = [];
     const describe: Record<string, string> = {
-      'serial-split-off': 'provenance of a serial split off in the middle, then transferred (3 steps)',
-      'serial-kept': 'provenance of a serial the issued lot kept through every split (1 step)',
-      'lot-issued': 'provenance of the issued lot by lot id',
+      'serial-split-off':
+        'provenance of a serial split off in the middle, then transferred (3 steps), regulator key',
+      'serial-kept': 'provenance of a serial the issued lot kept through every split (1 step), regulator key',
+      'lot-issued': 'provenance of the issued lot by lot id, regulator key',
+      'serial-split-off-admin': 'the same split-off serial, admin key (no audit-log write)',
+      'serial-kept-admin': 'the same kept serial, admin key (no audit-log write)',
+      'lot-issued-admin': 'the same lot, admin key (no audit-log write)',
     };
     for (const { name } of paths) {
       const { latenciesMs, status } = result[name];

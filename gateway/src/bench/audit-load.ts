@@ -4,7 +4,7 @@
  *
  *   node gateway/dist/bench/audit-load.js JOB.json RESULT.json
  *
- * JOB: { url, apiKey, paths: [{ name, path }], requests, warmup }
+ * JOB: { url, apiKey, paths: [{ name, path, apiKey? }], requests, warmup }
  * RESULT: { [name]: { latenciesMs: number[], status: { [code]: count } } }
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 export interface AuditLoadJob {
   url: string;
   apiKey: string;
-  paths: Array<{ name: string; path: string }>;
+  paths: Array<{ name: string; path: string; apiKey?: string }>;
   requests: number;
   warmup: number;
 }
@@ -39,14 +39,14 @@ async function main(): Promise<void> {
   const [jobFile, resultFile] = process.argv.slice(2);
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as AuditLoadJob;
   const result: AuditLoadResult = {};
-  for (const { name, path } of job.paths) {
+  for (const { name, path, apiKey = job.apiKey } of job.paths) {
     const url = `${job.url}${path}`;
-    for (let i = 0; i < job.warmup; i++) await get(url, job.apiKey);
+    for (let i = 0; i < job.warmup; i++) await get(url, apiKey);
     const latenciesMs: number[] = [];
     const status: Record<string, number> = {};
     for (let i = 0; i < job.requests; i++) {
       const started = performance.now();
-      const code = await get(url, job.apiKey);
+      const code = await get(url, apiKey);
       latenciesMs.push(performance.now() - started);
       status[code] = (status[code] ?? 0) + 1;
     }
