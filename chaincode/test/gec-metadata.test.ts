@@ -87,6 +87,8 @@ const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
     ListObjects: 'EVALUATE',
     GetLotHistory: 'EVALUATE',
     GetSerialProvenance: 'EVALUATE',
+    GetLotProvenance: 'EVALUATE',
+    GetVoucherProvenance: 'EVALUATE',
   },
   parameters: { GetParameters: 'EVALUATE', SetParameters: 'SUBMIT', Pause: 'SUBMIT', Resume: 'SUBMIT' },
 };
