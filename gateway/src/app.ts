@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { auditLogMiddleware } from './audit/audit-log';
+import { MetricsService } from './metrics/metrics.service';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { QuietFrameworkLogger, requestIdMiddleware } from './common/logging';
@@ -44,7 +45,7 @@ export async function createApp(
     app.flushLogs();
     app.disable('x-powered-by');
     app.use(requestIdMiddleware);
-    app.use(auditLogMiddleware(app.get<DataSource>(getDataSourceToken())));
+    app.use(auditLogMiddleware(app.get<DataSource>(getDataSourceToken()), app.get(MetricsService)));
     app.use(jsonBody(bytesOf(config.bodyLimit)));
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(createValidationPipe());

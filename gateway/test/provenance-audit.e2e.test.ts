@@ -275,6 +275,25 @@ describe('regulator audit: provenance and audit log', () => {
       expect(await count()).toBe(before);
     });
 
+    it('never breaks a request when the row cannot be written: the answer is sent and the failure counted', async () => {
+      const failed = async () => {
+        const text = (await gateway.http.get('/metrics').expect(200)).text;
+        const line = text
+          .split('\n')
+          .find((l) => l.startsWith('gec_regulator_audit_records_total{outcome="failed"}'));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      const before = await failed();
+      await db.query('ALTER TABLE regulator_audit_log RENAME TO regulator_audit_log_away');
+      try {
+        const res = await get('/v1/lots?limit=3').expect(200);
+        expect(res.body.items).toHaveLength(3);
+      } finally {
+        await db.query('ALTER TABLE regulator_audit_log_away RENAME TO regulator_audit_log');
+      }
+      expect(await failed()).toBe(before + 1);
+    });
+
     it('is readable by regulators only', async () => {
       for (const role of ['admin', 'trading-center', 'energy-platform'] as const) {
         const res = await get('/v1/audit/log', role).expect(403);

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/roles';
 import { redactedUrl } from '../common/logging';
+import type { MetricsService } from '../metrics/metrics.service';
 
 /** The role whose every request is recorded. */
 export const AUDITED_ROLE = 'regulator';
@@ -54,7 +55,7 @@ function problemCode(res: ServerResponse, chunk: unknown): string | null {
  * stored`): recording never breaks a request, and a lost row is never silent. Requests without a key, or with a
  * key that is not a regulator's, are not recorded here (the request log names them).
  */
-export function auditLogMiddleware(dataSource: DataSource) {
+export function auditLogMiddleware(dataSource: DataSource, metrics?: MetricsService) {
   const logger = new Logger('AuditLog');
   return (req: IncomingMessage & OperationTagged, res: ServerResponse, next: () => void): void => {
     const receivedAt = new Date();
@@ -91,9 +92,13 @@ export function auditLogMiddleware(dataSource: DataSource) {
           record.status,
           record.problemCode,
         ])
-        .catch((error: unknown) => {
-          logger.error({ msg: 'regulator audit record not stored', record, error: String(error) });
-        })
+        .then(
+          () => metrics?.auditRecords.inc({ outcome: 'stored' }),
+          (error: unknown) => {
+            metrics?.auditRecords.inc({ outcome: 'failed' });
+            logger.error({ msg: 'regulator audit record not stored', record, error: String(error) });
+          },
+        )
         .finally(() => end(...args));
       return res;
     };

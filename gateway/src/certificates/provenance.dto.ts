@@ -255,6 +255,16 @@ export class ProvenanceDto {
     type: ProvenanceIssuanceDto,
     nullable: true,
     description: 'The issuance that created it (null only for a ledger missing the issuance object)',
+    example: {
+      id: 'P3309002024000017202609',
+      unitId: 'UNIT-ZJ-WIND-01',
+      productionMonth: '2026-09',
+      meters: [{ meterId: 'MTR-ZJ-0001', version: 1, totalKwh: '120900.000' }],
+      attestedKwh: '120900.000',
+      certificates: 120,
+      issuedByMsp: 'GridMSP',
+      txId: TX_EXAMPLE,
+    },
   })
   issuance!: ProvenanceIssuanceDto | null;
   @ApiProperty({

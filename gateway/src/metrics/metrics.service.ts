@@ -56,6 +56,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Regulator audit-log rows: stored before the answer, or not stored (the record then went to the error log). */
+  readonly auditRecords = new Counter({
+    name: 'gec_regulator_audit_records_total',
+    help: 'Regulator requests recorded in regulator_audit_log, by outcome (stored, failed: logged at error level instead)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly lotsExpired = new Counter({
     name: 'gec_lots_expired_total',
     help: 'Lots the expiry sweep expired on the ledger',
