@@ -488,6 +488,11 @@ export class GecClient {
     return this.call('getLotHistory', { ...options, path: { lotId } });
   }
 
+  /** The lot's provenance from the ledger: its serials' path from issuance and its own moves. */
+  getLotProvenance(lotId: string, options?: CallOptions) {
+    return this.call('getLotProvenance', { ...options, path: { lotId } });
+  }
+
   splitLot(lotId: string, body: RequestBody<'splitLot'>, options?: WriteOptions) {
     return this.call('splitLot', { ...options, path: { lotId }, body });
   }
@@ -597,6 +602,11 @@ export class GecClient {
     return this.call('getVoucher', { ...options, path: { id } });
   }
 
+  /** The provenance of every lot the voucher holds, from the ledger. */
+  getVoucherProvenance(id: string, options?: CallOptions) {
+    return this.call('getVoucherProvenance', { ...options, path: { id } });
+  }
+
   /** The voucher as a self-contained HTML page. */
   printVoucher(id: string, options?: CallOptions) {
     return this.call('printVoucher', { ...options, path: { id } });
@@ -641,6 +651,11 @@ export class GecClient {
   }
 
   // ── audit (regulator, admin) ────────────────────────────────────────────────────────────────────────────────
+
+  /** The regulator audit log: every request of a regulator key, oldest first (regulators only). */
+  listRegulatorAuditLog(query?: QueryParams<'listRegulatorAuditLog'>, options?: CallOptions) {
+    return this.call('listRegulatorAuditLog', { ...options, query });
+  }
 
   /** Verifies a range of blocks of the ledger, naming each failure by block, check, expected and found. */
   verifyChain(query?: QueryParams<'verifyChain'>, options?: CallOptions) {

@@ -59,6 +59,7 @@ export const OPERATIONS = {
   listLots: { method: 'GET', path: '/v1/lots' },
   getLot: { method: 'GET', path: '/v1/lots/{lotId}' },
   getLotHistory: { method: 'GET', path: '/v1/lots/{lotId}/history' },
+  getLotProvenance: { method: 'GET', path: '/v1/lots/{lotId}/provenance' },
   splitLot: { method: 'POST', path: '/v1/lots/{lotId}/split', idempotencyKey: 'optional' },
   transferLot: { method: 'POST', path: '/v1/lots/{lotId}/transfer', idempotencyKey: 'optional' },
   expireLot: { method: 'POST', path: '/v1/lots/{lotId}/expire' },
@@ -83,6 +84,7 @@ export const OPERATIONS = {
 
   listVouchers: { method: 'GET', path: '/v1/vouchers' },
   getVoucher: { method: 'GET', path: '/v1/vouchers/{id}' },
+  getVoucherProvenance: { method: 'GET', path: '/v1/vouchers/{id}/provenance' },
   printVoucher: { method: 'GET', path: '/v1/vouchers/{id}/print' },
   releaseVoucher: { method: 'POST', path: '/v1/vouchers/{id}/release' },
   claimVoucher: { method: 'POST', path: '/v1/vouchers/{id}/claim' },
@@ -96,6 +98,7 @@ export const OPERATIONS = {
   listExchanges: { method: 'GET', path: '/v1/exchanges' },
   getExchange: { method: 'GET', path: '/v1/exchanges/{id}' },
 
+  listRegulatorAuditLog: { method: 'GET', path: '/v1/audit/log' },
   verifyChain: { method: 'GET', path: '/v1/audit/chain' },
   checkProjection: { method: 'GET', path: '/v1/audit/projection' },
 

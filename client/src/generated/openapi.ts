@@ -296,6 +296,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lots/{lotId}/provenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Provenance of a lot, from the ledger
+         * @description The path of the lot’s serials from their issuance to this lot (each move of each lot on it, with transaction, block, time and acting organisation), the lot’s own moves, and the vouchers, trade, redemption or exchange on that path (queries:GetLotProvenance, then qscc for each transaction).
+         */
+        get: operations["getLotProvenance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lots/{lotId}/split": {
         parameters: {
             query?: never;
@@ -404,10 +424,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Provenance of a serial number
-         * @description From the lot its issuance created to the lot holding it now, each version that held the serial with its transaction and block (from the ledger’s key history).
+         * Provenance of a serial number, from the ledger
+         * @description Issuance (unit, meters, attested generation, month) → each move of the lots that held this serial (not the splits that moved other serials) → trade attestation → voucher → redemption, exchange, expiry or withdrawal; each step with transaction id, block, time and acting organisation. Everything comes from the ledger (queries:GetSerialProvenance, then qscc for each transaction), never from the projection.
          */
         get: operations["getCertificateProvenance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vouchers/{id}/provenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Provenance of every lot a voucher holds, from the ledger
+         * @description For each source lot of the voucher (绿电凭证): its issuance, each move of the lots on its path, the trade attestation that put it in custody and the voucher’s own status changes, each with transaction, block, time and acting organisation (queries:GetVoucherProvenance, then qscc for each transaction).
+         */
+        get: operations["getVoucherProvenance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -792,6 +832,26 @@ export interface paths {
         };
         /** A trade’s status: state, timestamps, every check with inputs and result, transaction, voucher */
         get: operations["getTrade"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The regulator audit log: every request of a regulator key (who, what, when, result)
+         * @description Every request made with a regulator’s API key, oldest first: the key’s id, role and whom it acts for; method, path with query and operationId; when it arrived and was answered; its status and problem code. Each row is written before the answer is sent; the table is append-only in the database (a trigger refuses UPDATE, DELETE and TRUNCATE). Filters: `from`, `to` (time received), `apiKeyId`, `status`. Regulators only; reading it is recorded too.
+         */
+        get: operations["listRegulatorAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2115,6 +2175,305 @@ export interface components {
             /** @description Oldest first */
             versions: components["schemas"]["LotVersionDto"][];
         };
+        /** @description A meter total the issuance counted (attested on the ledger) */
+        ProvenanceMeterDto: {
+            /**
+             * @description Generation meter
+             * @example MTR-ZJ-0001
+             */
+            meterId: string;
+            /**
+             * @description Version of its monthly attestation used
+             * @example 1
+             */
+            version: number;
+            /**
+             * @description Its attested monthly total, kWh (3 decimals)
+             * @example 74400.000
+             */
+            totalKwh: string;
+        };
+        /** @description The issuance (注册绿证) that created the serial */
+        ProvenanceIssuanceDto: {
+            /**
+             * @description Issuance id (project code + YYYYMM)
+             * @example P3309002024000017202609
+             */
+            id: string;
+            /**
+             * @description Generating unit
+             * @example UNIT-ZJ-WIND-01
+             */
+            unitId: string;
+            /**
+             * @description Production month (Asia/Shanghai)
+             * @example 2026-09
+             */
+            productionMonth: string;
+            /** @description The meters and attested totals it counted */
+            meters: components["schemas"]["ProvenanceMeterDto"][];
+            /**
+             * @description Attested generation of the month, kWh
+             * @example 120900.000
+             */
+            attestedKwh: string;
+            /**
+             * @description Certificates issued
+             * @example 120
+             */
+            certificates: number;
+            /**
+             * @description Organisation that issued
+             * @example GridMSP
+             */
+            issuedByMsp: string;
+            /**
+             * @description Its transaction
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             */
+            txId: string;
+        };
+        /** @description One step of a certificate’s life, proven by its ledger transaction */
+        ProvenanceEventDto: {
+            /**
+             * @description What happened: ISSUED (注册绿证), SPLIT (a part became a lot of its own, same holder), TRANSFERRED, LISTED (绿证售卖), DELISTED, SOLD (from a listing), TRADE_ATTESTED (moved into voucher custody with a trade), VOUCHER_RELEASED / VOUCHER_CLAIMED / VOUCHER_REVOKED, RETURNED (back to ACTIVE from custody), REDEEMED (兑付/核销), EXCHANGED (绿电兑换), EXPIRED, WITHDRAWN, CHANGED (anything else)
+             * @example TRADE_ATTESTED
+             * @enum {string}
+             */
+            kind: "ISSUED" | "SPLIT" | "TRANSFERRED" | "LISTED" | "DELISTED" | "SOLD" | "TRADE_ATTESTED" | "VOUCHER_RELEASED" | "VOUCHER_CLAIMED" | "VOUCHER_REVOKED" | "RETURNED" | "REDEEMED" | "EXCHANGED" | "EXPIRED" | "WITHDRAWN" | "CHANGED";
+            /**
+             * @description The ledger transaction of the step
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             */
+            txId: string;
+            /**
+             * @description Its block, from the ledger (qscc), not from the projection
+             * @example 12
+             */
+            blockNumber: number;
+            /**
+             * @description Its validation code on the ledger
+             * @example VALID
+             */
+            validationCode: string;
+            /**
+             * @description Transaction time (UTC)
+             * @example 2026-10-08T02:00:00.000Z
+             */
+            committedAt: string;
+            /**
+             * @description The organisation (MSP) that submitted it
+             * @example TradingCenterMSP
+             */
+            mspId: string;
+            /**
+             * @description The chaincode function it ran
+             * @example trades:AttestTrade
+             */
+            transaction: string;
+            /**
+             * @description The lot holding the serial after the step (null for voucher steps)
+             * @example P33090020240000172026090000061WT
+             */
+            lotId: string | null;
+            /**
+             * @description Holder after the step
+             * @example CON-SH-001
+             */
+            owner: string | null;
+            /**
+             * @description Lot state after the step
+             * @example IN_CUSTODY
+             */
+            status: string | null;
+            /**
+             * @description The issuance, listing, trade, voucher, redemption or exchange the step belongs to
+             * @example TRD-2026-10-0001
+             */
+            reference: string | null;
+            /**
+             * @description The step in words
+             * @example trade TRD-2026-10-0001 attested; voucher V-… holds the lot in custody for CON-SH-001
+             */
+            detail: string;
+        };
+        /** @description One committed move of a lot on the serial’s path */
+        ProvenanceEntryDto: {
+            /**
+             * @description Ledger transaction of this step
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             */
+            txId: string;
+            /**
+             * @description Its block, from the ledger; null when the ledger does not know the transaction
+             * @example 12
+             */
+            blockNumber: number | null;
+            /**
+             * @description When it was committed (ledger time, UTC)
+             * @example 2026-10-08T02:00:00.000Z
+             */
+            committedAt: string;
+            /**
+             * @description The organisation that submitted it
+             * @example TradingCenterMSP
+             */
+            mspId: string;
+            /**
+             * @description What the move was
+             * @example TRANSFERRED
+             * @enum {string}
+             */
+            kind: "ISSUED" | "SPLIT" | "TRANSFERRED" | "LISTED" | "DELISTED" | "SOLD" | "TRADE_ATTESTED" | "VOUCHER_RELEASED" | "VOUCHER_CLAIMED" | "VOUCHER_REVOKED" | "RETURNED" | "REDEEMED" | "EXCHANGED" | "EXPIRED" | "WITHDRAWN" | "CHANGED";
+            /**
+             * @description Holder after the step
+             * @example GEN-ZJ-001
+             */
+            owner: string;
+            /**
+             * @description Lot state after the step
+             * @example ACTIVE
+             */
+            status: string;
+            /**
+             * @description First serial of the lot after the step
+             * @example P33090020240000172026090000001WT
+             */
+            serialStart: string;
+            /**
+             * @description Last serial of the lot after the step
+             * @example P33090020240000172026090000061WT
+             */
+            serialEnd: string;
+        };
+        /** @description One lot on a serial’s path, with its moves while it held the serial */
+        ProvenanceStepDto: {
+            /**
+             * @description A lot on the serial’s path, from the issued lot to the current one
+             * @example P33090020240000172026090000061WT
+             */
+            lotId: string;
+            /**
+             * @description The lot it was split from; null for the issued lot
+             * @example P33090020240000172026090000001WT
+             */
+            parentLotId: string | null;
+            /**
+             * @description When the lot came into being (ledger time, UTC)
+             * @example 2026-10-08T02:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description moves: read from the lot’s move index on the ledger; history: the lot was written before that index existed and its moves come from its key history
+             * @example moves
+             * @enum {string}
+             */
+            source: "moves" | "history";
+            /** @description Moves of the lot while it held the serial, oldest first: its creation and every change but the splits that took other serials away */
+            entries: components["schemas"]["ProvenanceEntryDto"][];
+        };
+        /** @description A voucher (绿电凭证) and the trade attestation behind it */
+        ProvenanceVoucherDto: {
+            /**
+             * @description Voucher id
+             * @example V-TRD-2026-10-0001
+             */
+            voucherId: string;
+            /**
+             * @description Its status now
+             * @example IN_CUSTODY
+             */
+            status: string;
+            /**
+             * @description Holder (the buyer)
+             * @example CON-SH-001
+             */
+            consumer: string;
+            /**
+             * @description The attested trade
+             * @example TRD-2026-10-0001
+             */
+            tradeId: string;
+            /**
+             * @description GREEN_POWER or CERTIFICATE
+             * @example GREEN_POWER
+             */
+            tradeKind: string;
+            /**
+             * @description Seller
+             * @example GEN-ZJ-001
+             */
+            seller: string;
+            /**
+             * @description Volume, kWh
+             * @example 60000
+             */
+            volumeKwh: number;
+            /**
+             * @description SHA-256 of the canonical trade data attested on the ledger (null if the trade is not found)
+             * @example 9c1d…
+             */
+            tradeDataHash: string | null;
+            /**
+             * @description Organisation that attested the trade
+             * @example GridMSP
+             */
+            attestedByMsp: string | null;
+            /**
+             * @description The attestation’s transaction (it also issued the voucher)
+             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             */
+            txId: string;
+        };
+        /** @description Where a certificate has been, from the ledger: issuance → each move of the lots that held it → trade attestation → voucher → redemption, exchange, expiry or withdrawal */
+        ProvenanceDto: {
+            /**
+             * @description The certificate serial asked about (for a lot: its first serial)
+             * @example P33090020240000172026090000001WT
+             */
+            serial: string;
+            /**
+             * @description The lot holding it now
+             * @example P33090020240000172026090000061WT
+             */
+            lotId: string;
+            /**
+             * @description That lot’s state
+             * @example REDEEMED
+             */
+            status: string;
+            /**
+             * @description Its holder now
+             * @example CON-SH-001
+             */
+            owner: string;
+            /**
+             * @description The issuance that created it (null only for a ledger missing the issuance object)
+             * @example {
+             *       "id": "P3309002024000017202609",
+             *       "unitId": "UNIT-ZJ-WIND-01",
+             *       "productionMonth": "2026-09",
+             *       "meters": [
+             *         {
+             *           "meterId": "MTR-ZJ-0001",
+             *           "version": 1,
+             *           "totalKwh": "120900.000"
+             *         }
+             *       ],
+             *       "attestedKwh": "120900.000",
+             *       "certificates": 120,
+             *       "issuedByMsp": "GridMSP",
+             *       "txId": "3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b"
+             *     }
+             */
+            issuance: components["schemas"]["ProvenanceIssuanceDto"] | null;
+            /** @description Every step in ledger order, each with transaction, block, time and acting organisation */
+            timeline: components["schemas"]["ProvenanceEventDto"][];
+            /** @description From the issued lot to the lot holding the serial now */
+            steps: components["schemas"]["ProvenanceStepDto"][];
+            /** @description Vouchers holding a lot on the path */
+            vouchers: components["schemas"]["ProvenanceVoucherDto"][];
+        };
         /** @description Split a lot: how many of its highest serials become a new lot */
         SplitLotDto: {
             /**
@@ -2260,88 +2619,25 @@ export interface components {
              */
             electricityReference: string | null;
         };
-        /** @description One committed version of a lot that held the serial */
-        ProvenanceEntryDto: {
+        /** @description Provenance of each lot a voucher (绿电凭证) holds */
+        VoucherProvenanceDto: {
             /**
-             * @description Ledger transaction of this step
-             * @example 3f7c0b9e5d1a4c2b8e6f0a1d3c5b7e9f2a4c6e8b0d1f3a5c7e9b1d3f5a7c9e1b
+             * @description Voucher id
+             * @example V-TRD-2026-10-0001
              */
-            txId: string;
+            voucherId: string;
             /**
-             * @description Its block; null while not yet known
-             * @example 12
-             */
-            blockNumber: number | null;
-            /**
-             * @description When it was committed (ledger time, UTC)
-             * @example 2026-10-08T02:00:00.000Z
-             */
-            committedAt: string;
-            /**
-             * @description Holder after the step
-             * @example GEN-ZJ-001
-             */
-            owner: string;
-            /**
-             * @description Lot state after the step
-             * @example ACTIVE
+             * @description Its status now
+             * @example CLAIMED
              */
             status: string;
             /**
-             * @description First serial of the lot after the step
-             * @example P33090020240000172026090000001WT
+             * @description The attested trade behind it
+             * @example TRD-2026-10-0001
              */
-            serialStart: string;
-            /**
-             * @description Last serial of the lot after the step
-             * @example P33090020240000172026090000120WT
-             */
-            serialEnd: string;
-        };
-        /** @description One lot on a serial’s path, with the versions of it that held the serial */
-        ProvenanceStepDto: {
-            /**
-             * @description A lot on the serial’s path, from the issued lot to the current one
-             * @example P33090020240000172026090000061WT
-             */
-            lotId: string;
-            /**
-             * @description The lot it was split from; null for the issued lot
-             * @example P33090020240000172026090000001WT
-             */
-            parentLotId: string | null;
-            /**
-             * @description When the lot came into being (ledger time, UTC)
-             * @example 2026-10-08T02:00:00.000Z
-             */
-            createdAt: string;
-            /** @description Versions of the lot that held the serial, oldest first */
-            entries: components["schemas"]["ProvenanceEntryDto"][];
-        };
-        /** @description Where a certificate has been: from the lot its issuance created to the lot holding it now */
-        ProvenanceDto: {
-            /**
-             * @description The certificate serial asked about
-             * @example P33090020240000172026090000001WT
-             */
-            serial: string;
-            /**
-             * @description The lot holding it now
-             * @example P33090020240000172026090000001WT
-             */
-            lotId: string;
-            /**
-             * @description That lot’s state
-             * @example REDEEMED
-             */
-            status: string;
-            /**
-             * @description Its holder now
-             * @example CON-SH-001
-             */
-            owner: string;
-            /** @description From the issued lot to the lot holding the serial now */
-            steps: components["schemas"]["ProvenanceStepDto"][];
+            tradeId: string;
+            /** @description One per source lot, in the voucher’s order */
+            lots: components["schemas"]["ProvenanceDto"][];
         };
         /** @description Certificates to offer for sale (绿证售卖) at a price per certificate in fen */
         CreateListingDto: {
@@ -3684,6 +3980,79 @@ export interface components {
             meterEvidenceDigest: components["schemas"]["HashCheckDto"];
             /** @description Each meter attestation the check used, against the ledger and the readings now */
             meters: components["schemas"]["MeterEvidenceCheckDto"][];
+        };
+        /** @description One request of a regulator key: who, what, when, result */
+        AuditLogEntryDto: {
+            /**
+             * @description Position in the log (increasing; never reused)
+             * @example 1042
+             */
+            id: string;
+            /**
+             * @description When the request arrived
+             * @example 2026-12-06T05:10:00.123Z
+             */
+            receivedAt: string;
+            /**
+             * @description When its answer was recorded (just before it was sent)
+             * @example 2026-12-06T05:10:00.131Z
+             */
+            answeredAt: string;
+            /**
+             * @description The request id (X-Request-Id)
+             * @example 5b1f3c2e-7a9d-4e8b-a1c3-9d7f5e2b4a6c
+             */
+            requestId: string;
+            /**
+             * @description Who: the API key’s id (never the key)
+             * @example 0b8f2a4c-6d1e-4f3a-9b7c-2e5d8a1f4c6b
+             */
+            apiKeyId: string;
+            /**
+             * @description The key’s role
+             * @example regulator
+             */
+            role: string;
+            /**
+             * @description Whom the key acts for
+             * @example NEA-ZJ
+             */
+            actsFor: string | null;
+            /**
+             * @description HTTP method
+             * @example GET
+             */
+            method: string;
+            /**
+             * @description Path with query, as sent (credential-named query values and key-shaped text redacted)
+             * @example /v1/lots?status=REDEEMED&limit=100
+             */
+            path: string;
+            /**
+             * @description The documented operation (OpenAPI operationId); null for a path no operation serves
+             * @example listLots
+             */
+            operationId: string | null;
+            /**
+             * @description HTTP status of the answer
+             * @example 200
+             */
+            status: number;
+            /**
+             * @description The problem document’s code when the answer was a refusal or an error
+             * @example ROLE_NOT_ALLOWED
+             */
+            problemCode: string | null;
+        };
+        /** @description One page of the regulator audit log, oldest first */
+        AuditLogPageDto: {
+            /** @description Entries in the order they were recorded */
+            items: components["schemas"]["AuditLogEntryDto"][];
+            /**
+             * @description Cursor of the next page; null on the last
+             * @example eyJpZCI6IjEwNDIifQ
+             */
+            nextCursor: string | null;
         };
         /** @description A check of the chain verification and whether this ledger kind makes it */
         ChainCheckDto: {
@@ -7924,6 +8293,176 @@ export interface operations {
             };
         };
     };
+    getLotProvenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The lot id: the serial of the lot’s first certificate (32 characters) */
+                lotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvenanceDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:participant-not-found",
+                     *       "title": "Participant not found",
+                     *       "status": 404,
+                     *       "code": "PARTICIPANT_NOT_FOUND",
+                     *       "detail": "participant GEN-404 is not registered"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     splitLot: {
         parameters: {
             query?: never;
@@ -9104,6 +9643,176 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProvenanceDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:participant-not-found",
+                     *       "title": "Participant not found",
+                     *       "status": 404,
+                     *       "code": "PARTICIPANT_NOT_FOUND",
+                     *       "detail": "participant GEN-404 is not registered"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    getVoucherProvenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The voucher id: VCH- and the trade id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherProvenanceDto"];
                 };
             };
             /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
@@ -14200,6 +14909,168 @@ export interface operations {
                      *       "status": 404,
                      *       "code": "PARTICIPANT_NOT_FOUND",
                      *       "detail": "participant GEN-404 is not registered"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    listRegulatorAuditLog: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1–1000) */
+                limit?: number;
+                /** @description Opaque cursor from the previous page’s `nextCursor` */
+                cursor?: string;
+                /** @description Requests received at or after this time (RFC 3339) */
+                from?: string;
+                /** @description Requests received before this time (RFC 3339) */
+                to?: string;
+                /** @description Only requests made with this API key (its id) */
+                apiKeyId?: string;
+                /** @description Only answers with this HTTP status */
+                status?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogPageDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
