@@ -47,6 +47,7 @@ describe('operation types derived from the OpenAPI document', () => {
         | 'listExchanges'
         | 'listTrades'
         | 'listVouchers'
+        | 'listRegulatorAuditLog'
       >
     >(true);
   });
