@@ -85,6 +85,18 @@ describe('README worked example', () => {
       [n - 30, false, null],
       [n - 35, null, true],
     ]);
+    // The provenance of the last serial, as printed by `jq -c`: issuance, listing, sale, redemption.
+    const timeline = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{"kind"'))
+      .map((line) => JSON.parse(line) as { kind: string; blockNumber: number; mspId: string });
+    expect(timeline.map((e) => [e.kind, e.mspId])).toEqual([
+      ['ISSUED', 'GridMSP'],
+      ['LISTED', 'TradingCenterMSP'],
+      ['SOLD', 'TradingCenterMSP'],
+      ['REDEEMED', 'TradingCenterMSP'],
+    ]);
+    expect(timeline.every((e) => Number.isInteger(e.blockNumber))).toBe(true);
     // The refusals it shows.
     expect(stdout).toMatch(/"code": "LOT_REDEEMED"/);
     expect(stdout).toMatch(/"code": "CONSORTIUM_PAUSED"/);
