@@ -28,7 +28,7 @@ import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
 import type { AuditLoadJob, AuditLoadResult } from './audit-load';
-import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
+import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
@@ -268,12 +268,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(
-      `audit bench failed: ${err instanceof Error ? (err instanceof BenchError ? err.message : err.stack) : err}`,
-    );
-    process.exit(1);
-  },
-);
+runBench('audit', main);

@@ -39,3 +39,19 @@ export function jsonFileArgument(argv: string[] = process.argv): string | undefi
   if (!file) throw new BenchError('--json needs a file name');
   return file;
 }
+
+/**
+ * Run a benchmark's `main` as the process: exit 0 when it ends, 1 when it fails, printing a BenchError's message
+ * alone (a refused setting or setup step says what is wrong) and any other error with its stack.
+ */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(
+        `${name} bench failed: ${err instanceof Error ? (err instanceof BenchError ? err.message : err.stack) : err}`,
+      );
+      process.exit(1);
+    },
+  );
+}

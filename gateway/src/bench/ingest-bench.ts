@@ -31,7 +31,7 @@ import { createApp } from '../app';
 import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
-import { benchJson, BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
+import { benchJson, BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import type { IngestLoadJob, IngestLoadResult } from './ingest-load';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 
@@ -406,12 +406,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(
-      `ingest bench failed: ${err instanceof Error ? (err instanceof BenchError ? err.message : err.stack) : err}`,
-    );
-    process.exit(1);
-  },
-);
+runBench('ingest', main);

@@ -44,7 +44,7 @@ import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import { ThreadedEmbeddedLedger } from '../ledger/embedded/thread/threaded-ledger';
 import type { LedgerPort, TransactionRequest } from '../ledger/port';
 import { voucherIdOf } from '../trades/trade-model';
-import { benchJson, BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
+import { benchJson, BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
@@ -786,12 +786,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(
-      `trades bench failed: ${err instanceof Error ? (err instanceof BenchError ? err.message : err.stack) : err}`,
-    );
-    process.exit(1);
-  },
-);
+runBench('trades', main);
