@@ -19,7 +19,6 @@
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -28,6 +27,7 @@ import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
 import type { AuditLoadJob, AuditLoadResult } from './audit-load';
+import { creditCode, freePort } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
@@ -37,21 +37,6 @@ const GRID_PLATFORM: IdentityRef = { mspId: 'GridMSP', name: 'platform' };
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-function creditCode(n: number): string {
-  return `91330000${String(n % 1_000_000_000).padStart(9, '0')}X`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The production month two months back in Asia/Shanghai: ended, and well inside the issuance window. */
 function productionMonth(): string {

@@ -20,9 +20,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -31,13 +29,12 @@ import { createApp } from '../app';
 import { hmacSignatureHeaders } from '../auth/request-signing';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { DATABASE_URL } from '../database/database.module';
+import { creditCode, freePort, postgresCpuSeconds, gatewayCpuSeconds } from './bench-process';
 import { benchJson, BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import type { IngestLoadJob, IngestLoadResult } from './ingest-load';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 
 const SHANGHAI_MS = 8 * 3600_000;
-const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const FLOOR_TABLE = 'bench_ingest_copy_floor';
 /** How often the gateway's RSS is sampled while a size runs. */
 const RSS_SAMPLE_MS = 50;
@@ -56,23 +53,6 @@ function sizes(raw: string): Array<{ readings: number; suffix: string }> {
       }
       return { readings, suffix: part };
     });
-}
-
-function creditCode(n: number): string {
-  const body = `91330000${String(n).padStart(9, '0')}`;
-  const sum = [...body].reduce((t, ch, i) => t + CREDIT_CODE_CHARSET.indexOf(ch) * CREDIT_CODE_WEIGHTS[i], 0);
-  return body + CREDIT_CODE_CHARSET[(31 - (sum % 31)) % 31];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** The first instant (UTC ms) of the Asia/Shanghai month `back` months before the current one. */
@@ -115,43 +95,6 @@ class Api {
     }
     return json;
   }
-}
-
-/**
- * CPU seconds (user + system) of the embedded PostgreSQL, from /proc: its postmaster with the children it has
- * reaped (a connection's backend ends with it) and every live child. Null for an external server.
- */
-function postgresCpuSeconds(postmasterPidFile: string | undefined): number | null {
-  if (!postmasterPidFile) return null;
-  let postmaster: number;
-  try {
-    postmaster = Number.parseInt(readFileSync(postmasterPidFile, 'utf8').split('\n')[0], 10);
-  } catch {
-    return null;
-  }
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(entry);
-      if (pid === postmaster) {
-        total += fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0) / ticks;
-      } else if (Number(fields[1]) === postmaster) {
-        total += (Number(fields[11]) + Number(fields[12])) / ticks;
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
-function gatewayCpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
 }
 
 /** CPU seconds spent in a phase: by this (the gateway's) process and by PostgreSQL (null: not measurable). */

@@ -27,6 +27,7 @@ import { writeFile } from 'node:fs/promises';
 import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import { createLedger, ledgerConfigFromEnv, validateLedgerConfig } from '../ledger/factory';
 import type { IdentityRef, LedgerPort, TransactionRequest } from '../ledger/port';
+import { creditCode } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
@@ -36,11 +37,6 @@ const GRID_PLATFORM: IdentityRef = { mspId: 'GridMSP', name: 'platform' };
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** A valid 统一社会信用代码-shaped value; the bench needs unique participants, not real enterprises. */
-function creditCode(n: number): string {
-  return `91330000${String(n % 1_000_000_000).padStart(9, '0')}X`;
-}
 
 /** Counts ECDSA signs and verifications made by this process (the embedded ledger's peers, orderer, clients). */
 function signatureCounter() {

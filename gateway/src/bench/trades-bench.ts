@@ -25,10 +25,8 @@
  */
 import { fork } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,31 +42,13 @@ import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import { ThreadedEmbeddedLedger } from '../ledger/embedded/thread/threaded-ledger';
 import type { LedgerPort, TransactionRequest } from '../ledger/port';
 import { voucherIdOf } from '../trades/trade-model';
+import { creditCode, freePort, postgresCpuSeconds, gatewayCpuSeconds } from './bench-process';
 import { benchJson, BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
 const SHANGHAI_MS = 8 * 3600_000;
-const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const CREDIT_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const TRADING_CENTER = 'TC-BENCH';
-
-function creditCode(n: number): string {
-  const body = `91330000${String(n).padStart(9, '0')}`;
-  const sum = [...body].reduce((t, ch, i) => t + CREDIT_CODE_CHARSET.indexOf(ch) * CREDIT_CODE_WEIGHTS[i], 0);
-  return body + CREDIT_CODE_CHARSET[(31 - (sum % 31)) % 31];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The first instant (UTC ms) of the Asia/Shanghai month `back` months before the current one. */
 function monthStart(back: number): number {
@@ -211,33 +191,6 @@ interface PhaseResult {
   postgresCpuMs: number | null;
 }
 
-/** CPU seconds (user + system) of the embedded PostgreSQL: its postmaster and every child, from /proc. */
-function postgresCpuSeconds(postmasterPidFile: string | undefined): number | null {
-  if (!postmasterPidFile) return null;
-  let postmaster: number;
-  try {
-    postmaster = Number.parseInt(readFileSync(postmasterPidFile, 'utf8').split('\n')[0], 10);
-  } catch {
-    return null;
-  }
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(entry);
-      const ppid = Number(fields[1]);
-      if (pid !== postmaster && ppid !== postmaster) continue;
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
 /**
  * BENCH_PROFILE=FILE: a V8 CPU profile of this process (the gateway, with the embedded ledger) during the
  * maximum phase only, for `node --cpu-prof`-style analysis without the setup in it.
@@ -288,11 +241,6 @@ function statementCounter(): { start(): void; stop(): Map<string, number> } {
 
 function busyText(busy: { ledger: number; gateway: number }): string {
   return `ledger ${(busy.ledger * 100).toFixed(0)} %, gateway ${(busy.gateway * 100).toFixed(0)} %`;
-}
-
-function gatewayCpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
 }
 
 async function main(): Promise<void> {
