@@ -279,6 +279,20 @@ describe('request signing and rate limits', () => {
     await signedPost('/v1/meters', nextMeter(), { nonce: fresh }).expect(201);
   });
 
+  it('lets exactly one of the same nonce sent at once through (nonces recorded together are still unique)', async () => {
+    const nonce = `burst-${Date.now()}`;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => signedPost('/v1/meters', nextMeter(), { nonce })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 401, 401, 401, 401, 401, 401, 401]);
+    for (const a of answers.filter((x) => x.status === 401)) expectProblem(a, 401, 'SIGNATURE_REPLAYED');
+    // Different nonces sent at once all pass.
+    const fresh = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => signedPost('/v1/meters', nextMeter(), { nonce: `${nonce}-${i}` })),
+    );
+    expect(fresh.map((a) => a.status)).toEqual(Array(8).fill(201));
+  });
+
   it('prunes expired nonces, and an expired nonce may be used again', async () => {
     await db.query(
       `INSERT INTO api_key_nonces (api_key_id, nonce, expires_at) VALUES ($1, 'expired-nonce-1', now() - interval '1 minute')`,

@@ -72,4 +72,18 @@ describe('trade outbox leases', () => {
     expect(await leaseUntil('T-A')).toBeGreaterThan(a + 500_000);
     expect(await leaseUntil('T-B')).toBe(b);
   });
+
+  it('finds a free trade behind more waiting trades than one page holds, and keeps each key in order', async () => {
+    const blocked = Array.from({ length: 400 }, (_, i) => `T-Q-${String(i).padStart(3, '0')}`);
+    for (const id of blocked) await addTrade(id, ['seller:GEN-9:2026-10', `lot:L-Q-${id}`]);
+    await addTrade('T-FREE', ['seller:GEN-8:2026-10', 'lot:L-FREE']);
+    const outbox = new TradeOutbox(db, owner, 60);
+    // The first of GEN-9's trades, then nothing of GEN-9 while it is leased; GEN-8's trade is found after 399.
+    expect((await outbox.claim(1)).map((row) => row.trade_id)).toEqual(['T-Q-000']);
+    expect((await outbox.claim(5)).map((row) => row.trade_id)).toEqual(['T-FREE']);
+    expect(await outbox.claim(5)).toEqual([]);
+    // Finished: the next of GEN-9's trades in order, one at a time.
+    await outbox.remove(['T-Q-000']);
+    expect((await outbox.claim(5)).map((row) => row.trade_id)).toEqual(['T-Q-001']);
+  });
 });

@@ -201,6 +201,39 @@ describe('trades', () => {
       const res = await post(body, 'another-key').expect(409);
       expect(res.body.code).toBe('TRADE_EXISTS');
     });
+
+    it('stores a trade posted several times at once exactly once (trades stored together keep their keys)', async () => {
+      const body = tradeBody(market, {
+        tradeId: 'T-BURST',
+        seller: 'GEN-1',
+        buyer: 'CON-1',
+        lots: [{ lotId: lot('GEN-1') }],
+      });
+      // The same request under one key, and the same trade id under other keys, all at once.
+      const answers = await Promise.all([
+        ...Array.from({ length: 4 }, () => post(body, 'burst-key')),
+        ...Array.from({ length: 3 }, (_, i) => post(body, `burst-other-${i}`)),
+      ]);
+      const same = answers.slice(0, 4);
+      expect(same.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+      expect(same.filter((a) => a.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
+      expect(new Set(same.map((a) => a.body.receivedAt)).size).toBe(1);
+      for (const other of answers.slice(4)) {
+        expect(other.status).toBe(409);
+        expect(other.body.code).toBe('TRADE_EXISTS');
+      }
+      const db = gateway.app.get(DataSource);
+      const rows = (await db.query(
+        `SELECT (SELECT count(*)::int FROM trades WHERE trade_id = 'T-BURST') AS trades,
+                (SELECT count(*)::int FROM trade_transactions WHERE trade_id = 'T-BURST') AS txs`,
+      )) as Array<{ trades: number; txs: number }>;
+      expect(rows[0].trades).toBe(1);
+      expect((await final('T-BURST')).state).toBe('COMMITTED');
+      const after = (await db.query(
+        `SELECT count(*)::int AS n FROM trade_transactions WHERE trade_id = 'T-BURST' AND outcome = 'VALID'`,
+      )) as Array<{ n: number }>;
+      expect(after[0].n).toBe(1);
+    });
   });
 
   describe('acquisition', () => {

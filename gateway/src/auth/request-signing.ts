@@ -1,4 +1,5 @@
 import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
+import { Coalescer } from '../common/coalescer';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, SetMetadata } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -397,17 +398,43 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Nonce recordings, numbered: two calls with one nonce are two items (the second is a replay). */
+  private nonceCalls = 0;
+  private readonly nonces = new Coalescer<NonceUse, boolean>(
+    (uses) => this.recordNonces(uses),
+    (use) => String(use.call),
+    false,
+  );
+
+  /**
+   * Record nonces of several requests in one statement; true for each call whose nonce was recorded. Of calls
+   * with the same key and nonce in one batch only the first can be: the others are replays.
+   */
+  private async recordNonces(uses: NonceUse[]): Promise<Map<string, boolean>> {
+    const first = new Map<string, NonceUse>();
+    for (const use of uses) {
+      const key = `${use.apiKeyId}\u0000${use.nonce}`;
+      if (!first.has(key)) first.set(key, use);
+    }
+    const unique = [...first.values()];
+    const rows = (await this.dataSource.query(
+      `INSERT INTO api_key_nonces (api_key_id, nonce, expires_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+       ON CONFLICT (api_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at, created_at = now()
+         WHERE api_key_nonces.expires_at < now()
+       RETURNING api_key_id, nonce`,
+      [unique.map((u) => u.apiKeyId), unique.map((u) => u.nonce), unique.map((u) => u.expiresAt)],
+    )) as Array<{ api_key_id: string; nonce: string }>;
+    return new Map(
+      rows.map((r) => [String(first.get(`${r.api_key_id}\u0000${r.nonce}`)!.call), true] as const),
+    );
+  }
+
   /** Record the nonce; SIGNATURE_REPLAYED when the key used it within the window (an expired row is reused). */
   private async recordNonce(apiKeyId: string, nonce: string, at: number): Promise<void> {
     const expiresAt = new Date(Math.max(at, Date.now()) + SIGNATURE_WINDOW_MS + NONCE_MARGIN_MS);
-    const rows = (await this.dataSource.query(
-      `INSERT INTO api_key_nonces (api_key_id, nonce, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (api_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at, created_at = now()
-         WHERE api_key_nonces.expires_at < now()
-       RETURNING 1 AS recorded`,
-      [apiKeyId, nonce, expiresAt],
-    )) as unknown[];
-    if (rows.length === 0) {
+    const recorded = await this.nonces.call({ call: this.nonceCalls++, apiKeyId, nonce, expiresAt });
+    if (!recorded) {
       throw new ProblemError(
         401,
         'SIGNATURE_REPLAYED',
@@ -415,4 +442,12 @@ export class RequestSigningService implements OnModuleInit, OnModuleDestroy {
       );
     }
   }
+}
+
+/** One request's nonce to record. */
+interface NonceUse {
+  call: number;
+  apiKeyId: string;
+  nonce: string;
+  expiresAt: Date;
 }

@@ -42,7 +42,13 @@ import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import { ThreadedEmbeddedLedger } from '../ledger/embedded/thread/threaded-ledger';
 import type { LedgerPort, TransactionRequest } from '../ledger/port';
 import { voucherIdOf } from '../trades/trade-model';
-import { creditCode, freePort, postgresCpuSeconds, gatewayCpuSeconds } from './bench-process';
+import {
+  creditCode,
+  freePort,
+  postgresCpuSeconds,
+  gatewayCpuSeconds,
+  threadCpuSeconds,
+} from './bench-process';
 import { benchJson, BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
@@ -178,8 +184,12 @@ interface LoadResult {
 
 interface PhaseResult {
   label: string;
-  /** Share of the phase the embedded ledger's thread and the gateway's thread were busy (event-loop utilization). */
-  busy: { ledger: number; gateway: number } | null;
+  /**
+   * The gateway process's CPU per trade by thread (ms): its main thread (HTTP, pipeline, projection, the
+   * PostgreSQL client), the embedded ledger's thread, and the rest (V8's garbage-collector and compiler threads,
+   * libuv's pool: signatures, file writes). Null where /proc or the ledger's thread is not there.
+   */
+  threads: ThreadCpu | null;
   /** The machine's 1-minute load average at the phase's end (2 cores: above 2, other work shared them). */
   loadAverage: number;
   offered: number | null;
@@ -239,8 +249,31 @@ function statementCounter(): { start(): void; stop(): Map<string, number> } {
   };
 }
 
-function busyText(busy: { ledger: number; gateway: number }): string {
-  return `ledger ${(busy.ledger * 100).toFixed(0)} %, gateway ${(busy.gateway * 100).toFixed(0)} %`;
+interface ThreadCpu {
+  main: number;
+  ledger: number;
+  other: number;
+}
+
+/** CPU ms per item by thread between two readings of `threadCpuSeconds` (process total from `cpuSeconds`). */
+function threadCpu(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  cpuSeconds: number,
+  ledgerTid: number | undefined,
+  items: number,
+): ThreadCpu | null {
+  const mainTid = process.pid;
+  if (ledgerTid === undefined || !after.has(mainTid) || !after.has(ledgerTid)) return null;
+  const delta = (tid: number) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0);
+  const main = delta(mainTid);
+  const ledger = delta(ledgerTid);
+  const perItem = (seconds: number) => (Math.max(0, seconds) * 1000) / items;
+  return { main: perItem(main), ledger: perItem(ledger), other: perItem(cpuSeconds - main - ledger) };
+}
+
+function threadText(t: ThreadCpu): string {
+  return `gateway thread ${t.main.toFixed(2)}, ledger thread ${t.ledger.toFixed(2)}, other threads ${t.other.toFixed(2)}`;
 }
 
 async function main(): Promise<void> {
@@ -488,7 +521,7 @@ async function main(): Promise<void> {
       );
       const cpu0 = gatewayCpuSeconds();
       const pg0 = postgresCpuSeconds(pgPidFile);
-      const elu0 = { ledger: ledgerThread?.utilization(), gateway: performance.eventLoopUtilization() };
+      const threads0 = threadCpuSeconds();
       const child = fork(join(__dirname, 'trade-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       const ids = trades.map((t) => t.tradeId);
@@ -512,13 +545,7 @@ async function main(): Promise<void> {
       }
       const cpu = gatewayCpuSeconds() - cpu0;
       const pg1 = postgresCpuSeconds(pgPidFile);
-      const busy =
-        ledgerThread && elu0.ledger
-          ? {
-              ledger: ledgerThread.utilization(elu0.ledger).utilization,
-              gateway: performance.eventLoopUtilization(elu0.gateway).utilization,
-            }
-          : null;
+      const threads1 = threadCpuSeconds();
       if ((await exited) !== 0) throw new BenchError(`${label}: the load generator failed`);
       const load = JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
       if ((load.statuses['202'] ?? 0) !== trades.length || load.errors > 0) {
@@ -552,7 +579,7 @@ async function main(): Promise<void> {
       const committing = summary(rows.map((r) => Number(r.finished_ms) - Number(r.verified_ms)));
       const result: PhaseResult = {
         label,
-        busy,
+        threads: threadCpu(threads0, threads1, cpu, ledgerThread?.osThreadId, rows.length),
         loadAverage: loadavg()[0],
         offered: rate || null,
         trades: rows.length,
@@ -573,7 +600,7 @@ async function main(): Promise<void> {
           `checks) ${ms(verifying.p50)}/${ms(verifying.p99)}, verified → COMMITTED (ledger, projection) ` +
           `${ms(committing.p50)}/${ms(committing.p99)}`,
       );
-      if (busy) console.log(`  threads busy: ${busyText(busy)}`);
+      if (result.threads) console.log(`  CPU per trade by thread (ms): ${threadText(result.threads)}`);
       return result;
     };
 
@@ -620,7 +647,8 @@ async function main(): Promise<void> {
         }),
       ],
     });
-    const directElu = ledgerThread?.utilization();
+    const directThreads0 = threadCpuSeconds();
+    const directCpu0 = gatewayCpuSeconds();
     const directStarted = nowMs();
     await Promise.all(
       [...byPair.values()].map(async (trades) => {
@@ -628,11 +656,17 @@ async function main(): Promise<void> {
       }),
     );
     const directPerS = direct.length / ((nowMs() - directStarted) / 1000);
-    const directBusy = ledgerThread && directElu ? ledgerThread.utilization(directElu).utilization : null;
+    const directThreads = threadCpu(
+      directThreads0,
+      threadCpuSeconds(),
+      gatewayCpuSeconds() - directCpu0,
+      ledgerThread?.osThreadId,
+      direct.length,
+    );
     console.log(
       `ceiling: ${direct.length} trades:AttestTrade straight through the ledger port, ${byPair.size} in flight: ` +
         `${directPerS.toFixed(1)} tx/s` +
-        (directBusy === null ? '' : `; ledger thread busy ${(directBusy * 100).toFixed(0)} %`),
+        (directThreads === null ? '' : `; CPU per attestation (ms): ${threadText(directThreads)}`),
     );
 
     const writes = Array.from({ length: directCount }, (_, n): TransactionRequest => ({
@@ -692,15 +726,23 @@ async function main(): Promise<void> {
       { name: 'ceiling_ratio', value: ceilingRatio, unit: 'ratio' },
       { name: 'ledger_write_ratio', value: writeRatio, unit: 'ratio' },
       { name: 'peak_rss_mb', value: rss, unit: 'MB' },
-      ...(maxPhase.busy
+      ...(maxPhase.threads
         ? [
-            { name: 'ledger_thread_busy_at_max', value: maxPhase.busy.ledger, unit: 'ratio' },
-            { name: 'gateway_thread_busy_at_max', value: maxPhase.busy.gateway, unit: 'ratio' },
+            { name: 'gateway_thread_cpu_ms_per_trade', value: maxPhase.threads.main, unit: 'ms' },
+            { name: 'ledger_thread_cpu_ms_per_trade', value: maxPhase.threads.ledger, unit: 'ms' },
+            { name: 'other_threads_cpu_ms_per_trade', value: maxPhase.threads.other, unit: 'ms' },
           ]
         : []),
-      ...(directBusy === null
+      ...(directThreads === null
         ? []
-        : [{ name: 'ledger_thread_busy_direct', value: directBusy, unit: 'ratio' }]),
+        : [
+            { name: 'direct_ledger_thread_cpu_ms_per_tx', value: directThreads.ledger, unit: 'ms' },
+            {
+              name: 'direct_cpu_ms_per_tx',
+              value: directThreads.main + directThreads.ledger + directThreads.other,
+              unit: 'ms',
+            },
+          ]),
       { name: 'load_average_at_max', value: maxPhase.loadAverage, unit: 'load' },
     ];
     if (jsonFile) await benchJson(jsonFile, ledgerKind, results);
@@ -713,12 +755,12 @@ async function main(): Promise<void> {
           `${pairCount} seller/buyer pairs) | ${p.tradesPerS.toFixed(1)} trades/s | p50 ${ms(p.p50)}, p99 ${ms(p.p99)} | ` +
           `${p.trades} trades, CPU per trade: gateway ${p.gatewayCpuMs.toFixed(2)} ms, PostgreSQL ` +
           `${p.postgresCpuMs === null ? 'n/a' : `${p.postgresCpuMs.toFixed(2)} ms`}` +
-          `${p.busy ? `; threads busy: ${busyText(p.busy)}` : ''}; load average ${p.loadAverage.toFixed(1)} | ${machine} |`,
+          `${p.threads ? ` (${threadText(p.threads)})` : ''}; load average ${p.loadAverage.toFixed(1)} | ${machine} |`,
       ),
       `| trades:AttestTrade straight through the ledger port (the ceiling; ${byPair.size} in flight) | ` +
         `${directPerS.toFixed(1)} tx/s | — | pipeline ÷ ceiling ${ceilingRatio.toFixed(2)}; simple writes ` +
         `${writesPerS.toFixed(1)} tx/s, pipeline ÷ simple writes ${writeRatio.toFixed(2)}` +
-        `${directBusy === null ? '' : `; ledger thread busy ${(directBusy * 100).toFixed(0)} %`}; peak RSS ` +
+        `${directThreads === null ? '' : `; CPU per attestation (ms): ${threadText(directThreads)}`}; peak RSS ` +
         `${rss.toFixed(0)} MB | ${machine} |`,
     ];
     if (process.env.BENCH_README === 'off')

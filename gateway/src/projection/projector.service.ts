@@ -10,6 +10,16 @@ import { CheckpointEntity, ProjectionOutcome } from './projection.entities';
 /** Applies one event's payload to the read model, inside the projector's transaction. */
 export type EventHandler = (manager: EntityManager, payload: unknown, event: ChaincodeEvent) => Promise<void>;
 
+/**
+ * A handler that applies a run of consecutive events of its name together (the TradeAttested events of a block:
+ * one statement per table instead of one per event). `parse` checks one event's payload and throws
+ * `MalformedEventError` for a bad one before anything is written; `apply` writes the parsed run, in order.
+ */
+export interface BatchEventHandler<T> {
+  parse(payload: unknown, event: ChaincodeEvent): T;
+  apply(manager: EntityManager, run: Array<{ value: T; event: ChaincodeEvent }>): Promise<void>;
+}
+
 /** Thrown by a handler, before it writes anything, when a payload does not have the expected shape. */
 export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
@@ -49,6 +59,7 @@ interface Waiter {
 export class Projector implements OnApplicationBootstrap {
   private readonly logger = new Logger('Projector');
   private readonly handlers = new Map<string, EventHandler>();
+  private readonly batchHandlers = new Map<string, BatchEventHandler<unknown>>();
   private readonly waiters = new Set<Waiter>();
   /** Transactions projected recently, for a writer asking after its event was already applied. */
   private readonly recent = new Set<string>();
@@ -68,8 +79,19 @@ export class Projector implements OnApplicationBootstrap {
 
   /** Register the handler of an event name (modules do this in onModuleInit). */
   on(eventName: string, handler: EventHandler): void {
-    if (this.handlers.has(eventName)) throw new Error(`a handler for ${eventName} is already registered`);
+    this.assertUnregistered(eventName);
     this.handlers.set(eventName, handler);
+  }
+
+  /** Register a handler that applies consecutive events of its name together. */
+  onBatch<T>(eventName: string, handler: BatchEventHandler<T>): void {
+    this.assertUnregistered(eventName);
+    this.batchHandlers.set(eventName, handler as BatchEventHandler<unknown>);
+  }
+
+  private assertUnregistered(eventName: string): void {
+    if (this.handlers.has(eventName) || this.batchHandlers.has(eventName))
+      throw new Error(`a handler for ${eventName} is already registered`);
   }
 
   /** The last event applied. */
@@ -337,12 +359,15 @@ export class Projector implements OnApplicationBootstrap {
     const payloads = new Map<string, unknown>();
     for (const event of events) {
       const handler = this.handlers.get(event.eventName);
-      let outcome: ProjectionOutcome = handler ? 'APPLIED' : 'IGNORED';
-      if (handler) {
+      const batchHandler = this.batchHandlers.get(event.eventName);
+      let outcome: ProjectionOutcome = handler || batchHandler ? 'APPLIED' : 'IGNORED';
+      if (handler || batchHandler) {
         try {
-          payloads.set(event.txId, JSON.parse(Buffer.from(event.payload).toString('utf8')));
-        } catch {
-          outcome = 'MALFORMED';
+          const payload: unknown = JSON.parse(Buffer.from(event.payload).toString('utf8'));
+          payloads.set(event.txId, batchHandler ? batchHandler.parse(payload, event) : payload);
+        } catch (error) {
+          if (error instanceof SyntaxError || error instanceof MalformedEventError) outcome = 'MALFORMED';
+          else throw error;
         }
       }
       outcomes.set(event.txId, outcome);
@@ -362,9 +387,26 @@ export class Projector implements OnApplicationBootstrap {
         ],
       )) as Array<{ tx_id: string }>;
       const applied = new Set(inserted.map((r) => r.tx_id));
+      // A run of consecutive events of one batch handler, written when the run ends (before any other event).
+      let run:
+        | { handler: BatchEventHandler<unknown>; items: Array<{ value: unknown; event: ChaincodeEvent }> }
+        | undefined;
+      const endRun = async () => {
+        if (run) await run.handler.apply(manager, run.items);
+        run = undefined;
+      };
       for (const event of events) {
+        if (!applied.has(event.txId) || outcomes.get(event.txId) !== 'APPLIED') continue;
+        const batchHandler = this.batchHandlers.get(event.eventName);
+        if (batchHandler) {
+          if (run?.handler !== batchHandler) await endRun();
+          run ??= { handler: batchHandler, items: [] };
+          run.items.push({ value: payloads.get(event.txId), event });
+          continue;
+        }
+        await endRun();
         const handler = this.handlers.get(event.eventName);
-        if (!applied.has(event.txId) || !handler || outcomes.get(event.txId) !== 'APPLIED') continue;
+        if (!handler) continue;
         try {
           await handler(manager, payloads.get(event.txId), event);
         } catch (error) {
@@ -375,6 +417,7 @@ export class Projector implements OnApplicationBootstrap {
           ]);
         }
       }
+      await endRun();
       await manager.query(
         `INSERT INTO ledger_checkpoints (name, block_number, tx_id, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (name) DO UPDATE SET block_number = EXCLUDED.block_number, tx_id = EXCLUDED.tx_id,

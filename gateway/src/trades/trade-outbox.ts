@@ -4,6 +4,8 @@ import type { TradeRow } from './trade-model';
 
 /** pg advisory lock key that serialises claims across gateway instances ('gecclm' in ASCII). */
 const CLAIM_LOCK = 0x676563636c6dn;
+/** Waiting rows one claim looks at, at most, for trades whose hot keys are free. */
+const MAX_SCANNED = 2000;
 
 /**
  * The durable work list of the trade pipeline (`trade_outbox`), shared by every gateway instance on the database.
@@ -34,21 +36,31 @@ export class TradeOutbox {
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock($1)`, [CLAIM_LOCK.toString()]);
       const live = `lease_owner IS NOT NULL AND lease_until >= now() AND ${InstanceLiveness.aliveSql('lease_owner')}`;
-      // Hot keys held by live leases, then the candidates in order.
-      const rows = (await manager.query(
-        `(SELECT false AS candidate, NULL::bigint AS seq, hot_keys FROM trade_outbox WHERE ${live})
-         UNION ALL
-         (SELECT true, seq, hot_keys FROM trade_outbox WHERE available_at <= now() AND NOT (${live})
-          ORDER BY seq LIMIT $1)`,
-        [Math.max(limit * 4, 1000)],
-      )) as Array<{ candidate: boolean; seq: string | null; hot_keys: string[] }>;
-      const busy = new Set(rows.filter((r) => !r.candidate).flatMap((r) => r.hot_keys));
+      const candidates = `SELECT true AS candidate, seq, to_json(hot_keys) AS hot_keys FROM trade_outbox
+        WHERE available_at <= now() AND NOT (${live}) AND seq > $2 ORDER BY seq LIMIT $1`;
+      // Hot keys as JSON: the driver parses it natively (a text[] goes through a JavaScript array parser).
+      type Row = { candidate: boolean; seq: string | null; hot_keys: string[] };
+      // The first page comes with the hot keys held by live leases; more pages only while too few are free.
+      const pageSize = Math.max(limit * 2, 128);
+      let page = (await manager.query(
+        `(SELECT false AS candidate, NULL::bigint AS seq, to_json(hot_keys) AS hot_keys FROM trade_outbox
+          WHERE ${live})
+         UNION ALL (${candidates})`,
+        [pageSize, 0],
+      )) as Row[];
+      const busy = new Set(page.filter((r) => !r.candidate).flatMap((r) => r.hot_keys));
       const picked: string[] = [];
-      for (const row of rows) {
-        if (!row.candidate || picked.length >= limit) continue;
-        const free = row.hot_keys.every((key) => !busy.has(key));
-        for (const key of row.hot_keys) busy.add(key);
-        if (free) picked.push(row.seq!);
+      for (let scanned = 0; ;) {
+        const rows = page.filter((r) => r.candidate);
+        for (const row of rows) {
+          if (picked.length >= limit) break;
+          const free = row.hot_keys.every((key) => !busy.has(key));
+          for (const key of row.hot_keys) busy.add(key);
+          if (free) picked.push(row.seq!);
+        }
+        scanned += rows.length;
+        if (picked.length >= limit || rows.length < pageSize || scanned >= MAX_SCANNED) break;
+        page = (await manager.query(candidates, [pageSize, rows[rows.length - 1].seq])) as Row[];
       }
       if (picked.length === 0) return [];
       const [claimed] = (await manager.query(

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { Coalescer } from '../common/coalescer';
 import type { TransactionInfo } from '../ledger/port';
 
 /** What recording a commit needs of the ledger's answer (a submission's or a look-up's). */
@@ -118,31 +119,54 @@ export class TradeStates {
   /**
    * COMMITTED by `info` (VALID on the ledger), the transaction's outcome VALID, the outbox row gone: one
    * statement. `voucherId` when the ledger's attestation names it (adopted after a crash). False when the trade
-   * was not in COMMITTING (another instance finished it).
+   * was not in COMMITTING (another instance finished it). Trades recorded in the same turn (those of one block,
+   * once it is projected) share that statement.
    */
   async committed(tradeId: string, info: CommittedTransaction, voucherId?: string): Promise<boolean> {
+    return this.commits.call({ tradeId, info, voucherId });
+  }
+
+  private readonly commits = new Coalescer<Commit, boolean>(
+    (commits) => this.recordCommits(commits),
+    (c) => c.tradeId,
+    false,
+  );
+
+  /** The statement of `committed` for several trades: the trade ids it moved to COMMITTED answer true. */
+  private async recordCommits(commits: Commit[]): Promise<Map<string, boolean>> {
     const rows = (await this.dataSource.query(
-      `WITH t AS (
-         UPDATE trades SET state = 'COMMITTED', tx_id = $2, block_number = $3, validation_code = $4,
-           committed_at = $5, voucher_id = coalesce($7, voucher_id), failure_code = NULL, failure_detail = NULL,
+      `WITH c AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
+           AS c(trade_id, tx_id, block_number, validation_code, committed_at, voucher_id)),
+       t AS (
+         UPDATE trades SET state = 'COMMITTED', tx_id = c.tx_id, block_number = c.block_number,
+           validation_code = c.validation_code, committed_at = c.committed_at,
+           voucher_id = coalesce(c.voucher_id, trades.voucher_id), failure_code = NULL, failure_detail = NULL,
            updated_at = now(), finished_at = now(), ${FINAL_CALLBACK}
-         WHERE trade_id = $1 AND state = 'COMMITTING' RETURNING trade_id),
+         FROM c WHERE trades.trade_id = c.trade_id AND trades.state = 'COMMITTING'
+         RETURNING trades.trade_id, c.tx_id),
        x AS (
          INSERT INTO trade_transactions (tx_id, trade_id, instance, outcome, resolved_at)
-         SELECT $2, trade_id, $6, 'VALID', now() FROM t
+         SELECT tx_id, trade_id, $7, 'VALID', now() FROM t
          ON CONFLICT (tx_id) DO UPDATE SET outcome = 'VALID', resolved_at = now()),
        o AS (DELETE FROM trade_outbox WHERE trade_id IN (SELECT trade_id FROM t))
-       SELECT count(*)::int AS n FROM t`,
+       SELECT trade_id FROM t`,
       [
-        tradeId,
-        info.txId,
-        info.blockNumber,
-        info.validationCode,
-        new Date(info.timestamp),
+        commits.map((c) => c.tradeId),
+        commits.map((c) => c.info.txId),
+        commits.map((c) => c.info.blockNumber),
+        commits.map((c) => c.info.validationCode),
+        commits.map((c) => new Date(c.info.timestamp)),
+        commits.map((c) => c.voucherId ?? null),
         this.instance,
-        voucherId ?? null,
       ],
-    )) as Array<{ n: number }>;
-    return rows[0]?.n === 1;
+    )) as Array<{ trade_id: string }>;
+    return new Map(rows.map((r) => [r.trade_id, true]));
   }
+}
+
+interface Commit {
+  tradeId: string;
+  info: CommittedTransaction;
+  voucherId?: string;
 }

@@ -1,4 +1,5 @@
 import { CallbackPolicy } from '../common/callback-policy';
+import { Coalescer } from '../common/coalescer';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -23,6 +24,32 @@ import {
 import { ListTradesQueryDto, TradeStatusDto } from './trades.dto';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** A trade to store, as the columns of its row (and its outbox row's hot keys). */
+interface NewTrade {
+  call: number;
+  trade_id: string;
+  trading_center: string;
+  api_key_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  msp_id: string;
+  identity_name: string;
+  kind: string;
+  seller: string;
+  buyer: string;
+  volume_kwh: number;
+  delivery_start: string;
+  delivery_end: string;
+  trade: TradeData;
+  trade_data_hash: string;
+  check_data: Record<string, unknown>;
+  check_data_hash: string;
+  callback_url: string | null;
+  voucher_id: string;
+  received_at: string;
+  hot_keys: string[];
+}
 
 export interface AcceptedTrade {
   replayed: boolean;
@@ -49,6 +76,61 @@ export class TradesService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.callbackPolicy = new CallbackPolicy(config.callbackAllow);
+  }
+
+  /** Calls of `accept`, numbered: each is its own item even when two carry the same keys. */
+  private calls = 0;
+  private readonly inserts = new Coalescer<NewTrade, TradeRow | null>(
+    (trades) => this.insertTrades(trades),
+    (t) => String(t.call),
+    null,
+  );
+
+  /**
+   * Insert trades and their outbox rows in one statement. Each inserted row answers the first call that
+   * carries its API key, Idempotency-Key and request; a call that inserted nothing (its trade id or key was
+   * taken, by an earlier request or an earlier call of the batch) answers null.
+   */
+  private async insertTrades(trades: NewTrade[]): Promise<Map<string, TradeRow | null>> {
+    const rows = (await this.dataSource.query(
+      `WITH r AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(call bigint, trade_id text, trading_center text,
+           api_key_id uuid, idempotency_key text, request_hash text, msp_id text, identity_name text, kind text,
+           seller text, buyer text, volume_kwh bigint, delivery_start timestamptz, delivery_end timestamptz,
+           trade jsonb, trade_data_hash text, check_data jsonb, check_data_hash text, callback_url text,
+           voucher_id text, received_at timestamptz, hot_keys text[])),
+       t AS (
+         INSERT INTO trades (trade_id, trading_center, api_key_id, idempotency_key, request_hash, msp_id,
+           identity_name, state, kind, seller, buyer, volume_kwh, delivery_start, delivery_end, trade,
+           trade_data_hash, check_data, check_data_hash, callback_url, voucher_id, received_at, updated_at)
+         SELECT trade_id, trading_center, api_key_id, idempotency_key, request_hash, msp_id, identity_name,
+           'RECEIVED', kind, seller, buyer, volume_kwh, delivery_start, delivery_end, trade, trade_data_hash,
+           check_data, check_data_hash, callback_url, voucher_id, received_at, received_at
+         FROM r ORDER BY call
+         ON CONFLICT DO NOTHING RETURNING *),
+       o AS (
+         INSERT INTO trade_outbox (trade_id, hot_keys)
+         SELECT t.trade_id, r.hot_keys FROM t
+           JOIN r ON r.trade_id = t.trade_id AND r.api_key_id = t.api_key_id
+             AND r.idempotency_key = t.idempotency_key AND r.request_hash = t.request_hash
+         ORDER BY r.call
+         ON CONFLICT (trade_id) DO NOTHING)
+       SELECT * FROM t`,
+      [JSON.stringify(trades)],
+    )) as TradeRow[];
+    const answers = new Map<string, TradeRow | null>();
+    for (const row of rows) {
+      const first = trades.find(
+        (t) =>
+          !answers.has(String(t.call)) &&
+          t.trade_id === row.trade_id &&
+          t.api_key_id === row.api_key_id &&
+          t.idempotency_key === row.idempotency_key &&
+          t.request_hash === row.request_hash,
+      );
+      if (first) answers.set(String(first.call), row);
+    }
+    return answers;
   }
 
   onAccepted(listener: TradeAcceptedListener): void {
@@ -132,42 +214,34 @@ export class TradesService {
       ]),
     ].sort();
 
-    // The trade and its outbox row in one statement (both or neither), answering the stored row.
-    const inserted = (await this.dataSource.query(
-      `WITH t AS (
-         INSERT INTO trades (trade_id, trading_center, api_key_id, idempotency_key, request_hash, msp_id,
-           identity_name, state, kind, seller, buyer, volume_kwh, delivery_start, delivery_end, trade,
-           trade_data_hash, check_data, check_data_hash, callback_url, voucher_id, received_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'RECEIVED', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-           $20, $20)
-         ON CONFLICT DO NOTHING RETURNING *),
-       o AS (INSERT INTO trade_outbox (trade_id, hot_keys) SELECT trade_id, $21 FROM t)
-       SELECT * FROM t`,
-      [
-        trade.tradeId,
-        principal.actsFor,
-        principal.keyId,
-        idempotencyKey,
-        requestHash,
-        principal.identity.mspId,
-        principal.identity.name,
-        trade.kind,
-        trade.seller,
-        trade.buyer,
-        trade.volumeKwh,
-        new Date(startMs),
-        new Date(endMs),
-        JSON.stringify(trade),
-        tradeDataHash,
-        JSON.stringify(raw.checkData),
-        checkDataHash,
-        // The trade's own URL, else the posting key's default.
-        raw.callbackUrl ?? principal.callbackUrl ?? null,
-        voucherIdOf(trade.tradeId),
-        new Date(),
-        hotKeys,
-      ],
-    )) as TradeRow[];
+    // The trade and its outbox row in one statement (both or neither), answering the stored row; trades
+    // posted in the same turn share the statement.
+    const stored = await this.inserts.call({
+      call: this.calls++,
+      trade_id: trade.tradeId,
+      trading_center: principal.actsFor,
+      api_key_id: principal.keyId,
+      idempotency_key: idempotencyKey,
+      request_hash: requestHash,
+      msp_id: principal.identity.mspId,
+      identity_name: principal.identity.name,
+      kind: trade.kind,
+      seller: trade.seller,
+      buyer: trade.buyer,
+      volume_kwh: trade.volumeKwh,
+      delivery_start: new Date(startMs).toISOString(),
+      delivery_end: new Date(endMs).toISOString(),
+      trade,
+      trade_data_hash: tradeDataHash,
+      check_data: raw.checkData,
+      check_data_hash: checkDataHash,
+      // The trade's own URL, else the posting key's default.
+      callback_url: raw.callbackUrl ?? principal.callbackUrl ?? null,
+      voucher_id: voucherIdOf(trade.tradeId),
+      received_at: new Date().toISOString(),
+      hot_keys: hotKeys,
+    });
+    const inserted = stored ? [stored] : [];
 
     if (inserted.length > 0) {
       for (const listener of this.listeners) listener();

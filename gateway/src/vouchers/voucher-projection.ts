@@ -1,7 +1,8 @@
+import type { CertificateLot } from '@gec/chaincode';
 import { EntityManager } from 'typeorm';
-import { upsertLots } from '../certificates/lot-projection';
+import { eventLots, upsertLots, upsertLotsOfEvents } from '../certificates/lot-projection';
 import type { ChaincodeEvent } from '../ledger/port';
-import { MalformedEventError } from '../projection/projector.service';
+import { BatchEventHandler, MalformedEventError } from '../projection/projector.service';
 
 /** The Voucher the custody contract stores and puts in its events. */
 export interface LedgerVoucher {
@@ -47,51 +48,66 @@ function asVoucher(value: unknown, event: ChaincodeEvent): LedgerVoucher {
   return v as LedgerVoucher;
 }
 
-async function upsertVoucher(
+/**
+ * Upsert vouchers of several events in ledger order, in one statement: a voucher's row takes its last version;
+ * `issued_block` is set by the first event that ever wrote the row (the issue) and never updated afterwards.
+ */
+async function upsertVouchers(
   manager: EntityManager,
-  voucher: LedgerVoucher,
-  event: ChaincodeEvent,
+  changes: Array<{ voucher: LedgerVoucher; event: ChaincodeEvent }>,
 ): Promise<void> {
+  const rows = new Map<string, { voucher: LedgerVoucher; event: ChaincodeEvent; issuedBlock: number }>();
+  for (const { voucher, event } of changes) {
+    const issuedBlock = rows.get(voucher.voucherId)?.issuedBlock ?? event.blockNumber;
+    rows.set(voucher.voucherId, { voucher, event, issuedBlock });
+  }
+  const docs = [...rows.values()].map(({ voucher, event, issuedBlock }) => ({
+    doc: voucher,
+    txId: event.txId,
+    block: event.blockNumber,
+    issuedBlock,
+  }));
   await manager.query(
     `INSERT INTO vouchers (id, consumer, seller, trade_id, trade_kind, volume_kwh, period_start, period_end, status,
        issued_at, issued_tx_id, issued_block, updated_at, updated_tx_id, block_number, doc)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     SELECT doc->>'voucherId', doc->>'consumer', doc->>'seller', doc->>'tradeId', doc->>'tradeKind',
+       (doc->>'volumeKwh')::bigint, (doc->>'periodStart')::timestamptz, (doc->>'periodEnd')::timestamptz,
+       doc->>'status', (doc->>'issuedAt')::timestamptz, doc->>'issuedTxId', (v->>'issuedBlock')::bigint,
+       (doc->>'statusChangedAt')::timestamptz, v->>'txId', (v->>'block')::bigint, doc
+     FROM jsonb_array_elements($1::jsonb) AS v, LATERAL (SELECT v->'doc' AS doc) AS d
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at,
        updated_tx_id = EXCLUDED.updated_tx_id, block_number = EXCLUDED.block_number, doc = EXCLUDED.doc`,
-    [
-      voucher.voucherId,
-      voucher.consumer,
-      voucher.seller,
-      voucher.tradeId,
-      voucher.tradeKind,
-      voucher.volumeKwh,
-      voucher.periodStart,
-      voucher.periodEnd,
-      voucher.status,
-      voucher.issuedAt,
-      voucher.issuedTxId,
-      // issued_block: set by the first event seen (the issue); never updated afterwards.
-      event.blockNumber,
-      voucher.statusChangedAt,
-      event.txId,
-      event.blockNumber,
-      JSON.stringify(voucher),
-    ],
+    [JSON.stringify(docs)],
   );
 }
 
-/** `TradeAttested { trade, voucher, lots }`: the voucher in custody and every lot the trade moved. */
-export async function projectTradeAttested(
-  manager: EntityManager,
-  payload: unknown,
-  event: ChaincodeEvent,
-): Promise<void> {
-  const body = payload as { voucher?: unknown; lots?: unknown } | null;
-  if (!body || typeof body !== 'object') throw new MalformedEventError(`${event.eventName}: not an object`);
-  const voucher = asVoucher(body.voucher, event);
-  await upsertVoucher(manager, voucher, event);
-  await upsertLots(manager, body.lots ?? [], event);
+/** `TradeAttested { trade, voucher, lots }` as parsed: the voucher in custody and every lot the trade moved. */
+interface TradeAttested {
+  voucher: LedgerVoucher;
+  lots: CertificateLot[];
 }
+
+/**
+ * `TradeAttested`: the vouchers and lot moves of a run of attestations (a block's) in two statements, not two
+ * per trade.
+ */
+export const projectTradeAttested: BatchEventHandler<TradeAttested> = {
+  parse(payload, event) {
+    const body = payload as { voucher?: unknown; lots?: unknown } | null;
+    if (!body || typeof body !== 'object') throw new MalformedEventError(`${event.eventName}: not an object`);
+    return { voucher: asVoucher(body.voucher, event), lots: eventLots(body.lots ?? [], event) };
+  },
+  async apply(manager, run) {
+    await upsertVouchers(
+      manager,
+      run.map(({ value, event }) => ({ voucher: value.voucher, event })),
+    );
+    await upsertLotsOfEvents(
+      manager,
+      run.map(({ value, event }) => ({ lots: value.lots, event })),
+    );
+  },
+};
 
 /** `VoucherReleased { voucher }`, `VoucherClaimed { voucher }`, `VoucherRevoked { voucher, lots }`. */
 export async function projectVoucherChange(
@@ -102,6 +118,6 @@ export async function projectVoucherChange(
   const body = payload as { voucher?: unknown; lots?: unknown } | null;
   if (!body || typeof body !== 'object') throw new MalformedEventError(`${event.eventName}: not an object`);
   const voucher = asVoucher(body.voucher, event);
-  await upsertVoucher(manager, voucher, event);
+  await upsertVouchers(manager, [{ voucher, event }]);
   if (body.lots !== undefined) await upsertLots(manager, body.lots, event);
 }

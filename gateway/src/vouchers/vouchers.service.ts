@@ -93,7 +93,7 @@ export class VouchersService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.projector.on('TradeAttested', projectTradeAttested);
+    this.projector.onBatch('TradeAttested', projectTradeAttested);
     for (const name of ['VoucherReleased', 'VoucherClaimed', 'VoucherRevoked']) {
       this.projector.on(name, projectVoucherChange);
     }

@@ -85,6 +85,8 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
   private constructor(
     private readonly worker: Worker,
     private readonly creators: Map<string, Uint8Array>,
+    /** The ledger thread's id in the operating system (Linux), for per-thread CPU accounting. */
+    readonly osThreadId: number | undefined,
   ) {
     worker.on('message', (message: FromLedger) => this.receive(message));
     worker.on('error', (error) =>
@@ -95,6 +97,7 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
 
   static async open(options: Omit<EmbeddedLedgerOptions, 'contracts'>): Promise<ThreadedEmbeddedLedger> {
     const worker = new Worker(threadScript(), { workerData: options });
+    let osThreadId: number | undefined;
     const creators = await new Promise<Map<string, Uint8Array>>((resolve, reject) => {
       const onExit = (code: number) =>
         reject(new Error(`the embedded ledger's thread exited at open (code ${code})`));
@@ -104,6 +107,7 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
         worker.off('error', reject);
         worker.off('exit', onExit);
         if (message.type === 'ready') {
+          osThreadId = message.osThreadId;
           resolve(new Map(message.creators.map((c) => [`${c.mspId}\u0000${c.name}`, c.creator])));
         } else if (message.type === 'failed-to-open') {
           void worker.terminate();
@@ -114,7 +118,7 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
         }
       });
     });
-    return new ThreadedEmbeddedLedger(worker, creators);
+    return new ThreadedEmbeddedLedger(worker, creators, osThreadId);
   }
 
   prepare(request: TransactionRequest, options?: PrepareOptions): PreparedTransaction {

@@ -40,7 +40,7 @@ export type ToLedger =
 
 /** Ledger thread → gateway thread. */
 export type FromLedger =
-  | { type: 'ready'; creators: CreatorEntry[] }
+  | { type: 'ready'; creators: CreatorEntry[]; osThreadId?: number }
   | { type: 'failed-to-open'; error: WireError }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: WireError }
