@@ -24,6 +24,7 @@ import { LedgerModule } from './ledger-module/ledger.module';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
 import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PagesModule } from './pages/pages.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
 import { TradesModule } from './trades/trades.module';
@@ -87,6 +88,7 @@ export class AppModule {
         TradesModule,
         AuditModule,
         HealthModule,
+        PagesModule,
       ],
       providers: [Lifecycle],
     };

@@ -1,5 +1,6 @@
 import { bytesOf, jsonBody } from './common/json-body';
 import * as fs from 'node:fs';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -13,6 +14,7 @@ import { QuietFrameworkLogger, requestIdMiddleware } from './common/logging';
 import { ProblemFilter } from './common/problem.filter';
 import { Resources } from './common/resources';
 import { setupSwagger } from './common/swagger';
+import { REGULATOR_ASSETS_PREFIX, STATIC_DIR } from './pages/regulator-page.controller';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
@@ -45,6 +47,15 @@ export async function createApp(
     app.flushLogs();
     app.disable('x-powered-by');
     app.use(requestIdMiddleware);
+    // The regulator page's script and style: files, not API operations (like /docs's own assets).
+    app.useStaticAssets(join(STATIC_DIR, 'regulator'), {
+      prefix: REGULATOR_ASSETS_PREFIX,
+      index: false,
+      setHeaders: (res) => {
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Cache-Control', 'no-cache');
+      },
+    });
     app.use(auditLogMiddleware(app.get<DataSource>(getDataSourceToken()), app.get(MetricsService)));
     app.use(jsonBody(bytesOf(config.bodyLimit)));
     app.useGlobalFilters(new ProblemFilter());

@@ -16,7 +16,7 @@ import { RequestSigningService } from './request-signing';
     RateLimiter,
     { provide: APP_GUARD, useClass: ApiKeyGuard },
   ],
-  exports: [ApiKeysService, RequestSigningService],
+  exports: [ApiKeysService, RequestSigningService, RateLimiter],
 })
 export class AuthModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');

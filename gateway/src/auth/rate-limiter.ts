@@ -31,8 +31,22 @@ export class RateLimiter {
   take(apiKeyId: string, method: string, nowMs = Date.now()): void {
     const write = !READ_METHODS.has(method.toUpperCase());
     const perMinute = write ? this.config.rateLimitPerMinute : this.config.rateLimitReadsPerMinute;
+    const what = `this API key may make ${perMinute} ${write ? 'write' : 'read'} requests per minute`;
+    this.takeFrom(`${apiKeyId}:${write ? 'w' : 'r'}`, perMinute, what, nowMs);
+  }
+
+  /**
+   * Take a token for a public page asked for from `address` (PUBLIC_RATE_LIMIT_PER_MINUTE), or throw 429: a
+   * page anyone may open is still a ledger read, and must not let one client enumerate or flood it.
+   */
+  takePublic(address: string, nowMs = Date.now()): void {
+    const perMinute = this.config.publicRateLimitPerMinute;
+    const what = `one address may open ${perMinute} public pages per minute`;
+    this.takeFrom(`public:${address}`, perMinute, what, nowMs);
+  }
+
+  private takeFrom(id: string, perMinute: number, what: string, nowMs: number): void {
     if (perMinute <= 0) return;
-    const id = `${apiKeyId}:${write ? 'w' : 'r'}`;
     const perMs = perMinute / 60_000;
     const bucket = this.buckets.get(id) ?? { tokens: perMinute, updatedMs: nowMs };
     bucket.tokens = Math.min(perMinute, bucket.tokens + Math.max(0, nowMs - bucket.updatedMs) * perMs);
@@ -40,12 +54,9 @@ export class RateLimiter {
     if (bucket.tokens < 1) {
       this.buckets.set(id, bucket);
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
-      throw new ProblemError(
-        429,
-        'RATE_LIMITED',
-        `this API key may make ${perMinute} ${write ? 'write' : 'read'} requests per minute; retry in ${retryAfter} s`,
-        { headers: { 'Retry-After': String(retryAfter) } },
-      );
+      throw new ProblemError(429, 'RATE_LIMITED', `${what}; retry in ${retryAfter} s`, {
+        headers: { 'Retry-After': String(retryAfter) },
+      });
     }
     bucket.tokens -= 1;
     this.buckets.set(id, bucket);
@@ -54,9 +65,11 @@ export class RateLimiter {
 
   private sweep(nowMs: number): void {
     for (const [id, bucket] of this.buckets) {
-      const perMinute = id.endsWith(':w')
-        ? this.config.rateLimitPerMinute
-        : this.config.rateLimitReadsPerMinute;
+      const perMinute = id.startsWith('public:')
+        ? this.config.publicRateLimitPerMinute
+        : id.endsWith(':w')
+          ? this.config.rateLimitPerMinute
+          : this.config.rateLimitReadsPerMinute;
       if (bucket.tokens + (nowMs - bucket.updatedMs) * (perMinute / 60_000) >= perMinute)
         this.buckets.delete(id);
     }

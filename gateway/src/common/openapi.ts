@@ -95,3 +95,36 @@ export function ApiRoles(...roles: Role[]) {
     ApiProblems(401, 403, 429),
   );
 }
+
+/**
+ * The refusals of a page people open in a browser (no API key): a problem document as everywhere, or, when the
+ * request accepts text/html (a browser does), the same refusal as a page. `descriptions` by status; 429 carries
+ * Retry-After.
+ */
+export function ApiPageProblems(descriptions: Record<number, string>) {
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ...Object.entries(descriptions).map(([status, description]) => {
+      const problem = problemResponse(Number(status)).content;
+      return ApiResponse({
+        status: Number(status),
+        description,
+        content: {
+          ...problem,
+          'text/html': { schema: { type: 'string' }, example: '<!doctype html>…' },
+        } as never,
+        ...(status === '429'
+          ? {
+              headers: {
+                'Retry-After': {
+                  description: 'Seconds until this address may open a page again',
+                  required: true,
+                  schema: { type: 'integer', minimum: 1 },
+                },
+              },
+            }
+          : {}),
+      });
+    }),
+  );
+}

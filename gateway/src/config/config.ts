@@ -75,6 +75,16 @@ export interface AppConfig {
    * at block 0 after the last verified block (CHAIN_VERIFY_SWEEP_BLOCKS, default 2000; 0 = never again).
    */
   chainVerifySweepBlocks: number;
+  /**
+   * The address people reach this gateway at, e.g. `https://gec.example.cn` (PUBLIC_URL): the printed voucher's
+   * verification link and QR code point there. Unset: the address the request came to (scheme and Host).
+   */
+  publicUrl?: string;
+  /**
+   * Public verification pages per minute and client address, token bucket with a minute's burst
+   * (PUBLIC_RATE_LIMIT_PER_MINUTE, default 60; 0 = no limit). Per gateway instance.
+   */
+  publicRateLimitPerMinute: number;
 }
 
 /** The repository root: `gateway/{src,dist}/config` → three levels up. */
@@ -141,6 +151,21 @@ function databaseUrl(env: Env, problems: string[]): string | undefined {
   return raw;
 }
 
+function publicUrl(env: Env, problems: string[]): string | undefined {
+  const raw = env.PUBLIC_URL?.trim();
+  if (!raw) return undefined;
+  try {
+    const url = new URL(raw);
+    if ((url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '') {
+      return url.toString().replace(/\/$/, '');
+    }
+  } catch {
+    // reported below
+  }
+  problems.push(`PUBLIC_URL must be an http(s) address without query, e.g. https://gec.example.cn (got "${raw}")`);
+  return undefined;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -167,6 +192,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitReadsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 3000, 0, 10_000_000, problems),
     chainVerifyIntervalS: integer(env, 'CHAIN_VERIFY_INTERVAL_S', 300, 0, 31 * 86_400, problems),
     chainVerifySweepBlocks: integer(env, 'CHAIN_VERIFY_SWEEP_BLOCKS', 2000, 0, 100_000_000, problems),
+    publicUrl: publicUrl(env, problems),
+    publicRateLimitPerMinute: integer(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 60, 0, 10_000_000, problems),
     callbackAllow: (env.CALLBACK_ALLOW ?? '')
       .split(',')
       .map((entry) => entry.trim())

@@ -1,11 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
 import type { Principal } from '../auth/roles';
-import type { HttpResponse } from '../common/http';
+import * as QRCode from 'qrcode';
+import { sendHtml } from '../common/html';
+import type { HttpRequest, HttpResponse } from '../common/http';
 import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
-import { voucherHtml } from './voucher-print';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { verificationPath } from './verification-code';
+import { VOUCHER_PRINT_CSP, voucherHtml } from './voucher-print';
 import {
   ClaimVoucherDto,
   ListVouchersQueryDto,
@@ -31,7 +35,10 @@ function checkId(id: string): string {
 @ApiTags('vouchers')
 @Controller('v1/vouchers')
 export class VouchersController {
-  constructor(private readonly vouchers: VouchersService) {}
+  constructor(
+    private readonly vouchers: VouchersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @Roles(...READERS)
@@ -67,6 +74,13 @@ export class VouchersController {
   @ApiOperation({
     operationId: 'printVoucher',
     summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English',
+    description:
+      'Company names of holder and seller (from the participant registry), times in Asia/Shanghai, volumes in ' +
+      'kWh and MWh with separators, the source serial ranges, the ledger proof, and a QR code (inline SVG) of ' +
+      'the public verification page (operation verifyVoucher; its address starts with PUBLIC_URL, or the ' +
+      'address the request came to). Self-contained: no script, no external resource. It needs the API key like ' +
+      'any read: people open it from the regulator page (/regulator), which fetches it with the key kept in the ' +
+      'page’s session and shows it, printable; the key never goes into a URL.',
   })
   @ApiProduces('text/html')
   @ApiOkResponse({
@@ -79,12 +93,22 @@ export class VouchersController {
     description: 'The voucher id: VCH- and the trade id',
     example: 'VCH-T-2026-10-0001',
   })
-  async print(@Param('id') id: string, @Res() res: HttpResponse): Promise<void> {
+  async print(@Param('id') id: string, @Req() req: HttpRequest, @Res() res: HttpResponse): Promise<void> {
     const voucher = await this.vouchers.get(checkId(id));
-    res
-      .status(200)
-      .type('text/html; charset=utf-8')
-      .send(voucherHtml(voucher, `/v1/vouchers/${encodeURIComponent(voucher.id)}`));
+    const verifyUrl = `${this.publicUrl(req)}${verificationPath(voucher.id, voucher.ledger.txId)}`;
+    const html = voucherHtml(voucher, {
+      names: await this.vouchers.names([voucher.consumer, voucher.seller]),
+      verifyUrl,
+      qrSvg: await QRCode.toString(verifyUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+    });
+    sendHtml(res, 200, html, VOUCHER_PRINT_CSP);
+  }
+
+  /** Where people reach this gateway: PUBLIC_URL, or the scheme and Host the request came with. */
+  private publicUrl(req: HttpRequest): string {
+    if (this.config.publicUrl) return this.config.publicUrl;
+    const scheme = (req as HttpRequest & { protocol?: string }).protocol ?? 'http';
+    return `${scheme}://${req.headers.host ?? 'localhost'}`;
   }
 
   @Post(':id/release')

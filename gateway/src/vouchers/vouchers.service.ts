@@ -105,6 +105,14 @@ export class VouchersService implements OnModuleInit {
     return toDto(rows[0]);
   }
 
+  /** Company names of participants by id, from the projection of the participant registry (for print). */
+  async names(ids: string[]): Promise<Map<string, string>> {
+    const rows = (await this.dataSource.query(`SELECT id, name FROM participants WHERE id = ANY($1)`, [
+      ids,
+    ])) as Array<{ id: string; name: string }>;
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
   async list(query: ListVouchersQueryDto): Promise<Page<VoucherDto>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const after = decodeCursor(query.cursor, ['id']);
