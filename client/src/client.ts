@@ -356,6 +356,13 @@ export class GecClient {
     return this.call('checkReadiness', { ...options });
   }
 
+  // ── pages ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The regulator page's HTML (people open /regulator in a browser; this is for completeness). */
+  openRegulatorPage(options?: CallOptions) {
+    return this.call('openRegulatorPage', { ...options });
+  }
+
   // ── api-keys (admin) ───────────────────────────────────────────────────────────────────────────────────────
 
   createApiKey(body: RequestBody<'createApiKey'>, options?: CallOptions) {
@@ -607,9 +614,14 @@ export class GecClient {
     return this.call('getVoucherProvenance', { ...options, path: { id } });
   }
 
-  /** The voucher as a self-contained HTML page. */
+  /** The voucher as a self-contained HTML page, with the QR code of its public verification page. */
   printVoucher(id: string, options?: CallOptions) {
     return this.call('printVoucher', { ...options, path: { id } });
+  }
+
+  /** The public verification page (扫码验真) of a voucher, by the id and code of its printed link; HTML. */
+  verifyVoucher(voucherId: string, code: string, options?: CallOptions) {
+    return this.call('verifyVoucher', { ...options, path: { voucherId, code } });
   }
 
   releaseVoucher(id: string, body: RequestBody<'releaseVoucher'>, options?: CallOptions) {

@@ -28,6 +28,7 @@ export interface OperationSpec {
 export const OPERATIONS = {
   checkLiveness: { method: 'GET', path: '/health' },
   checkReadiness: { method: 'GET', path: '/health/ready' },
+  openRegulatorPage: { method: 'GET', path: '/regulator' },
 
   createApiKey: { method: 'POST', path: '/v1/api-keys' },
   listApiKeys: { method: 'GET', path: '/v1/api-keys' },
@@ -86,6 +87,7 @@ export const OPERATIONS = {
   getVoucher: { method: 'GET', path: '/v1/vouchers/{id}' },
   getVoucherProvenance: { method: 'GET', path: '/v1/vouchers/{id}/provenance' },
   printVoucher: { method: 'GET', path: '/v1/vouchers/{id}/print' },
+  verifyVoucher: { method: 'GET', path: '/verify/{voucherId}/{code}' },
   releaseVoucher: { method: 'POST', path: '/v1/vouchers/{id}/release' },
   claimVoucher: { method: 'POST', path: '/v1/vouchers/{id}/claim' },
   revokeVoucher: { method: 'POST', path: '/v1/vouchers/{id}/revoke' },

@@ -279,7 +279,11 @@ describe('the client against a live gateway', () => {
       });
       expect(voucher.sourceLots.reduce((sum, lot) => sum + lot.volume, 0)).toBe(50);
       expect(await tc.getTradeEvidence(`T-${month}-0001`)).toMatchObject({ ok: true });
-      expect(await tc.printVoucher(status.voucherId!)).toContain('绿电凭证');
+      const printed = await tc.printVoucher(status.voucherId!);
+      expect(printed).toContain('绿电凭证');
+      // The printed link opens the public verification page (no key needed; the client sends its own anyway).
+      const [voucherId, code] = /\/verify\/([^/]+)\/([0-9a-f]{32})</.exec(printed)!.slice(1);
+      expect(await tc.verifyVoucher(decodeURIComponent(voucherId), code)).toContain('验证通过');
     });
 
     it('audits through the client: the chain verifies and the projections match the ledger', async () => {

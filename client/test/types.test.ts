@@ -25,6 +25,7 @@ describe('operation types derived from the OpenAPI document', () => {
     holds<Equal<RequestBody<'ingestMeterReadings'>, never>>(true);
     holds<Equal<SuccessBody<'revokeApiKey'>, undefined>>(true);
     holds<Equal<SuccessBody<'printVoucher'>, string>>(true);
+    holds<Equal<SuccessBody<'verifyVoucher'>, string>>(true);
     holds<Equal<Awaited<ReturnType<GecClient['waitForTrade']>>, Schemas['TradeStatusDto']>>(true);
     const period: QueryParams<'getMeterCompleteness'> = { period: '2026-10' };
     expect(period.period).toBe('2026-10');

@@ -57,6 +57,16 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ CHAIN_VERIFY_SWEEP_BLOCKS: '-1' })).toThrow(/CHAIN_VERIFY_SWEEP_BLOCKS/);
   });
 
+  it('reads where people reach the gateway (PUBLIC_URL) and the public pages’ limit per address', () => {
+    expect(loadConfig({})).toMatchObject({ publicUrl: undefined, publicRateLimitPerMinute: 60 });
+    expect(
+      loadConfig({ PUBLIC_URL: 'https://gec.example.cn/', PUBLIC_RATE_LIMIT_PER_MINUTE: '0' }),
+    ).toMatchObject({ publicUrl: 'https://gec.example.cn', publicRateLimitPerMinute: 0 });
+    expect(() => loadConfig({ PUBLIC_URL: 'gec.example.cn' })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://gec.example.cn' })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://gec.example.cn/?a=1' })).toThrow(/PUBLIC_URL/);
+  });
+
   it('keeps the ledger settings read from the same environment as the rest (not from process.env)', () => {
     const before = process.env.LEDGER;
     process.env.LEDGER = 'fabric-gateway';

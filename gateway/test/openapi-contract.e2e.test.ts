@@ -675,6 +675,18 @@ describe('the OpenAPI document against real answers', () => {
       const printed = await get('/v1/vouchers/VCH-T-OK/print').expect(200);
       expect(printed.headers['content-type']).toMatch(/^text\/html/);
       await get('/v1/vouchers/VCH-404/print').expect(404);
+      // The public verification page its QR code links to: no key; refusals as problem or, for a browser, page.
+      const link = /id="verify-url">([^<]+)</.exec(printed.text)?.[1];
+      const verify = new URL(link!).pathname;
+      expect(verify).toMatch(/^\/verify\/VCH-T-OK\/[0-9a-f]{32}$/);
+      const page = await http.get(verify).expect(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      const forged = verify.replace(/[0-9a-f]{32}$/, 'f'.repeat(32));
+      await http.get(forged).expect(404);
+      const forgedPage = await http.get(forged).set('Accept', 'text/html').expect(404);
+      expect(forgedPage.headers['content-type']).toMatch(/^text\/html/);
+      await http.get('/verify/VCH-T-OK/not-hex').expect(400);
+      await http.get('/verify/VCH-T-OK/not-hex').set('Accept', 'text/html').expect(400);
       await get('/v1/vouchers/VCH-T-OK/provenance', 'regulator').expect(200);
       await get('/v1/vouchers/VCH-404/provenance').expect(404);
       await post('/v1/vouchers/VCH-T-OK/release', {}, 'trading-center').expect(200);
@@ -735,6 +747,13 @@ describe('the OpenAPI document against real answers', () => {
     it('answers liveness and readiness', async () => {
       await http.get('/health').expect(200);
       await http.get('/health/ready').expect(200);
+    });
+  });
+
+  describe('pages', () => {
+    it('serves the regulator page without a key (it holds no data)', async () => {
+      const page = await http.get('/regulator').expect(200);
+      expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
     });
   });
 

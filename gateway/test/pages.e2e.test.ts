@@ -8,7 +8,7 @@
  * - the public verification page (扫码验真) opened from that link with no key: status, volume, period, serial
  *   ranges and ledger proof, every check passing, nothing about the parties; a forged link refused plainly; an
  *   edited projected row named as a failed check; a rate limit per address.
- * Every screenshot is checked: the size asked for, and not blank.
+ * Every screenshot is checked: the size asked for, and not blank (PAGES_SCREENSHOTS_DIR=folder keeps them).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,272 +38,297 @@ const ENV = {
   PUBLIC_RATE_LIMIT_PER_MINUTE: '40',
 };
 
-describeWithChromium('pages in Chromium: regulator page, printable voucher, public verification', (executable) => {
-  let dataDir: string;
-  let shots: string;
-  let gateway: TestGateway;
-  let postgres: TestPostgres;
-  let db: Client;
-  let market: Market;
-  let browser: Browser;
-  let base: string;
-  let tradedLot: string;
-  let verifyUrl: string;
-  /** Every URL the browser asked for, for the check that the key is never in one. */
-  const requested: string[] = [];
-  /** Console errors (a CSP violation is one). */
-  const consoleErrors: string[] = [];
+describeWithChromium(
+  'pages in Chromium: regulator page, printable voucher, public verification',
+  (executable) => {
+    let dataDir: string;
+    let shots: string;
+    let gateway: TestGateway;
+    let postgres: TestPostgres;
+    let db: Client;
+    let market: Market;
+    let browser: Browser;
+    let base: string;
+    let tradedLot: string;
+    let verifyUrl: string;
+    /** Every URL the browser asked for, for the check that the key is never in one. */
+    const requested: string[] = [];
+    /** Console errors (a CSP violation is one). */
+    const consoleErrors: string[] = [];
 
-  const get = (path: string) => gateway.http.get(path).set('X-API-Key', market.keys.regulator);
+    const get = (path: string) => gateway.http.get(path).set('X-API-Key', market.keys.regulator);
 
-  beforeAll(async () => {
-    dataDir = await tempDir('gec-pages-');
-    shots = await mkdtemp(join(tmpdir(), 'gec-pages-shots-'));
-    postgres = await startTestPostgres();
-    const databaseUrl = await postgres.newDatabase();
-    gateway = await startGateway({ dataDir, databaseUrl, env: ENV });
-    base = `http://127.0.0.1:${(gateway.app.getHttpServer().address() as { port: number }).port}`;
-    market = await setupMarket(gateway.http, gateway.app, await readFirstAdminKey(dataDir), {
-      sellers: ['GEN-1'],
-      consumers: { 'CON-1': 40 },
+    beforeAll(async () => {
+      dataDir = await tempDir('gec-pages-');
+      // PAGES_SCREENSHOTS_DIR keeps them for a person to look at; otherwise a temporary folder, removed after.
+      shots = process.env.PAGES_SCREENSHOTS_DIR ?? (await mkdtemp(join(tmpdir(), 'gec-pages-shots-')));
+      postgres = await startTestPostgres();
+      const databaseUrl = await postgres.newDatabase();
+      gateway = await startGateway({ dataDir, databaseUrl, env: ENV });
+      base = `http://127.0.0.1:${(gateway.app.getHttpServer().address() as { port: number }).port}`;
+      market = await setupMarket(gateway.http, gateway.app, await readFirstAdminKey(dataDir), {
+        sellers: ['GEN-1'],
+        consumers: { 'CON-1': 40 },
+      });
+      [tradedLot] = market.lots['GEN-1'];
+      await gateway.http
+        .post('/v1/trades')
+        .set('X-API-Key', market.keys['trading-center'])
+        .set('Idempotency-Key', 'T-1')
+        .send(
+          tradeBody(market, {
+            tradeId: 'T-1',
+            seller: 'GEN-1',
+            buyer: 'CON-1',
+            lots: [{ lotId: tradedLot }],
+          }),
+        )
+        .expect(202);
+      expect((await waitFinal((id) => get(`/v1/trades/${id}`), 'T-1')).state).toBe('COMMITTED');
+      await gateway.http
+        .post('/v1/vouchers/VCH-T-1/release')
+        .set('X-API-Key', market.keys['trading-center'])
+        .send({})
+        .expect(200);
+      db = new Client({ connectionString: databaseUrl });
+      await db.connect();
+      browser = await chromium.launch({ executablePath: executable(), args: ['--no-sandbox'] });
     });
-    [tradedLot] = market.lots['GEN-1'];
-    await gateway.http
-      .post('/v1/trades')
-      .set('X-API-Key', market.keys['trading-center'])
-      .set('Idempotency-Key', 'T-1')
-      .send(tradeBody(market, { tradeId: 'T-1', seller: 'GEN-1', buyer: 'CON-1', lots: [{ lotId: tradedLot }] }))
-      .expect(202);
-    expect((await waitFinal((id) => get(`/v1/trades/${id}`), 'T-1')).state).toBe('COMMITTED');
-    await gateway.http
-      .post('/v1/vouchers/VCH-T-1/release')
-      .set('X-API-Key', market.keys['trading-center'])
-      .send({})
-      .expect(200);
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
-    browser = await chromium.launch({ executablePath: executable(), args: ['--no-sandbox'] });
-  });
 
-  afterAll(async () => {
-    await browser?.close();
-    await db?.end();
-    await gateway?.close();
-    await postgres?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (shots) await rm(shots, { recursive: true, force: true });
-  });
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: VIEWPORT });
-    const page = await context.newPage();
-    page.on('request', (request) => requested.push(request.url()));
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+    afterAll(async () => {
+      await browser?.close();
+      await db?.end();
+      await gateway?.close();
+      await postgres?.stop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (shots && !process.env.PAGES_SCREENSHOTS_DIR) await rm(shots, { recursive: true, force: true });
     });
-    return page;
-  }
 
-  /** A full-page screenshot, saved, of the viewport's width, tall enough, and not blank. */
-  async function screenshot(page: Page, name: string, minHeight = 300): Promise<void> {
-    const png = await page.screenshot({ fullPage: true });
-    await writeFile(join(shots, `${name}.png`), png);
-    const facts = await screenshotFacts(browser, png);
-    expect(facts.width).toBe(VIEWPORT.width);
-    expect(facts.height).toBeGreaterThanOrEqual(minHeight);
-    expect(facts.inked).toBeGreaterThan(0.01);
-    expect(facts.colours).toBeGreaterThan(3);
-  }
-
-  /** The regulator page, key entered, ready to search. */
-  async function regulatorPage(): Promise<Page> {
-    const page = await newPage();
-    const response = await page.goto(`${base}/regulator`);
-    expect(response?.status()).toBe(200);
-    expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
-    await page.fill('#key-input', market.keys.regulator);
-    await page.click('#key-form button[type=submit]');
-    await page.waitForSelector('#app:not([hidden])');
-    return page;
-  }
-
-  async function search(page: Page, kind: string, value: string, selector: string): Promise<void> {
-    await page.selectOption('#search-kind', kind);
-    await page.fill('#search-input', value);
-    await page.click('#search-form button[type=submit]');
-    await page.waitForSelector(`${selector}, #search-error`);
-    expect(await page.$('#search-error')).toBeNull();
-  }
-
-  it('the regulator enters the key once and searches a serial: its provenance as a timeline', async () => {
-    const page = await regulatorPage();
-    const lot = (await get(`/v1/lots/${tradedLot}`).expect(200)).body;
-    const provenance = (await get(`/v1/certificates/${lot.serialEnd}/provenance`).expect(200)).body;
-    await search(page, 'auto', lot.serialEnd, '#serial-view ol.timeline li');
-    const kinds = await page.$$eval('#serial-view ol.timeline li', (items) =>
-      items.map((li) => li.getAttribute('data-kind')),
-    );
-    expect(kinds).toEqual(['ISSUED', 'SPLIT', 'TRADE_ATTESTED', 'VOUCHER_RELEASED']);
-    const text = await page.textContent('#serial-view');
-    // Times as Shanghai wall-clock, each step with its transaction and block from the ledger.
-    const issued = provenance.timeline[0];
-    const shanghai = new Date(Date.parse(issued.committedAt) + 8 * 3600000).toISOString();
-    expect(text).toContain(shanghai.slice(0, 19).replace('T', ' '));
-    expect(text).toContain(`block ${issued.blockNumber}`);
-    expect(text).toContain(issued.txId);
-    expect(text).toContain('Redeemed否 no');
-    await screenshot(page, 'serial-timeline', 600);
-
-    // The key: in this tab's session storage, in no URL; a reload keeps the session, a new tab does not.
-    expect(await page.evaluate(`sessionStorage.getItem('gec.regulator.apiKey')`)).toBe(market.keys.regulator);
-    await page.reload();
-    await page.waitForSelector('#app:not([hidden])');
-    const other = await (await browser.newContext()).newPage();
-    await other.goto(`${base}/regulator`);
-    expect(await other.isVisible('#key-form')).toBe(true);
-    await other.context().close();
-    await page.click('#forget-key');
-    expect(await page.evaluate(`sessionStorage.getItem('gec.regulator.apiKey')`)).toBeNull();
-    expect(await page.isVisible('#key-form')).toBe(true);
-    await page.context().close();
-  });
-
-  it('shows a trade’s evidence and the integrity checks as pass', async () => {
-    const page = await regulatorPage();
-    await search(page, 'trade', 'T-1', '#trade-view[data-evidence]');
-    expect(await page.getAttribute('#trade-view', 'data-evidence')).toBe('pass');
-    expect(await page.textContent('#trade-view')).toContain('10,000 kWh (10 MWh)');
-    await page.click('#check-chain');
-    await page.waitForSelector('#chain-result');
-    expect(await page.getAttribute('#chain-result', 'data-ok')).toBe('true');
-    expect(await page.textContent('#chain-result')).toContain('PASS');
-    await screenshot(page, 'trade-evidence-chain', 500);
-    await page.click('#check-projection');
-    await page.waitForSelector('#projection-result');
-    expect(await page.getAttribute('#projection-result', 'data-ok')).toBe('true');
-    // A participant found by auto search after no trade has its id.
-    await search(page, 'auto', 'CON-1', '#participant-view');
-    expect(await page.textContent('#participant-view')).toContain('CON-1 有限公司');
-    await page.context().close();
-  });
-
-  it('shows the printable voucher with names, Shanghai times, separators and a QR code of its verification link', async () => {
-    const page = await regulatorPage();
-    await search(page, 'voucher', 'VCH-T-1', '#voucher-view');
-    await page.click('#show-print');
-    await page.waitForSelector('#print-frame');
-    const frame = page.frameLocator('#print-frame');
-    await frame.locator('#verify-url').waitFor();
-    const text = (await frame.locator('body').textContent()) ?? '';
-    expect(text).toContain('CON-1 有限公司');
-    expect(text).toContain('GEN-1 有限公司');
-    expect(text).toContain('10,000 kWh (10 MWh)');
-    expect(text).toContain('45,000.00 CNY');
-    expect(text).toContain('2026-10-01 — 2026-10-31');
-    const voucher = (await get('/v1/vouchers/VCH-T-1').expect(200)).body;
-    const issuedShanghai = new Date(Date.parse(voucher.ledger.committedAt) + 8 * 3600000).toISOString();
-    expect(text).toContain(`${issuedShanghai.slice(0, 19).replace('T', ' ')} (UTC+8)`);
-    verifyUrl = ((await frame.locator('#verify-url').textContent()) ?? '').trim();
-    expect(verifyUrl).toMatch(new RegExp(`^${base}/verify/VCH-T-1/[0-9a-f]{32}$`));
-    // The QR code is the one the QR library makes of exactly that link: the same modules.
-    const modules = (svg: string) => [...svg.matchAll(/ d="([^"]+)"/g)].map((m) => m[1]);
-    const shown = await frame.locator('svg').evaluate((el) => el.outerHTML);
-    const expected = await QRCode.toString(verifyUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-    expect(modules(shown)).toEqual(modules(expected));
-    expect(modules(shown)).toHaveLength(2);
-    await screenshot(page, 'printable-voucher', 900);
-    await page.context().close();
-  });
-
-  it('the public verification page confirms the voucher with no key, and shows nothing else', async () => {
-    expect(verifyUrl).toBeDefined();
-    const page = await newPage();
-    const response = await page.goto(verifyUrl);
-    expect(response?.status()).toBe(200);
-    expect(response?.headers()['content-security-policy']).toMatch(/^default-src 'none'/);
-    expect(response?.headers()['referrer-policy']).toBe('no-referrer');
-    expect(await page.textContent('#verdict')).toContain('验证通过');
-    expect(await page.textContent('#status')).toContain('RELEASED');
-    expect(await page.textContent('#volume')).toBe('10,000 kWh (10 MWh)');
-    expect(await page.textContent('#period')).toBe('2026-10-01 — 2026-10-31');
-    const lot = (await get(`/v1/lots/${tradedLot}`).expect(200)).body;
-    const serials = await page.textContent('#serials');
-    expect(serials).toContain(lot.serialStart);
-    expect(serials).toContain(lot.serialEnd);
-    const checks = await page.$$eval('#checks tr', (rows) =>
-      rows.map((r) => [r.getAttribute('data-check'), r.textContent?.includes('PASS')]),
-    );
-    expect(checks).toEqual([
-      ['ledger', true],
-      ['issued', true],
-      ['changed', true],
-      ['projection', true],
-      ['chain', true],
-    ]);
-    const voucher = (await get('/v1/vouchers/VCH-T-1').expect(200)).body;
-    const body = (await page.textContent('body')) ?? '';
-    expect(body).toContain(voucher.ledger.txId);
-    expect(body).toContain(voucher.lastChange.txId);
-    // Nothing about the parties, the trade or the price.
-    for (const hidden of ['CON-1', 'GEN-1', 'TC-1', '有限公司', '45,000', 'GREEN_POWER', voucher.trade.tradeDataHash]) {
-      expect(body).not.toContain(hidden);
+    async function newPage(): Promise<Page> {
+      const context = await browser.newContext({ viewport: VIEWPORT });
+      const page = await context.newPage();
+      page.on('request', (request) => requested.push(request.url()));
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      return page;
     }
-    await screenshot(page, 'public-verification', 500);
-    await page.context().close();
-  });
 
-  it('refuses a forged link plainly: a page for a browser, a problem document for anyone else', async () => {
-    const page = await newPage();
-    const forged = verifyUrl.replace(/[0-9a-f]{32}$/, '0'.repeat(32));
-    const response = await page.goto(forged);
-    expect(response?.status()).toBe(404);
-    expect(await page.textContent('#verdict')).toContain('未能验证');
-    await screenshot(page, 'forged-link', 200);
-    await page.context().close();
-    const path = new URL(forged).pathname;
-    const problem = await gateway.http.get(path).expect(404);
-    expect(problem.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(problem.body.code).toBe('VOUCHER_NOT_VERIFIABLE');
-    const unknown = await gateway.http.get(path.replace('VCH-T-1', 'VCH-T-404')).expect(404);
-    expect(unknown.body.detail).toBe(problem.body.detail);
-    expect((await gateway.http.get('/verify/VCH-T-1/not-a-code').expect(400)).body.code).toBe(
-      'VALIDATION_FAILED',
-    );
-  });
+    /** A full-page screenshot, saved, of the viewport's width, tall enough, and not blank. */
+    async function screenshot(page: Page, name: string, minHeight = 300): Promise<void> {
+      const png = await page.screenshot({ fullPage: true });
+      await writeFile(join(shots, `${name}.png`), png);
+      const facts = await screenshotFacts(browser, png);
+      expect(facts.width).toBe(VIEWPORT.width);
+      expect(facts.height).toBeGreaterThanOrEqual(minHeight);
+      expect(facts.inked).toBeGreaterThan(0.01);
+      expect(facts.colours).toBeGreaterThan(3);
+    }
 
-  it('names an edited projected row as a failed check, never serving it silently', async () => {
-    await db.query(
-      `UPDATE vouchers SET volume_kwh = 99000, doc = doc || '{"volumeKwh":99000}'::jsonb WHERE id = 'VCH-T-1'`,
-    );
-    try {
+    /** The regulator page, key entered, ready to search. */
+    async function regulatorPage(): Promise<Page> {
       const page = await newPage();
-      await page.goto(verifyUrl);
-      expect(await page.textContent('#verdict')).toContain('验证未通过');
-      expect(await page.textContent('[data-check=projection]')).toMatch(/FAIL.*volumeKwh/s);
-      // The page shows the ledger's volume, not the edited one.
-      expect(await page.textContent('#volume')).toBe('10,000 kWh (10 MWh)');
-      await page.context().close();
-    } finally {
-      await db.query(
-        `UPDATE vouchers SET volume_kwh = 10000, doc = doc || '{"volumeKwh":10000}'::jsonb WHERE id = 'VCH-T-1'`,
+      const response = await page.goto(`${base}/regulator`);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+      await page.fill('#key-input', market.keys.regulator);
+      await page.click('#key-form button[type=submit]');
+      await page.waitForSelector('#app:not([hidden])');
+      return page;
+    }
+
+    async function search(page: Page, kind: string, value: string, selector: string): Promise<void> {
+      await page.selectOption('#search-kind', kind);
+      await page.fill('#search-input', value);
+      await page.click('#search-form button[type=submit]');
+      await page.waitForSelector(`${selector}, #search-error`);
+      expect(await page.$('#search-error')).toBeNull();
+    }
+
+    it('the regulator enters the key once and searches a serial: its provenance as a timeline', async () => {
+      const page = await regulatorPage();
+      const lot = (await get(`/v1/lots/${tradedLot}`).expect(200)).body;
+      const provenance = (await get(`/v1/certificates/${lot.serialEnd}/provenance`).expect(200)).body;
+      await search(page, 'auto', lot.serialEnd, '#serial-view ol.timeline li');
+      const kinds = await page.$$eval('#serial-view ol.timeline li', (items) =>
+        items.map((li) => li.getAttribute('data-kind')),
       );
-    }
-  });
+      expect(kinds).toEqual(['ISSUED', 'SPLIT', 'TRADE_ATTESTED', 'VOUCHER_RELEASED']);
+      const text = await page.textContent('#serial-view');
+      // Times as Shanghai wall-clock, each step with its transaction and block from the ledger.
+      const issued = provenance.timeline[0];
+      const shanghai = new Date(Date.parse(issued.committedAt) + 8 * 3600000).toISOString();
+      expect(text).toContain(shanghai.slice(0, 19).replace('T', ' '));
+      expect(text).toContain(`block ${issued.blockNumber}`);
+      expect(text).toContain(issued.txId);
+      expect(text).toContain('Redeemed否 no');
+      await screenshot(page, 'serial-timeline', 600);
 
-  it('sent the key in no URL, and the pages broke no Content-Security-Policy', () => {
-    expect(requested.length).toBeGreaterThan(10);
-    for (const url of requested) expect(url).not.toContain(market.keys.regulator);
-    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
-  });
+      // The key: in this tab's session storage, in no URL; a reload keeps the session, a new tab does not.
+      expect(await page.evaluate(`sessionStorage.getItem('gec.regulator.apiKey')`)).toBe(
+        market.keys.regulator,
+      );
+      await page.reload();
+      await page.waitForSelector('#app:not([hidden])');
+      const other = await (await browser.newContext()).newPage();
+      await other.goto(`${base}/regulator`);
+      expect(await other.isVisible('#key-form')).toBe(true);
+      await other.context().close();
+      await page.click('#forget-key');
+      expect(await page.evaluate(`sessionStorage.getItem('gec.regulator.apiKey')`)).toBeNull();
+      expect(await page.isVisible('#key-form')).toBe(true);
+      await page.context().close();
+    });
 
-  it('limits the public page per client address: 429 with Retry-After', async () => {
-    const path = new URL(verifyUrl).pathname;
-    let limited: { status: number; headers: Record<string, string> } | undefined;
-    for (let i = 0; i < 60 && !limited; i++) {
-      const res = await gateway.http.get(path);
-      if (res.status === 429) limited = res as never;
-      else expect(res.status).toBe(200);
-    }
-    expect(limited?.headers['retry-after']).toMatch(/^\d+$/);
-  });
-});
+    it('shows a trade’s evidence and the integrity checks as pass', async () => {
+      const page = await regulatorPage();
+      await search(page, 'trade', 'T-1', '#trade-view[data-evidence]');
+      expect(await page.getAttribute('#trade-view', 'data-evidence')).toBe('pass');
+      expect(await page.textContent('#trade-view')).toContain('10,000 kWh (10 MWh)');
+      await page.click('#check-chain');
+      await page.waitForSelector('#chain-result');
+      expect(await page.getAttribute('#chain-result', 'data-ok')).toBe('true');
+      expect(await page.textContent('#chain-result')).toContain('PASS');
+      await screenshot(page, 'trade-evidence-chain', 500);
+      await page.click('#check-projection');
+      await page.waitForSelector('#projection-result');
+      expect(await page.getAttribute('#projection-result', 'data-ok')).toBe('true');
+      // A participant found by auto search after no trade has its id.
+      await search(page, 'auto', 'CON-1', '#participant-view');
+      expect(await page.textContent('#participant-view')).toContain('CON-1 有限公司');
+      await page.context().close();
+    });
+
+    it('shows the printable voucher with names, Shanghai times, separators and a QR code of its verification link', async () => {
+      const page = await regulatorPage();
+      await search(page, 'voucher', 'VCH-T-1', '#voucher-view');
+      await page.click('#show-print');
+      await page.waitForSelector('#print-frame');
+      const frame = page.frameLocator('#print-frame');
+      await frame.locator('#verify-url').waitFor();
+      const text = (await frame.locator('body').textContent()) ?? '';
+      expect(text).toContain('CON-1 有限公司');
+      expect(text).toContain('GEN-1 有限公司');
+      expect(text).toContain('10,000 kWh (10 MWh)');
+      expect(text).toContain('45,000.00 CNY');
+      expect(text).toContain('2026-10-01 — 2026-10-31');
+      const voucher = (await get('/v1/vouchers/VCH-T-1').expect(200)).body;
+      const issuedShanghai = new Date(Date.parse(voucher.ledger.committedAt) + 8 * 3600000).toISOString();
+      expect(text).toContain(`${issuedShanghai.slice(0, 19).replace('T', ' ')} (UTC+8)`);
+      verifyUrl = ((await frame.locator('#verify-url').textContent()) ?? '').trim();
+      expect(verifyUrl).toMatch(new RegExp(`^${base}/verify/VCH-T-1/[0-9a-f]{32}$`));
+      // The QR code is the one the QR library makes of exactly that link: the same modules.
+      const modules = (svg: string) => [...svg.matchAll(/ d="([^"]+)"/g)].map((m) => m[1]);
+      const shown = await frame.locator('svg').evaluate((el) => el.outerHTML);
+      const expected = await QRCode.toString(verifyUrl, {
+        type: 'svg',
+        errorCorrectionLevel: 'M',
+        margin: 2,
+      });
+      expect(modules(shown)).toEqual(modules(expected));
+      expect(modules(shown)).toHaveLength(2);
+      await screenshot(page, 'printable-voucher', 900);
+      await page.context().close();
+    });
+
+    it('the public verification page confirms the voucher with no key, and shows nothing else', async () => {
+      expect(verifyUrl).toBeDefined();
+      const page = await newPage();
+      const response = await page.goto(verifyUrl);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-security-policy']).toMatch(/^default-src 'none'/);
+      expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+      expect(await page.textContent('#verdict')).toContain('验证通过');
+      expect(await page.textContent('#status')).toContain('RELEASED');
+      expect(await page.textContent('#volume')).toBe('10,000 kWh (10 MWh)');
+      expect(await page.textContent('#period')).toBe('2026-10-01 — 2026-10-31');
+      const lot = (await get(`/v1/lots/${tradedLot}`).expect(200)).body;
+      const serials = await page.textContent('#serials');
+      expect(serials).toContain(lot.serialStart);
+      expect(serials).toContain(lot.serialEnd);
+      const checks = await page.$$eval('#checks tr', (rows) =>
+        rows.map((r) => [r.getAttribute('data-check'), r.textContent?.includes('PASS')]),
+      );
+      expect(checks).toEqual([
+        ['ledger', true],
+        ['issued', true],
+        ['changed', true],
+        ['projection', true],
+        ['chain', true],
+      ]);
+      const voucher = (await get('/v1/vouchers/VCH-T-1').expect(200)).body;
+      const body = (await page.textContent('body')) ?? '';
+      expect(body).toContain(voucher.ledger.txId);
+      expect(body).toContain(voucher.lastChange.txId);
+      // Nothing about the parties, the trade or the price.
+      for (const hidden of [
+        'CON-1',
+        'GEN-1',
+        'TC-1',
+        '有限公司',
+        '45,000',
+        'GREEN_POWER',
+        voucher.trade.tradeDataHash,
+      ]) {
+        expect(body).not.toContain(hidden);
+      }
+      await screenshot(page, 'public-verification', 500);
+      await page.context().close();
+    });
+
+    it('refuses a forged link plainly: a page for a browser, a problem document for anyone else', async () => {
+      const page = await newPage();
+      const forged = verifyUrl.replace(/[0-9a-f]{32}$/, '0'.repeat(32));
+      const response = await page.goto(forged);
+      expect(response?.status()).toBe(404);
+      expect(await page.textContent('#verdict')).toContain('未能验证');
+      await screenshot(page, 'forged-link', 200);
+      await page.context().close();
+      const path = new URL(forged).pathname;
+      const problem = await gateway.http.get(path).expect(404);
+      expect(problem.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(problem.body.code).toBe('VOUCHER_NOT_VERIFIABLE');
+      const unknown = await gateway.http.get(path.replace('VCH-T-1', 'VCH-T-404')).expect(404);
+      expect(unknown.body.detail).toBe(problem.body.detail);
+      expect((await gateway.http.get('/verify/VCH-T-1/not-a-code').expect(400)).body.code).toBe(
+        'VALIDATION_FAILED',
+      );
+    });
+
+    it('names an edited projected row as a failed check, never serving it silently', async () => {
+      await db.query(
+        `UPDATE vouchers SET volume_kwh = 99000, doc = doc || '{"volumeKwh":99000}'::jsonb WHERE id = 'VCH-T-1'`,
+      );
+      try {
+        const page = await newPage();
+        await page.goto(verifyUrl);
+        expect(await page.textContent('#verdict')).toContain('验证未通过');
+        expect(await page.textContent('[data-check=projection]')).toMatch(/FAIL.*volumeKwh/s);
+        // The page shows the ledger's volume, not the edited one.
+        expect(await page.textContent('#volume')).toBe('10,000 kWh (10 MWh)');
+        await page.context().close();
+      } finally {
+        await db.query(
+          `UPDATE vouchers SET volume_kwh = 10000, doc = doc || '{"volumeKwh":10000}'::jsonb WHERE id = 'VCH-T-1'`,
+        );
+      }
+    });
+
+    it('sent the key in no URL, and the pages broke no Content-Security-Policy', () => {
+      expect(requested.length).toBeGreaterThan(10);
+      for (const url of requested) expect(url).not.toContain(market.keys.regulator);
+      expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+    });
+
+    it('limits the public page per client address: 429 with Retry-After', async () => {
+      const path = new URL(verifyUrl).pathname;
+      let limited: { status: number; headers: Record<string, string> } | undefined;
+      for (let i = 0; i < 60 && !limited; i++) {
+        const res = await gateway.http.get(path);
+        if (res.status === 429) limited = res as never;
+        else expect(res.status).toBe(200);
+      }
+      expect(limited?.headers['retry-after']).toMatch(/^\d+$/);
+    });
+  },
+);

@@ -937,6 +937,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/regulator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The regulator page (监管查询): search, provenance timeline, evidence and integrity checks
+         * @description A read-only web page for regulators, served by the gateway (plain HTML, CSS and JavaScript from /regulator/assets/, no other origin). The page holds no data and needs no key to load; the regulator enters an API key once, the page keeps it in the tab’s sessionStorage and sends it only in the X-API-Key header of its calls to this API (never in a URL). Search a certificate serial (provenance timeline and redemption check), a trade (evidence check), a voucher (provenance, printable voucher) or a participant; verify the chain of blocks and compare the projection with the ledger, each shown as pass or fail.
+         */
+        get: operations["openRegulatorPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/trading-centers/{id}/check-keys": {
         parameters: {
             query?: never;
@@ -1016,7 +1036,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A printable HTML page of the voucher (绿电凭证), Chinese and English */
+        /**
+         * A printable HTML page of the voucher (绿电凭证), Chinese and English
+         * @description Company names of holder and seller (from the participant registry), times in Asia/Shanghai, volumes in kWh and MWh with separators, the source serial ranges, the ledger proof, and a QR code (inline SVG) of the public verification page (operation verifyVoucher; its address starts with PUBLIC_URL, or the address the request came to). Self-contained: no script, no external resource. It needs the API key like any read: people open it from the regulator page (/regulator), which fetches it with the key kept in the page’s session and shows it, printable; the key never goes into a URL.
+         */
         get: operations["printVoucher"];
         put?: never;
         post?: never;
@@ -1071,6 +1094,26 @@ export interface paths {
         put?: never;
         /** Revoke a voucher with a reason (issuer; → REVOKED, final); vouchers:Revoke */
         post: operations["revokeVoucher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/verify/{voucherId}/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public verification page of a voucher (扫码验真), from the ledger; no API key
+         * @description The page the printed voucher’s QR code opens. With the voucher id and its verification code (128 bits derived from the voucher’s issuing transaction: voucher ids are guessable, the code is not), it shows what the ledger holds: status, volume, delivery period, serial ranges, and the transactions that issued and last changed the voucher (block, validation code, time, from qscc), with each check as pass or fail: the ledger holds the voucher, both transactions are VALID, this gateway’s PostgreSQL copy matches the ledger field by field, and the blocks holding them are intact. Nothing else: no holder, seller, trade or price. An unknown voucher and a wrong code get the same 404. At most PUBLIC_RATE_LIMIT_PER_MINUTE pages per minute per client address (default 60).
+         */
+        get: operations["verifyVoucher"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -15606,6 +15649,27 @@ export interface operations {
             };
         };
     };
+    openRegulatorPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page (UTF-8 HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+        };
+    };
     listCheckKeys: {
         parameters: {
             query?: never;
@@ -17417,6 +17481,134 @@ export interface operations {
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    verifyVoucher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The voucher id */
+                voucherId: string;
+                /** @description The verification code printed in the voucher’s QR code: 32 lowercase hex characters */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification page (UTF-8 HTML, no script) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+            /** @description The voucher id or code is malformed (VALIDATION_FAILED): the link is not genuine */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+            /** @description No voucher with this id and code on the ledger (VOUCHER_NOT_VERIFIABLE): the link is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:participant-not-found",
+                     *       "title": "Participant not found",
+                     *       "status": 404,
+                     *       "code": "PARTICIPANT_NOT_FOUND",
+                     *       "detail": "participant GEN-404 is not registered"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+            /** @description Too many pages from this address (RATE_LIMITED); retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may open a page again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+            /** @description The ledger could not be read */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:ledger-commit-failed",
+                     *       "title": "Ledger commit failed",
+                     *       "status": 502,
+                     *       "code": "LEDGER_COMMIT_FAILED",
+                     *       "detail": "transaction 1f… was invalidated in block 7"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    /** @example <!doctype html>… */
+                    "text/html": string;
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    /** @example <!doctype html>… */
+                    "text/html": string;
                 };
             };
         };

@@ -162,7 +162,9 @@ function publicUrl(env: Env, problems: string[]): string | undefined {
   } catch {
     // reported below
   }
-  problems.push(`PUBLIC_URL must be an http(s) address without query, e.g. https://gec.example.cn (got "${raw}")`);
+  problems.push(
+    `PUBLIC_URL must be an http(s) address without query, e.g. https://gec.example.cn (got "${raw}")`,
+  );
   return undefined;
 }
 

@@ -7,7 +7,11 @@ import {
   styleHashSource,
 } from '../common/html';
 import { VOUCHER_STATUS_ZH } from './voucher-print';
-import type { TransactionProof, VerificationCheck, VoucherVerification } from './voucher-verification.service';
+import type {
+  TransactionProof,
+  VerificationCheck,
+  VoucherVerification,
+} from './voucher-verification.service';
 
 const STYLE = `
   body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 1.5em auto;
@@ -129,10 +133,10 @@ holder or the trade.</p>`,
 export function verificationErrorHtml(status: number, detail: string): string {
   const notGenuine = status === 404 || status === 400;
   const title = notGenuine
-      ? '✘ 未能验证：链上无此凭证 — Not verified: no such voucher on the ledger'
-      : status === 429
-        ? '请稍后再试 — Too many checks from this address; try again shortly'
-        : '暂时无法验证 — The check cannot be made right now';
+    ? '✘ 未能验证：链上无此凭证 — Not verified: no such voucher on the ledger'
+    : status === 429
+      ? '请稍后再试 — Too many checks from this address; try again shortly'
+      : '暂时无法验证 — The check cannot be made right now';
   return page(
     '绿电凭证验真',
     `<h1>绿电凭证验真<small>Green electricity voucher verification</small></h1>

@@ -8,11 +8,7 @@ import { ApiPageProblems } from '../common/openapi';
 import { toProblem } from '../common/problem.filter';
 import { checkId, checkParam } from '../certificates/ledger-support';
 import { VERIFICATION_CODE_PATTERN } from './verification-code';
-import {
-  VERIFICATION_PAGE_CSP,
-  verificationErrorHtml,
-  verificationHtml,
-} from './voucher-verification-page';
+import { VERIFICATION_PAGE_CSP, verificationErrorHtml, verificationHtml } from './voucher-verification-page';
 import { VoucherVerificationService } from './voucher-verification.service';
 
 /** The client's address as the socket (or Express, behind a configured proxy) sees it. */
@@ -85,7 +81,12 @@ export class VoucherVerificationController {
       const { problem, headers } = toProblem(error, this.logger);
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.locals.problemCode = problem.code;
-      sendHtml(res, problem.status, verificationErrorHtml(problem.status, problem.detail), VERIFICATION_PAGE_CSP);
+      sendHtml(
+        res,
+        problem.status,
+        verificationErrorHtml(problem.status, problem.detail),
+        VERIFICATION_PAGE_CSP,
+      );
     }
   }
 }

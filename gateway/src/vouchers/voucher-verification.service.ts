@@ -153,7 +153,8 @@ export class VoucherVerificationService {
       [voucher.voucherId],
     )) as ProjectedVoucher[];
     const row = rows[0];
-    if (!row) return { id: 'projection', passed: false, detail: 'this registry holds no copy of the voucher' };
+    if (!row)
+      return { id: 'projection', passed: false, detail: 'this registry holds no copy of the voucher' };
     const ranges = (v: Pick<LedgerVoucher, 'sourceLots'>) =>
       JSON.stringify(v.sourceLots.map((l) => [l.lotId, l.serialStart, l.serialEnd, l.volume]));
     const last = voucher.history[voucher.history.length - 1]?.txId ?? voucher.issuedTxId;
@@ -179,7 +180,10 @@ export class VoucherVerificationService {
    * signature, index): covered by the gateway's own chain verification when it has reached them, otherwise
    * verified now, one or two blocks.
    */
-  private async chainCheck(issued: TransactionProof, lastChange: TransactionProof): Promise<VerificationCheck> {
+  private async chainCheck(
+    issued: TransactionProof,
+    lastChange: TransactionProof,
+  ): Promise<VerificationCheck> {
     const status = this.chain.status;
     if (status.state === 'failed') {
       const at = status.failure ? ` at block ${status.failure.blockNumber}` : '';

@@ -1,7 +1,8 @@
 /**
  * A real headless Chromium for the page tests: Debian's `chromium` (or CHROMIUM_PATH), driven by playwright-core
- * with `executablePath`: no browser download. In CI (CI set) a missing Chromium fails the tests (`.ci/run`
- * installs it); on a developer's machine without one they are skipped, saying so loudly.
+ * with `executablePath`: no browser download. In CI (CI or GEC_REQUIRE_CHROMIUM set; `.ci/run` installs Chromium
+ * and sets the latter) a missing Chromium fails the tests; on a developer's machine without one they are skipped,
+ * saying so loudly.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,8 +34,10 @@ export function findChromium(): string | undefined {
  */
 export function describeWithChromium(name: string, body: (executablePath: () => string) => void): void {
   const executable = findChromium();
-  if (!executable && process.env.CI) {
-    throw new Error('CI: no chromium on PATH (apt-get install -y chromium; .ci/run does) and no CHROMIUM_PATH');
+  if (!executable && (process.env.CI || process.env.GEC_REQUIRE_CHROMIUM)) {
+    throw new Error(
+      'CI: no chromium on PATH (apt-get install -y chromium; .ci/run does) and no CHROMIUM_PATH',
+    );
   }
   if (!executable) {
     process.stderr.write(
