@@ -46,6 +46,8 @@ export async function createApp(
     app.useLogger(new QuietFrameworkLogger(app.get(Logger)));
     app.flushLogs();
     app.disable('x-powered-by');
+    // The client's address (public pages are rate-limited by it) from the proxies the operator trusts only.
+    if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
     app.use(requestIdMiddleware);
     // The regulator page's script and style: files, not API operations (like /docs's own assets).
     app.useStaticAssets(join(STATIC_DIR, 'regulator'), {

@@ -67,6 +67,16 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ PUBLIC_URL: 'https://gec.example.cn/?a=1' })).toThrow(/PUBLIC_URL/);
   });
 
+  it('believes only the proxies TRUST_PROXY names about the client’s address', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8' }).trustProxy).toBe(
+      'loopback,10.0.0.0/8,fd00::/8',
+    );
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY.*everyone/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+  });
+
   it('keeps the ledger settings read from the same environment as the rest (not from process.env)', () => {
     const before = process.env.LEDGER;
     process.env.LEDGER = 'fabric-gateway';

@@ -1,4 +1,5 @@
 import { CallbackPolicy } from '../common/callback-policy';
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import {
   LEDGER_KINDS,
@@ -85,6 +86,13 @@ export interface AppConfig {
    * (PUBLIC_RATE_LIMIT_PER_MINUTE, default 60; 0 = no limit). Per gateway instance.
    */
   publicRateLimitPerMinute: number;
+  /**
+   * Which proxies in front of the gateway to believe about the client's address (TRUST_PROXY: a number of hops,
+   * or addresses, networks and `loopback`, `linklocal`, `uniquelocal`, comma-separated; Express's `trust proxy`).
+   * Unset: none, the socket's address is the client's. Behind a load balancer, set it, or every visitor of a
+   * public page shares the balancer's rate limit.
+   */
+  trustProxy?: number | string;
 }
 
 /** The repository root: `gateway/{src,dist}/config` → three levels up. */
@@ -151,6 +159,27 @@ function databaseUrl(env: Env, problems: string[]): string | undefined {
   return raw;
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxy(env: Env, problems: string[]): number | string | undefined {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw) return undefined;
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 100, problems);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => {
+    if (PROXY_NAMES.has(entry)) return false;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined) return true;
+    return prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  if (bad.length === 0) return entries.join(',');
+  problems.push(
+    `TRUST_PROXY must be a number of hops or addresses, networks, loopback, linklocal or uniquelocal (got ${bad.join(', ')})`,
+  );
+  return undefined;
+}
+
 function publicUrl(env: Env, problems: string[]): string | undefined {
   const raw = env.PUBLIC_URL?.trim();
   if (!raw) return undefined;
@@ -196,6 +225,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     chainVerifySweepBlocks: integer(env, 'CHAIN_VERIFY_SWEEP_BLOCKS', 2000, 0, 100_000_000, problems),
     publicUrl: publicUrl(env, problems),
     publicRateLimitPerMinute: integer(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 60, 0, 10_000_000, problems),
+    trustProxy: trustProxy(env, problems),
     callbackAllow: (env.CALLBACK_ALLOW ?? '')
       .split(',')
       .map((entry) => entry.trim())

@@ -6,8 +6,19 @@ import { sendHtml } from '../common/html';
 import type { HttpRequest, HttpResponse } from '../common/http';
 import { ApiPageProblems } from '../common/openapi';
 import { toProblem } from '../common/problem.filter';
-import { checkId, checkParam } from '../certificates/ledger-support';
+import { ProblemError } from '../common/problem';
 import { VERIFICATION_CODE_PATTERN } from './verification-code';
+
+const VOUCHER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** 400 VALIDATION_FAILED naming the path parameter, as for any other input. */
+function check(value: string, field: string, pattern: RegExp, message: string): void {
+  if (!pattern.test(value)) {
+    throw new ProblemError(400, 'VALIDATION_FAILED', `the request is invalid: ${field}`, {
+      errors: [{ field, message: `${field} ${message}` }],
+    });
+  }
+}
 import { VERIFICATION_PAGE_CSP, verificationErrorHtml, verificationHtml } from './voucher-verification-page';
 import { VoucherVerificationService } from './voucher-verification.service';
 
@@ -72,8 +83,8 @@ export class VoucherVerificationController {
   ): Promise<void> {
     try {
       this.rateLimiter.takePublic(clientAddress(req));
-      checkId(voucherId, 'voucherId');
-      checkParam(code, 'code', VERIFICATION_CODE_PATTERN, 'must be 32 lowercase hex characters');
+      check(voucherId, 'voucherId', VOUCHER_ID, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+      check(code, 'code', VERIFICATION_CODE_PATTERN, 'must be 32 lowercase hex characters');
       const verification = await this.verification.verify(voucherId, code);
       sendHtml(res, 200, verificationHtml(verification), VERIFICATION_PAGE_CSP);
     } catch (error) {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChainVerifier } from '../audit/chain-verifier';
 import { DEFAULT_IDENTITY } from '../auth/roles';
+import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ledgerProblem } from '../common/ledger-errors';
 import { ProblemError } from '../common/problem';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
@@ -69,7 +70,7 @@ const NOT_VERIFIABLE = () =>
 
 /**
  * Public check of a voucher by its verification link. The answer comes from the ledger (vouchers:GetVoucher as
- * the read-only regulator identity, and qscc for its transactions); this gateway's PostgreSQL copy is compared
+ * the gateway's own service identity, and qscc for its transactions); this gateway's PostgreSQL copy is compared
  * with it field by field, so an edited row is named as a failed check, never served.
  */
 @Injectable()
@@ -79,6 +80,7 @@ export class VoucherVerificationService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly projector: Projector,
     private readonly chain: ChainVerifier,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async verify(voucherId: string, code: string): Promise<VoucherVerification> {
@@ -122,7 +124,9 @@ export class VoucherVerificationService {
   private async ledgerVoucher(voucherId: string): Promise<LedgerVoucher | undefined> {
     try {
       const bytes = await this.ledger.evaluate({
-        identity: DEFAULT_IDENTITY.regulator,
+        // Nobody's key: the gateway reads as itself, with the identity it reads events and qscc with (on Fabric
+        // FABRIC_SERVICE_IDENTITY, its own organisation's; an evaluate, never ordered).
+        identity: this.config.ledgerSettings?.serviceIdentity ?? DEFAULT_IDENTITY.admin,
         transaction: 'vouchers:GetVoucher',
         args: [voucherId],
       });
