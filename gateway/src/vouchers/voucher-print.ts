@@ -45,6 +45,23 @@ export interface VoucherPrintContext {
   qrSvg: string;
 }
 
+/** A voucher's serial ranges as a table, on the printed voucher and on its public verification page alike. */
+export function serialRangesTable(
+  ranges: ReadonlyArray<{ serialStart: string; serialEnd: string; certificates: number }>,
+): string {
+  const rows = ranges
+    .map(
+      (r) =>
+        `<tr><td class="mono">${escape(r.serialStart)}</td><td class="mono">${escape(r.serialEnd)}</td>` +
+        `<td class="num">${escape(grouped(r.certificates))}</td></tr>`,
+    )
+    .join('');
+  return `<table id="serials">
+<tr><th>起始序列号<br><small>First serial</small></th><th>结束序列号<br><small>Last serial</small></th><th>张数 (MWh)<br><small>Certificates</small></th></tr>
+${rows}
+</table>`;
+}
+
 /** "Company name (id)", or the id alone when the registry has no name for it. */
 function party(id: string, names: ReadonlyMap<string, string>): string {
   const name = names.get(id);
@@ -59,13 +76,6 @@ function party(id: string, names: ReadonlyMap<string, string>): string {
 export function voucherHtml(voucher: VoucherDto, context: VoucherPrintContext): string {
   const row = (zh: string, en: string, value: string) =>
     `<tr><th>${zh}<br><small>${en}</small></th><td>${value}</td></tr>`;
-  const lots = voucher.sourceLots
-    .map(
-      (l) =>
-        `<tr><td class="mono">${escape(l.serialStart)}</td><td class="mono">${escape(l.serialEnd)}</td>` +
-        `<td class="num">${escape(grouped(l.volume))}</td></tr>`,
-    )
-    .join('');
   const status =
     `<span class="status">${escape(VOUCHER_STATUS_ZH[voucher.status] ?? voucher.status)} (${escape(voucher.status)})</span>` +
     (voucher.statusReason ? ` — ${escape(voucher.statusReason)}` : '');
@@ -93,10 +103,7 @@ ${row('区块高度', 'Block', escape(grouped(voucher.ledger.blockNumber)))}
 ${row('签发时间', 'Issued at (Asia/Shanghai)', `${escape(shanghaiDateTime(voucher.ledger.committedAt))} (UTC+8)`)}
 </table>
 <h2>来源绿证序列号 <small>Source certificate serial ranges</small></h2>
-<table>
-<tr><th>起始序列号<br><small>First serial</small></th><th>结束序列号<br><small>Last serial</small></th><th>张数 (MWh)<br><small>Certificates</small></th></tr>
-${lots}
-</table>
+${serialRangesTable(voucher.sourceLots.map((l) => ({ ...l, certificates: l.volume })))}
 <div class="verify">
 ${context.qrSvg}
 <p>扫码验真：用手机扫描二维码，或访问下列地址，无需账号即可在联盟链上核验本凭证的状态、电量、期间与序列号。<br>

@@ -1,12 +1,5 @@
-import {
-  escapeHtml as e,
-  grouped,
-  kwhAndMwh,
-  shanghaiDate,
-  shanghaiDateTime,
-  styleHashSource,
-} from '../common/html';
-import { VOUCHER_STATUS_ZH } from './voucher-print';
+import { escapeHtml as e, kwhAndMwh, shanghaiDate, shanghaiDateTime, styleHashSource } from '../common/html';
+import { serialRangesTable, VOUCHER_STATUS_ZH } from './voucher-print';
 import type {
   TransactionProof,
   VerificationCheck,
@@ -16,7 +9,8 @@ import type {
 const STYLE = `
   body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 1.5em auto;
          max-width: 46em; padding: 0 1em; color: #111; }
-  h1 { font-size: 1.4em; } h1 small, th small { display: block; font-size: 0.7em; color: #555; font-weight: normal; }
+  h1 { font-size: 1.4em; } h1 small { display: block; font-size: 0.7em; color: #555; font-weight: normal; }
+  th small { font-size: 0.8em; color: #555; font-weight: normal; }
   .verdict { padding: 0.8em 1em; border-radius: 6px; font-size: 1.2em; font-weight: bold; }
   .pass { background: #e3f4e6; border: 2px solid #2e7d32; color: #1b5e20; }
   .fail { background: #fdecea; border: 2px solid #c62828; color: #8e0000; }
@@ -60,7 +54,7 @@ ${body}
 }
 
 const row = (zh: string, en: string, value: string) =>
-  `<tr><th>${zh}<small>${en}</small></th><td>${value}</td></tr>`;
+  `<tr><th>${zh}<br><small>${en}</small></th><td>${value}</td></tr>`;
 
 function proofRows(zh: string, en: string, tx: TransactionProof): string {
   return row(
@@ -86,17 +80,10 @@ function verdict(v: VoucherVerification): string {
 
 /** The public verification page (扫码验真) of a voucher: what the ledger says, with each check. */
 export function verificationHtml(v: VoucherVerification): string {
-  const ranges = v.serialRanges
-    .map(
-      (r) =>
-        `<tr><td class="mono">${e(r.serialStart)}</td><td class="mono">${e(r.serialEnd)}</td>` +
-        `<td class="num">${e(grouped(r.certificates))}</td></tr>`,
-    )
-    .join('');
   const checks = v.checks
     .map(
       (c) =>
-        `<tr data-check="${c.id}"><th>${CHECK_NAMES[c.id][0]}<small>${CHECK_NAMES[c.id][1]}</small></th>` +
+        `<tr data-check="${c.id}"><th>${CHECK_NAMES[c.id][0]}<br><small>${CHECK_NAMES[c.id][1]}</small></th>` +
         `<td><span class="${c.passed ? 'ok' : 'bad'}">${c.passed ? '✔ 通过 PASS' : '✘ 未通过 FAIL'}</span> ` +
         `— ${e(c.detail)}</td></tr>`,
     )
@@ -115,10 +102,7 @@ ${proofRows('签发交易', 'Issued by transaction', v.issued)}
 ${changed ? proofRows('最近变更', 'Last changed by transaction', v.lastChange) : ''}
 </table>
 <h2>来源绿证序列号 <small>Serial ranges</small></h2>
-<table id="serials">
-<tr><th>起始序列号<small>First serial</small></th><th>结束序列号<small>Last serial</small></th><th>张数 (MWh)<small>Certificates</small></th></tr>
-${ranges}
-</table>
+${serialRangesTable(v.serialRanges)}
 <h2>核验项 <small>Checks</small></h2>
 <table id="checks">
 ${checks}

@@ -292,7 +292,11 @@
     ]);
     const printArea = h('div', { id: 'print-area' });
     const printButton = h('button', { type: 'button', id: 'show-print' }, '打印版 Printable voucher');
-    printButton.addEventListener('click', () => showPrint(v.id, printArea));
+    printButton.addEventListener('click', () =>
+      showPrint(v.id, printArea).catch((error) =>
+        printArea.replaceChildren(h('p', { class: 'fail' }, error.message)),
+      ),
+    );
     return h(
       'div',
       { id: 'voucher-view' },
@@ -358,62 +362,55 @@
 
   // ---- Integrity -------------------------------------------------------------------------------------------
 
-  async function checkChain() {
+  /** Run one integrity check and show its answer (or why it could not be made) in the integrity area. */
+  async function integrityCheck(progress, load, render) {
     const out = $('integrity-result');
-    out.replaceChildren(h('p', { class: 'note' }, '校验中… Verifying…'));
+    out.replaceChildren(h('p', { class: 'note' }, progress));
     try {
-      const r = await api('/v1/audit/chain');
-      const failure = r.firstFailure;
-      out.replaceChildren(
-        h(
-          'div',
-          { id: 'chain-result', dataset: { ok: String(r.ok) } },
-          h('h3', {}, '区块链校验 Chain verification ', badge(r.ok)),
-          table([
-            ['区块 Blocks', `${r.from} – ${r.to} (${grouped(r.blocksChecked)} checked, height ${r.height})`],
-            [
-              '检查项 Checks',
-              r.checks
-                .filter((c) => c.performed)
-                .map((c) => c.check)
-                .join(', '),
-            ],
-            failure && ['首个失败 First failure', `block ${failure.blockNumber}: ${failure.check}`],
-            r.nextFrom !== null && ['继续 Continue', `from block ${r.nextFrom}`],
-          ]),
-        ),
-      );
+      out.replaceChildren(render(await load()));
     } catch (error) {
       out.replaceChildren(h('p', { class: 'fail' }, error.message));
     }
   }
 
-  async function checkProjection() {
-    const out = $('integrity-result');
-    out.replaceChildren(h('p', { class: 'note' }, '比对中… Comparing…'));
-    try {
-      const r = await api('/v1/audit/projection');
-      out.replaceChildren(
-        h(
-          'div',
-          { id: 'projection-result', dataset: { ok: String(r.ok) } },
-          h('h3', {}, '副本比对 Projection check ', badge(r.ok)),
-          r.differences.length === 0
-            ? h('p', {}, '每张表都与链上一致 Every projected table matches the ledger.')
-            : table(
-                r.differences
-                  .slice(0, 50)
-                  .map((d) => [
-                    `${d.table} ${d.key}`,
-                    `${d.kind}${d.field ? ` ${d.field}` : ''}: ledger ${d.ledger ?? '—'}, stored ${d.stored ?? '—'}`,
-                  ]),
-              ),
-          r.count > r.differences.length && h('p', { class: 'note' }, `${r.count} differences in all`),
-        ),
-      );
-    } catch (error) {
-      out.replaceChildren(h('p', { class: 'fail' }, error.message));
-    }
+  function chainView(r) {
+    const failure = r.firstFailure;
+    return h(
+      'div',
+      { id: 'chain-result', dataset: { ok: String(r.ok) } },
+      h('h3', {}, '区块链校验 Chain verification ', badge(r.ok)),
+      table([
+        ['区块 Blocks', `${r.from} – ${r.to} (${grouped(r.blocksChecked)} checked, height ${r.height})`],
+        [
+          '检查项 Checks',
+          r.checks
+            .filter((c) => c.performed)
+            .map((c) => c.check)
+            .join(', '),
+        ],
+        failure && ['首个失败 First failure', `block ${failure.blockNumber}: ${failure.check}`],
+        r.nextFrom !== null && ['继续 Continue', `from block ${r.nextFrom}`],
+      ]),
+    );
+  }
+
+  function projectionView(r) {
+    return h(
+      'div',
+      { id: 'projection-result', dataset: { ok: String(r.ok) } },
+      h('h3', {}, '副本比对 Projection check ', badge(r.ok)),
+      r.differences.length === 0
+        ? h('p', {}, '每张表都与链上一致 Every projected table matches the ledger.')
+        : table(
+            r.differences
+              .slice(0, 50)
+              .map((d) => [
+                `${d.table} ${d.key}`,
+                `${d.kind}${d.field ? ` ${d.field}` : ''}: ledger ${d.ledger ?? '—'}, stored ${d.stored ?? '—'}`,
+              ]),
+          ),
+      r.count > r.differences.length && h('p', { class: 'note' }, `${r.count} differences in all`),
+    );
   }
 
   // ---- Wiring ----------------------------------------------------------------------------------------------
@@ -437,8 +434,12 @@
       $('search-input').value = link.dataset.value;
       void search(link.dataset.kind, link.dataset.value);
     });
-    $('check-chain').addEventListener('click', () => void checkChain());
-    $('check-projection').addEventListener('click', () => void checkProjection());
+    $('check-chain').addEventListener('click', () => {
+      void integrityCheck('校验中… Verifying…', () => api('/v1/audit/chain'), chainView);
+    });
+    $('check-projection').addEventListener('click', () => {
+      void integrityCheck('比对中… Comparing…', () => api('/v1/audit/projection'), projectionView);
+    });
     const key = sessionStorage.getItem(KEY_ITEM);
     if (key) void enter(key);
   });
