@@ -36,6 +36,8 @@ const ENV = {
   RATE_LIMIT_READS_PER_MINUTE: '0',
   // Enough for the browser's own visits; the last test spends the rest.
   PUBLIC_RATE_LIMIT_PER_MINUTE: '40',
+  // As behind a proxy on this host: X-Forwarded-For from 127.0.0.1 names the client.
+  TRUST_PROXY: 'loopback',
 };
 
 describeWithChromium(
@@ -320,7 +322,7 @@ describeWithChromium(
       expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
     });
 
-    it('limits the public page per client address: 429 with Retry-After', async () => {
+    it('limits the public page per client address: 429 with Retry-After; another address is not held up', async () => {
       const path = new URL(verifyUrl).pathname;
       let limited: { status: number; headers: Record<string, string> } | undefined;
       for (let i = 0; i < 60 && !limited; i++) {
@@ -329,6 +331,8 @@ describeWithChromium(
         else expect(res.status).toBe(200);
       }
       expect(limited?.headers['retry-after']).toMatch(/^\d+$/);
+      // Another visitor behind the trusted proxy has a bucket of its own.
+      await gateway.http.get(path).set('X-Forwarded-For', '203.0.113.7').expect(200);
     });
   },
 );

@@ -54,8 +54,8 @@ export interface VoucherVerification {
 interface ProjectedVoucher {
   status: string;
   volume_kwh: string;
-  period_start: string;
-  period_end: string;
+  period_start: Date;
+  period_end: Date;
   issued_tx_id: string;
   updated_tx_id: string;
   doc: LedgerVoucher;
@@ -167,8 +167,8 @@ export class VoucherVerificationService {
       ['status (document)', voucher.status, row.doc.status],
       ['volumeKwh', voucher.volumeKwh, Number(row.volume_kwh)],
       ['volumeKwh (document)', voucher.volumeKwh, row.doc.volumeKwh],
-      ['periodStart', Date.parse(voucher.periodStart), Date.parse(row.period_start)],
-      ['periodEnd', Date.parse(voucher.periodEnd), Date.parse(row.period_end)],
+      ['periodStart', Date.parse(voucher.periodStart), new Date(row.period_start).getTime()],
+      ['periodEnd', Date.parse(voucher.periodEnd), new Date(row.period_end).getTime()],
       ['serial ranges', ranges(voucher), ranges(row.doc)],
       ['issuing transaction', voucher.issuedTxId, row.issued_tx_id],
       ['last change', last, row.updated_tx_id],
