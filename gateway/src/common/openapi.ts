@@ -112,7 +112,7 @@ export function ApiPageProblems(descriptions: Record<number, string>) {
         content: {
           ...problem,
           'text/html': { schema: { type: 'string' }, example: '<!doctype html>…' },
-        } as never,
+        },
         ...(status === '429'
           ? {
               headers: {

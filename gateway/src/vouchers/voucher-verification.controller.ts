@@ -8,6 +8,8 @@ import { ApiPageProblems } from '../common/openapi';
 import { toProblem } from '../common/problem.filter';
 import { ProblemError } from '../common/problem';
 import { VERIFICATION_CODE_PATTERN } from './verification-code';
+import { VERIFICATION_PAGE_CSP, verificationErrorHtml, verificationHtml } from './voucher-verification-page';
+import { VoucherVerificationService } from './voucher-verification.service';
 
 const VOUCHER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -19,8 +21,6 @@ function check(value: string, field: string, pattern: RegExp, message: string): 
     });
   }
 }
-import { VERIFICATION_PAGE_CSP, verificationErrorHtml, verificationHtml } from './voucher-verification-page';
-import { VoucherVerificationService } from './voucher-verification.service';
 
 /** The client's address as the socket (or Express, behind a configured proxy) sees it. */
 function clientAddress(req: HttpRequest): string {
