@@ -761,8 +761,15 @@ describe('trades', () => {
         state: 'COMMITTED',
         voucherId: 'VCH-T-CALLBACK',
       });
-      const status = await get('/v1/trades/T-CALLBACK').expect(200);
-      expect(status.body.callbackState).toBe('DELIVERED');
+      // The gateway records DELIVERED once the receiver's answer is back, which may be after the receiver has
+      // the body (a race seen on a loaded machine): wait for it, within the same deadline.
+      let state: string | undefined;
+      do {
+        state = (await get('/v1/trades/T-CALLBACK').expect(200)).body.callbackState;
+        if (state !== 'PENDING') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      } while (Date.now() < deadline);
+      expect(state).toBe('DELIVERED');
     });
 
     it("POSTs the final state to the posting key's callback URL when the trade names none", async () => {
