@@ -8,6 +8,7 @@ import { CoreModule } from './common/core.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import { ExchangesModule } from './exchanges/exchanges.module';
 import { ExpiryModule } from './expiry/expiry-sweeper';
+import { ExportsModule } from './exports/exports.module';
 import { ListingsModule } from './listings/listings.module';
 import { MeterAttestationsModule } from './meter-attestations/meter-attestations';
 import { ParametersModule } from './parameters/parameters';
@@ -27,6 +28,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
+import { StatisticsModule } from './statistics/statistics.module';
 import { TradesModule } from './trades/trades.module';
 
 /**
@@ -87,6 +89,8 @@ export class AppModule {
         MeteringModule,
         TradesModule,
         AuditModule,
+        StatisticsModule,
+        ExportsModule,
         HealthModule,
         PagesModule,
       ],

@@ -743,6 +743,34 @@ describe('the OpenAPI document against real answers', () => {
     });
   });
 
+  describe('statistics and exports', () => {
+    it('answers statistics as JSON and streams them as CSV and NDJSON; refuses bad ranges and other roles', async () => {
+      const range = 'from=2020-01&to=2100-01';
+      for (const statistic of [
+        `certificates?${range}&groupBy=month,province,technology,participant`,
+        `green-consumption?${range}`,
+        `rejected-trades?${range}`,
+      ]) {
+        const json = await get(`/v1/statistics/${statistic}`, 'regulator').expect(200);
+        expect(json.body.rows.length).toBeGreaterThan(0);
+        await get(`/v1/statistics/${statistic}&format=csv`, 'admin').expect(200);
+        await get(`/v1/statistics/${statistic}`, 'regulator').set('Accept', 'application/x-ndjson').expect(200);
+        await get(`/v1/statistics/${statistic.replace('to=2100-01', 'to=2019-01')}`, 'regulator').expect(400);
+        await get(`/v1/statistics/${statistic}`, 'trading-center').expect(403);
+      }
+    });
+
+    it('streams every list export as CSV and NDJSON; refuses bad filters and other roles', async () => {
+      for (const list of ['lots', 'issuances', 'trades', 'vouchers', 'redemptions', 'exchanges']) {
+        const csv = await get(`/v1/exports/${list}`, 'regulator').expect(200);
+        expect(csv.text.split('\r\n').length).toBeGreaterThan(2);
+        await get(`/v1/exports/${list}?format=ndjson`, 'admin').expect(200);
+        await get(`/v1/exports/${list}?format=xlsx`, 'regulator').expect(400);
+        await get(`/v1/exports/${list}`, 'energy-platform').expect(403);
+      }
+    });
+  });
+
   describe('health', () => {
     it('answers liveness and readiness', async () => {
       await http.get('/health').expect(200);

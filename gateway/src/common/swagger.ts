@@ -104,6 +104,17 @@ export const TAGS: ReadonlyArray<[name: string, description: string]> = [
     'Integrity checks for the regulator (监管方), read-only: the chain of blocks verified over any range, and every ' +
       'projected table, stored trade and meter reading compared with what the ledger holds',
   ],
+  [
+    'statistics',
+    'Statistics for the regulator (监管统计), read-only, over any date range: certificates issued, traded, ' +
+      'redeemed, exchanged, expired and withdrawn by month, province, technology and participant; green ' +
+      'consumption attested per consumer; rejected trades by failed check. JSON, or streamed as CSV or NDJSON',
+  ],
+  [
+    'exports',
+    'Exports for the regulator, read-only: every row of a list (lots, issuances, trades, vouchers, redemptions, ' +
+      'exchanges) matching its filters, streamed as CSV or NDJSON with bounded memory',
+  ],
 ];
 
 const SIGNED_METHODS = ['post', 'put', 'patch', 'delete'];

@@ -17,7 +17,7 @@ import {
   VoucherDto,
 } from './vouchers.dto';
 
-interface VoucherRow {
+export interface VoucherRow {
   id: string;
   consumer: string;
   status: string;
@@ -33,10 +33,11 @@ interface VoucherRow {
   meter_evidence_digest: string | null;
 }
 
-const SELECT = `SELECT v.*, t.trade_data_hash, t.check_data_hash, t.meter_evidence_digest
+/** A voucher row with its trade's hashes: what `toVoucherDto` reads (also for exports). */
+export const VOUCHER_SELECT = `SELECT v.*, t.trade_data_hash, t.check_data_hash, t.meter_evidence_digest
   FROM vouchers v LEFT JOIN trades t ON t.trade_id = v.trade_id`;
 
-function toDto(row: VoucherRow): VoucherDto {
+export function toVoucherDto(row: VoucherRow): VoucherDto {
   const v = row.doc;
   return {
     id: v.voucherId,
@@ -100,9 +101,9 @@ export class VouchersService implements OnModuleInit {
   }
 
   async get(id: string): Promise<VoucherDto> {
-    const rows = (await this.dataSource.query(`${SELECT} WHERE v.id = $1`, [id])) as VoucherRow[];
+    const rows = (await this.dataSource.query(`${VOUCHER_SELECT} WHERE v.id = $1`, [id])) as VoucherRow[];
     if (rows.length === 0) throw new ProblemError(404, 'VOUCHER_NOT_FOUND', `no voucher ${id}`);
-    return toDto(rows[0]);
+    return toVoucherDto(rows[0]);
   }
 
   /** Company names of participants by id, from the projection of the participant registry (for print). */
@@ -132,13 +133,13 @@ export class VouchersService implements OnModuleInit {
     }
     params.push(limit + 1);
     const rows = (await this.dataSource.query(
-      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.id LIMIT $${params.length}`,
+      `${VOUCHER_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.id LIMIT $${params.length}`,
       params,
     )) as VoucherRow[];
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {
-      items: items.map(toDto),
+      items: items.map(toVoucherDto),
       nextCursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
     };
   }

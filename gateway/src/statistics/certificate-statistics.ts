@@ -1,0 +1,155 @@
+import type { SqlQuery } from '../exports/row-stream';
+import type { DateRange } from './date-range';
+
+/** What a certificate statistic can be grouped by. */
+export const DIMENSIONS = ['month', 'province', 'technology', 'participant'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+/** The measures of every row, in certificates (1 certificate = 1 MWh). */
+export const MEASURES = ['issued', 'traded', 'redeemed', 'exchanged', 'expired', 'withdrawn'] as const;
+export type Measure = (typeof MEASURES)[number];
+
+/**
+ * Every certificate event of the range as `(at, project_code, participant, measure, certificates)`, one branch per
+ * projected source, each read by its time index (migration StatisticsIndexes):
+ * - issued: issuances (the unit's owner);
+ * - traded: listing sales (绿证售卖), trade attestations (each source lot of the voucher) and transfers (the lot a
+ *   transfer moved: the child it split off, or the whole lot when its owner changed), under the seller;
+ * - redeemed, exchanged, expired, withdrawn: lots in that final state by the time they reached it (a final lot
+ *   never changes again, so `updated_at` is that time; an action on part of a lot splits it, so the lot holds
+ *   exactly the certificates concerned), under their holder.
+ * The project code (a lot id's first 17 characters) names the unit, so no lot is looked up.
+ */
+const FACTS = `
+  SELECT i.issued_at AS at, u.project_code, u.owner AS participant, 'issued' AS measure, i.certificates
+    FROM issuances i JOIN units u ON u.id = i.unit_id
+   WHERE i.issued_at >= $1 AND i.issued_at < $2
+  UNION ALL
+  SELECT s.sold_at, substr(s.lot_id, 1, 17), s.seller, 'traded', s.volume
+    FROM listing_sales s
+   WHERE s.sold_at >= $1 AND s.sold_at < $2
+  UNION ALL
+  SELECT v.issued_at, substr(l.value->>'lotId', 1, 17), v.seller, 'traded', (l.value->>'volume')::bigint
+    FROM vouchers v CROSS JOIN LATERAL jsonb_array_elements(v.doc->'sourceLots') l
+   WHERE v.issued_at >= $1 AND v.issued_at < $2
+  UNION ALL
+  SELECT t.committed_at, substr(t.lot_id, 1, 17), coalesce(parent.doc->>'owner', before.owner), 'traded',
+         (t.doc->>'volume')::bigint
+    FROM certificate_lot_versions t
+    LEFT JOIN certificate_lot_versions parent
+      ON t.doc->>'createdTxId' = t.tx_id AND parent.lot_id = t.doc->>'parentLotId' AND parent.tx_id = t.tx_id
+    LEFT JOIN LATERAL (
+      SELECT w.doc->>'owner' AS owner FROM certificate_lot_versions w
+       WHERE w.lot_id = t.lot_id AND (w.block_number, w.tx_number) < (t.block_number, t.tx_number)
+       ORDER BY w.block_number DESC, w.tx_number DESC LIMIT 1) before ON t.doc->>'createdTxId' <> t.tx_id
+   WHERE t.event_name = 'LotTransferred' AND t.committed_at >= $1 AND t.committed_at < $2
+     AND (parent.lot_id IS NOT NULL OR before.owner IS DISTINCT FROM t.doc->>'owner')
+  UNION ALL
+  SELECT l.updated_at, l.project_code, l.owner, lower(l.status), l.volume
+    FROM certificate_lots l
+   WHERE l.status IN ('REDEEMED', 'EXCHANGED', 'EXPIRED', 'WITHDRAWN')
+     AND l.updated_at >= $1 AND l.updated_at < $2`;
+
+/** The calendar month (Asia/Shanghai) of an instant, as `YYYY-MM`. */
+const MONTH_OF_AT = `to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')`;
+
+/**
+ * The statistic's SQL: facts summed per (month, project code, participant) as far as grouped (one pass over the
+ * range's index entries), then mapped to province and technology through the unit of each project code and summed
+ * again (a few thousand rows at most), ordered by the dimensions. `limit` rows at most when given.
+ */
+export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[], limit?: number): SqlQuery {
+  const has = (d: Dimension) => groupBy.includes(d);
+  const byUnit = has('province') || has('technology');
+  const inner = [
+    has('month') ? `${MONTH_OF_AT} AS month` : '',
+    byUnit ? 'project_code' : '',
+    has('participant') ? 'participant' : '',
+  ].filter(Boolean);
+  const outer = [
+    has('month') ? 'f.month' : '',
+    has('province') ? 'u.province' : '',
+    has('technology') ? 'u.technology' : '',
+    has('participant') ? 'f.participant' : '',
+  ].filter(Boolean);
+  const sums = MEASURES.map((m) => `coalesce(sum(certificates) FILTER (WHERE measure = '${m}'), 0) AS ${m}`);
+  const totals = MEASURES.map((m) => `sum(f.${m})::bigint AS ${m}`);
+  const params: unknown[] = [range.from, range.to];
+  let limitSql = '';
+  if (limit !== undefined) {
+    params.push(limit);
+    limitSql = `LIMIT $${params.length}`;
+  }
+  const text = `
+    WITH facts AS (${FACTS}),
+    f AS (SELECT ${[...inner, ...sums].join(', ')} FROM facts ${inner.length ? `GROUP BY ${inner.map((_, i) => i + 1).join(', ')}` : ''})
+    SELECT ${[...outer.map((c) => `${c} AS ${c.split('.')[1]}`), has('participant') ? 'p.name AS participant_name' : '', ...totals].filter(Boolean).join(', ')}
+      FROM f
+      ${byUnit ? 'LEFT JOIN units u ON u.project_code = f.project_code' : ''}
+      ${has('participant') ? 'LEFT JOIN participants p ON p.id = f.participant' : ''}
+     ${outer.length ? `GROUP BY ${[...outer, has('participant') ? 'p.name' : ''].filter(Boolean).join(', ')}` : ''}
+     ${outer.length ? `ORDER BY ${outer.join(', ')}` : ''}
+     ${limitSql}`;
+  return { text, params };
+}
+
+/** Green consumption attested per consumer: the vouchers (绿电凭证) created by trade attestations in the range. */
+export function greenConsumptionSql(range: DateRange, consumer?: string, limit?: number): SqlQuery {
+  const params: unknown[] = [range.from, range.to];
+  let filter = '';
+  if (consumer !== undefined) {
+    params.push(consumer);
+    filter = `AND v.consumer = $${params.length}`;
+  }
+  let limitSql = '';
+  if (limit !== undefined) {
+    params.push(limit);
+    limitSql = `LIMIT $${params.length}`;
+  }
+  return {
+    text: `
+      SELECT v.consumer, p.name AS consumer_name, p.region,
+             count(*) AS vouchers,
+             coalesce(sum(v.volume_kwh) FILTER (WHERE v.status <> 'REVOKED'), 0) AS green_kwh,
+             coalesce(sum(v.volume_kwh) FILTER (WHERE v.status = 'CLAIMED'), 0) AS claimed_kwh,
+             coalesce(sum(v.volume_kwh) FILTER (WHERE v.status = 'REVOKED'), 0) AS revoked_kwh
+        FROM vouchers v LEFT JOIN participants p ON p.id = v.consumer
+       WHERE v.issued_at >= $1 AND v.issued_at < $2 ${filter}
+       GROUP BY v.consumer, p.name, p.region
+       ORDER BY v.consumer ${limitSql}`,
+    params,
+  };
+}
+
+/**
+ * Trades rejected in the range by failed check (存证校验): a trade counts once under each check it failed; one
+ * that passed every check and was refused by the ledger at attestation counts under `ledger`, with its code.
+ */
+export function rejectedTradesSql(range: DateRange): SqlQuery {
+  return {
+    text: `
+      WITH rejected AS (
+        SELECT trade_id, volume_kwh, checks, failure_code FROM trades
+         WHERE state = 'REJECTED' AND finished_at >= $1 AND finished_at < $2),
+      failed AS (
+        SELECT r.trade_id, r.volume_kwh, c.value->>'name' AS check_name, NULL::text AS code
+          FROM rejected r CROSS JOIN LATERAL jsonb_array_elements(r.checks) c
+         WHERE (c.value->>'passed')::boolean IS FALSE
+        UNION ALL
+        SELECT r.trade_id, r.volume_kwh, 'ledger', r.failure_code FROM rejected r
+         WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(r.checks) c
+                            WHERE (c.value->>'passed')::boolean IS FALSE))
+      SELECT check_name, code, count(DISTINCT trade_id) AS trades, sum(volume_kwh) AS volume_kwh
+        FROM failed GROUP BY check_name, code ORDER BY trades DESC, check_name, code`,
+    params: [range.from, range.to],
+  };
+}
+
+/** Trades rejected in the range and their volume, each once. */
+export function rejectedTotalsSql(range: DateRange): SqlQuery {
+  return {
+    text: `SELECT count(*) AS trades, coalesce(sum(volume_kwh), 0) AS volume_kwh FROM trades
+            WHERE state = 'REJECTED' AND finished_at >= $1 AND finished_at < $2`,
+    params: [range.from, range.to],
+  };
+}
