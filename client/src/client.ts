@@ -679,6 +679,50 @@ export class GecClient {
     return this.call('checkProjection', { ...options, query });
   }
 
+  // ── statistics and exports (regulator, admin) ─────────────────────────────────────────────────────────────────
+  // A statistic answers JSON; `format: 'csv' | 'ndjson'` in the query gets its rows as text instead. An export
+  // answers its text (CSV unless `format: 'ndjson'`) once it has all arrived: for exports too large to hold in
+  // memory, read `send(...)`'s raw answer or stream the URL with your own HTTP client.
+
+  /** Certificates issued, traded, redeemed, exchanged, expired and withdrawn in a range, grouped. */
+  getCertificateStatistics(query: QueryParams<'getCertificateStatistics'>, options?: CallOptions) {
+    return this.call('getCertificateStatistics', { ...options, query });
+  }
+
+  /** Green consumption attested per consumer in a range. */
+  getGreenConsumptionStatistics(query: QueryParams<'getGreenConsumptionStatistics'>, options?: CallOptions) {
+    return this.call('getGreenConsumptionStatistics', { ...options, query });
+  }
+
+  /** Trades rejected in a range, by failed check. */
+  getRejectedTradeStatistics(query: QueryParams<'getRejectedTradeStatistics'>, options?: CallOptions) {
+    return this.call('getRejectedTradeStatistics', { ...options, query });
+  }
+
+  exportLots(query?: QueryParams<'exportLots'>, options?: CallOptions) {
+    return this.call('exportLots', { ...options, query });
+  }
+
+  exportIssuances(query?: QueryParams<'exportIssuances'>, options?: CallOptions) {
+    return this.call('exportIssuances', { ...options, query });
+  }
+
+  exportTrades(query?: QueryParams<'exportTrades'>, options?: CallOptions) {
+    return this.call('exportTrades', { ...options, query });
+  }
+
+  exportVouchers(query?: QueryParams<'exportVouchers'>, options?: CallOptions) {
+    return this.call('exportVouchers', { ...options, query });
+  }
+
+  exportRedemptions(query?: QueryParams<'exportRedemptions'>, options?: CallOptions) {
+    return this.call('exportRedemptions', { ...options, query });
+  }
+
+  exportExchanges(query?: QueryParams<'exportExchanges'>, options?: CallOptions) {
+    return this.call('exportExchanges', { ...options, query });
+  }
+
   // ── parameters ───────────────────────────────────────────────────────────────────────────────────────────────
 
   getParameters(options?: CallOptions) {

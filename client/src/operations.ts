@@ -104,6 +104,17 @@ export const OPERATIONS = {
   verifyChain: { method: 'GET', path: '/v1/audit/chain' },
   checkProjection: { method: 'GET', path: '/v1/audit/projection' },
 
+  getCertificateStatistics: { method: 'GET', path: '/v1/statistics/certificates' },
+  getGreenConsumptionStatistics: { method: 'GET', path: '/v1/statistics/green-consumption' },
+  getRejectedTradeStatistics: { method: 'GET', path: '/v1/statistics/rejected-trades' },
+
+  exportLots: { method: 'GET', path: '/v1/exports/lots' },
+  exportIssuances: { method: 'GET', path: '/v1/exports/issuances' },
+  exportTrades: { method: 'GET', path: '/v1/exports/trades' },
+  exportVouchers: { method: 'GET', path: '/v1/exports/vouchers' },
+  exportRedemptions: { method: 'GET', path: '/v1/exports/redemptions' },
+  exportExchanges: { method: 'GET', path: '/v1/exports/exchanges' },
+
   getParameters: { method: 'GET', path: '/v1/parameters' },
   setParameters: { method: 'POST', path: '/v1/parameters' },
   pauseConsortium: { method: 'POST', path: '/v1/parameters/pause' },

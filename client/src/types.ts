@@ -31,9 +31,14 @@ type BodyOf<Response> = Response extends { content: { 'application/json': infer 
   ? Body
   : Response extends { content: { 'text/html': infer Html } }
     ? Html
-    : undefined;
+    : Response extends { content: { 'text/csv': infer Csv } }
+      ? Csv
+      : undefined;
 
-/** The body of an operation's success answer: its JSON, the HTML of a page, undefined for 204. */
+/**
+ * The body of an operation's success answer: its JSON, the HTML of a page, the text of an export (CSV, or NDJSON
+ * when asked for), undefined for 204.
+ */
 export type SuccessBody<K extends OperationId> = {
   [S in keyof operations[K]['responses']]: S extends SuccessStatus
     ? BodyOf<operations[K]['responses'][S]>

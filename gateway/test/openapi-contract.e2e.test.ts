@@ -754,7 +754,9 @@ describe('the OpenAPI document against real answers', () => {
         const json = await get(`/v1/statistics/${statistic}`, 'regulator').expect(200);
         expect(json.body.rows.length).toBeGreaterThan(0);
         await get(`/v1/statistics/${statistic}&format=csv`, 'admin').expect(200);
-        await get(`/v1/statistics/${statistic}`, 'regulator').set('Accept', 'application/x-ndjson').expect(200);
+        await get(`/v1/statistics/${statistic}`, 'regulator')
+          .set('Accept', 'application/x-ndjson')
+          .expect(200);
         await get(`/v1/statistics/${statistic.replace('to=2100-01', 'to=2019-01')}`, 'regulator').expect(400);
         await get(`/v1/statistics/${statistic}`, 'trading-center').expect(403);
       }

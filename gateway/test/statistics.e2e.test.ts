@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import type request from 'supertest';
 import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import {
@@ -438,11 +439,13 @@ describe('regulator statistics and exports', () => {
   });
 });
 
-function text(res: NodeJS.ReadableStream, callback: (error: Error | null, body: string) => void): void {
+/** Supertest parser keeping an NDJSON body as text. */
+function text(res: request.Response, callback: (error: Error | null, body: string) => void): void {
+  const stream = res as unknown as NodeJS.ReadableStream;
   let body = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => (body += chunk));
-  res.on('end', () => callback(null, body));
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => (body += chunk));
+  stream.on('end', () => callback(null, body));
 }
 
 function lines(body: string): unknown[] {

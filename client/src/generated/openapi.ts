@@ -900,6 +900,186 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/statistics/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Certificates issued, traded, redeemed, exchanged, expired and withdrawn in a range, grouped
+         * @description Certificate counts (1 certificate = 1 MWh) of the events in the range, grouped by any combination of `month`, `province`, `technology` and `participant` (`groupBy=month,province`). Issued: issuances. Traded: sold from listings (绿证售卖), moved by attested trades, transferred; under the seller. Redeemed, exchanged, expired, withdrawn: by the time the certificates reached that state; under their holder. A JSON answer holds at most 10000 rows (422 STATISTIC_TOO_LARGE beyond: stream them). The range is `[from, to)`: months and days are Asia/Shanghai, date-times carry their offset; a malformed bound is 400 VALIDATION_FAILED naming it, `to` not after `from` 400 DATE_RANGE_INVALID naming `to`. Computed from the projected tables when asked (no cache). `format=csv|ndjson` (or `Accept: text/csv`, `application/x-ndjson`) streams the rows instead of the JSON document.
+         */
+        get: operations["getCertificateStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/statistics/green-consumption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Green consumption attested per consumer in a range (vouchers, kWh)
+         * @description Per consumer: the vouchers (绿电凭证) created by the trades attested in the range, their kWh (revoked ones apart), the kWh claimed as consumption evidence and the kWh revoked since. `consumer` narrows to one. A JSON answer holds at most 10000 rows. The range is `[from, to)`: months and days are Asia/Shanghai, date-times carry their offset; a malformed bound is 400 VALIDATION_FAILED naming it, `to` not after `from` 400 DATE_RANGE_INVALID naming `to`. Computed from the projected tables when asked (no cache). `format=csv|ndjson` (or `Accept: text/csv`, `application/x-ndjson`) streams the rows instead of the JSON document.
+         */
+        get: operations["getGreenConsumptionStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/statistics/rejected-trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trades rejected in a range by failed check (存证校验)
+         * @description Trades rejected in the range (by the time they were rejected), per failed check with their count and kWh: a trade counts under each check it failed; one refused by the ledger at attestation after passing every check counts under `ledger` with the refusal’s code. `totals` counts each trade once. The range is `[from, to)`: months and days are Asia/Shanghai, date-times carry their offset; a malformed bound is 400 VALIDATION_FAILED naming it, `to` not after `from` 400 DATE_RANGE_INVALID naming `to`. Computed from the projected tables when asked (no cache). `format=csv|ndjson` (or `Accept: text/csv`, `application/x-ndjson`) streams the rows instead of the JSON document.
+         */
+        get: operations["getRejectedTradeStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/lots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every certificate lot matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportLots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/issuances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every issuance matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportIssuances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every trade matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by time received), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportTrades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/vouchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every voucher matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportVouchers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every redemption matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/exchanges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every exchange matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportExchanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -4377,6 +4557,253 @@ export interface components {
             limit: number;
             /** @description The differences, at most `limit`, table by table in key order */
             differences: components["schemas"]["DifferenceDto"][];
+        };
+        /** @description One group: its dimensions (those grouped by) and certificate counts */
+        CertificateStatisticsRowDto: {
+            /**
+             * @description Certificates issued (注册绿证)
+             * @example 1200
+             */
+            issued: number;
+            /**
+             * @description Certificates traded: sold from listings, moved by attested trades, transferred
+             * @example 800
+             */
+            traded: number;
+            /**
+             * @description Certificates redeemed (兑付/核销)
+             * @example 300
+             */
+            redeemed: number;
+            /**
+             * @description Certificates exchanged for green electricity (绿电兑换)
+             * @example 100
+             */
+            exchanged: number;
+            /**
+             * @description Certificates that expired
+             * @example 20
+             */
+            expired: number;
+            /**
+             * @description Certificates withdrawn by the issuer or with a revoked voucher
+             * @example 5
+             */
+            withdrawn: number;
+            /**
+             * @description Calendar month (Asia/Shanghai), when grouped by month
+             * @example 2026-10
+             */
+            month?: string;
+            /**
+             * @description Province code of the generation unit, when grouped by province
+             * @example 130000
+             */
+            province?: string | null;
+            /**
+             * @description Technology of the generation unit, when grouped by technology
+             * @example WIND
+             */
+            technology?: string | null;
+            /**
+             * @description Participant id, when grouped by participant
+             * @example GEN-HB-001
+             */
+            participant?: string | null;
+            /**
+             * @description Participant name, when grouped by participant
+             * @example 张家口某风电有限公司
+             */
+            participantName?: string | null;
+        };
+        /** @description Certificates in the range, in total (the sum of the rows) */
+        CertificateTotalsDto: {
+            /**
+             * @description Certificates issued (注册绿证)
+             * @example 1200
+             */
+            issued: number;
+            /**
+             * @description Certificates traded: sold from listings, moved by attested trades, transferred
+             * @example 800
+             */
+            traded: number;
+            /**
+             * @description Certificates redeemed (兑付/核销)
+             * @example 300
+             */
+            redeemed: number;
+            /**
+             * @description Certificates exchanged for green electricity (绿电兑换)
+             * @example 100
+             */
+            exchanged: number;
+            /**
+             * @description Certificates that expired
+             * @example 20
+             */
+            expired: number;
+            /**
+             * @description Certificates withdrawn by the issuer or with a revoked voucher
+             * @example 5
+             */
+            withdrawn: number;
+        };
+        /** @description Certificates issued, traded, redeemed, exchanged, expired and withdrawn in a range */
+        CertificateStatisticsDto: {
+            /**
+             * @description Start of the range (included)
+             * @example 2025-12-31T16:00:00.000Z
+             */
+            from: string;
+            /**
+             * @description End of the range (excluded)
+             * @example 2026-12-31T16:00:00.000Z
+             */
+            to: string;
+            /**
+             * @description The dimensions grouped by
+             * @example [
+             *       "month",
+             *       "province"
+             *     ]
+             */
+            groupBy: string[];
+            /** @description One row per group, ordered by the dimensions */
+            rows: components["schemas"]["CertificateStatisticsRowDto"][];
+            /** @description The sum of the rows */
+            totals: components["schemas"]["CertificateTotalsDto"];
+        };
+        /** @description Green consumption attested for one consumer */
+        GreenConsumptionRowDto: {
+            /**
+             * @description Vouchers (绿电凭证) created by trades attested in the range
+             * @example 4
+             */
+            vouchers: number;
+            /**
+             * @description Green consumption attested, kWh (vouchers not revoked)
+             * @example 120000
+             */
+            greenKwh: number;
+            /**
+             * @description Of it, kWh of vouchers claimed as consumption evidence
+             * @example 60000
+             */
+            claimedKwh: number;
+            /**
+             * @description kWh of vouchers revoked since
+             * @example 0
+             */
+            revokedKwh: number;
+            /**
+             * @description Consumer (participant id)
+             * @example CON-SH-001
+             */
+            consumer: string;
+            /**
+             * @description Consumer name
+             * @example 上海某制造有限公司
+             */
+            consumerName: string | null;
+            /**
+             * @description Consumer’s province code
+             * @example 310000
+             */
+            region: string | null;
+        };
+        /** @description Green consumption attested in the range, in total */
+        GreenConsumptionTotalsDto: {
+            /**
+             * @description Vouchers (绿电凭证) created by trades attested in the range
+             * @example 4
+             */
+            vouchers: number;
+            /**
+             * @description Green consumption attested, kWh (vouchers not revoked)
+             * @example 120000
+             */
+            greenKwh: number;
+            /**
+             * @description Of it, kWh of vouchers claimed as consumption evidence
+             * @example 60000
+             */
+            claimedKwh: number;
+            /**
+             * @description kWh of vouchers revoked since
+             * @example 0
+             */
+            revokedKwh: number;
+        };
+        /** @description Green consumption attested per consumer: the vouchers of trades attested in a range */
+        GreenConsumptionDto: {
+            /**
+             * @description Start of the range (included)
+             * @example 2025-12-31T16:00:00.000Z
+             */
+            from: string;
+            /**
+             * @description End of the range (excluded)
+             * @example 2026-12-31T16:00:00.000Z
+             */
+            to: string;
+            /** @description One row per consumer, by consumer id */
+            rows: components["schemas"]["GreenConsumptionRowDto"][];
+            /** @description The sum of the rows */
+            totals: components["schemas"]["GreenConsumptionTotalsDto"];
+        };
+        /** @description Rejected trades that failed one check */
+        RejectedTradesRowDto: {
+            /**
+             * @description The failed check (存证校验), or `ledger` for trades refused at attestation after every check passed
+             * @example consumption-covers-volume
+             */
+            check: string;
+            /**
+             * @description The ledger’s refusal code, for `ledger`; null for a failed check
+             * @example null
+             */
+            code: string | null;
+            /**
+             * @description Trades rejected with this check failed
+             * @example 3
+             */
+            trades: number;
+            /**
+             * @description Their volume, kWh
+             * @example 90000
+             */
+            volumeKwh: number;
+        };
+        /** @description Trades rejected in the range, each once */
+        RejectedTradesTotalsDto: {
+            /**
+             * @description Trades rejected
+             * @example 5
+             */
+            trades: number;
+            /**
+             * @description Their volume, kWh
+             * @example 150000
+             */
+            volumeKwh: number;
+        };
+        /** @description Trades rejected in a range by failed check (a trade counts under each check it failed) */
+        RejectedTradesDto: {
+            /**
+             * @description Start of the range (included)
+             * @example 2025-12-31T16:00:00.000Z
+             */
+            from: string;
+            /**
+             * @description End of the range (excluded)
+             * @example 2026-12-31T16:00:00.000Z
+             */
+            to: string;
+            /** @description One row per failed check, most trades first */
+            rows: components["schemas"]["RejectedTradesRowDto"][];
+            /** @description Rejected trades, each counted once */
+            totals: components["schemas"]["RejectedTradesTotalsDto"];
         };
         RegisterCheckKeyDto: {
             /**
@@ -15371,6 +15798,1473 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectionAuditDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    getCertificateStatistics: {
+        parameters: {
+            query: {
+                /** @description Start of the range, included: a month `YYYY-MM` or a day `YYYY-MM-DD` (from its first instant in Asia/Shanghai) or an RFC 3339 date-time with offset */
+                from: string;
+                /** @description End of the range, excluded (same forms as `from`); must be after `from` */
+                to: string;
+                /** @description Answer as JSON (default), or stream the rows as CSV (RFC 4180, a header row) or NDJSON; without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`, `application/json`) */
+                format?: "json" | "csv" | "ndjson";
+                /** @description Comma-separated dimensions to group by, in any combination: `month` (Asia/Shanghai calendar month of the event), `province` and `technology` (of the generation unit), `participant` (the issued certificates’ generator, the seller of traded ones, the holder of redeemed, exchanged, expired and withdrawn ones). Default `month`. */
+                groupBy?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistic (JSON), or its rows streamed as CSV or NDJSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/json": components["schemas"]["CertificateStatisticsDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Well-formed but refused by a rule (a ledger rule names itself in `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:credit-code-required",
+                     *       "title": "Credit code required",
+                     *       "status": 422,
+                     *       "code": "CREDIT_CODE_REQUIRED",
+                     *       "detail": "creditCode is required in the transient map"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    getGreenConsumptionStatistics: {
+        parameters: {
+            query: {
+                /** @description Start of the range, included: a month `YYYY-MM` or a day `YYYY-MM-DD` (from its first instant in Asia/Shanghai) or an RFC 3339 date-time with offset */
+                from: string;
+                /** @description End of the range, excluded (same forms as `from`); must be after `from` */
+                to: string;
+                /** @description Answer as JSON (default), or stream the rows as CSV (RFC 4180, a header row) or NDJSON; without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`, `application/json`) */
+                format?: "json" | "csv" | "ndjson";
+                /** @description Only this consumer */
+                consumer?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistic (JSON), or its rows streamed as CSV or NDJSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/json": components["schemas"]["GreenConsumptionDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Well-formed but refused by a rule (a ledger rule names itself in `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:credit-code-required",
+                     *       "title": "Credit code required",
+                     *       "status": 422,
+                     *       "code": "CREDIT_CODE_REQUIRED",
+                     *       "detail": "creditCode is required in the transient map"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    getRejectedTradeStatistics: {
+        parameters: {
+            query: {
+                /** @description Start of the range, included: a month `YYYY-MM` or a day `YYYY-MM-DD` (from its first instant in Asia/Shanghai) or an RFC 3339 date-time with offset */
+                from: string;
+                /** @description End of the range, excluded (same forms as `from`); must be after `from` */
+                to: string;
+                /** @description Answer as JSON (default), or stream the rows as CSV (RFC 4180, a header row) or NDJSON; without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`, `application/json`) */
+                format?: "json" | "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistic (JSON), or its rows streamed as CSV or NDJSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                    "application/json": components["schemas"]["RejectedTradesDto"];
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportLots: {
+        parameters: {
+            query?: {
+                /** @description Holder */
+                owner?: string;
+                /** @description Generation unit */
+                unitId?: string;
+                /** @description Only lots in this state */
+                status?: "ACTIVE" | "LISTED" | "IN_CUSTODY" | "REDEEMED" | "EXCHANGED" | "EXPIRED" | "WITHDRAWN";
+                /** @description Production month YYYY-MM */
+                productionMonth?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate lot, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportIssuances: {
+        parameters: {
+            query?: {
+                /** @description Generation unit */
+                unitId?: string;
+                /** @description Production month YYYY-MM */
+                month?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issuance, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportTrades: {
+        parameters: {
+            query?: {
+                /** @description Only trades in this state */
+                state?: "RECEIVED" | "VERIFYING" | "REJECTED" | "COMMITTING" | "COMMITTED";
+                /** @description Only trades of this seller */
+                seller?: string;
+                /** @description Only trades of this buyer */
+                buyer?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trade, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportVouchers: {
+        parameters: {
+            query?: {
+                /** @description Only vouchers of this consumer */
+                consumer?: string;
+                /** @description Only vouchers in this status */
+                status?: "IN_CUSTODY" | "RELEASED" | "CLAIMED" | "REVOKED";
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The voucher, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportRedemptions: {
+        parameters: {
+            query?: {
+                /** @description The holder who surrendered the certificates */
+                owner?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The redemption, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportExchanges: {
+        parameters: {
+            query?: {
+                /** @description The holder who surrendered the certificates */
+                owner?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exchange, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
                 };
             };
             /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
