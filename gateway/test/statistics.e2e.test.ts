@@ -11,6 +11,7 @@ import { get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import type request from 'supertest';
+import { MONTHLY_TOTALS_FROM_ROWS } from '../../migrations/1795260000000-Statistics';
 import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import {
@@ -224,6 +225,41 @@ describe('regulator statistics and exports', () => {
         '/v1/statistics/certificates?from=2020-02-02T00:00:00%2B08:00&to=2020-03',
       ).expect(200);
       expect(exactly.body.totals).toEqual({ ...zero, issued: 5 });
+    });
+
+    it('answers the same from the monthly totals as from the rows (whole months, ragged ends, by participant)', async () => {
+      const month = thisMonth();
+      const totalsOf = async (query: string) =>
+        (await get(`/v1/statistics/certificates?${query}`).expect(200)).body.totals as Record<string, number>;
+      const expected = {
+        issued: 2 * issuedEach + 5,
+        traded: 30,
+        redeemed: 3,
+        exchanged: 2,
+        expired: 5,
+        withdrawn: 5,
+      };
+      // Whole months only (monthly totals), ragged ends (rows at both ends), and by participant (rows only).
+      expect(await totalsOf('from=2020-01&to=2100-01&groupBy=province')).toEqual(expected);
+      expect(await totalsOf('from=2020-01-15&to=2099-12-31T23:00:00Z&groupBy=technology')).toEqual(expected);
+      expect(await totalsOf('from=2020-01&to=2100-01&groupBy=participant')).toEqual(expected);
+      const shanghaiDay = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+      const upToNow = `from=${month}&to=${shanghaiDay}T23:59:59%2B08:00`;
+      const byParticipant = await totalsOf(`${upToNow}&groupBy=participant`);
+      const byMonth = await totalsOf(`${upToNow}&groupBy=month`);
+      expect(byMonth).toEqual(byParticipant);
+    });
+
+    it('keeps the monthly totals (triggers) equal to a count over the projected rows (the migration’s backfill)', async () => {
+      const kept = await db.query(
+        `SELECT month, project_code, measure, certificates::int FROM certificate_statistics_monthly
+          WHERE certificates <> 0 ORDER BY 1, 2, 3`,
+      );
+      const counted = await db.query(
+        `SELECT month, project_code, measure, certificates::int FROM (${MONTHLY_TOTALS_FROM_ROWS}) c ORDER BY 1, 2, 3`,
+      );
+      expect(kept.rows).toEqual(counted.rows);
+      expect(kept.rows.length).toBeGreaterThan(5);
     });
 
     it('groups by participant: generators issue and sell, holders redeem, exchange and expire', async () => {

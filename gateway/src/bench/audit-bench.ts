@@ -13,8 +13,19 @@
  * the admin key (not recorded), and reports p50 and p99 of each. For comparison it times, in the gateway's process, what the former provenance
  * read for the kept serial: the issued lot's whole key history (queries:GetLotHistory).
  *
- * Settings: BENCH_SPLITS (10000), BENCH_REQUESTS (1000 per path), BENCH_WARMUP (50), BENCH_README=off leaves the
- * README alone, `--json FILE` writes the results; PORT, EMBEDDED_PG_PORT, DATABASE_URL as for the gateway.
+ *
+ * Before that it seeds the gateway's PostgreSQL with a registry (`seed-registry.ts`: BENCH_SEED_LOTS lots and their
+ * issuances, sales, vouchers and transfers, BENCH_SEED_READINGS meter readings), so the provenance is asked with
+ * those loaded, and then measures on them, from the same client process:
+ *   - the monthly certificate statistic by province over the last 12 months (`groupBy=month,province`), regulator
+ *     key, BENCH_STAT_REQUESTS times; PostgreSQL's own execution time from EXPLAIN ANALYZE beside it;
+ *   - an export of BENCH_EXPORT_ROWS lots as CSV (`/v1/exports/lots`), BENCH_EXPORT_REPEATS times: the time to
+ *     the last byte and the gateway process's peak RSS while it streams (sampled every 20 ms).
+ *
+ * Settings: BENCH_SPLITS (10000), BENCH_REQUESTS (1000 per path), BENCH_WARMUP (50), BENCH_SEED_LOTS (1000000),
+ * BENCH_SEED_READINGS (10000000), BENCH_STAT_REQUESTS (200), BENCH_EXPORT_ROWS (100000), BENCH_EXPORT_REPEATS (3),
+ * BENCH_PLAN=on prints the statistic's query plan, BENCH_README=off leaves the README alone, `--json FILE` writes
+ * the results; PORT, EMBEDDED_PG_PORT, DATABASE_URL as for the gateway.
  */
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +33,11 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
 import { createApp } from '../app';
+import { DATABASE_URL } from '../database/database.module';
+import { certificateStatisticsSql } from '../statistics/certificate-statistics';
+import { parseDateRange } from '../statistics/date-range';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
@@ -30,6 +45,7 @@ import type { AuditLoadJob, AuditLoadResult } from './audit-load';
 import { creditCode, freePort } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
+import { seedRegistry, type SeedReport } from './seed-registry';
 import { percentile } from './stats';
 
 const GRID_ADMIN: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
@@ -124,14 +140,72 @@ async function buildHistory(ledger: LedgerPort, splits: number): Promise<History
   };
 }
 
+/** Run the load client (`audit-load.js`) in its own process on `job`; its results. */
+async function runLoad(dataDir: string, job: AuditLoadJob, tag: string): Promise<AuditLoadResult> {
+  const jobFile = join(dataDir, `${tag}-job.json`);
+  const resultFile = join(dataDir, `${tag}-result.json`);
+  await writeFile(jobFile, JSON.stringify(job));
+  await new Promise<void>((resolve, reject) => {
+    const child = fork(join(__dirname, 'audit-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new BenchError(`audit-load exited ${code}`)),
+    );
+  });
+  return JSON.parse(await readFile(resultFile, 'utf8')) as AuditLoadResult;
+}
+
+/** The last 12 Asia/Shanghai months, this one included: `[from, to)` as `YYYY-MM`. */
+function lastTwelveMonths(): { from: string; to: string } {
+  const shanghai = new Date(Date.now() + 8 * 3_600_000);
+  const month = (offset: number) =>
+    new Date(Date.UTC(shanghai.getUTCFullYear(), shanghai.getUTCMonth() + offset, 1))
+      .toISOString()
+      .slice(0, 7);
+  return { from: month(-11), to: month(1) };
+}
+
+/** Gives `rows` seeded redeemed lots to one holder, so that one export filter (`owner=`) matches exactly them. */
+async function exportOwner(db: Client, rows: number): Promise<{ owner: string; rows: number }> {
+  const owner = 'CON-EXPORT';
+  const updated = await db.query(
+    `UPDATE certificate_lots SET owner = $1::text, doc = doc || jsonb_build_object('owner', $1::text)
+      WHERE id IN (SELECT id FROM certificate_lots WHERE project_code LIKE 'PS%' AND status = 'REDEEMED'
+                    ORDER BY id LIMIT $2)`,
+    [owner, rows],
+  );
+  await db.query('VACUUM ANALYZE certificate_lots');
+  return { owner, rows: updated.rowCount ?? 0 };
+}
+
+/** PostgreSQL's execution time of the statistic's statement (EXPLAIN ANALYZE), and the plan. */
+async function statisticPlan(
+  db: Client,
+  range: { from: string; to: string },
+): Promise<{ ms: number; plan: string }> {
+  const sql = certificateStatisticsSql(parseDateRange(range.from, range.to), ['month', 'province']);
+  const rows = (await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.params)).rows as Array<{
+    'QUERY PLAN': string;
+  }>;
+  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+  const ms = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
+  return { ms, plan };
+}
+
 async function main(): Promise<void> {
   const jsonFile = jsonFileArgument();
   const splits = setting('BENCH_SPLITS', 10_000, 1, 1_000_000);
   const requests = setting('BENCH_REQUESTS', 1_000, 10, 1_000_000);
   const warmup = setting('BENCH_WARMUP', 50, 0, 100_000);
+  const seedLots = setting('BENCH_SEED_LOTS', 1_000_000, 0, 100_000_000);
+  const seedReadings = setting('BENCH_SEED_READINGS', 10_000_000, 0, 1_000_000_000);
+  const statRequests = setting('BENCH_STAT_REQUESTS', 200, 1, 1_000_000);
+  const exportRows = setting('BENCH_EXPORT_ROWS', 100_000, 1, 10_000_000);
+  const exportRepeats = setting('BENCH_EXPORT_REPEATS', 3, 1, 100);
   const dataDir = await mkdtemp(join(tmpdir(), 'gec-audit-bench-'));
   await chmod(dataDir, 0o755);
   let app: INestApplication | undefined;
+  let db: Client | undefined;
   try {
     const config = loadConfig({
       ...process.env,
@@ -161,6 +235,24 @@ async function main(): Promise<void> {
     const regulatorKey = ((await created.json()) as { key?: string }).key;
     if (created.status !== 201 || !regulatorKey) throw new BenchError(`regulator key: ${created.status}`);
 
+    db = new Client({ connectionString: app.get<string>(DATABASE_URL, { strict: false }) });
+    await db.connect();
+    const seed: SeedReport = await seedRegistry(db, {
+      lots: seedLots,
+      readings: seedReadings,
+      log: (line) => console.log(line),
+    });
+    const exported = await exportOwner(db, exportRows);
+    if (exported.rows < exportRows) {
+      console.log(`only ${exported.rows} redeemed lots seeded: the export streams ${exported.rows} rows`);
+    }
+    const range = lastTwelveMonths();
+    const plan = await statisticPlan(db, range);
+    if (process.env.BENCH_PLAN === 'on') console.log(plan.plan);
+    console.log(
+      `statistic (month × province, ${range.from}..${range.to}): PostgreSQL ${plan.ms.toFixed(1)} ms`,
+    );
+
     const ledger = app.get<LedgerPort>(LEDGER_PORT);
     console.log(`building the history: one issued lot split ${splits} times …`);
     const history = await buildHistory(ledger, splits);
@@ -186,22 +278,34 @@ async function main(): Promise<void> {
       { name: 'serial-kept', path: `/v1/certificates/${history.rootSerial}/provenance` },
       { name: 'lot-issued', path: `/v1/lots/${history.rootLot}/provenance` },
     ];
-    const jobFile = join(dataDir, 'audit-job.json');
-    const resultFile = join(dataDir, 'audit-result.json');
     // The same three asked with an admin key: the same answers without the regulator audit log's INSERT (a
     // synchronous commit before each answer), to show what the provenance itself costs and what the log adds.
     paths.push(...paths.map((p) => ({ ...p, name: `${p.name}-admin`, apiKey: adminKey })));
-    const job: AuditLoadJob = { url, apiKey: regulatorKey, paths, requests, warmup };
-    await writeFile(jobFile, JSON.stringify(job));
-    await new Promise<void>((resolve, reject) => {
-      const child = fork(join(__dirname, 'audit-load.js'), [jobFile, resultFile], { stdio: 'inherit' });
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new BenchError(`audit-load exited ${code}`)),
-      );
+    paths.push({
+      name: 'statistic-month-province',
+      path: `/v1/statistics/certificates?from=${range.from}&to=${range.to}&groupBy=month,province`,
+      requests: statRequests,
+      warmup: Math.min(warmup, 10),
     });
-    const result = JSON.parse(await readFile(resultFile, 'utf8')) as AuditLoadResult;
+    const result = await runLoad(dataDir, { url, apiKey: regulatorKey, paths, requests, warmup }, 'audit');
 
+    // The export, alone, with the gateway's RSS sampled while it streams.
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+    const exportPath = `/v1/exports/lots?owner=${exported.owner}&format=csv`;
+    const exportResult = await runLoad(
+      dataDir,
+      {
+        url,
+        apiKey: regulatorKey,
+        paths: [{ name: 'export', path: exportPath }],
+        requests: exportRepeats,
+        warmup: 0,
+      },
+      'export',
+    ).finally(() => clearInterval(sampler));
     const results: BenchResult[] = [
       { name: 'splits', value: splits, unit: 'count' },
       { name: 'history_build_s', value: history.buildSeconds, unit: 's' },
@@ -217,8 +321,11 @@ async function main(): Promise<void> {
       'serial-kept-admin': 'the same kept serial, admin key (no audit-log write)',
       'lot-issued-admin': 'the same lot, admin key (no audit-log write)',
     };
-    for (const { name } of paths) {
-      const { latenciesMs, status } = result[name];
+    const seeded =
+      `${seed.lots.toLocaleString('en')} lots and ${seed.readings.toLocaleString('en')} meter readings seeded ` +
+      'in PostgreSQL';
+    const summary = (name: string, answers: AuditLoadResult) => {
+      const { latenciesMs, status } = answers[name];
       const sorted = [...latenciesMs].sort((a, b) => a - b);
       const p50 = percentile(sorted, 0.5);
       const p99 = percentile(sorted, 0.99);
@@ -231,14 +338,55 @@ async function main(): Promise<void> {
         { name: `${name}_p50_ms`, value: p50, unit: 'ms' },
         { name: `${name}_p99_ms`, value: p99, unit: 'ms' },
       );
+      const perSecond = 1000 / (latenciesMs.reduce((a, b) => a + b, 0) / latenciesMs.length);
+      return { latenciesMs, p50, p99, perSecond };
+    };
+    for (const { name } of paths.filter((p) => describe[p.name] !== undefined)) {
+      const { latenciesMs, p50, p99 } = summary(name, result);
       rows.push(
         `| ${describe[name]}, lot split ${splits.toLocaleString('en')} times, GET over HTTP one at a time | ` +
           `${(1000 / (latenciesMs.reduce((a, b) => a + b, 0) / latenciesMs.length)).toFixed(0)} req/s | ` +
           `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms | ${latenciesMs.length} requests after ${warmup} warm-up, ` +
           `client in its own process; the former provenance read ${versions.toLocaleString('en')} versions for the ` +
-          `kept serial (GetLotHistory p50 ${percentile(formerMs, 0.5).toFixed(0)} ms) | ${machineNote()}, embedded ledger |`,
+          `kept serial (GetLotHistory p50 ${percentile(formerMs, 0.5).toFixed(0)} ms); ${seeded} | ${machineNote()}, embedded ledger |`,
       );
     }
+    const stat = summary('statistic-month-province', result);
+    results.push(
+      { name: 'seed_lots', value: seed.lots, unit: 'count' },
+      { name: 'seed_readings', value: seed.readings, unit: 'count' },
+      { name: 'seed_lots_s', value: seed.seconds.lots, unit: 's' },
+      { name: 'seed_readings_s', value: seed.seconds.readings, unit: 's' },
+      { name: 'statistic_month_province_postgres_ms', value: plan.ms, unit: 'ms' },
+    );
+    rows.push(
+      `| monthly certificate statistic by province (\`groupBy=month,province\`, ${range.from} to ${range.to}), ` +
+        `regulator key, ${seeded}, GET over HTTP one at a time | ${stat.perSecond.toFixed(0)} req/s | ` +
+        `p50 ${stat.p50.toFixed(1)} ms, p99 ${stat.p99.toFixed(1)} ms | ${stat.latenciesMs.length} requests after ` +
+        `${Math.min(warmup, 10)} warm-up; PostgreSQL's execution ${plan.ms.toFixed(1)} ms (EXPLAIN ANALYZE); ` +
+        `seeding took ${seed.seconds.lots.toFixed(0)} s for the lots, ${seed.seconds.readings.toFixed(0)} s for the ` +
+        `readings (COPY), ${seed.seconds.vacuum.toFixed(0)} s VACUUM ANALYZE | ${machineNote()}, embedded ledger |`,
+    );
+    const exp = summary('export', exportResult);
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    results.push(
+      { name: 'export_rows', value: exported.rows, unit: 'count' },
+      { name: 'export_mb', value: mb(exportResult.export.bytes), unit: 'MB' },
+      { name: 'export_rss_before_mb', value: mb(rssBefore), unit: 'MB' },
+      { name: 'export_rss_peak_mb', value: mb(rssPeak), unit: 'MB' },
+    );
+    console.log(
+      `export: ${exported.rows} rows, ${mb(exportResult.export.bytes).toFixed(1)} MB; gateway RSS ` +
+        `${mb(rssBefore).toFixed(0)} MB before, peak ${mb(rssPeak).toFixed(0)} MB`,
+    );
+    rows.push(
+      `| export of ${exported.rows.toLocaleString('en')} lots as CSV (\`GET /v1/exports/lots?owner=…\`, streamed), ` +
+        `regulator key, ${seeded} | ${((exported.rows * 1000) / exp.p50).toFixed(0)} rows/s | ` +
+        `p50 ${(exp.p50 / 1000).toFixed(2)} s, max ${(Math.max(...exp.latenciesMs) / 1000).toFixed(2)} s to the last byte | ` +
+        `${exp.latenciesMs.length} exports of ${mb(exportResult.export.bytes).toFixed(1)} MB, client in its own process; ` +
+        `gateway peak RSS ${mb(rssPeak).toFixed(0)} MB while streaming (${mb(rssBefore).toFixed(0)} MB before: ` +
+        `+${mb(rssPeak - rssBefore).toFixed(0)} MB) | ${machineNote()}, embedded ledger |`,
+    );
     console.log(
       `former provenance's read (GetLotHistory of the issued lot, ${versions} versions): p50 ${percentile(formerMs, 0.5).toFixed(1)} ms`,
     );
@@ -246,6 +394,7 @@ async function main(): Promise<void> {
     if (jsonFile) await benchJson(jsonFile, 'embedded', results);
   } finally {
     try {
+      await db?.end();
       await app?.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });

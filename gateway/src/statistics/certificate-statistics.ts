@@ -9,31 +9,36 @@ export type Dimension = (typeof DIMENSIONS)[number];
 export const MEASURES = ['issued', 'traded', 'redeemed', 'exchanged', 'expired', 'withdrawn'] as const;
 export type Measure = (typeof MEASURES)[number];
 
+/** Asia/Shanghai has been UTC+8 all year since 1991. */
+const SHANGHAI_OFFSET_MS = 8 * 3600_000;
+
 /**
- * Every certificate event of the range as `(at, project_code, participant, measure, certificates)`, one branch per
- * projected source, each read by its time index (migration StatisticsIndexes):
+ * Every certificate event in `[from, to)` (SQL parameters `from`, `to`) as `(at, project_code, participant,
+ * measure, certificates)`, one branch per projected source, each read by its time index (migration Statistics):
  * - issued: issuances (the unit's owner);
  * - traded: listing sales (绿证售卖), trade attestations (each source lot of the voucher) and transfers (the lot a
- *   transfer moved: the child it split off, or the whole lot when its owner changed), under the seller;
+ *   transfer created by splitting it off, or the whole lot when its owner changed), under the seller;
  * - redeemed, exchanged, expired, withdrawn: lots in that final state by the time they reached it (a final lot
  *   never changes again, so `updated_at` is that time; an action on part of a lot splits it, so the lot holds
  *   exactly the certificates concerned), under their holder.
- * The project code (a lot id's first 17 characters) names the unit, so no lot is looked up.
+ * The project code (a lot id's first 17 characters) names the unit, so no lot is looked up. The triggers behind
+ * `certificate_statistics_monthly` count exactly these.
  */
-const FACTS = `
+function factsSql(from: string, to: string): string {
+  return `
   SELECT i.issued_at AS at, u.project_code, u.owner AS participant, 'issued' AS measure, i.certificates
     FROM issuances i JOIN units u ON u.id = i.unit_id
-   WHERE i.issued_at >= $1 AND i.issued_at < $2
+   WHERE i.issued_at >= ${from} AND i.issued_at < ${to}
   UNION ALL
   SELECT s.sold_at, substr(s.lot_id, 1, 17), s.seller, 'traded', s.volume
     FROM listing_sales s
-   WHERE s.sold_at >= $1 AND s.sold_at < $2
+   WHERE s.sold_at >= ${from} AND s.sold_at < ${to}
   UNION ALL
   SELECT v.issued_at, substr(l.value->>'lotId', 1, 17), v.seller, 'traded', (l.value->>'volume')::bigint
     FROM vouchers v CROSS JOIN LATERAL jsonb_array_elements(v.doc->'sourceLots') l
-   WHERE v.issued_at >= $1 AND v.issued_at < $2
+   WHERE v.issued_at >= ${from} AND v.issued_at < ${to}
   UNION ALL
-  SELECT t.committed_at, substr(t.lot_id, 1, 17), coalesce(parent.doc->>'owner', before.owner), 'traded',
+  SELECT t.committed_at, substr(t.lot_id, 1, 17), coalesce(parent.doc->>'owner', giver.owner), 'traded',
          (t.doc->>'volume')::bigint
     FROM certificate_lot_versions t
     LEFT JOIN certificate_lot_versions parent
@@ -41,31 +46,74 @@ const FACTS = `
     LEFT JOIN LATERAL (
       SELECT w.doc->>'owner' AS owner FROM certificate_lot_versions w
        WHERE w.lot_id = t.lot_id AND (w.block_number, w.tx_number) < (t.block_number, t.tx_number)
-       ORDER BY w.block_number DESC, w.tx_number DESC LIMIT 1) before ON t.doc->>'createdTxId' <> t.tx_id
-   WHERE t.event_name = 'LotTransferred' AND t.committed_at >= $1 AND t.committed_at < $2
-     AND (parent.lot_id IS NOT NULL OR before.owner IS DISTINCT FROM t.doc->>'owner')
+       ORDER BY w.block_number DESC, w.tx_number DESC LIMIT 1) giver ON t.doc->>'createdTxId' <> t.tx_id
+   WHERE t.event_name = 'LotTransferred' AND t.committed_at >= ${from} AND t.committed_at < ${to}
+     AND (t.doc->>'createdTxId' = t.tx_id OR giver.owner IS DISTINCT FROM t.doc->>'owner')
   UNION ALL
   SELECT l.updated_at, l.project_code, l.owner, lower(l.status), l.volume
     FROM certificate_lots l
    WHERE l.status IN ('REDEEMED', 'EXCHANGED', 'EXPIRED', 'WITHDRAWN')
-     AND l.updated_at >= $1 AND l.updated_at < $2`;
+     AND l.updated_at >= ${from} AND l.updated_at < ${to}`;
+}
 
-/** The calendar month (Asia/Shanghai) of an instant, as `YYYY-MM`. */
-const MONTH_OF_AT = `to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')`;
+/** The facts of `[from, to)` with their calendar month (Asia/Shanghai) as `YYYY-MM`. */
+const monthlyFacts = (from: string, to: string) =>
+  `SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, project_code, participant, measure,
+          certificates
+     FROM (${factsSql(from, to)}) e`;
+
+/** The start of the Asia/Shanghai month `offset` months after the one holding `at`. */
+function shanghaiMonthStart(at: Date, offset: number): Date {
+  const local = new Date(at.getTime() + SHANGHAI_OFFSET_MS);
+  return new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + offset, 1) - SHANGHAI_OFFSET_MS);
+}
+
+const monthOf = (start: Date) => new Date(start.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 7);
 
 /**
- * The statistic's SQL: facts summed per (month, project code, participant) as far as grouped (one pass over the
- * range's index entries), then mapped to province and technology through the unit of each project code and summed
- * again (a few thousand rows at most), ordered by the dimensions. `limit` rows at most when given.
+ * The whole calendar months inside a range, `[fromMonth, toMonth)`, or undefined when it holds none: the part
+ * the monthly totals answer; the rest of the range is counted from the rows.
+ */
+export function wholeMonthsOf(range: DateRange): { start: Date; end: Date } | undefined {
+  const firstStart = shanghaiMonthStart(range.from, 0);
+  const start =
+    firstStart.getTime() === range.from.getTime() ? firstStart : shanghaiMonthStart(range.from, 1);
+  const end = shanghaiMonthStart(range.to, 0);
+  return start.getTime() < end.getTime() ? { start, end } : undefined;
+}
+
+/**
+ * The statistic's SQL. Without `participant` in the grouping, the whole months of the range come from
+ * `certificate_statistics_monthly` (kept by triggers in the projection's own transactions: a few rows per unit and
+ * month, however many lots) and only the range's ragged ends from the rows; by participant, everything is counted
+ * from the rows (the monthly totals are not kept per participant). Then summed per (month, project code,
+ * participant) as far as grouped, mapped to province and technology through the unit of each project code and
+ * summed again, ordered by the dimensions. `limit` rows at most when given.
  */
 export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[], limit?: number): SqlQuery {
   const has = (d: Dimension) => groupBy.includes(d);
   const byUnit = has('province') || has('technology');
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const months = has('participant') ? undefined : wholeMonthsOf(range);
+  const sources = months
+    ? [
+        ...(range.from < months.start ? [monthlyFacts(param(range.from), param(months.start))] : []),
+        `SELECT month, project_code, NULL AS participant, measure, certificates
+           FROM certificate_statistics_monthly
+          WHERE month >= ${param(monthOf(months.start))} AND month < ${param(monthOf(months.end))}`,
+        ...(months.end < range.to ? [monthlyFacts(param(months.end), param(range.to))] : []),
+      ]
+    : [monthlyFacts(param(range.from), param(range.to))];
   const inner = [
-    has('month') ? `${MONTH_OF_AT} AS month` : '',
+    has('month') ? 'month' : '',
     byUnit ? 'project_code' : '',
     has('participant') ? 'participant' : '',
-  ].filter(Boolean);
+  ];
+  const innerDims = inner.filter(Boolean);
   const outer = [
     has('month') ? 'f.month' : '',
     has('province') ? 'u.province' : '',
@@ -74,20 +122,17 @@ export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[],
   ].filter(Boolean);
   const sums = MEASURES.map((m) => `coalesce(sum(certificates) FILTER (WHERE measure = '${m}'), 0) AS ${m}`);
   const totals = MEASURES.map((m) => `sum(f.${m})::bigint AS ${m}`);
-  const params: unknown[] = [range.from, range.to];
-  let limitSql = '';
-  if (limit !== undefined) {
-    params.push(limit);
-    limitSql = `LIMIT $${params.length}`;
-  }
+  const limitSql = limit === undefined ? '' : `LIMIT ${param(limit)}`;
   const text = `
-    WITH facts AS (${FACTS}),
-    f AS (SELECT ${[...inner, ...sums].join(', ')} FROM facts ${inner.length ? `GROUP BY ${inner.map((_, i) => i + 1).join(', ')}` : ''})
+    WITH facts AS (${sources.join('\n UNION ALL \n')}),
+    f AS (SELECT ${[...innerDims, ...sums].join(', ')} FROM facts
+          ${innerDims.length ? `GROUP BY ${innerDims.join(', ')}` : ''})
     SELECT ${[...outer.map((c) => `${c} AS ${c.split('.')[1]}`), has('participant') ? 'p.name AS participant_name' : '', ...totals].filter(Boolean).join(', ')}
       FROM f
       ${byUnit ? 'LEFT JOIN units u ON u.project_code = f.project_code' : ''}
       ${has('participant') ? 'LEFT JOIN participants p ON p.id = f.participant' : ''}
      ${outer.length ? `GROUP BY ${[...outer, has('participant') ? 'p.name' : ''].filter(Boolean).join(', ')}` : ''}
+     ${outer.length ? `HAVING ${MEASURES.map((m) => `sum(f.${m}) <> 0`).join(' OR ')}` : ''}
      ${outer.length ? `ORDER BY ${outer.join(', ')}` : ''}
      ${limitSql}`;
   return { text, params };
