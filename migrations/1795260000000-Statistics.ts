@@ -7,8 +7,8 @@ const FINAL = `('REDEEMED', 'EXCHANGED', 'EXPIRED', 'WITHDRAWN')`;
  * compares the trigger-kept table with. Frozen here on purpose: a migration keeps meaning what it meant when it ran.
  */
 export const MONTHLY_TOTALS_FROM_ROWS = `
-      SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, left(code, 17) AS project_code, measure,
-             sum(n) AS certificates
+      SELECT to_char(f.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, coalesce(u.province, '') AS province,
+             coalesce(u.technology, '') AS technology, f.measure, sum(f.n) AS certificates
         FROM (
           SELECT issued_at AS at, id AS code, 'issued' AS measure, certificates AS n FROM issuances
           UNION ALL
@@ -27,18 +27,20 @@ export const MONTHLY_TOTALS_FROM_ROWS = `
              AND (t.doc->>'createdTxId' = t.tx_id OR giver.owner IS DISTINCT FROM t.doc->>'owner')
           UNION ALL
           SELECT updated_at, project_code, lower(status), volume FROM certificate_lots WHERE status IN ${FINAL}
-        ) f
-       GROUP BY 1, 2, 3`;
+        ) f LEFT JOIN units u ON u.project_code = left(f.code, 17)
+       GROUP BY 1, 2, 3, 4`;
 
 /**
  * What the regulator's statistics (`gateway/src/statistics/`) read.
  *
  * **Monthly totals beside the projection** (as `meter_periods` keeps monthly totals beside the readings):
- * `certificate_statistics_monthly` holds, per Asia/Shanghai calendar month, unit (project code) and measure, the
- * certificates issued, traded, redeemed, exchanged, expired and withdrawn. Triggers on the projected tables keep it
+ * `certificate_statistics_monthly` holds, per Asia/Shanghai calendar month, province, technology and measure, the
+ * certificates issued, traded, redeemed, exchanged, expired and withdrawn (province and technology are the
+ * generation unit's, found by the project code every lot id and issuance id starts with; the chaincode fixes
+ * both when the unit is registered and never changes them, and a unit is projected before anything it issues). Triggers on the projected tables keep it
  * in the same transaction as the rows it sums (each change subtracts the old row's part and adds the new one's),
  * so it is never stale and never differs from a count over those rows; the backfill below counts the rows already
- * there. A statistic over whole months reads these totals (a few rows per unit and month) instead of every event;
+ * there. A statistic over whole months reads these totals (at most 31 × 6 × 6 rows a month) instead of every event;
  * the part of a range that is not whole months, and groupings by participant, are counted from the rows.
  * What each measure counts (and its time):
  * - issued: `issuances` (issued_at), project code = the issuance id's first 17 characters;
@@ -80,21 +82,25 @@ export class Statistics1795260000000 implements MigrationInterface {
     await queryRunner.query(`
       CREATE TABLE certificate_statistics_monthly (
         month        char(7) NOT NULL,
-        project_code char(17) NOT NULL,
+        province     varchar(6) NOT NULL,
+        technology   varchar(16) NOT NULL,
         measure      varchar(16) NOT NULL
                      CHECK (measure IN ('issued', 'traded', 'redeemed', 'exchanged', 'expired', 'withdrawn')),
         certificates bigint NOT NULL,
-        PRIMARY KEY (month, project_code, measure)
+        PRIMARY KEY (month, province, technology, measure)
       )`);
     await queryRunner.query(
-      `COMMENT ON TABLE certificate_statistics_monthly IS 'certificates per Asia/Shanghai month, unit (project code) and measure; kept by triggers on the projected tables in their own transactions'`,
+      `COMMENT ON TABLE certificate_statistics_monthly IS 'certificates per Asia/Shanghai month, province, technology and measure; kept by triggers on the projected tables in their own transactions'`,
     );
     await queryRunner.query(`
       CREATE FUNCTION certificate_statistics_add(at timestamptz, measure text, code text, n bigint) RETURNS void
       LANGUAGE sql AS $$
-        INSERT INTO certificate_statistics_monthly AS s (month, project_code, measure, certificates)
-        VALUES (to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), left(code, 17), measure, n)
-        ON CONFLICT (month, project_code, measure) DO UPDATE SET certificates = s.certificates + EXCLUDED.certificates
+        INSERT INTO certificate_statistics_monthly AS s (month, province, technology, measure, certificates)
+        SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), coalesce(u.province, ''),
+               coalesce(u.technology, ''), measure, n
+          FROM (SELECT left(code, 17) AS project_code) c LEFT JOIN units u ON u.project_code = c.project_code
+        ON CONFLICT (month, province, technology, measure)
+        DO UPDATE SET certificates = s.certificates + EXCLUDED.certificates
       $$`);
 
     // One function per table: the old row's part out, the new row's part in.
@@ -212,7 +218,8 @@ export class Statistics1795260000000 implements MigrationInterface {
 
     // The rows already projected, counted as the triggers would have.
     await queryRunner.query(
-      `INSERT INTO certificate_statistics_monthly (month, project_code, measure, certificates) ${MONTHLY_TOTALS_FROM_ROWS}`,
+      `INSERT INTO certificate_statistics_monthly (month, province, technology, measure, certificates)
+       ${MONTHLY_TOTALS_FROM_ROWS}`,
     );
   }
 

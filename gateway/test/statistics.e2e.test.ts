@@ -252,11 +252,11 @@ describe('regulator statistics and exports', () => {
 
     it('keeps the monthly totals (triggers) equal to a count over the projected rows (the migration’s backfill)', async () => {
       const kept = await db.query(
-        `SELECT month, project_code, measure, certificates::int FROM certificate_statistics_monthly
-          WHERE certificates <> 0 ORDER BY 1, 2, 3`,
+        `SELECT month, province, technology, measure, certificates::int FROM certificate_statistics_monthly
+          WHERE certificates <> 0 ORDER BY 1, 2, 3, 4`,
       );
       const counted = await db.query(
-        `SELECT month, project_code, measure, certificates::int FROM (${MONTHLY_TOTALS_FROM_ROWS}) c ORDER BY 1, 2, 3`,
+        `SELECT month, province, technology, measure, certificates::int FROM (${MONTHLY_TOTALS_FROM_ROWS}) c ORDER BY 1, 2, 3, 4`,
       );
       expect(kept.rows).toEqual(counted.rows);
       expect(kept.rows.length).toBeGreaterThan(5);

@@ -227,7 +227,7 @@ export async function seedRegistry(db: Client, options: SeedOptions): Promise<Se
       WHERE l.project_code LIKE 'PS%' AND l.status = 'IN_CUSTODY'`,
   );
   // A transfer: the child lot created by the transfer (owner: the receiver) and the parent's version of the same
-  // transaction (owner: the giver), as the projector records them.
+  // transaction (owner: the giver), after the parent's creation, as the projector records them.
   const transfers = await db.query(
     `WITH moved AS (
        SELECT id, doc, updated_at, md5(id || 't') AS tx,
@@ -235,6 +235,11 @@ export async function seedRegistry(db: Client, options: SeedOptions): Promise<Se
               project_code || production_month || 'parent' AS parent
          FROM certificate_lots
         WHERE project_code LIKE 'PS%' AND status = 'ACTIVE' AND abs(hashtext(id)) % 10 = 1),
+     created AS (
+       INSERT INTO certificate_lot_versions (lot_id, tx_id, block_number, tx_number, event_name, committed_at, doc)
+       SELECT DISTINCT ON (parent) left(parent, 32), md5(parent), 0, 0, 'CertificatesIssued', updated_at,
+              jsonb_build_object('id', left(parent, 32), 'owner', doc->>'owner', 'createdTxId', md5(parent))
+         FROM moved ORDER BY parent),
      parents AS (
        INSERT INTO certificate_lot_versions (lot_id, tx_id, block_number, tx_number, event_name, committed_at, doc)
        SELECT left(parent, 32), tx, 1, 0, 'LotTransferred', updated_at,
@@ -258,7 +263,7 @@ export async function seedRegistry(db: Client, options: SeedOptions): Promise<Se
   log('VACUUM ANALYZE …');
   await db.query(
     `VACUUM ANALYZE participants, units, issuances, certificate_lots, certificate_lot_versions, listing_sales,
-       vouchers, meters, meter_readings`,
+       vouchers, meters, meter_readings, certificate_statistics_monthly`,
   );
   const vacuumSeconds = seconds(started);
   log(`  ${vacuumSeconds.toFixed(1)} s`);

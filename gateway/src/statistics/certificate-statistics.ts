@@ -56,11 +56,11 @@ function factsSql(from: string, to: string): string {
      AND l.updated_at >= ${from} AND l.updated_at < ${to}`;
 }
 
-/** The facts of `[from, to)` with their calendar month (Asia/Shanghai) as `YYYY-MM`. */
+/** The facts of `[from, to)` with their calendar month (Asia/Shanghai, `YYYY-MM`) and their unit's place. */
 const monthlyFacts = (from: string, to: string) =>
-  `SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, project_code, participant, measure,
-          certificates
-     FROM (${factsSql(from, to)}) e`;
+  `SELECT to_char(e.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, u.province, u.technology,
+          e.participant, e.measure, e.certificates
+     FROM (${factsSql(from, to)}) e LEFT JOIN units u ON u.project_code = e.project_code`;
 
 /** The start of the Asia/Shanghai month `offset` months after the one holding `at`. */
 function shanghaiMonthStart(at: Date, offset: number): Date {
@@ -71,8 +71,8 @@ function shanghaiMonthStart(at: Date, offset: number): Date {
 const monthOf = (start: Date) => new Date(start.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 7);
 
 /**
- * The whole calendar months inside a range, `[fromMonth, toMonth)`, or undefined when it holds none: the part
- * the monthly totals answer; the rest of the range is counted from the rows.
+ * The whole calendar months inside a range, `[start, end)`, or undefined when it holds none: the part the monthly
+ * totals answer; the rest of the range is counted from the rows.
  */
 export function wholeMonthsOf(range: DateRange): { start: Date; end: Date } | undefined {
   const firstStart = shanghaiMonthStart(range.from, 0);
@@ -84,15 +84,13 @@ export function wholeMonthsOf(range: DateRange): { start: Date; end: Date } | un
 
 /**
  * The statistic's SQL. Without `participant` in the grouping, the whole months of the range come from
- * `certificate_statistics_monthly` (kept by triggers in the projection's own transactions: a few rows per unit and
- * month, however many lots) and only the range's ragged ends from the rows; by participant, everything is counted
- * from the rows (the monthly totals are not kept per participant). Then summed per (month, project code,
- * participant) as far as grouped, mapped to province and technology through the unit of each project code and
- * summed again, ordered by the dimensions. `limit` rows at most when given.
+ * `certificate_statistics_monthly` (kept by triggers in the projection's own transactions: at most 31 provinces ×
+ * 6 technologies × 6 measures a month, however many lots) and only the range's ragged ends from the rows; by
+ * participant, everything is counted from the rows (the monthly totals are not kept per participant). Summed per
+ * group, ordered by the dimensions; groups whose every measure is 0 are left out. `limit` rows at most when given.
  */
 export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[], limit?: number): SqlQuery {
   const has = (d: Dimension) => groupBy.includes(d);
-  const byUnit = has('province') || has('technology');
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -102,39 +100,30 @@ export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[],
   const sources = months
     ? [
         ...(range.from < months.start ? [monthlyFacts(param(range.from), param(months.start))] : []),
-        `SELECT month, project_code, NULL AS participant, measure, certificates
+        `SELECT month, nullif(province, '') AS province, nullif(technology, '') AS technology,
+                NULL AS participant, measure, certificates
            FROM certificate_statistics_monthly
           WHERE month >= ${param(monthOf(months.start))} AND month < ${param(monthOf(months.end))}`,
         ...(months.end < range.to ? [monthlyFacts(param(months.end), param(range.to))] : []),
       ]
     : [monthlyFacts(param(range.from), param(range.to))];
-  const inner = [
-    has('month') ? 'month' : '',
-    byUnit ? 'project_code' : '',
-    has('participant') ? 'participant' : '',
+  const dims = DIMENSIONS.filter(has).map((d) => `f.${d}`);
+  const named = has('participant') ? [...dims, 'p.name'] : dims;
+  const columns = [
+    ...dims.map((d) => `${d} AS ${d.slice(2)}`),
+    ...(has('participant') ? ['p.name AS participant_name'] : []),
+    ...MEASURES.map(
+      (m) => `coalesce(sum(f.certificates) FILTER (WHERE f.measure = '${m}'), 0)::bigint AS ${m}`,
+    ),
   ];
-  const innerDims = inner.filter(Boolean);
-  const outer = [
-    has('month') ? 'f.month' : '',
-    has('province') ? 'u.province' : '',
-    has('technology') ? 'u.technology' : '',
-    has('participant') ? 'f.participant' : '',
-  ].filter(Boolean);
-  const sums = MEASURES.map((m) => `coalesce(sum(certificates) FILTER (WHERE measure = '${m}'), 0) AS ${m}`);
-  const totals = MEASURES.map((m) => `sum(f.${m})::bigint AS ${m}`);
-  const limitSql = limit === undefined ? '' : `LIMIT ${param(limit)}`;
   const text = `
-    WITH facts AS (${sources.join('\n UNION ALL \n')}),
-    f AS (SELECT ${[...innerDims, ...sums].join(', ')} FROM facts
-          ${innerDims.length ? `GROUP BY ${innerDims.join(', ')}` : ''})
-    SELECT ${[...outer.map((c) => `${c} AS ${c.split('.')[1]}`), has('participant') ? 'p.name AS participant_name' : '', ...totals].filter(Boolean).join(', ')}
-      FROM f
-      ${byUnit ? 'LEFT JOIN units u ON u.project_code = f.project_code' : ''}
-      ${has('participant') ? 'LEFT JOIN participants p ON p.id = f.participant' : ''}
-     ${outer.length ? `GROUP BY ${[...outer, has('participant') ? 'p.name' : ''].filter(Boolean).join(', ')}` : ''}
-     ${outer.length ? `HAVING ${MEASURES.map((m) => `sum(f.${m}) <> 0`).join(' OR ')}` : ''}
-     ${outer.length ? `ORDER BY ${outer.join(', ')}` : ''}
-     ${limitSql}`;
+    WITH f AS (${sources.join('\n UNION ALL \n')})
+    SELECT ${columns.join(', ')}
+      FROM f ${has('participant') ? 'LEFT JOIN participants p ON p.id = f.participant' : ''}
+     ${named.length ? `GROUP BY ${named.join(', ')}` : ''}
+    HAVING sum(f.certificates) FILTER (WHERE f.certificates <> 0) IS NOT NULL
+     ${dims.length ? `ORDER BY ${dims.join(', ')}` : ''}
+     ${limit === undefined ? '' : `LIMIT ${param(limit)}`}`;
   return { text, params };
 }
 
