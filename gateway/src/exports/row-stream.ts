@@ -58,6 +58,9 @@ export class RowStreamer {
       await runner.connect();
       await runner.query('BEGIN READ ONLY');
       open = true;
+      // Every row will be read: plan for all of them, not for the first tenth as a cursor is by default (which
+      // walks an id index past every row the filter refuses to return the first ones soon).
+      await runner.query('SET LOCAL cursor_tuple_fraction = 1.0');
       await runner.query(`DECLARE gec_export NO SCROLL CURSOR FOR ${spec.query.text}`, spec.query.params);
       const first = (await runner.query(`FETCH ${FETCH_ROWS} FROM gec_export`)) as Row[];
       res.status(200);
