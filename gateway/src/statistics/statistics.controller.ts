@@ -3,8 +3,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.decorators';
 import type { HttpResponse } from '../common/http';
 import { ApiProblems } from '../common/openapi';
-import { ANSWER_FORMATS, answerFormat, ApiTabularOk } from '../exports/formats';
-import { RowStreamer } from '../exports/row-stream';
+import { ANSWER_FORMATS, answerFormat, ApiTabularOk, type AnswerFormat } from '../exports/formats';
+import { RowStreamer, type TabularExport } from '../exports/row-stream';
 import {
   CertificateStatisticsDto,
   CertificateStatisticsQueryDto,
@@ -50,9 +50,10 @@ export class StatisticsController {
     @Headers('accept') accept: string | undefined,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    const format = answerFormat(query.format, accept, ANSWER_FORMATS, 'json');
-    if (format === 'json') return sendJson(res, await this.statistics.certificates(query));
-    await this.streamer.stream(res, format, this.statistics.certificatesExport(query));
+    await this.answer(res, query.format, accept, {
+      json: () => this.statistics.certificates(query),
+      rows: () => this.statistics.certificatesExport(query),
+    });
   }
 
   @Get('green-consumption')
@@ -73,9 +74,10 @@ export class StatisticsController {
     @Headers('accept') accept: string | undefined,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    const format = answerFormat(query.format, accept, ANSWER_FORMATS, 'json');
-    if (format === 'json') return sendJson(res, await this.statistics.greenConsumption(query));
-    await this.streamer.stream(res, format, this.statistics.greenConsumptionExport(query));
+    await this.answer(res, query.format, accept, {
+      json: () => this.statistics.greenConsumption(query),
+      rows: () => this.statistics.greenConsumptionExport(query),
+    });
   }
 
   @Get('rejected-trades')
@@ -96,12 +98,22 @@ export class StatisticsController {
     @Headers('accept') accept: string | undefined,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    const format = answerFormat(query.format, accept, ANSWER_FORMATS, 'json');
-    if (format === 'json') return sendJson(res, await this.statistics.rejectedTrades(query));
-    await this.streamer.stream(res, format, this.statistics.rejectedTradesExport(query));
+    await this.answer(res, query.format, accept, {
+      json: () => this.statistics.rejectedTrades(query),
+      rows: () => this.statistics.rejectedTradesExport(query),
+    });
   }
-}
 
-function sendJson(res: HttpResponse, body: unknown): void {
-  res.status(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  /** The statistic as a JSON document, or its rows streamed, as `format` (or else Accept) asks. */
+  private async answer<Row>(
+    res: HttpResponse,
+    format: AnswerFormat | undefined,
+    accept: string | undefined,
+    statistic: { json: () => Promise<object>; rows: () => TabularExport<Row> },
+  ): Promise<void> {
+    const chosen = answerFormat(format, accept, ANSWER_FORMATS, 'json');
+    if (chosen !== 'json') return this.streamer.stream(res, chosen, statistic.rows());
+    const body = await statistic.json();
+    res.status(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  }
 }
