@@ -182,7 +182,16 @@ export class Statistics1795260000000 implements MigrationInterface {
             DELETE: 'true',
           },
         ],
-        ['listing_sales', 'certificate_statistics_sales', { INSERT: 'true', UPDATE: 'true', DELETE: 'true' }],
+        [
+          'listing_sales',
+          'certificate_statistics_sales',
+          {
+            INSERT: 'true',
+            UPDATE:
+              '(OLD.sold_at, OLD.lot_id, OLD.volume) IS DISTINCT FROM (NEW.sold_at, NEW.lot_id, NEW.volume)',
+            DELETE: 'true',
+          },
+        ],
         [
           'vouchers',
           'certificate_statistics_vouchers',
@@ -198,7 +207,9 @@ export class Statistics1795260000000 implements MigrationInterface {
           'certificate_statistics_lots',
           {
             INSERT: `NEW.status IN ${FINAL}`,
-            UPDATE: `OLD.status IN ${FINAL} OR NEW.status IN ${FINAL}`,
+            UPDATE:
+              `(OLD.status IN ${FINAL} OR NEW.status IN ${FINAL}) AND (OLD.status, OLD.volume, OLD.updated_at, ` +
+              `OLD.project_code) IS DISTINCT FROM (NEW.status, NEW.volume, NEW.updated_at, NEW.project_code)`,
             DELETE: `OLD.status IN ${FINAL}`,
           },
         ],
@@ -216,11 +227,15 @@ export class Statistics1795260000000 implements MigrationInterface {
        FOR EACH ROW WHEN (NEW.event_name = 'LotTransferred') EXECUTE FUNCTION certificate_statistics_transfers()`,
     );
 
-    // The rows already projected, counted as the triggers would have.
-    await queryRunner.query(
-      `INSERT INTO certificate_statistics_monthly (month, province, technology, measure, certificates)
-       ${MONTHLY_TOTALS_FROM_ROWS}`,
-    );
+    // Counts the monthly totals afresh from the rows: the backfill now, and after a bulk load made with the
+    // triggers disabled (the seeding script), or whenever an operator wants them recounted.
+    await queryRunner.query(`
+      CREATE FUNCTION certificate_statistics_recount() RETURNS void LANGUAGE sql AS $$
+        DELETE FROM certificate_statistics_monthly;
+        INSERT INTO certificate_statistics_monthly (month, province, technology, measure, certificates)
+        ${MONTHLY_TOTALS_FROM_ROWS};
+      $$`);
+    await queryRunner.query(`SELECT certificate_statistics_recount()`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -238,6 +253,7 @@ export class Statistics1795260000000 implements MigrationInterface {
     for (const fn of ['issuances', 'sales', 'vouchers', 'transfers', 'lots']) {
       await queryRunner.query(`DROP FUNCTION certificate_statistics_${fn}()`);
     }
+    await queryRunner.query(`DROP FUNCTION certificate_statistics_recount()`);
     await queryRunner.query(`DROP FUNCTION certificate_statistics_add(timestamptz, text, text, bigint)`);
     await queryRunner.query(`DROP TABLE certificate_statistics_monthly`);
     for (const index of [

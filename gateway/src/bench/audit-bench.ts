@@ -365,7 +365,7 @@ async function main(): Promise<void> {
         `p50 ${stat.p50.toFixed(1)} ms, p99 ${stat.p99.toFixed(1)} ms | ${stat.latenciesMs.length} requests after ` +
         `${Math.min(warmup, 10)} warm-up; PostgreSQL's execution ${plan.ms.toFixed(1)} ms (EXPLAIN ANALYZE); ` +
         `seeding took ${seed.seconds.lots.toFixed(0)} s for the lots, ${seed.seconds.readings.toFixed(0)} s for the ` +
-        `readings (COPY), ${seed.seconds.vacuum.toFixed(0)} s VACUUM ANALYZE | ${machineNote()}, embedded ledger |`,
+        `readings (COPY), ${seed.seconds.vacuum.toFixed(0)} s counting the monthly totals and VACUUM ANALYZE | ${machineNote()}, embedded ledger |`,
     );
     const exp = summary('export', exportResult);
     const mb = (bytes: number) => bytes / 2 ** 20;
