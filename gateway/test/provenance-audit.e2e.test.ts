@@ -15,7 +15,7 @@ import {
   TestGateway,
   TestPostgres,
 } from './support/harness';
-import { ledgerOf, Market, setupMarket, tradeBody, waitFinal } from './trades-fixture';
+import { ledgerOf, Market, releaseAndClaim, setupMarket, tradeToFinal } from './trades-fixture';
 
 jest.setTimeout(300000);
 
@@ -61,19 +61,14 @@ describe('regulator audit: provenance and audit log', () => {
     [tradedLot] = market.lots['GEN-1'];
     const forRedemption = market.lots['GEN-1'][1];
     rootLot = (await get(`/v1/lots/${tradedLot}`).expect(200)).body.parentLotId;
-    await post(
-      '/v1/trades',
-      tradeBody(market, { tradeId: 'T-1', seller: 'GEN-1', buyer: 'CON-1', lots: [{ lotId: tradedLot }] }),
-    )
-      .set('Idempotency-Key', 'T-1')
-      .expect(202);
-    expect((await waitFinal((id) => get(`/v1/trades/${id}`), 'T-1')).state).toBe('COMMITTED');
-    await post('/v1/vouchers/VCH-T-1/release', {}).expect(200);
-    await post('/v1/vouchers/VCH-T-1/claim', {
-      purpose: '2026 年度绿电消费核算',
-      reportingStartMonth: '2026-01',
-      reportingEndMonth: '2026-12',
-    }).expect(200);
+    const state = await tradeToFinal(gateway.http, market, {
+      tradeId: 'T-1',
+      seller: 'GEN-1',
+      buyer: 'CON-1',
+      lots: [{ lotId: tradedLot }],
+    });
+    expect(state).toBe('COMMITTED');
+    await releaseAndClaim(gateway.http, market, 'VCH-T-1');
     const redeemed = await post('/v1/redemptions', {
       id: 'RDM-1',
       owner: 'GEN-1',

@@ -25,7 +25,7 @@ import {
   TestGateway,
   TestPostgres,
 } from './support/harness';
-import { ledgerOf, Market, setupMarket, tradeBody, waitFinal } from './trades-fixture';
+import { ledgerOf, Market, releaseAndClaim, setupMarket, tradeToFinal } from './trades-fixture';
 
 jest.setTimeout(600000);
 
@@ -85,26 +85,11 @@ describe('regulator statistics and exports', () => {
     const [rejectedLot, listedLot] = market.lots['GEN-2'];
 
     // A green-power trade of 10 certificates, its voucher released and claimed; one rejected (CON-2's meters).
-    await post(
-      '/v1/trades',
-      tradeBody(market, { tradeId: 'T-1', seller: 'GEN-1', buyer: 'CON-1', lots: [{ lotId: traded }] }),
-    )
-      .set('Idempotency-Key', 'T-1')
-      .expect(202);
-    await post(
-      '/v1/trades',
-      tradeBody(market, { tradeId: 'T-2', seller: 'GEN-2', buyer: 'CON-2', lots: [{ lotId: rejectedLot }] }),
-    )
-      .set('Idempotency-Key', 'T-2')
-      .expect(202);
-    expect((await waitFinal((id) => get(`/v1/trades/${id}`), 'T-1')).state).toBe('COMMITTED');
-    expect((await waitFinal((id) => get(`/v1/trades/${id}`), 'T-2')).state).toBe('REJECTED');
-    await post('/v1/vouchers/VCH-T-1/release', {}).expect(200);
-    await post('/v1/vouchers/VCH-T-1/claim', {
-      purpose: '2026 年度绿电消费核算',
-      reportingStartMonth: '2026-01',
-      reportingEndMonth: '2026-12',
-    }).expect(200);
+    const trade = (tradeId: string, seller: string, buyer: string, lotId: string) =>
+      tradeToFinal(gateway.http, market, { tradeId, seller, buyer, lots: [{ lotId }] });
+    expect(await trade('T-1', 'GEN-1', 'CON-1', traded)).toBe('COMMITTED');
+    expect(await trade('T-2', 'GEN-2', 'CON-2', rejectedLot)).toBe('REJECTED');
+    await releaseAndClaim(gateway.http, market, 'VCH-T-1');
 
     // 10 listed, 6 sold to CON-1 (绿证售卖), who redeems 3 of them.
     await post('/v1/listings', {

@@ -292,3 +292,36 @@ export async function waitFinal(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Post a trade as the trading center (its id as the Idempotency-Key) and wait until it is final: its state. */
+export async function tradeToFinal(http: Http, market: Market, o: TradeOptions): Promise<string> {
+  await expectStatus(
+    http
+      .post('/v1/trades')
+      .set('X-API-Key', market.keys['trading-center'])
+      .set('Idempotency-Key', o.tradeId)
+      .send(tradeBody(market, o)),
+    202,
+    `trade ${o.tradeId}`,
+  );
+  const final = await waitFinal(
+    (id) => http.get(`/v1/trades/${id}`).set('X-API-Key', market.keys.admin),
+    o.tradeId,
+  );
+  return final.state;
+}
+
+/** Release a voucher to its holder and claim it as the holder's 2026 consumption evidence. */
+export async function releaseAndClaim(http: Http, market: Market, voucherId: string): Promise<void> {
+  const as = (path: string) => http.post(path).set('X-API-Key', market.keys['trading-center']);
+  await expectStatus(as(`/v1/vouchers/${voucherId}/release`).send({}), 200, `release ${voucherId}`);
+  await expectStatus(
+    as(`/v1/vouchers/${voucherId}/claim`).send({
+      purpose: '2026 年度绿电消费核算',
+      reportingStartMonth: '2026-01',
+      reportingEndMonth: '2026-12',
+    }),
+    200,
+    `claim ${voucherId}`,
+  );
+}
