@@ -431,6 +431,7 @@ describe('regulator statistics and exports', () => {
             {
               port,
               host: '127.0.0.1',
+              agent: false, // no keep-alive socket left open after the test
               path: '/v1/exports/lots?owner=BULK-1&format=ndjson',
               headers: { 'X-API-Key': market.keys.regulator },
             },
