@@ -25,31 +25,36 @@ import { ListTradesQueryDto, TradeStatusDto } from './trades.dto';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-/** A trade to store, as the columns of its row (and its outbox row's hot keys). */
-interface NewTrade {
+/**
+ * A trade to store, as the columns of its row (and its outbox row's hot keys); numbers, times and JSON as they
+ * travel in the statement's JSON parameter.
+ */
+type NewTrade = Pick<
+  TradeRow,
+  | 'trade_id'
+  | 'trading_center'
+  | 'api_key_id'
+  | 'idempotency_key'
+  | 'request_hash'
+  | 'msp_id'
+  | 'identity_name'
+  | 'kind'
+  | 'seller'
+  | 'buyer'
+  | 'trade'
+  | 'trade_data_hash'
+  | 'check_data_hash'
+  | 'callback_url'
+> & {
   call: number;
-  trade_id: string;
-  trading_center: string;
-  api_key_id: string;
-  idempotency_key: string;
-  request_hash: string;
-  msp_id: string;
-  identity_name: string;
-  kind: string;
-  seller: string;
-  buyer: string;
   volume_kwh: number;
   delivery_start: string;
   delivery_end: string;
-  trade: TradeData;
-  trade_data_hash: string;
   check_data: Record<string, unknown>;
-  check_data_hash: string;
-  callback_url: string | null;
   voucher_id: string;
   received_at: string;
   hot_keys: string[];
-}
+};
 
 export interface AcceptedTrade {
   replayed: boolean;
