@@ -28,7 +28,7 @@
  * the results; PORT, EMBEDDED_PG_PORT, DATABASE_URL as for the gateway.
  */
 import { fork } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,25 +42,16 @@ import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
 import type { AuditLoadJob, AuditLoadResult } from './audit-load';
+import { GRID_ADMIN, issueLot, productionMonth } from './bench-ledger';
 import { creditCode, freePort } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting, runBench } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { seedRegistry, type SeedReport } from './seed-registry';
 import { percentile } from './stats';
 
-const GRID_ADMIN: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
-const GRID_PLATFORM: IdentityRef = { mspId: 'GridMSP', name: 'platform' };
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** The production month two months back in Asia/Shanghai: ended, and well inside the issuance window. */
-function productionMonth(): string {
-  const shanghai = new Date(Date.now() + 8 * 3_600_000);
-  return new Date(Date.UTC(shanghai.getUTCFullYear(), shanghai.getUTCMonth() - 2, 1))
-    .toISOString()
-    .slice(0, 7);
-}
 
 interface History {
   rootLot: string;
@@ -97,28 +88,14 @@ async function buildHistory(ledger: LedgerPort, splits: number): Promise<History
     { id: buyer, kind: 'CONSUMER', name: `Bench factory ${tag}`, region: '330000' },
     { creditCode: creditCode(Number.parseInt(tag.slice(-7), 16) + 1) },
   );
-  const unitId = `UNIT-${tag}`;
-  const meterId = `M-${tag}`;
-  await submit(GRID_ADMIN, 'units:RegisterUnit', {
-    id: unitId,
-    owner,
-    name: 'Bench unit',
+  const unit = {
+    unitId: `UNIT-${tag}`,
+    meterId: `M-${tag}`,
     projectCode: `PJ${tag}0000000`,
-    technology: 'WIND',
-    capacityKw: 49_500,
-    province: '150000',
-    meterIds: [meterId],
-    commissioningDate: '2022-06-30',
-  });
-  const totalWh = (splits + 2) * 1_000_000;
-  await submit(GRID_PLATFORM, 'metering:AttestMeterPeriod', {
-    meterId,
-    period: month,
-    totalWh,
-    digest: createHash('sha256').update(`${meterId}|${month}|${totalWh}`).digest('hex'),
-  });
-  const issued = await submit(GRID_ADMIN, 'certificates:Issue', { unitId, month });
-  const rootLot = issued.lotId as string;
+    name: 'Bench unit',
+    owner,
+  };
+  const rootLot = await issueLot(ledger, unit, month, splits + 2);
   const children: string[] = [];
   let last = nowMs();
   for (let i = 0; i < splits; i++) {

@@ -18,7 +18,7 @@
  *   BENCH_TX (3000)  BENCH_CONCURRENCY (200)  BENCH_SPLIT_LANES (100)  BENCH_SPLITS (20 per lane)
  *   BENCH_README (on; off leaves the README alone)  BENCH_PROFILE=FILE (V8 CPU profile of the simple writes)
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,13 +27,12 @@ import { writeFile } from 'node:fs/promises';
 import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import { createLedger, ledgerConfigFromEnv, validateLedgerConfig } from '../ledger/factory';
 import type { IdentityRef, LedgerPort, TransactionRequest } from '../ledger/port';
+import { GRID_ADMIN, issueLot, productionMonth } from './bench-ledger';
 import { creditCode } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
 
-const GRID_ADMIN: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
-const GRID_PLATFORM: IdentityRef = { mspId: 'GridMSP', name: 'platform' };
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -157,14 +156,6 @@ async function startProfile(file: string | undefined): Promise<() => Promise<voi
   };
 }
 
-/** The production month two months back in Asia/Shanghai: ended, and well inside the issuance window. */
-function productionMonth(): string {
-  const shanghai = new Date(Date.now() + 8 * 3_600_000);
-  return new Date(Date.UTC(shanghai.getUTCFullYear(), shanghai.getUTCMonth() - 2, 1))
-    .toISOString()
-    .slice(0, 7);
-}
-
 /** One lot per lane, each big enough for its splits: a generator, then per lane a unit, its meter's month, an issuance. */
 async function lotsToSplit(
   ledger: LedgerPort,
@@ -188,28 +179,14 @@ async function lotsToSplit(
   );
   return Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
-      const unitId = `UNIT-${tag}-${lane}`;
-      const meterId = `M-${tag}-${lane}`;
-      await submit(GRID_ADMIN, 'units:RegisterUnit', {
-        id: unitId,
-        owner,
-        name: `Bench unit ${lane}`,
+      const unit = {
+        unitId: `UNIT-${tag}-${lane}`,
+        meterId: `M-${tag}-${lane}`,
         projectCode: `PJ${tag}${String(lane).padStart(7, '0')}`,
-        technology: 'WIND',
-        capacityKw: 49_500,
-        province: '150000',
-        meterIds: [meterId],
-        commissioningDate: '2022-06-30',
-      });
-      const totalWh = (splits + 2) * 1_000_000;
-      await submit(GRID_PLATFORM, 'metering:AttestMeterPeriod', {
-        meterId,
-        period: month,
-        totalWh,
-        digest: createHash('sha256').update(`${meterId}|${month}|${totalWh}`).digest('hex'),
-      });
-      const issued = await submit(GRID_ADMIN, 'certificates:Issue', { unitId, month });
-      return (JSON.parse(Buffer.from(issued.result).toString('utf8')) as { lotId: string }).lotId;
+        name: `Bench unit ${lane}`,
+        owner,
+      };
+      return issueLot(ledger, unit, month, splits + 2);
     }),
   );
 }
