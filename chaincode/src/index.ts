@@ -3,6 +3,7 @@
  * the gateway shares.
  */
 import { CertificatesContract } from './certificates/certificates-contract';
+import { ConsortiumContract } from './consortium/consortium-contract';
 import { IdentityContract } from './identity/identity-contract';
 import { MeteringContract } from './metering/metering-contract';
 import { ParametersContract } from './parameters/parameters-contract';
@@ -13,6 +14,7 @@ import { UnitsContract } from './units/units-contract';
 import { VouchersContract } from './vouchers/vouchers-contract';
 
 export const contracts = [
+  ConsortiumContract,
   IdentityContract,
   UnitsContract,
   MeteringContract,
@@ -26,6 +28,7 @@ export const contracts = [
 
 export {
   CertificatesContract,
+  ConsortiumContract,
   IdentityContract,
   MeteringContract,
   ParametersContract,
@@ -68,6 +71,34 @@ export { GecContract } from './lib/gec-contract';
 export { emitEvent } from './lib/events';
 export { txTime } from './lib/time';
 
+// The consortium's members and the trading centers' trade-signing keys.
+export {
+  CONSORTIUM_INITIALISED_EVENT,
+  ORGANISATION_APPROVED_EVENT,
+  ORGANISATION_PROPOSED_EVENT,
+  TRADE_KEY_ADMINS,
+  TRADE_SIGNING_KEY_ENDED_EVENT,
+  TRADE_SIGNING_KEY_REGISTERED_EVENT,
+} from './consortium/consortium-contract';
+export {
+  Consortium,
+  MemberOrganisation,
+  ORGANISATION_ROLES,
+  ORGANISATION_STATUSES,
+} from './consortium/organisation';
+export type { OrganisationRole, OrganisationStatus } from './consortium/organisation';
+export { CONSORTIUM_OBJECT } from './consortium/registry';
+export {
+  TRADE_SIGNING_ALGORITHMS,
+  TRADE_SIGNING_KEY_OBJECT,
+  TRADE_SIGNING_KEY_STATUSES,
+  TradeSigningKey,
+} from './consortium/trade-signing-key';
+export type {
+  SignatureVerifier,
+  TradeSigningAlgorithm,
+  TradeSigningKeyStatus,
+} from './consortium/trade-signing-key';
 // Consortium parameters.
 export {
   ConsortiumParameters,
@@ -213,3 +244,13 @@ export {
   VoucherProvenance,
 } from './queries/provenance';
 export { STATE_OBJECT_TYPES } from './queries/queries-contract';
+// SM2/SM3 (the gateway verifies with the same code as the chaincode).
+export {
+  SM2_DEFAULT_ID,
+  sm2Digest,
+  sm2PublicKeyPem,
+  sm2PublicPoint,
+  sm2Sign,
+  sm2Verify,
+  sm2Z,
+} from './lib/sm2';

@@ -44,6 +44,16 @@ const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
     GetConsumptionMeter: 'EVALUATE',
     ListConsumptionMeters: 'EVALUATE',
   },
+  consortium: {
+    InitConsortium: 'SUBMIT',
+    GetConsortium: 'EVALUATE',
+    ProposeOrganisation: 'SUBMIT',
+    ApproveOrganisation: 'SUBMIT',
+    RegisterTradeSigningKey: 'SUBMIT',
+    EndTradeSigningKey: 'SUBMIT',
+    GetTradeSigningKey: 'EVALUATE',
+    ListTradeSigningKeys: 'EVALUATE',
+  },
   certificates: {
     Issue: 'SUBMIT',
     Split: 'SUBMIT',
@@ -69,6 +79,7 @@ const API: Record<string, Record<string, 'SUBMIT' | 'EVALUATE'>> = {
   },
   trades: {
     AttestTrade: 'SUBMIT',
+    CheckTradeSignature: 'EVALUATE',
     GetTrade: 'EVALUATE',
     ListTrades: 'EVALUATE',
     GetGreenConsumption: 'EVALUATE',

@@ -55,6 +55,7 @@ describe('gec chaincode metadata', () => {
   it('exposes every gec contract by name', () => {
     expect(Object.keys(metadata.contracts).sort()).toEqual([
       'certificates',
+      'consortium',
       'identity',
       'metering',
       'org.hyperledger.fabric',

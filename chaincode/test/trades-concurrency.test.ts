@@ -11,6 +11,7 @@ import {
   buyer,
   greenConsumption,
   seller,
+  tradeOf,
   tradeRequest,
 } from './support/trade-fixtures';
 
@@ -31,7 +32,7 @@ it('commits one of two concurrent trades for one consumer-month; the other fails
   const requests = sellers.map((s) => tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 3 }]));
 
   const outcomes = await Promise.allSettled(
-    requests.map((request) => gec.submit(gec.ids.tradingClient, 'trades:AttestTrade', request)),
+    requests.map((request) => gec.submit(gec.ids.gridPlatform, 'trades:AttestTrade', request)),
   );
   const committed = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
   expect(committed).toHaveLength(1);
@@ -44,8 +45,8 @@ it('commits one of two concurrent trades for one consumer-month; the other fails
   const loser = 1 - winner;
   expect(await greenConsumption(gec, b.buyer, MONTH)).toMatchObject({ greenKwh: 3000, trades: 1 });
   const vouchers = await gec.evaluate<PageJson<VoucherJson>>('vouchers:ListVouchers', { consumer: b.buyer });
-  expect(vouchers.items.map((v) => v.tradeId)).toEqual([requests[winner].tradeId]);
-  await expectRefused(gec.evaluate('trades:GetTrade', requests[loser].tradeId), 'TRADE_NOT_FOUND');
+  expect(vouchers.items.map((v) => v.tradeId)).toEqual([tradeOf(requests[winner]).tradeId]);
+  await expectRefused(gec.evaluate('trades:GetTrade', tradeOf(requests[loser]).tradeId), 'TRADE_NOT_FOUND');
   // The loser's certificates never moved.
   expect(await gec.lot(sellers[loser].lot.id)).toMatchObject({
     owner: sellers[loser].seller,
@@ -69,12 +70,12 @@ it('lets trades of different consumers for the same month commit side by side', 
   const b2 = await buyer(gec, MONTH, [5_000]);
   const outcomes = await Promise.allSettled([
     gec.submit(
-      gec.ids.tradingClient,
+      gec.ids.gridPlatform,
       'trades:AttestTrade',
       tradeRequest(gec, s, b1, MONTH, [{ lotId: s.lot.id, volume: 3 }]),
     ),
     gec.submit(
-      gec.ids.tradingClient,
+      gec.ids.gridPlatform,
       'trades:AttestTrade',
       tradeRequest(gec, s2, b2, MONTH, [{ lotId: s2.lot.id, volume: 3 }]),
     ),

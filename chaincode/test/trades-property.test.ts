@@ -18,6 +18,7 @@ import {
   buyer,
   greenConsumption,
   seller,
+  tradeOf,
   tradeRequest,
 } from './support/trade-fixtures';
 
@@ -69,13 +70,17 @@ it('keeps green consumption within the attestation, lots in one trade, and vouch
         for (const st of steps) {
           const s = sellers[st.seller];
           const lotId = st.lot === 1 && moved.length > 0 ? moved[moved.length - 1] : s.lot.id;
-          const request = tradeRequest(gec, s, b, MONTH, [{ lotId, volume: st.volume }], { kind: st.kind });
-          if (st.reuse !== null && tradeIds.length > 0)
-            request.tradeId = tradeIds[st.reuse % tradeIds.length];
-          tradeIds.push(request.tradeId as string);
+          const reused =
+            st.reuse !== null && tradeIds.length > 0 ? { tradeId: tradeIds[st.reuse % tradeIds.length] } : {};
+          const request = tradeRequest(gec, s, b, MONTH, [{ lotId, volume: st.volume }], {
+            kind: st.kind,
+            ...reused,
+          });
+          const tradeId = tradeOf(request).tradeId as string;
+          tradeIds.push(tradeId);
 
           let expected: string | null = null;
-          if (attested.includes(request.tradeId as string)) expected = 'TRADE_ALREADY_ATTESTED';
+          if (attested.includes(tradeId)) expected = 'TRADE_ALREADY_ATTESTED';
           // A moved lot, or the issued lot itself once all of it moved, is the buyer's and in custody.
           else if (lotId !== s.lot.id || remaining[st.seller] === 0) expected = 'LOT_IN_CUSTODY';
           else if (st.volume > remaining[st.seller]) expected = 'VOLUME_EXCEEDS_LOT';
@@ -87,7 +92,7 @@ it('keeps green consumption within the attestation, lots in one trade, and vouch
             const result = await attestTrade(gec, request);
             remaining[st.seller] -= st.volume;
             green += st.volume * 1000;
-            attested.push(request.tradeId as string);
+            attested.push(tradeId);
             moved.push(result.trade.lots[0].lotId);
           } else {
             const message = await refusal(attestTrade(gec, request));

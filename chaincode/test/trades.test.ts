@@ -3,9 +3,11 @@
  * binds its certificates and puts its voucher in custody in one transaction with one event; every rule the
  * chaincode re-checks is broken once with its named error and nothing changed.
  */
+import { createHash } from 'node:crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   GecContract,
+  canonicalJson,
   LotChanges,
   contracts,
   emitEvent,
@@ -25,6 +27,8 @@ import {
   seller,
   shanghai,
   snapshot,
+  resigned,
+  tradeOf,
   tradeRequest,
   voucher,
 } from './support/trade-fixtures';
@@ -81,7 +85,7 @@ describe('a green-power trade', () => {
     s = await seller(gec, MONTH, 10);
     b = await buyer(gec, MONTH, [3_000, 2_500.5]);
     request = tradeRequest(gec, s, b, MONTH, [{ lotId: s.lot.id, volume: 4 }], { priceFen: 160_000 });
-    const submitted = await gec.submit(gec.ids.tradingClient, 'trades:AttestTrade', request);
+    const submitted = await gec.submit(gec.ids.gridPlatform, 'trades:AttestTrade', request);
     txId = submitted.txId;
     result = JSON.parse(Buffer.from(submitted.result).toString('utf8')) as AttestResult;
   });
@@ -89,7 +93,7 @@ describe('a green-power trade', () => {
   it('attests the trade with its hashes, checks, months and moved serial ranges', async () => {
     const movedId = `${s.projectCode}2026090000007WT`;
     expect(result.trade).toMatchObject({
-      tradeId: request.tradeId,
+      tradeId: tradeOf(request).tradeId,
       kind: 'GREEN_POWER',
       seller: s.seller,
       buyer: b.buyer,
@@ -111,15 +115,18 @@ describe('a green-power trade', () => {
           productionMonth: MONTH,
         },
       ],
-      tradeDataHash: request.tradeDataHash,
+      tradeDataHash: createHash('sha256').update(canonicalJson(request.trade)).digest('hex'),
+      tradingCenter: 'TradingCenterMSP',
+      tradeData: canonicalJson(request.trade),
+      signature: { ...(request.signature as object), verifiedBy: 'CHAINCODE' },
       checkDataHash: request.checkDataHash,
       meterEvidenceDigest: request.meterEvidenceDigest,
       checksPassed: request.checksPassed,
       voucherId: request.voucherId,
       txId,
-      attestedByMsp: 'TradingCenterMSP',
+      attestedByMsp: 'GridMSP',
     });
-    expect(await gec.evaluate<TradeJson>('trades:GetTrade', request.tradeId)).toEqual(result.trade);
+    expect(await gec.evaluate<TradeJson>('trades:GetTrade', tradeOf(request).tradeId)).toEqual(result.trade);
     for (const query of [{ buyer: b.buyer }, { seller: s.seller }]) {
       const page = await gec.evaluate<{ items: TradeJson[] }>('trades:ListTrades', query);
       expect(page.items).toEqual([result.trade]);
@@ -135,7 +142,7 @@ describe('a green-power trade', () => {
       sequenceStart: 7,
       sequenceEnd: 10,
       boundToGreenPowerTrade: true,
-      greenPowerTradeId: request.tradeId,
+      greenPowerTradeId: tradeOf(request).tradeId,
       parentLotId: s.lot.id,
       updatedTxId: txId,
     });
@@ -181,7 +188,7 @@ describe('a green-power trade', () => {
       volumeKwh: 4000,
       periodStart: result.trade.deliveryStart,
       periodEnd: result.trade.deliveryEnd,
-      tradeId: request.tradeId,
+      tradeId: tradeOf(request).tradeId,
       tradeKind: 'GREEN_POWER',
       priceFen: 160_000,
       currency: 'CNY',
@@ -216,9 +223,7 @@ describe('a green-power trade', () => {
     await refusedUnchanged(
       () =>
         attestTrade(gec, {
-          ...request,
-          lots: [{ lotId: s.lot.id, volume: 1 }],
-          volumeKwh: 1000,
+          ...resigned(gec, request, { lots: [{ lotId: s.lot.id, volume: 1 }], volumeKwh: 1000 }),
           voucherId: 'V-other',
         }),
       'TRADE_ALREADY_ATTESTED',
@@ -354,14 +359,14 @@ describe('rules re-checked on chain, each refused with its named error and nothi
     b = await buyer(gec, MONTH, [50_000]);
   });
 
-  it('only the trading center (trading-center or admin) attests; the regulator never writes', async () => {
+  it('only the platform (energy-platform or admin) attests, never the trading center itself; the regulator never writes', async () => {
     await refusedUnchanged(
-      () => gec.submit(gec.ids.gridAdmin, 'trades:AttestTrade', valid()),
+      () => gec.submit(gec.ids.tradingClient, 'trades:AttestTrade', valid()),
       'ROLE_NOT_PERMITTED',
       parties(),
     );
     await refusedUnchanged(
-      () => gec.submit(gec.ids.gridPlatform, 'trades:AttestTrade', valid()),
+      () => gec.submit(gec.ids.tradingAdmin, 'trades:AttestTrade', valid()),
       'ROLE_NOT_PERMITTED',
       parties(),
     );
@@ -370,7 +375,7 @@ describe('rules re-checked on chain, each refused with its named error and nothi
       'REGULATOR_READ_ONLY',
       parties(),
     );
-    await gec.submit(gec.ids.tradingAdmin, 'trades:AttestTrade', valid());
+    await gec.submit(gec.ids.gridAdmin, 'trades:AttestTrade', valid());
   });
 
   it('seller not holding the lot (LOT_NOT_OWNED)', async () => {
@@ -403,7 +408,7 @@ describe('rules re-checked on chain, each refused with its named error and nothi
     });
     await expectRefused(attestTrade(gec, request), 'UNIT_NOT_OWNED', first.unitId);
     await refusedUnchanged(
-      () => attestTrade(gec, { ...request, sellerUnitIds: [second.unitId] }),
+      () => attestTrade(gec, resigned(gec, request, { sellerUnitIds: [second.unitId] })),
       'LOT_BOUND_TO_GREEN_POWER_TRADE',
       [second.seller, b.buyer],
       'GPT-EARLIER',

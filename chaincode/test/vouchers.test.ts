@@ -83,7 +83,7 @@ describe('release', () => {
     const released = await voucher(gec, v.voucherId);
     expect(released).toMatchObject({ status: 'RELEASED', statusChangedAt: expect.any(String) });
     expect(released.history.map((h) => [h.status, h.byMsp])).toEqual([
-      ['IN_CUSTODY', 'TradingCenterMSP'],
+      ['IN_CUSTODY', 'GridMSP'],
       ['RELEASED', 'TradingCenterMSP'],
     ]);
     expect(released.history[1].txId).toBe(tx.txId);
@@ -194,7 +194,7 @@ describe('revoke', () => {
     const revoked = await voucher(gec, v.voucherId);
     expect(revoked).toMatchObject({ status: 'REVOKED', statusReason: '交易数据争议' });
     expect(revoked.history.map((h) => [h.status, h.byMsp, h.reason])).toEqual([
-      ['IN_CUSTODY', 'TradingCenterMSP', `trade ${t.tradeId} attested`],
+      ['IN_CUSTODY', 'GridMSP', `trade ${t.tradeId} attested`],
       ['REVOKED', 'GridMSP', '交易数据争议'],
     ]);
     const lot = await gec.lot(v.sourceLots[0].lotId);

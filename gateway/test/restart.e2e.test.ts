@@ -83,7 +83,8 @@ describe('restart', () => {
       .send({ status: 'SUSPENDED', reason: 'audit' })
       .expect(200);
     const before = await projectionState(url);
-    expect(before.events).toBe(4);
+    // The four writes and the ledger's first-start registration of the consortium's founders.
+    expect(before.events).toBe(5);
     expect(before.duplicateEvents).toBe(0);
     await gateway.close();
 
@@ -108,7 +109,7 @@ describe('restart', () => {
       .send(participant('GEN-4'))
       .expect(201);
     const after = await projectionState(url);
-    expect(after.events).toBe(5);
+    expect(after.events).toBe(6);
     expect(after.duplicateEvents).toBe(0);
     expect(Number(after.checkpoint?.block_number)).toBeGreaterThan(Number(before.checkpoint?.block_number));
 

@@ -39,7 +39,7 @@ describe('trade commit recovery', () => {
   const tradeIdOf = (request: TransactionRequest | PreparedTransaction) => {
     const r = 'request' in request ? request.request : request;
     if (r.transaction !== 'trades:AttestTrade') return undefined;
-    return (JSON.parse(r.args![0]) as { tradeId: string }).tradeId;
+    return (JSON.parse(r.args![0]) as { trade: { tradeId: string } }).trade.tradeId;
   };
 
   const inject = (ledger: LedgerPort): LedgerPort =>

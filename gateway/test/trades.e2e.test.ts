@@ -5,7 +5,7 @@
  */
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import canonicalize from 'canonicalize';
 import { DataSource } from 'typeorm';
@@ -494,7 +494,9 @@ describe('trades', () => {
       const check = (status.checks as Array<{ name: string; reason: string }>).find(
         (c) => c.name === 'signature',
       );
-      expect(check?.reason).toBe('SM2/SM3 signature valid');
+      expect(check?.reason).toBe(
+        'SM2/SM3 signature valid (verified again by the chaincode on every endorsing peer)',
+      );
     });
 
     it('rejects a trade signed with another SM2 key', async () => {
@@ -527,6 +529,110 @@ describe('trades', () => {
       const list = await get('/v1/trading-centers/TC-1/check-keys').expect(200);
       expect(list.body.map((k: { keyId: string }) => k.keyId)).toEqual(['tc-key-1', 'tc-sm2']);
       expect(JSON.stringify(list.body)).not.toContain(market.secret.toString('base64'));
+    });
+  });
+
+  describe('ECDSA P-256 check data, verified by the chaincode itself', () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ledgerRead = async (transaction: string, arg: string) =>
+      JSON.parse(
+        Buffer.from(
+          await ledgerOf(gateway.app).evaluate({
+            identity: { mspId: 'RegulatorMSP', name: 'regulator' },
+            transaction,
+            args: [arg],
+          }),
+        ).toString('utf8'),
+      ) as Record<string, unknown>;
+
+    it('registers the key on the ledger under the trading center organisation, with its admin identity', async () => {
+      const registered = await gateway.http
+        .post('/v1/trading-centers/TC-1/check-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({
+          keyId: 'tc-p256',
+          alg: 'ecdsa-p256-sha256',
+          publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }),
+        })
+        .expect(201);
+      expect(registered.body).toMatchObject({ organisation: 'TradingCenterMSP', verifiedBy: 'CHAINCODE' });
+      const onLedger = await ledgerRead(
+        'consortium:GetTradeSigningKey',
+        JSON.stringify({ mspId: 'TradingCenterMSP', keyId: 'tc-p256' }),
+      );
+      expect(onLedger).toMatchObject({ alg: 'ecdsa-p256-sha256', status: 'ACTIVE', verifiedBy: 'CHAINCODE' });
+      expect(String(onLedger.registeredBy)).toMatch(/admin/);
+      // The same key again is a conflict, not a second registration.
+      await gateway.http
+        .post('/v1/trading-centers/TC-1/check-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({
+          keyId: 'tc-p256',
+          alg: 'ecdsa-p256-sha256',
+          publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }),
+        })
+        .expect(409);
+      await gateway.http
+        .post('/v1/trading-centers/TC-1/check-keys')
+        .set('X-API-Key', market.keys.admin)
+        .send({ keyId: 'tc-p256-bad', alg: 'ecdsa-p256-sha256', publicKeyPem: sm2PublicKeyPem(5n) })
+        .expect(400);
+    });
+
+    it('commits a trade whose signature the ledger re-verifies from its own data', async () => {
+      const trade = tradeData({
+        tradeId: 'T-P256-OK',
+        seller: 'GEN-2',
+        buyer: 'CON-1',
+        lots: [{ lotId: lot('GEN-2') }],
+      });
+      const signature = sign(
+        'sha256',
+        Buffer.from(canonicalize(trade) as string, 'utf8'),
+        key.privateKey,
+      ).toString('base64');
+      await post({ trade, checkData: { keyId: 'tc-p256', alg: 'ecdsa-p256-sha256', signature } }).expect(202);
+      const status = await final('T-P256-OK');
+      expect(status.state).toBe('COMMITTED');
+      const onLedger = await ledgerRead('trades:GetTrade', 'T-P256-OK');
+      expect(onLedger).toMatchObject({
+        tradingCenter: 'TradingCenterMSP',
+        signature: { keyId: 'tc-p256', alg: 'ecdsa-p256-sha256', value: signature, verifiedBy: 'CHAINCODE' },
+        tradeData: canonicalize(trade),
+        attestedByMsp: 'GridMSP',
+      });
+      expect(await ledgerRead('trades:CheckTradeSignature', 'T-P256-OK')).toMatchObject({
+        valid: true,
+        signatureVerifies: true,
+      });
+    });
+
+    it('an HMAC-signed trade is marked on the ledger as verified by the gateway only', async () => {
+      await post(
+        tradeBody(market, {
+          tradeId: 'T-HMAC-MARK',
+          seller: 'GEN-2',
+          buyer: 'CON-1',
+          lots: [{ lotId: lot('GEN-2') }],
+        }),
+      ).expect(202);
+      expect((await final('T-HMAC-MARK')).state).toBe('COMMITTED');
+      const onLedger = await ledgerRead('trades:GetTrade', 'T-HMAC-MARK');
+      expect(onLedger.signature).toMatchObject({ alg: 'hmac-sha256', verifiedBy: 'GATEWAY' });
+      expect(await ledgerRead('trades:CheckTradeSignature', 'T-HMAC-MARK')).toMatchObject({ valid: false });
+    });
+
+    it('revoking the key through the gateway revokes it on the ledger: later trades are refused there too', async () => {
+      await gateway.http
+        .post('/v1/trading-centers/TC-1/check-keys/tc-p256/revoke')
+        .set('X-API-Key', market.keys.admin)
+        .expect(200);
+      const onLedger = await ledgerRead(
+        'consortium:GetTradeSigningKey',
+        JSON.stringify({ mspId: 'TradingCenterMSP', keyId: 'tc-p256' }),
+      );
+      expect(onLedger).toMatchObject({ status: 'REVOKED' });
+      expect(await ledgerRead('trades:CheckTradeSignature', 'T-P256-OK')).toMatchObject({ valid: true });
     });
   });
 

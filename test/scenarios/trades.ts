@@ -4,7 +4,8 @@
  * bound to the trade, and creates the buyer's voucher; a trade id is attested once, ever; attested green
  * consumption never exceeds the consumer's attested consumption; the voucher's custody lifecycle.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { IdentityRef, LedgerPort } from '../../gateway/src/ledger/port';
 import { consumer, issuedLot, MONTH, read, refusalCode, submit, type Lot } from './certificates';
 import { json, uniqueId, type Scenario, type ScenarioIds } from './harness';
@@ -35,13 +36,37 @@ async function meteredConsumer(ledger: LedgerPort, ids: ScenarioIds, kwh: number
   return { buyer, meterIds: [meterId] };
 }
 
-function attestTrade(
+/**
+ * The trading center's trade-signing key (ECDSA P-256) for this run, registered on the ledger by its admin once
+ * per ledger (a fresh key id per run: key ids are never reused, and the scenarios share one network).
+ */
+const tradeKey = { keyId: uniqueId('TK'), ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
+const registeredOn = new WeakSet<LedgerPort>();
+
+async function ensureTradeKey(ledger: LedgerPort, ids: ScenarioIds): Promise<void> {
+  if (registeredOn.has(ledger)) return;
+  await submit(ledger, ids.tradingAdmin, 'consortium:RegisterTradeSigningKey', {
+    keyId: tradeKey.keyId,
+    alg: 'ecdsa-p256-sha256',
+    publicKeyPem: tradeKey.publicKey.export({ type: 'spki', format: 'pem' }),
+  });
+  registeredOn.add(ledger);
+}
+
+/**
+ * trades:AttestTrade as the platform submits it (`identity`: the grid's platform) with the trade data signed by
+ * the trading center's key; `signed: false` sends it unsigned (the chaincode must refuse it).
+ */
+async function attestTrade(
   ledger: LedgerPort,
+  ids: ScenarioIds,
   identity: IdentityRef,
   trade: { seller: string; buyer: string; unitId: string; meterIds: string[]; lotId: string; volume: number },
   tradeId = uniqueId('T'),
+  signed = true,
 ) {
-  const body = {
+  await ensureTradeKey(ledger, ids);
+  const data = {
     tradeId,
     kind: 'GREEN_POWER',
     seller: trade.seller,
@@ -54,11 +79,15 @@ function attestTrade(
     sellerUnitIds: [trade.unitId],
     buyerMeterIds: trade.meterIds,
     lots: [{ lotId: trade.lotId, volume: trade.volume }],
-    voucherId: `V-${tradeId}`,
   };
+  const value = sign('sha256', Buffer.from(canonicalize(data)!, 'utf8'), tradeKey.privateKey).toString(
+    'base64',
+  );
   return submit(ledger, identity, 'trades:AttestTrade', {
-    ...body,
-    tradeDataHash: sha256(JSON.stringify(body)),
+    tradingCenter: ids.tradingAdmin.mspId,
+    trade: data,
+    ...(signed ? { signature: { keyId: tradeKey.keyId, alg: 'ecdsa-p256-sha256', value } } : {}),
+    voucherId: `V-${tradeId}`,
     checkDataHash: sha256(`check:${tradeId}`),
     meterEvidenceDigest: sha256(`meters:${tradeId}`),
     checksPassed: [
@@ -80,7 +109,8 @@ export const tradeScenarios: Scenario[] = [
       const tradeId = uniqueId('T');
       const attested = await attestTrade(
         ledger,
-        ids.tradingClient,
+        ids,
+        ids.gridPlatform,
         { seller: owner, buyer, unitId, meterIds, lotId: lot.id, volume: 50 },
         tradeId,
       );
@@ -104,7 +134,8 @@ export const tradeScenarios: Scenario[] = [
         await refusalCode(
           attestTrade(
             ledger,
-            ids.tradingClient,
+            ids,
+            ids.gridPlatform,
             { seller: owner, buyer, unitId, meterIds, lotId: lot.id, volume: 50 },
             tradeId,
           ),
@@ -113,11 +144,34 @@ export const tradeScenarios: Scenario[] = [
     },
   },
   {
+    name: "the chaincode refuses a trade the trading center did not sign, and the trading center's own identity never attests",
+    async run(ledger, ids) {
+      const { owner, unitId, lot } = await issuedLot(ledger, ids, [100_000_000, 0]);
+      const { buyer, meterIds } = await meteredConsumer(ledger, ids, 100_000);
+      const trade = { seller: owner, buyer, unitId, meterIds, lotId: lot.id, volume: 10 };
+      expect(await refusalCode(attestTrade(ledger, ids, ids.gridPlatform, trade, uniqueId('T'), false))).toBe(
+        'TRADE_SIGNATURE_INVALID',
+      );
+      expect(await refusalCode(attestTrade(ledger, ids, ids.tradingClient, trade))).toBe(
+        'ROLE_NOT_PERMITTED',
+      );
+      const attested = await attestTrade(ledger, ids, ids.gridPlatform, trade);
+      const { trade: stored } = json(attested.result) as { trade: { tradeId: string } };
+      const check = await read<{ valid: boolean; verifiedBy: string }>(
+        ledger,
+        ids.regulator,
+        'trades:CheckTradeSignature',
+        stored.tradeId,
+      );
+      expect(check).toMatchObject({ valid: true, verifiedBy: 'CHAINCODE' });
+    },
+  },
+  {
     name: "attested green consumption never exceeds the consumer's attested consumption for the month",
     async run(ledger, ids) {
       const { owner, unitId, lot } = await issuedLot(ledger, ids, [300_000_000, 0]);
       const { buyer, meterIds } = await meteredConsumer(ledger, ids, 120_000);
-      await attestTrade(ledger, ids.tradingClient, {
+      await attestTrade(ledger, ids, ids.gridPlatform, {
         seller: owner,
         buyer,
         unitId,
@@ -126,7 +180,7 @@ export const tradeScenarios: Scenario[] = [
         volume: 100,
       });
       const code = await refusalCode(
-        attestTrade(ledger, ids.tradingClient, {
+        attestTrade(ledger, ids, ids.gridPlatform, {
           seller: owner,
           buyer,
           unitId,
@@ -150,7 +204,7 @@ export const tradeScenarios: Scenario[] = [
     async run(ledger, ids) {
       const { owner, unitId, lot } = await issuedLot(ledger, ids, [100_000_000, 0]);
       const { buyer, meterIds } = await meteredConsumer(ledger, ids, 100_000);
-      const attested = await attestTrade(ledger, ids.tradingClient, {
+      const attested = await attestTrade(ledger, ids, ids.gridPlatform, {
         seller: owner,
         buyer,
         unitId,

@@ -1,10 +1,8 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { MARKET_PARTICIPANT_KINDS } from '../identity/participant';
 import {
-  GRID_MSP,
   ROLE_ADMIN,
   ROLE_TRADING_CENTER,
-  TRADING_CENTER_MSP,
   requireAnyWriter,
   requireMember,
   requireWriter,
@@ -80,10 +78,10 @@ export const LOT_EXPIRED_EVENT = 'LotExpired';
 export const LOT_WITHDRAWN_EVENT = 'LotWithdrawn';
 
 /** The issuing body (注册/核发): the registry run by the grid, i.e. `gec.role` admin of GridMSP. */
-export const ISSUERS = { msps: [GRID_MSP], roles: [ROLE_ADMIN] } as const;
+export const ISSUERS = { orgs: ['PLATFORM_OPERATOR'], roles: [ROLE_ADMIN] } as const;
 /** The power trading center acting for market participants: `gec.role` admin or trading-center of TradingCenterMSP. */
 export const MARKET_OPERATORS = {
-  msps: [TRADING_CENTER_MSP],
+  orgs: ['TRADING_CENTER'],
   roles: [ROLE_ADMIN, ROLE_TRADING_CENTER],
 } as const;
 

@@ -1,13 +1,5 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import {
-  Caller,
-  GRID_MSP,
-  ROLE_ADMIN,
-  TRADING_CENTER_MSP,
-  requireMember,
-  requireReader,
-  requireWriter,
-} from '../lib/access';
+import { Caller, ROLE_ADMIN, requireMember, requireReader, requireWriter } from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -49,7 +41,7 @@ const BOOKMARK_MAX = 1024;
 const PAGE_SIZE = { min: 1, max: 1000, fallback: 50 };
 
 /** Who may register participants and change their status: the admins of the grid and the trading center. */
-const PARTICIPANT_ADMINS = { msps: [GRID_MSP, TRADING_CENTER_MSP], roles: [ROLE_ADMIN] } as const;
+const PARTICIPANT_ADMINS = { orgs: ['PLATFORM_OPERATOR', 'TRADING_CENTER'], roles: [ROLE_ADMIN] } as const;
 
 @Info({
   title: 'identity',
@@ -218,10 +210,10 @@ async function readParticipant(ctx: Context, id: string): Promise<Participant> {
 
 /** A trading-center admin manages market participants only; a grid admin manages every kind. */
 function requireKindManagedBy(caller: Caller, kind: ParticipantKind): void {
-  if (caller.mspId === TRADING_CENTER_MSP && !MARKET_PARTICIPANT_KINDS.includes(kind)) {
+  if (caller.organisation.role === 'TRADING_CENTER' && !MARKET_PARTICIPANT_KINDS.includes(kind)) {
     throw new GecError(
       'KIND_NOT_PERMITTED',
-      `${TRADING_CENTER_MSP} may manage only ${MARKET_PARTICIPANT_KINDS.join(' and ')} participants, not ${kind}`,
+      `${caller.mspId} (a trading center) may manage only ${MARKET_PARTICIPANT_KINDS.join(' and ')} participants, not ${kind}`,
     );
   }
 }

@@ -1,4 +1,6 @@
 import { Context } from 'fabric-contract-api';
+import { activeMember, MemberOrganisation, OrganisationRole } from '../consortium/organisation';
+import { loadedConsortium } from '../consortium/registry';
 import { GecError } from './errors';
 
 /**
@@ -6,16 +8,18 @@ import { GecError } from './errors';
  *
  * The caller is read from the transaction creator's certificate on every call (contract instances are shared
  * by all transactions, so nothing is cached). Roles come from the `gec.role` certificate attribute issued by
- * each organisation's CA.
+ * each organisation's CA; what an organisation may do comes from its role in the consortium's on-chain registry
+ * (read once per transaction by `beforeTransaction`).
  */
 
+/**
+ * The MSP ids of the founding members of a development consortium (the embedded ledger's organisations and
+ * `network/`'s). The rules below never use them: they follow the on-chain registry (`consortium/`).
+ */
 export const GRID_MSP = 'GridMSP';
 export const TRADING_CENTER_MSP = 'TradingCenterMSP';
 export const REGULATOR_MSP = 'RegulatorMSP';
-
-/** The organisations of the consortium. Anyone else is refused, even for reads. */
 export const CONSORTIUM_MSPS = [GRID_MSP, TRADING_CENTER_MSP, REGULATOR_MSP] as const;
-export type ConsortiumMsp = (typeof CONSORTIUM_MSPS)[number];
 
 /** The certificate attribute that carries a caller's role within its organisation. */
 export const ROLE_ATTRIBUTE = 'gec.role';
@@ -33,37 +37,45 @@ export interface Caller {
   role: string | null;
   /** The x509 identity string (`x509::<subject>::<issuer>`). */
   id: string;
+  /** The caller's organisation as the registry holds it. */
+  organisation: MemberOrganisation;
 }
 
 export interface WriterRule {
-  /** Organisations whose members may write. */
-  msps: readonly ConsortiumMsp[];
+  /** Consortium roles of the organisations whose members may write. */
+  orgs: readonly OrganisationRole[];
   /** Roles (`gec.role`) that may write; the caller needs one of them. */
   roles: readonly string[];
 }
 
-export function getCaller(ctx: Context): Caller {
+/** Any ACTIVE member organisation of the consortium (reads); anyone else is refused, even for reads. */
+export function requireMember(ctx: Context): Caller {
+  const consortium = loadedConsortium(ctx);
+  const mspId = ctx.clientIdentity.getMSPID();
+  if (!consortium.initialised) {
+    throw new GecError(
+      'CONSORTIUM_NOT_INITIALISED',
+      'the consortium has no registered members yet: an admin of a founding organisation must call consortium:InitConsortium first',
+    );
+  }
+  const organisation = activeMember(consortium, mspId);
+  if (organisation === undefined) {
+    const members = consortium.organisations.filter((o) => o.status === 'ACTIVE').map((o) => o.mspId);
+    throw new GecError(
+      'UNKNOWN_ORGANISATION',
+      `organisation ${mspId} is not an active member of the consortium (${members.join(', ')})`,
+    );
+  }
   return {
-    mspId: ctx.clientIdentity.getMSPID(),
+    mspId,
     role: ctx.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE),
     id: ctx.clientIdentity.getID(),
+    organisation,
   };
 }
 
-/** Any member of the consortium (reads). */
-export function requireMember(ctx: Context): Caller {
-  const caller = getCaller(ctx);
-  if (!(CONSORTIUM_MSPS as readonly string[]).includes(caller.mspId)) {
-    throw new GecError(
-      'UNKNOWN_ORGANISATION',
-      `organisation ${caller.mspId} is not a member of the consortium (${CONSORTIUM_MSPS.join(', ')})`,
-    );
-  }
-  return caller;
-}
-
 export function isRegulator(caller: Caller): boolean {
-  return caller.mspId === REGULATOR_MSP || caller.role === ROLE_REGULATOR;
+  return caller.organisation.role === 'REGULATOR' || caller.role === ROLE_REGULATOR;
 }
 
 /** A caller allowed to change state under `rule`. A regulator can never write, whatever the rule says. */
@@ -73,15 +85,12 @@ export function requireWriter(ctx: Context, rule: WriterRule | readonly WriterRu
     throw new GecError('REGULATOR_READ_ONLY', `regulator ${describe(caller)} may read but never write`);
   }
   // Several rules: a caller matching any of them may write (e.g. the grid's platform, or an admin of two orgs).
-  const rules: readonly WriterRule[] = 'msps' in rule ? [rule] : rule;
+  const rules: readonly WriterRule[] = 'orgs' in rule ? [rule] : rule;
   const allowed = rules.some(
-    (r) =>
-      (r.msps as readonly string[]).includes(caller.mspId) &&
-      caller.role !== null &&
-      r.roles.includes(caller.role),
+    (r) => r.orgs.includes(caller.organisation.role) && caller.role !== null && r.roles.includes(caller.role),
   );
   if (!allowed) {
-    const wanted = rules.map((r) => `${ROLE_ATTRIBUTE} ${r.roles.join(' or ')} of ${r.msps.join(' or ')}`);
+    const wanted = rules.map((r) => `${ROLE_ATTRIBUTE} ${r.roles.join(' or ')} of ${describeOrgs(r.orgs)}`);
     throw new GecError(
       'ROLE_NOT_PERMITTED',
       `requires ${wanted.join(', or ')}; caller is ${describe(caller)}`,
@@ -106,12 +115,12 @@ export function requireAnyWriter(ctx: Context): Caller {
 export function requireReader(ctx: Context, rule: WriterRule): Caller {
   const caller = requireMember(ctx);
   if (isRegulator(caller)) return caller;
-  const mspAllowed = (rule.msps as readonly string[]).includes(caller.mspId);
+  const mspAllowed = rule.orgs.includes(caller.organisation.role);
   const roleAllowed = caller.role !== null && rule.roles.includes(caller.role);
   if (!mspAllowed || !roleAllowed) {
     throw new GecError(
       'ROLE_NOT_PERMITTED',
-      `requires ${ROLE_ATTRIBUTE} ${rule.roles.join(' or ')} of ${rule.msps.join(' or ')}, or a regulator; caller is ${describe(caller)}`,
+      `requires ${ROLE_ATTRIBUTE} ${rule.roles.join(' or ')} of ${describeOrgs(rule.orgs)}, or a regulator; caller is ${describe(caller)}`,
     );
   }
   return caller;
@@ -119,5 +128,16 @@ export function requireReader(ctx: Context, rule: WriterRule): Caller {
 
 function describe(caller: Caller): string {
   const role = caller.role === null ? `no ${ROLE_ATTRIBUTE}` : `${ROLE_ATTRIBUTE} ${caller.role}`;
-  return `${role} of ${caller.mspId}`;
+  return `${role} of ${caller.mspId} (${ORGANISATION_ROLE_NAMES[caller.organisation.role]})`;
+}
+
+/** How an error message names an organisation role. */
+export const ORGANISATION_ROLE_NAMES: Record<OrganisationRole, string> = {
+  PLATFORM_OPERATOR: 'a platform operator',
+  TRADING_CENTER: 'a trading center',
+  REGULATOR: 'a regulator',
+};
+
+function describeOrgs(orgs: readonly OrganisationRole[]): string {
+  return orgs.map((o) => ORGANISATION_ROLE_NAMES[o]).join(' or ');
 }

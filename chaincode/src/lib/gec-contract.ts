@@ -1,4 +1,5 @@
 import { Context, Contract } from 'fabric-contract-api';
+import { loadConsortium } from '../consortium/registry';
 import { requireNotPaused } from '../parameters/consortium-parameters';
 import { requireMember } from './access';
 import { GecError } from './errors';
@@ -12,14 +13,23 @@ import { GecError } from './errors';
  */
 export abstract class GecContract extends Contract {
   /**
-   * Only members of the consortium may call anything, reads included. Every write (a function declared with
-   * `@Transaction()`, i.e. tagged SUBMIT) is refused with CONSORTIUM_PAUSED while the consortium is paused,
-   * unless the contract exempts it (only `parameters:Resume`).
+   * Only ACTIVE members of the consortium's on-chain registry may call anything, reads included (the registry
+   * is read here, once per transaction). Every write (a function declared with `@Transaction()`, i.e. tagged
+   * SUBMIT) is refused with CONSORTIUM_PAUSED while the consortium is paused, unless the contract exempts it
+   * (only `parameters:Resume`).
    */
   override async beforeTransaction(ctx: Context): Promise<void> {
-    requireMember(ctx);
+    const consortium = await loadConsortium(ctx);
     const fn = functionName(ctx);
+    // Before the founding members are registered nobody is a member: only the registration itself may run.
+    if (!consortium.initialised && this.openBeforeInitialisation(fn)) return;
+    requireMember(ctx);
     if (isSubmitTransaction(this, fn) && !this.exemptFromPause(fn)) await requireNotPaused(ctx);
+  }
+
+  /** Whether `fn` of this contract may run before the consortium has members (only the registry's own). */
+  protected openBeforeInitialisation(_fn: string): boolean {
+    return false;
   }
 
   /** Whether write `fn` of this contract may run while the consortium is paused. */

@@ -1,6 +1,6 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ISSUANCE_OBJECT, Issuance, issuanceFromState } from '../certificates/issuance';
-import { GRID_MSP, ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
+import { ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
 import { PAGE_FIELDS, pageRequest } from '../lib/paging';
 import { requireActiveParticipant } from '../lib/parties';
 import { emitEvent } from '../lib/events';
@@ -55,7 +55,10 @@ export const METER_PERIOD_CORRECTED_EVENT = 'MeterPeriodCorrected';
 export const CONSUMPTION_METER_REGISTERED_EVENT = 'ConsumptionMeterRegistered';
 
 /** The grid operator (GridMSP) through its energy internet platform, or a grid admin. */
-export const METER_ATTESTERS = { msps: [GRID_MSP], roles: [ROLE_ENERGY_PLATFORM, ROLE_ADMIN] } as const;
+export const METER_ATTESTERS = {
+  orgs: ['PLATFORM_OPERATOR'],
+  roles: [ROLE_ENERGY_PLATFORM, ROLE_ADMIN],
+} as const;
 /**
  * Who registers a consumer's meter: the grid's energy platform, which operates the meters and attests their
  * totals, or an admin of the grid or the trading center (who register consumers and units).

@@ -1,5 +1,5 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { GRID_MSP, ROLE_ADMIN, TRADING_CENTER_MSP, requireMember, requireWriter } from '../lib/access';
+import { ROLE_ADMIN, requireMember, requireWriter } from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -13,7 +13,10 @@ export const CONSORTIUM_PAUSED_EVENT = 'ConsortiumPaused';
 export const CONSORTIUM_RESUMED_EVENT = 'ConsortiumResumed';
 
 /** Consortium admins: `gec.role` admin of GridMSP or TradingCenterMSP (also through the Fabric CLI). */
-export const CONSORTIUM_ADMINS = { msps: [GRID_MSP, TRADING_CENTER_MSP], roles: [ROLE_ADMIN] } as const;
+export const CONSORTIUM_ADMINS = {
+  orgs: ['PLATFORM_OPERATOR', 'TRADING_CENTER'],
+  roles: [ROLE_ADMIN],
+} as const;
 
 const REASON_MAX = 256;
 

@@ -41,6 +41,25 @@ export class TradeMonth {
   volumeKwh!: number;
 }
 
+/** The trading center's signature over the trade data, and who verified it. */
+@DataType()
+export class TradeSignature {
+  /** Its trade-signing key on the ledger (`consortium:GetTradeSigningKey` { mspId: tradingCenter, keyId }). */
+  @Property()
+  keyId!: string;
+
+  @Property()
+  alg!: string;
+
+  /** base64 (ECDSA and SM2: DER or raw r‖s; HMAC: the 32 bytes). */
+  @Property()
+  value!: string;
+
+  /** CHAINCODE: verified by every endorsing peer; GATEWAY: an HMAC key, verified by the platform's gateway only. */
+  @Property()
+  verifiedBy!: string;
+}
+
 /** A trade attested on chain after the gateway's verification (存证校验). A trade id is attested once, ever. */
 @DataType()
 export class TradeAttestation {
@@ -106,6 +125,17 @@ export class TradeAttestation {
   @Property()
   voucherId!: string;
 
+  /** The trading center organisation (MSP id) that signed the trade data. */
+  @Property()
+  tradingCenter!: string;
+
+  /** The trade data exactly as the trading center signed it: RFC 8785 canonical JSON (hash: tradeDataHash). */
+  @Property()
+  tradeData!: string;
+
+  @Property('signature', 'TradeSignature')
+  signature!: TradeSignature;
+
   @Property()
   attestedAt!: string;
 
@@ -117,6 +147,56 @@ export class TradeAttestation {
 
   @Property()
   txId!: string;
+}
+
+/** A re-verification of an attested trade's signature from the ledger alone (trades:CheckTradeSignature). */
+@DataType()
+export class TradeSignatureCheck {
+  @Property()
+  tradeId!: string;
+
+  @Property()
+  tradingCenter!: string;
+
+  @Property()
+  keyId!: string;
+
+  @Property()
+  alg!: string;
+
+  @Property()
+  verifiedBy!: string;
+
+  /** SHA-256 of the stored trade data equals the attested tradeDataHash. */
+  @Property()
+  tradeDataHashMatches!: boolean;
+
+  /** The signature verifies with the key now (false for a GATEWAY key: the ledger cannot check an HMAC). */
+  @Property()
+  signatureVerifies!: boolean;
+
+  /** The key was valid at the attestation time (validFrom ≤ attestedAt < validUntil). */
+  @Property()
+  keyValidAtAttestation!: boolean;
+
+  @Property()
+  keyStatus!: string;
+
+  @Property()
+  keyValidFrom!: string;
+
+  @Property()
+  keyValidUntil!: string;
+
+  @Property()
+  attestedAt!: string;
+
+  /** All three hold (a GATEWAY key is never `valid` here: the ledger alone cannot prove an HMAC). */
+  @Property()
+  valid!: boolean;
+
+  @Property()
+  detail!: string;
 }
 
 /** One page of trades in index order, with the bookmark of the next page ('' after the last). */

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { findTradeSigningKey, tradeSignatureVerifies } from '../consortium/trade-signing-key';
+import { canonicalJson } from '../lib/canonical-json';
 import { requireLotId, requireTransferSize } from '../certificates/certificates-contract';
 import { CertificateLot, copyLot } from '../certificates/lot';
 import {
@@ -10,13 +13,7 @@ import {
   requireStatus,
   requireTradable,
 } from '../certificates/lot-store';
-import {
-  ROLE_ADMIN,
-  ROLE_TRADING_CENTER,
-  TRADING_CENTER_MSP,
-  requireMember,
-  requireWriter,
-} from '../lib/access';
+import { ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -59,8 +56,10 @@ import {
   TradeLot,
   TradeMonth,
   TradePage,
+  TradeSignatureCheck,
   tradeFromState,
 } from './trade';
+import { keyValidAt, requireTradeSignature } from './trade-signature';
 
 /** A trade attestation: key `gec.trade\0<tradeId>\0` (trade ids are unique across trading centers, forever). */
 export const TRADE_OBJECT = 'gec.trade';
@@ -71,10 +70,13 @@ export const TRADE_BY_BUYER_INDEX = 'gec.trade~buyer';
 
 export const TRADE_ATTESTED_EVENT = 'TradeAttested';
 
-/** The power trading center's market system (after the gateway's 存证校验), or its admin. */
+/**
+ * The energy internet platform that runs the trade pipeline (存证校验, then attestation), or its admin; the
+ * trading center's consent is its own signature over the trade data, verified here.
+ */
 export const TRADE_ATTESTERS = {
-  msps: [TRADING_CENTER_MSP],
-  roles: [ROLE_TRADING_CENTER, ROLE_ADMIN],
+  orgs: ['PLATFORM_OPERATOR'],
+  roles: [ROLE_ENERGY_PLATFORM, ROLE_ADMIN],
 } as const;
 
 const WH_PER_KWH = 1000n;
@@ -104,26 +106,42 @@ export class TradesContract extends GecContract {
   }
 
   /**
-   * Attest a trade the gateway has verified (存证校验), move its certificates to the buyer and put its voucher
-   * (绿电凭证) in custody, in one transaction with one event (TradeAttested). `request`: `{ tradeId, kind
-   * (GREEN_POWER | CERTIFICATE_ONLY), seller, buyer, volumeKwh, priceFen (total), currency ('CNY'), deliveryStart,
-   * deliveryEnd (RFC 3339; whole Asia/Shanghai months, half-open, 1-12 months, ended), monthlyKwh? ([{ month,
-   * volumeKwh }]: CERTIFICATE_ONLY over several months only), sellerUnitIds, buyerMeterIds, lots: [{ lotId,
-   * volume? }], tradeDataHash, checkDataHash, meterEvidenceDigest (64 hex each), checksPassed, voucherId }`.
-   * TradingCenterMSP with gec.role trading-center or admin.
+   * Attest a trade the platform has verified (存证校验), move its certificates to the buyer and put its voucher
+   * (绿电凭证) in custody, in one transaction with one event (TradeAttested). `request`: `{ tradingCenter (the
+   * trading center organisation's MSP id), trade (the trade data as the trading center signed it: { tradeId, kind
+   * (GREEN_POWER | CERTIFICATE_ONLY), seller, buyer, volumeKwh, priceFen (total), currency ('CNY'),
+   * deliveryStart, deliveryEnd (RFC 3339; whole Asia/Shanghai months, half-open, 1-12 months, ended),
+   * sellerUnitIds, buyerMeterIds, lots: [{ lotId, volume? }], profile? }), signature: { keyId, alg, value
+   * (base64) } (the trading center's signature over the RFC 8785 canonical JSON of `trade`), monthlyKwh? ([{
+   * month, volumeKwh }]: CERTIFICATE_ONLY over several months only), checkDataHash, meterEvidenceDigest (64 hex
+   * each), checksPassed, voucherId }`. A platform operator with gec.role energy-platform or admin.
    *
-   * Rules: the trade id once ever; the voucher id new; seller an ACTIVE GENERATOR owning ACTIVE seller units;
-   * buyer an ACTIVE CONSUMER whose registered consumption meters are listed and attested for every delivery month;
-   * certificates cover the volume exactly (Σ lot volumes × 1,000 kWh = volumeKwh); lots held by the seller, ACTIVE,
-   * unexpired, tradable, not bound to an earlier green-power trade (GREEN_POWER also: from the seller's units and
-   * produced in the delivery period); green kWh per consumer-month within the consumer's attested consumption and
-   * (GREEN_POWER) per unit-month within the unit's attested generation, counting every earlier trade.
+   * Rules: the trading center an active member whose key on the ledger, valid now, verifies the signature (an
+   * hmac-sha256 key: recorded as verified by the gateway only); the trade id once ever; the voucher id new;
+   * seller an ACTIVE GENERATOR owning ACTIVE seller units; buyer an ACTIVE CONSUMER whose registered consumption
+   * meters are listed and attested for every delivery month; certificates cover the volume exactly (Σ lot
+   * volumes × 1,000 kWh = volumeKwh); lots held by the seller, ACTIVE, unexpired, tradable, not bound to an
+   * earlier green-power trade (GREEN_POWER also: from the seller's units and produced in the delivery period);
+   * green kWh per consumer-month within the consumer's attested consumption and (GREEN_POWER) per unit-month
+   * within the unit's attested generation, counting every earlier trade.
    */
   @Transaction()
   @Returns('TradeAttestationResult')
   async AttestTrade(ctx: Context, request: string): Promise<TradeAttestationResult> {
     const caller = requireWriter(ctx, TRADE_ATTESTERS);
     const fields = parseRequest(request, [
+      'tradingCenter',
+      'trade',
+      'signature',
+      'checkDataHash',
+      'meterEvidenceDigest',
+      'checksPassed',
+      'voucherId',
+      'monthlyKwh',
+    ]);
+    // What the trading center signed: every term of the trade comes from it, so nothing attested can differ
+    // from what the trading center agreed to.
+    const signed = requireObject(fields.trade, 'trade', [
       'tradeId',
       'kind',
       'seller',
@@ -133,30 +151,25 @@ export class TradesContract extends GecContract {
       'currency',
       'deliveryStart',
       'deliveryEnd',
-      'monthlyKwh',
       'sellerUnitIds',
       'buyerMeterIds',
       'lots',
-      'tradeDataHash',
-      'checkDataHash',
-      'meterEvidenceDigest',
-      'checksPassed',
-      'voucherId',
+      'profile',
     ]);
-    const tradeId = requireId(fields.tradeId, 'tradeId');
-    const kind = requireEnum(fields.kind, 'kind', TRADE_KINDS);
-    const seller = requireId(fields.seller, 'seller');
-    const buyer = requireId(fields.buyer, 'buyer');
-    const volumeKwh = requireInteger(fields.volumeKwh, 'volumeKwh', 1, VOLUME_KWH_MAX);
-    const priceFen = requireInteger(fields.priceFen, 'priceFen', 0, PRICE_FEN_MAX);
-    const currency = requireEnum(fields.currency, 'currency', ['CNY'] as const);
-    const startMonth = requireMonthInstant(fields.deliveryStart, 'deliveryStart');
-    const endMonth = requireMonthInstant(fields.deliveryEnd, 'deliveryEnd');
+    const tradeId = requireId(signed.tradeId, 'trade.tradeId');
+    const kind = requireEnum(signed.kind, 'trade.kind', TRADE_KINDS);
+    const seller = requireId(signed.seller, 'trade.seller');
+    const buyer = requireId(signed.buyer, 'trade.buyer');
+    const volumeKwh = requireInteger(signed.volumeKwh, 'trade.volumeKwh', 1, VOLUME_KWH_MAX);
+    const priceFen = requireInteger(signed.priceFen, 'trade.priceFen', 0, PRICE_FEN_MAX);
+    const currency = requireEnum(signed.currency, 'trade.currency', ['CNY'] as const);
+    const startMonth = requireMonthInstant(signed.deliveryStart, 'trade.deliveryStart');
+    const endMonth = requireMonthInstant(signed.deliveryEnd, 'trade.deliveryEnd');
     const months = monthsBetween(startMonth, endMonth);
-    const sellerUnitIds = requireIdList(fields.sellerUnitIds, 'sellerUnitIds');
-    const buyerMeterIds = requireIdList(fields.buyerMeterIds, 'buyerMeterIds');
-    const lotRequests = parseLots(fields.lots);
-    const tradeDataHash = requireDigest(fields.tradeDataHash, 'tradeDataHash');
+    const sellerUnitIds = requireIdList(signed.sellerUnitIds, 'trade.sellerUnitIds');
+    const buyerMeterIds = requireIdList(signed.buyerMeterIds, 'trade.buyerMeterIds');
+    // No lots at all is refused below as certificates not covering the volume, as an empty list is.
+    const lotRequests = parseLots(signed.lots ?? []);
     const checkDataHash = requireDigest(fields.checkDataHash, 'checkDataHash');
     const meterEvidenceDigest = requireDigest(fields.meterEvidenceDigest, 'meterEvidenceDigest');
     const checksPassed = requireIdList(fields.checksPassed, 'checksPassed', CHECKS_MAX, false);
@@ -164,6 +177,12 @@ export class TradesContract extends GecContract {
     const monthlyKwh = parseMonthly(fields.monthlyKwh, kind, months, volumeKwh);
     const now = txTime(ctx);
     const txId = ctx.stub.getTxID();
+
+    // The trading center's consent: its signature, with its key on the ledger, valid now.
+    const tradingCenter = requireId(fields.tradingCenter, 'tradingCenter');
+    const tradeData = canonicalJson(fields.trade);
+    const tradeDataHash = createHash('sha256').update(tradeData, 'utf8').digest('hex');
+    const signature = await requireTradeSignature(ctx, tradingCenter, fields.signature, tradeData, now);
 
     // Once ever.
     const existing = await getJson(ctx, tradeKey(ctx, tradeId));
@@ -338,6 +357,9 @@ export class TradesContract extends GecContract {
       meterEvidenceDigest,
       checksPassed,
       voucherId,
+      tradingCenter,
+      tradeData,
+      signature,
       attestedAt: now,
       attestedBy: caller.id,
       attestedByMsp: caller.mspId,
@@ -385,6 +407,62 @@ export class TradesContract extends GecContract {
     for (const { kind: totalKind, total } of totals) await writeGreenTotal(ctx, totalKind, total);
     emitEvent(ctx, TRADE_ATTESTED_EVENT, { trade, voucher, lots });
     return Object.assign(new TradeAttestationResult(), { trade, voucher, lots });
+  }
+
+  /**
+   * Re-verify an attested trade's signature from the ledger alone: the stored trade data against its hash, the
+   * signature against the trading center's key (kept on the ledger after rotation or revocation), and the key's
+   * validity at the attestation time. Any member (a regulator's check). TRADE_NOT_FOUND.
+   */
+  @Transaction(false)
+  @Returns('TradeSignatureCheck')
+  async CheckTradeSignature(ctx: Context, tradeId: string): Promise<TradeSignatureCheck> {
+    requireMember(ctx);
+    const trade = await readTrade(ctx, requireId(tradeId, 'tradeId'));
+    const hash = createHash('sha256').update(trade.tradeData, 'utf8').digest('hex');
+    const tradeDataHashMatches = hash === trade.tradeDataHash;
+    const key = await findTradeSigningKey(ctx, trade.tradingCenter, trade.signature.keyId);
+    const signatureVerifies =
+      key !== undefined &&
+      key.verifiedBy === 'CHAINCODE' &&
+      key.alg === trade.signature.alg &&
+      tradeSignatureVerifies(
+        key,
+        Buffer.from(trade.tradeData, 'utf8'),
+        Buffer.from(trade.signature.value, 'base64'),
+      );
+    const keyValidAtAttestation = key !== undefined && keyValidAt(key, trade.attestedAt);
+    const problems = [
+      tradeDataHashMatches
+        ? ''
+        : `the stored trade data hashes to ${hash}, not to tradeDataHash ${trade.tradeDataHash}`,
+      key === undefined ? `key ${trade.signature.keyId} of ${trade.tradingCenter} is not on the ledger` : '',
+      key?.verifiedBy === 'GATEWAY'
+        ? `key ${trade.signature.keyId} is hmac-sha256: verified by the platform's gateway only, not provable from the ledger`
+        : key !== undefined && !signatureVerifies
+          ? 'the signature does not verify over the stored trade data'
+          : '',
+      key !== undefined && !keyValidAtAttestation ? `the key was not valid at ${trade.attestedAt}` : '',
+    ].filter((p) => p !== '');
+    return Object.assign(new TradeSignatureCheck(), {
+      tradeId: trade.tradeId,
+      tradingCenter: trade.tradingCenter,
+      keyId: trade.signature.keyId,
+      alg: trade.signature.alg,
+      verifiedBy: trade.signature.verifiedBy,
+      tradeDataHashMatches,
+      signatureVerifies,
+      keyValidAtAttestation,
+      keyStatus: key?.status ?? '',
+      keyValidFrom: key?.validFrom ?? '',
+      keyValidUntil: key?.validUntil ?? '',
+      attestedAt: trade.attestedAt,
+      valid: problems.length === 0,
+      detail:
+        problems.length === 0
+          ? `signed by ${trade.tradingCenter} with ${trade.signature.keyId}`
+          : problems.join('; '),
+    });
   }
 
   /** A trade attestation by trade id (TRADE_NOT_FOUND); any member. */

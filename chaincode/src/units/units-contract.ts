@@ -1,5 +1,5 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { GRID_MSP, ROLE_ADMIN, TRADING_CENTER_MSP, requireMember, requireWriter } from '../lib/access';
+import { ROLE_ADMIN, requireMember, requireWriter } from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -41,7 +41,7 @@ export const UNIT_REGISTERED_EVENT = 'UnitRegistered';
 export const UNIT_STATUS_CHANGED_EVENT = 'UnitStatusChanged';
 
 /** Who registers units and changes their status: `gec.role` admin of GridMSP or TradingCenterMSP. */
-export const UNIT_ADMINS = { msps: [GRID_MSP, TRADING_CENTER_MSP], roles: [ROLE_ADMIN] } as const;
+export const UNIT_ADMINS = { orgs: ['PLATFORM_OPERATOR', 'TRADING_CENTER'], roles: [ROLE_ADMIN] } as const;
 
 const NAME_MAX = 200;
 const REASON_MAX = 256;

@@ -2,8 +2,10 @@
  * A small client for driving the gec contracts through the embedded ledger in tests: submit/evaluate with one
  * JSON argument, the chaincode's refusal message, and fixtures (participants, units, attestations, issuance).
  */
-import { createHash } from 'crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'crypto';
+import { canonicalJson } from '../../src/lib/canonical-json';
 import type { IdentityRef, LedgerPort, SubmittedTransaction } from '../../../gateway/src/ledger/port';
+import { runsConsortiumContract } from '../../../gateway/src/ledger/embedded/options';
 import { createTestNetwork, type TestNetwork } from '../../../gateway/src/ledger/embedded/testing';
 
 export type Ids = TestNetwork['ids'];
@@ -79,8 +81,30 @@ export class GecClient {
     readonly ids: Ids = network.ids,
   ) {}
 
+  /** The trading center's (TradingCenterMSP) ECDSA P-256 trade-signing key, registered on the ledger by start(). */
+  readonly tradeKey = { keyId: 'tc-key-1', ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
+
   static async start(options: Parameters<typeof createTestNetwork>[0] = {}): Promise<GecClient> {
-    return new GecClient(await createTestNetwork(options));
+    const client = new GecClient(await createTestNetwork(options));
+    if (runsConsortiumContract(options.contracts) && options.initialiseConsortium !== false) {
+      await client.submit(client.ids.tradingAdmin, 'consortium:RegisterTradeSigningKey', {
+        keyId: client.tradeKey.keyId,
+        alg: 'ecdsa-p256-sha256',
+        publicKeyPem: client.tradeKey.publicKey.export({ type: 'spki', format: 'pem' }),
+      });
+    }
+    return client;
+  }
+
+  /** The trading center's signature over `trade` (its canonical JSON), as AttestTrade takes it. */
+  signTrade(
+    trade: unknown,
+    key: { keyId: string; privateKey: KeyObject } = this.tradeKey,
+  ): { keyId: string; alg: string; value: string } {
+    const value = sign('sha256', Buffer.from(canonicalJson(trade), 'utf8'), key.privateKey).toString(
+      'base64',
+    );
+    return { keyId: key.keyId, alg: 'ecdsa-p256-sha256', value };
   }
 
   get ledger(): LedgerPort {

@@ -117,6 +117,23 @@ export function shanghai(month: string): string {
   return `${month}-01T00:00:00+08:00`;
 }
 
+/** Fields of AttestTrade's request outside the signed trade data. */
+const OUTER_FIELDS = [
+  'tradingCenter',
+  'signature',
+  'checkDataHash',
+  'meterEvidenceDigest',
+  'checksPassed',
+  'voucherId',
+  'monthlyKwh',
+];
+
+/**
+ * An AttestTrade request as the platform submits it: the trade data signed by the trading center
+ * (TradingCenterMSP, the client's registered key), and the platform's verification digests. `extra` overrides
+ * any field: request fields (voucherId, monthlyKwh, signature, ...) outside, trade fields inside the signed
+ * data (signed after the override).
+ */
 export function tradeRequest(
   gec: GecClient,
   s: Seller,
@@ -127,7 +144,12 @@ export function tradeRequest(
 ): Record<string, unknown> {
   const n = gec.next();
   const certificates = lots.reduce((sum, l) => sum + (l.volume ?? 0), 0);
-  const body = {
+  const outer: Record<string, unknown> = {};
+  const inner: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(extra)) {
+    (OUTER_FIELDS.includes(field) ? outer : inner)[field] = value;
+  }
+  const trade = {
     tradeId: `T-${n}`,
     kind: 'GREEN_POWER',
     seller: s.seller,
@@ -140,20 +162,40 @@ export function tradeRequest(
     sellerUnitIds: [s.unitId],
     buyerMeterIds: b.meterIds,
     lots,
-    voucherId: `V-${n}`,
-    ...extra,
+    ...inner,
   };
+  for (const [field, value] of Object.entries(trade)) {
+    if (value === undefined) delete (trade as Record<string, unknown>)[field];
+  }
   return {
-    tradeDataHash: digestOf(`trade:${JSON.stringify(body)}`),
+    tradingCenter: 'TradingCenterMSP',
+    trade,
+    signature: gec.signTrade(trade),
     checkDataHash: digestOf(`check:${n}`),
     meterEvidenceDigest: digestOf(`meters:${n}`),
     checksPassed: CHECKS,
-    ...body,
+    voucherId: `V-${n}`,
+    ...outer,
   };
 }
 
+/** The signed trade data of a request. */
+export function tradeOf(request: Record<string, unknown>): Record<string, unknown> {
+  return request.trade as Record<string, unknown>;
+}
+
+/** `request` with `changes` made to its trade data, signed again by the trading center (a new, valid request). */
+export function resigned(
+  gec: GecClient,
+  request: Record<string, unknown>,
+  changes: Record<string, unknown>,
+): Record<string, unknown> {
+  const trade = { ...tradeOf(request), ...changes };
+  return { ...request, trade, signature: gec.signTrade(trade) };
+}
+
 export function attestTrade(gec: GecClient, request: unknown): Promise<AttestResult> {
-  return gec.call<AttestResult>(gec.ids.tradingClient, 'trades:AttestTrade', request);
+  return gec.call<AttestResult>(gec.ids.gridPlatform, 'trades:AttestTrade', request);
 }
 
 export function greenConsumption(gec: GecClient, consumer: string, month: string): Promise<GreenTotalJson> {

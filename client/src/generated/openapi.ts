@@ -3911,7 +3911,7 @@ export interface components {
              * @example hmac-sha256
              * @enum {string}
              */
-            alg: "hmac-sha256" | "sm2-sm3";
+            alg: "hmac-sha256" | "sm2-sm3" | "ecdsa-p256-sha256";
             /**
              * @description base64 signature over the RFC 8785 canonical bytes of `trade`
              * @example mJ0Pq3m1m1yqfC0n0d3Zb0lE4cQe3F3m0XQv6j9vM2s=
@@ -4812,18 +4812,18 @@ export interface components {
              */
             keyId: string;
             /**
-             * @description hmac-sha256 (secret) or sm2-sm3 (public key)
+             * @description ecdsa-p256-sha256 or sm2-sm3 (public key: verified by the chaincode on every endorsing peer), or hmac-sha256 (shared secret: for trials, verified by the platform gateway only)
              * @example hmac-sha256
              * @enum {string}
              */
-            alg: "hmac-sha256" | "sm2-sm3";
+            alg: "hmac-sha256" | "sm2-sm3" | "ecdsa-p256-sha256";
             /**
              * @description hmac-sha256: the shared secret, base64 (at least 32 bytes). Stored encrypted (AES-256-GCM), never returned.
              * @example c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0NTY=
              */
             secret?: string;
             /**
-             * @description sm2-sm3: the SM2 public key, PEM (SubjectPublicKeyInfo)
+             * @description sm2-sm3 or ecdsa-p256-sha256: the public key, PEM (SubjectPublicKeyInfo)
              * @example -----BEGIN PUBLIC KEY-----
              *     MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEhuQL/nlCIyk4K4PY03P58OAIHuq9
              *     bdDv0OeYEF/p2BsXCKZ+lKJ9pTVeo1htZToyaM0O3EnJEhCZHb5rcnilbQ==
@@ -4835,6 +4835,11 @@ export interface components {
              * @example 1234567812345678
              */
             sm2Id?: string;
+            /**
+             * @description The trading center organisation (MSP id) that registers the key on the ledger with its own admin identity; default: the trading center organisation this gateway serves
+             * @example TradingCenterMSP
+             */
+            organisation?: string;
         };
         CheckKeyDto: {
             /**
@@ -4852,7 +4857,18 @@ export interface components {
              * @example hmac-sha256
              * @enum {string}
              */
-            alg: "hmac-sha256" | "sm2-sm3";
+            alg: "hmac-sha256" | "sm2-sm3" | "ecdsa-p256-sha256";
+            /**
+             * @description The trading center organisation the key is registered under on the ledger (null: not on it)
+             * @example TradingCenterMSP
+             */
+            organisation: string | null;
+            /**
+             * @description Who verifies signatures made with it: CHAINCODE (every endorsing peer) or GATEWAY (hmac-sha256, trials)
+             * @example CHAINCODE
+             * @enum {string}
+             */
+            verifiedBy: "CHAINCODE" | "GATEWAY";
             /**
              * @description When it was registered (UTC)
              * @example 2026-11-21T08:00:00.000Z

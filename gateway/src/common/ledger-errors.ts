@@ -82,6 +82,17 @@ export const CHAINCODE_ERROR_STATUS: Record<string, number> = {
   METER_NOT_REGISTERED: 404,
   METER_NOT_OWNED: 409,
   ATTESTATION_BELOW_CLAIMED: 409,
+  // The consortium's registry and the trading centers' trade-signing keys.
+  CONSORTIUM_NOT_INITIALISED: 409,
+  CONSORTIUM_ALREADY_INITIALISED: 409,
+  ORGANISATION_EXISTS: 409,
+  ORGANISATION_NOT_FOUND: 404,
+  ORGANISATION_ALREADY_APPROVED: 409,
+  NOT_A_TRADING_CENTER: 422,
+  TRADE_SIGNING_KEY_EXISTS: 409,
+  TRADE_SIGNING_KEY_NOT_FOUND: 404,
+  TRADE_SIGNING_KEY_NOT_VALID: 422,
+  TRADE_SIGNATURE_INVALID: 422,
   // Trade attestation.
   TRADE_ALREADY_ATTESTED: 409,
   TRADE_NOT_FOUND: 404,
@@ -133,6 +144,15 @@ function isEndorseError(error: unknown): error is EndorseErrorLike {
 
 function isCommitError(error: unknown): error is CommitErrorLike {
   return error instanceof Error && error.name === 'CommitError' && 'status' in error;
+}
+
+/** What the chaincode said, when a ledger error is a rule refusal (`CODE: message`). */
+export function chaincodeRefusal(error: unknown): { code: string; message: string } | undefined {
+  if (isEndorseError(error)) {
+    const match = CODE_PREFIX.exec(String(error.chaincodeMessage));
+    if (match) return { code: match[1], message: match[2] };
+  }
+  return undefined;
 }
 
 /** A ProblemError for a ledger error, or undefined when `error` is not one. */

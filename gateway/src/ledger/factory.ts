@@ -163,12 +163,15 @@ export async function createLedger(config: LedgerConfig): Promise<LedgerPort> {
   if (problems.length > 0) throw new LedgerConfigError(problems);
   switch (config.ledger) {
     case 'embedded': {
+      let ledger: LedgerPort;
       if (config.embeddedThread === false) {
         const { EmbeddedLedger } = await import('./embedded/embedded-ledger');
-        return EmbeddedLedger.open({ dataDir: config.dataDir! });
+        ledger = await EmbeddedLedger.open({ dataDir: config.dataDir! });
+      } else {
+        const { ThreadedEmbeddedLedger } = await import('./embedded/thread/threaded-ledger');
+        ledger = await ThreadedEmbeddedLedger.open({ dataDir: config.dataDir! });
       }
-      const { ThreadedEmbeddedLedger } = await import('./embedded/thread/threaded-ledger');
-      return ThreadedEmbeddedLedger.open({ dataDir: config.dataDir! });
+      return ledger;
     }
     case 'fabric-gateway': {
       const { FabricGatewayLedger } = await import('./fabric/fabric-gateway-ledger');

@@ -1,5 +1,10 @@
+import { createPublicKey, timingSafeEqual } from 'node:crypto';
 import { CREDENTIAL_CACHE_MS, ShortCache } from '../common/short-cache';
 import { Inject, Injectable } from '@nestjs/common';
+import { DEFAULT_IDENTITY } from '../auth/roles';
+import { chaincodeRefusal } from '../common/ledger-errors';
+import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
+import type { LedgerPort } from '../ledger/port';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -7,7 +12,7 @@ import { ProblemError } from '../common/problem';
 import { CheckKeyDto, RegisterCheckKeyDto } from './check-keys.dto';
 import { SecretBox } from './secret-box';
 import { SM2_DEFAULT_ID, sm2PublicPoint } from './sm2';
-import { signatureVerifies } from './verify-signature';
+import { SignatureKey, signatureVerifies } from './verify-signature';
 
 /** The HMAC-SHA256 key of an hmac-sha256 check key: the base64-DECODED bytes of the secret, not its text. */
 export function checkKeySecretBytes(secretBase64: string): Buffer {
@@ -23,6 +28,15 @@ interface CheckKeyRow {
   sm2_id: string | null;
   created_at: Date;
   revoked_at: Date | null;
+  organisation: string | null;
+  on_ledger_at: Date | null;
+}
+
+/** A trade-signing key as the ledger holds it (consortium:GetTradeSigningKey). */
+interface LedgerKey {
+  alg: string;
+  publicKeyPem: string;
+  sm2Id: string;
 }
 
 /** The trading center's check data (校验相关数据): its signature over the canonical trade data. */
@@ -42,6 +56,8 @@ function toDto(row: CheckKeyRow): CheckKeyDto {
     tradingCenter: row.trading_center,
     keyId: row.key_id,
     alg: row.alg,
+    organisation: row.on_ledger_at ? row.organisation : null,
+    verifiedBy: row.alg === 'hmac-sha256' ? 'GATEWAY' : 'CHAINCODE',
     createdAt: new Date(row.created_at).toISOString(),
     revokedAt: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
   };
@@ -54,9 +70,11 @@ function invalid(field: string, message: string): ProblemError {
 }
 
 /**
- * Trading-center check keys and the verification of check data: HMAC-SHA256 (node:crypto; the secret stored
- * encrypted, since HMAC needs it to verify) or SM2 with SM3 (public key; verified by `sm2.ts`, because Node's
- * OpenSSL cannot verify SM2 with an imported public key).
+ * Trading-center check keys (trade-signing keys) and the verification of check data: ECDSA P-256 or SM2 with
+ * SM3 (public keys; the chaincode verifies every attested trade with them too, so they are registered on the
+ * ledger by the trading center's own admin identity), or HMAC-SHA256 (for trials: the secret stored encrypted,
+ * since HMAC needs it to verify; only the key id goes on the ledger, as the trading center's consent that this
+ * gateway verifies it, and trades signed with it are marked as verified by the gateway only).
  */
 @Injectable()
 export class CheckKeysService {
@@ -66,6 +84,7 @@ export class CheckKeysService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
   ) {
     this.box = SecretBox.open(config.dataDir);
   }
@@ -84,47 +103,122 @@ export class CheckKeysService {
         `participant ${tradingCenter} is a ${participants[0].kind}, not a TRADING_CENTER`,
       );
     }
-    let secretEncrypted: string | null = null;
+    let secret: Buffer | null = null;
     let publicKeyPem: string | null = null;
     if (body.alg === 'hmac-sha256') {
       if (!body.secret || body.publicKeyPem !== undefined || body.sm2Id !== undefined) {
         throw invalid('secret', 'hmac-sha256 needs secret (and neither publicKeyPem nor sm2Id)');
       }
-      const secret = checkKeySecretBytes(body.secret);
+      secret = checkKeySecretBytes(body.secret);
       if (secret.length < 32) throw invalid('secret', 'secret must be base64 of at least 32 bytes');
-      secretEncrypted = this.box.seal(secret);
     } else {
       if (!body.publicKeyPem || body.secret !== undefined) {
-        throw invalid('publicKeyPem', 'sm2-sm3 needs publicKeyPem (and no secret)');
+        throw invalid('publicKeyPem', `${body.alg} needs publicKeyPem (and no secret)`);
       }
-      if (!sm2PublicPoint(body.publicKeyPem)) {
+      if (body.alg === 'sm2-sm3' && !sm2PublicPoint(body.publicKeyPem)) {
         throw invalid('publicKeyPem', 'publicKeyPem must be an SM2 public key (SubjectPublicKeyInfo PEM)');
       }
-      publicKeyPem = body.publicKeyPem.trim();
+      if (body.alg === 'ecdsa-p256-sha256') {
+        if (body.sm2Id !== undefined) throw invalid('sm2Id', 'sm2Id is only for sm2-sm3 keys');
+        if (!isP256(body.publicKeyPem)) {
+          throw invalid(
+            'publicKeyPem',
+            'publicKeyPem must be an ECDSA P-256 public key (SubjectPublicKeyInfo PEM)',
+          );
+        }
+      }
+      publicKeyPem = `${body.publicKeyPem.trim().replace(/\r\n?/g, '\n')}\n`;
     }
-    const inserted = (await this.dataSource.query(
+    const sm2Id = body.alg === 'sm2-sm3' ? (body.sm2Id ?? SM2_DEFAULT_ID) : null;
+    const organisation = body.organisation ?? DEFAULT_IDENTITY['trading-center'].mspId;
+
+    const existing = await this.keyRow(tradingCenter, body.keyId, true);
+    if (existing) {
+      // The same key again: a retry (after a crash between the ledger and this table, or of a key registered
+      // before keys went on the ledger) publishes it; anything else is a conflict.
+      const same =
+        existing.alg === body.alg &&
+        (existing.organisation === null || existing.organisation === organisation) &&
+        (secret
+          ? existing.secret_encrypted !== null && sameBytes(this.box.open(existing.secret_encrypted), secret)
+          : existing.public_key_pem?.trim() === publicKeyPem!.trim() && existing.sm2_id === sm2Id);
+      if (!same || existing.on_ledger_at !== null) {
+        throw new ProblemError(
+          409,
+          'CHECK_KEY_EXISTS',
+          `trading center ${tradingCenter} already has a check key ${body.keyId}`,
+        );
+      }
+    }
+    await this.publish(organisation, body.keyId, body.alg, publicKeyPem, sm2Id);
+    const rows = (await this.dataSource.query(
       `INSERT INTO trading_center_check_keys (trading_center, key_id, alg, secret_encrypted, public_key_pem, sm2_id,
-         created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,
+         created_by, organisation, on_ledger_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+       ON CONFLICT (trading_center, key_id) DO UPDATE SET organisation = EXCLUDED.organisation, on_ledger_at = now()
+         WHERE trading_center_check_keys.on_ledger_at IS NULL
+       RETURNING *`,
       [
         tradingCenter,
         body.keyId,
         body.alg,
-        secretEncrypted,
+        secret ? this.box.seal(secret) : null,
         publicKeyPem,
-        body.alg === 'sm2-sm3' ? (body.sm2Id ?? SM2_DEFAULT_ID) : null,
+        sm2Id,
         createdBy,
+        organisation,
       ],
     )) as CheckKeyRow[];
     this.cache.delete(`${tradingCenter}\n${body.keyId}`);
-    if (inserted.length === 0) {
+    if (rows.length === 0) {
       throw new ProblemError(
         409,
         'CHECK_KEY_EXISTS',
         `trading center ${tradingCenter} already has a check key ${body.keyId}`,
       );
     }
-    return toDto(inserted[0]);
+    return toDto(rows[0]);
+  }
+
+  /**
+   * Register the key on the ledger with the trading center organisation's own admin identity. Already there with
+   * the same algorithm and public key (an earlier attempt that committed): done; otherwise the ledger's answer.
+   */
+  private async publish(
+    organisation: string,
+    keyId: string,
+    alg: string,
+    publicKeyPem: string | null,
+    sm2Id: string | null,
+  ): Promise<void> {
+    const identity = { mspId: organisation, name: 'admin' };
+    const request = { keyId, alg, ...(publicKeyPem ? { publicKeyPem } : {}), ...(sm2Id ? { sm2Id } : {}) };
+    try {
+      await this.ledger.submit({
+        identity,
+        transaction: 'consortium:RegisterTradeSigningKey',
+        args: [JSON.stringify(request)],
+      });
+    } catch (error) {
+      if (chaincodeRefusal(error)?.code !== 'TRADE_SIGNING_KEY_EXISTS') throw error;
+      const bytes = await this.ledger.evaluate({
+        identity,
+        transaction: 'consortium:GetTradeSigningKey',
+        args: [JSON.stringify({ mspId: organisation, keyId })],
+      });
+      const onLedger = JSON.parse(Buffer.from(bytes).toString('utf8')) as LedgerKey;
+      const same =
+        onLedger.alg === alg &&
+        onLedger.publicKeyPem.trim() === (publicKeyPem ?? '').trim() &&
+        onLedger.sm2Id === (sm2Id ?? '');
+      if (!same) {
+        throw new ProblemError(
+          409,
+          'CHECK_KEY_EXISTS',
+          `trading center organisation ${organisation} already has another trade-signing key ${keyId} on the ledger`,
+        );
+      }
+    }
   }
 
   async list(tradingCenter: string): Promise<CheckKeyDto[]> {
@@ -135,8 +229,30 @@ export class CheckKeysService {
     return rows.map(toDto);
   }
 
-  /** Revoke a check key: trades whose check data name it are rejected from now on (signature check). */
+  /**
+   * Revoke a check key: trades whose check data name it are rejected from now on, by this gateway's signature
+   * check and by the chaincode (the key is REVOKED on the ledger; trades attested before keep their proof).
+   */
   async revoke(tradingCenter: string, keyId: string): Promise<CheckKeyDto> {
+    const row = await this.keyRow(tradingCenter, keyId, true);
+    if (row?.on_ledger_at && row.organisation && !row.revoked_at) {
+      try {
+        await this.ledger.submit({
+          identity: { mspId: row.organisation, name: 'admin' },
+          transaction: 'consortium:EndTradeSigningKey',
+          args: [
+            JSON.stringify({
+              keyId,
+              reason: `revoked through the gateway for ${tradingCenter}`,
+              revoked: true,
+            }),
+          ],
+        });
+      } catch (error) {
+        // Already ended on the ledger (an earlier attempt committed): record it here too.
+        if (chaincodeRefusal(error)?.code !== 'TRADE_SIGNING_KEY_NOT_VALID') throw error;
+      }
+    }
     const rows = (await this.dataSource.query(
       `UPDATE trading_center_check_keys SET revoked_at = coalesce(revoked_at, now())
        WHERE trading_center = $1 AND key_id = $2 RETURNING *`,
@@ -159,14 +275,15 @@ export class CheckKeysService {
    * with a few keys. A key revoked or replaced on any instance is refused here within a second; on this
    * instance at once (`register` and `revoke` drop the entry).
    */
-  private keyRow(tradingCenter: string, keyId: string): Promise<CheckKeyRow | undefined> {
-    return this.cache.get(`${tradingCenter}\n${keyId}`, async () => {
+  private keyRow(tradingCenter: string, keyId: string, fresh = false): Promise<CheckKeyRow | undefined> {
+    const read = async () => {
       const rows = (await this.dataSource.query(
         `SELECT * FROM trading_center_check_keys WHERE trading_center = $1 AND key_id = $2`,
         [tradingCenter, keyId],
       )) as CheckKeyRow[];
       return rows[0];
-    });
+    };
+    return fresh ? read() : this.cache.get(`${tradingCenter}\n${keyId}`, read);
   }
 
   async verify(tradingCenter: string, checkData: CheckData, bytes: Buffer): Promise<SignatureVerdict> {
@@ -175,6 +292,13 @@ export class CheckKeysService {
       return { passed: false, reason: `trading center ${tradingCenter} has no check key ${checkData.keyId}` };
     }
     if (row.revoked_at) return { passed: false, reason: `check key ${checkData.keyId} is revoked` };
+    if (!row.on_ledger_at) {
+      // The chaincode verifies against the ledger's copy: a key that is not there would be refused on chain.
+      return {
+        passed: false,
+        reason: `check key ${checkData.keyId} is not registered on the ledger: register it again to publish it`,
+      };
+    }
     if (row.alg !== checkData.alg) {
       return {
         passed: false,
@@ -189,22 +313,38 @@ export class CheckKeysService {
         const passed = signatureVerifies({ alg: 'hmac-sha256', secret }, bytes, signature);
         return {
           passed,
-          reason: passed ? 'HMAC-SHA256 matches' : 'HMAC-SHA256 does not match the canonical trade data',
+          reason: passed
+            ? 'HMAC-SHA256 matches (verified by this gateway only: the ledger cannot check an HMAC)'
+            : 'HMAC-SHA256 does not match the canonical trade data',
         };
       }
-      const passed = signatureVerifies(
-        { alg: 'sm2-sm3', publicKeyPem: row.public_key_pem!, sm2Id: row.sm2_id },
-        bytes,
-        signature,
-      );
+      const name = row.alg === 'sm2-sm3' ? 'SM2/SM3' : 'ECDSA P-256';
+      const key: SignatureKey =
+        row.alg === 'sm2-sm3'
+          ? { alg: 'sm2-sm3', publicKeyPem: row.public_key_pem!, sm2Id: row.sm2_id }
+          : { alg: 'ecdsa-p256-sha256', publicKeyPem: row.public_key_pem! };
+      const passed = signatureVerifies(key, bytes, signature);
       return {
         passed,
         reason: passed
-          ? 'SM2/SM3 signature valid'
-          : 'SM2/SM3 signature does not verify over the canonical trade data',
+          ? `${name} signature valid (verified again by the chaincode on every endorsing peer)`
+          : `${name} signature does not verify over the canonical trade data`,
       };
     } catch (error) {
       return { passed: false, reason: `signature could not be verified: ${(error as Error).message}` };
     }
   }
+}
+
+function isP256(pem: string): boolean {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    return false;
+  }
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, verify } from 'node:crypto';
 import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from './sm2';
 
 /**
@@ -8,13 +8,23 @@ import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from './sm2';
  * base64-decoded (`checkKeySecretBytes`); see docs/test-vectors/README.md.
  */
 export type SignatureKey =
-  { alg: 'hmac-sha256'; secret: Buffer } | { alg: 'sm2-sm3'; publicKeyPem: string; sm2Id?: string | null };
+  | { alg: 'hmac-sha256'; secret: Buffer }
+  | { alg: 'sm2-sm3'; publicKeyPem: string; sm2Id?: string | null }
+  | { alg: 'ecdsa-p256-sha256'; publicKeyPem: string };
 
-/** Whether `signature` (HMAC: the 32 bytes; SM2: DER or raw r‖s) over `message` verifies with `key`. */
+/** Whether `signature` (HMAC: the 32 bytes; SM2, ECDSA: DER or raw r‖s) over `message` verifies with `key`. */
 export function signatureVerifies(key: SignatureKey, message: Buffer, signature: Buffer): boolean {
   if (key.alg === 'hmac-sha256') {
     const expected = createHmac('sha256', key.secret).update(message).digest();
     return expected.length === signature.length && timingSafeEqual(expected, signature);
+  }
+  if (key.alg === 'ecdsa-p256-sha256') {
+    const dsaEncoding = signature.length === 64 ? 'ieee-p1363' : 'der';
+    try {
+      return verify('sha256', message, { key: key.publicKeyPem, dsaEncoding }, signature);
+    } catch {
+      return false; // malformed DER
+    }
   }
   const point = sm2PublicPoint(key.publicKeyPem);
   return point !== undefined && sm2Verify(message, signature, point, key.sm2Id ?? SM2_DEFAULT_ID);

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { DEFAULT_IDENTITY } from '../auth/roles';
+import { chaincodeRefusal } from '../common/ledger-errors';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { InstanceLiveness } from '../database/instance-liveness';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
@@ -34,17 +36,6 @@ type Outcome =
   | { kind: 'refused'; code: string; message: string }
   | { kind: 'conflict'; code: string }
   | { kind: 'unknown'; message: string };
-
-/** What the chaincode said, when a ledger error is a rule refusal (`CODE: message`). */
-function chaincodeRefusal(error: unknown): { code: string; message: string } | undefined {
-  if (error instanceof Error && error.name === 'EndorseError' && 'chaincodeMessage' in error) {
-    const match = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/.exec(
-      String((error as { chaincodeMessage: string }).chaincodeMessage),
-    );
-    if (match) return { code: match[1], message: match[2] };
-  }
-  return undefined;
-}
 
 function commitCode(error: unknown): string | undefined {
   if (error instanceof Error && error.name === 'CommitError' && 'status' in error) {
@@ -355,8 +346,12 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     this.latency.observe({ state }, (Date.now() - new Date(row.received_at).getTime()) / 1000);
   }
 
-  private identity(row: TradeRow): IdentityRef {
-    return { mspId: row.msp_id, name: row.identity_name };
+  /**
+   * The platform's own identity: the energy internet platform runs the pipeline and submits the attestation;
+   * the trading center's consent travels as its signature over the trade data, verified by the chaincode.
+   */
+  private identity(_row: TradeRow): IdentityRef {
+    return DEFAULT_IDENTITY['energy-platform'];
   }
 
   /** The trade as the ledger holds it, or undefined (TRADE_NOT_FOUND). Only asked when resolving. */
@@ -517,19 +512,10 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
     const checks = verification?.checks ?? row.checks;
     const months = Object.keys(allocation).sort();
     const request: Record<string, unknown> = {
-      tradeId: trade.tradeId,
-      kind: trade.kind,
-      seller: trade.seller,
-      buyer: trade.buyer,
-      volumeKwh: trade.volumeKwh,
-      priceFen: trade.priceFen,
-      currency: trade.currency,
-      deliveryStart: trade.deliveryStart,
-      deliveryEnd: trade.deliveryEnd,
-      sellerUnitIds: trade.sellerUnitIds,
-      buyerMeterIds: trade.buyerMeterIds,
-      lots: (trade.lots ?? []).map((lot) => (lot.volume === undefined ? { lotId: lot.lotId } : lot)),
-      tradeDataHash: row.trade_data_hash,
+      // The trading center organisation whose API key posted the trade, and its signature as it sent it.
+      tradingCenter: row.msp_id,
+      trade,
+      signature: { keyId: row.check_data.keyId, alg: row.check_data.alg, value: row.check_data.signature },
       checkDataHash: row.check_data_hash,
       meterEvidenceDigest: verification?.evidenceDigest ?? row.meter_evidence_digest,
       checksPassed: checks.filter((c) => c.passed).map((c) => c.name),

@@ -212,7 +212,8 @@ describe('fabric adapters: configuration', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gec-factory-'));
     try {
       const ledger = await createLedger(ledgerConfigFromEnv({}, { dataDir }));
-      expect((await ledger.getChainInfo()).height).toBe(1);
+      // Block 0 (the channel) and block 1 (the development consortium's founders, registered at the first start).
+      expect((await ledger.getChainInfo()).height).toBe(2);
       await ledger.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -83,6 +83,7 @@ describe('embedded ledger on its own thread', () => {
     const seen: ChaincodeEvent[] = [];
     const stream = ledger.chaincodeEvents({ start: { blockNumber: 0 } });
     for await (const event of stream) {
+      if (event.eventName === 'ConsortiumInitialised') continue; // the first start's registration, not ours
       seen.push(event);
       if (seen.length % 97 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       if (seen.length === count) break;

@@ -7,6 +7,7 @@
  *   → the orderer cuts blocks → the committer validates in block order (MVCC, phantoms, policies, txids)
  *   → the block and the state of valid transactions are stored → commit status and events are delivered.
  */
+import { DEVELOPMENT_FOUNDERS, initialiseConsortium } from '../consortium-bootstrap';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { common, peer } from '@hyperledger/fabric-protos';
@@ -37,6 +38,7 @@ import {
   buildChannelConfig,
   type EmbeddedLedgerOptions,
   resolveOptions,
+  runsConsortiumContract,
   type ResolvedOptions,
 } from './options';
 import { buildConfigEnvelope, readChannelConfig, type ChannelConfig } from './channel-config';
@@ -185,6 +187,21 @@ export class EmbeddedLedger implements LedgerPort {
       (block) => ledger!.enqueueCommit(block),
     );
     ledger = new EmbeddedLedger(options, ca, store, config, verifier, policy, peers, orderer);
+    if (input.initialiseConsortium !== false && runsConsortiumContract(input.contracts)) {
+      // A development consortium: its founding members go on the ledger at the first start, as a real
+      // network's deployment registers its own (network/scripts/deployCC.sh). A ledger from before the registry
+      // existed gets them at its next start.
+      const founder = options.organisations.find((o) => o.mspId === DEVELOPMENT_FOUNDERS[0].mspId);
+      const admin = founder?.identities.find((i) => i.role === 'admin');
+      if (founder && admin) {
+        try {
+          await initialiseConsortium(ledger, { mspId: founder.mspId, name: admin.name });
+        } catch (error) {
+          await ledger.close();
+          throw error;
+        }
+      }
+    }
     return ledger;
   }
 

@@ -17,6 +17,11 @@ export interface EmbeddedLedgerOptions {
   /** fsync every block and state commit (default true; turn off only for throwaway test ledgers). */
   sync?: boolean;
   organisations?: OrgSpec[];
+  /**
+   * Register the development consortium's founding members (GridMSP, TradingCenterMSP, RegulatorMSP) on the
+   * ledger when they are not yet (default true; only with the gec contracts). False: tests of the registry.
+   */
+  initialiseConsortium?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -73,4 +78,11 @@ export function buildChannelConfig(options: ResolvedOptions, roots: Record<strin
       endorsementPolicy: options.endorsementPolicy,
     },
   };
+}
+
+/** Whether the ledger runs the gec consortium contract (the default contracts, or a list that includes it). */
+export function runsConsortiumContract(contracts: unknown[] | undefined): boolean {
+  return (
+    contracts === undefined || contracts.some((c) => (c as { name?: string }).name === 'ConsortiumContract')
+  );
 }
