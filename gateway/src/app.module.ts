@@ -25,6 +25,8 @@ import { LedgerModule } from './ledger-module/ledger.module';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
 import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OrganisationModule } from './organisation/organisation.module';
+import { declareServedByOfHeldRooms } from './organisation/served-by-declarations';
 import { PagesModule } from './pages/pages.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
@@ -65,12 +67,14 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
+    declareServedByOfHeldRooms();
     return {
       module: AppModule,
       imports: [
         CoreModule.forRoot(options.config, options.resources),
         LoggerModule.forRoot(loggerParams(options.config)),
         MetricsModule,
+        OrganisationModule,
         DatabaseModule.forRoot(),
         LedgerModule.forRoot(options.ledgerFactory),
         ProjectionModule,

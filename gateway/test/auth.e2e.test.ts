@@ -57,7 +57,7 @@ describe('auth: API keys and roles', () => {
 
   it('creates keys per role with the default Fabric identity, showing the secret once', async () => {
     const expected = {
-      'trading-center': { mspId: 'TradingCenterMSP', name: 'admin' },
+      'trading-center': { mspId: 'TradingCenterMSP', name: 'trading' },
       'energy-platform': { mspId: 'GridMSP', name: 'platform' },
       regulator: { mspId: 'RegulatorMSP', name: 'regulator' },
       admin: { mspId: 'GridMSP', name: 'admin' },

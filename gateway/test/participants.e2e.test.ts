@@ -36,6 +36,15 @@ describe('participants', () => {
         .expect(201);
       keys[role] = res.body.key;
     }
+    // The trading center's admin: registering participants is an admin's transaction on chain (least
+    // privilege: a trading-center key runs as the trading center's client identity).
+    const tradingAdmin = await gateway.http
+      .post('/v1/api-keys')
+      .set('X-API-Key', keys.admin)
+      .send({ label: 'trading center admin', role: 'admin', actsFor: 'TC-1', mspId: 'TradingCenterMSP' })
+      .expect(201);
+    expect(tradingAdmin.body.fabricIdentity).toEqual({ mspId: 'TradingCenterMSP', name: 'admin' });
+    keys['trading-admin'] = tradingAdmin.body.key;
   });
 
   afterAll(async () => {
@@ -142,9 +151,9 @@ describe('participants', () => {
       expect(status.body.code).toBe('ROLE_NOT_ALLOWED');
     });
 
-    it('lets a trading center register consumers and generators only (chaincode rule, 403)', async () => {
-      await register(participant('CON-201', { kind: 'CONSUMER' }), 'trading-center').expect(201);
-      const res = await register(participant('GRID-1', { kind: 'GRID_OPERATOR' }), 'trading-center').expect(
+    it('lets the trading center register consumers and generators only (chaincode rule, 403)', async () => {
+      await register(participant('CON-201', { kind: 'CONSUMER' }), 'trading-admin').expect(201);
+      const res = await register(participant('GRID-1', { kind: 'GRID_OPERATOR' }), 'trading-admin').expect(
         403,
       );
       expect(res.body.code).toBe('KIND_NOT_PERMITTED');
@@ -249,7 +258,7 @@ describe('participants', () => {
       await register(participant('CON-050', { kind: 'CONSUMER' }))
         .set('Idempotency-Key', 'shared')
         .expect(201);
-      await register(participant('CON-051', { kind: 'CONSUMER' }), 'trading-center')
+      await register(participant('CON-051', { kind: 'CONSUMER' }), 'trading-admin')
         .set('Idempotency-Key', 'shared')
         .expect(201);
     });

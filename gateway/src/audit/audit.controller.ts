@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { ApiProblems } from '../common/openapi';
 import { ProblemError } from '../common/problem';
@@ -32,6 +33,7 @@ function badRange(field: 'from' | 'to', code: string, detail: string): ProblemEr
  */
 @ApiTags('audit')
 @Controller('v1/audit')
+@ServedBy('ANY')
 export class AuditController {
   constructor(
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,

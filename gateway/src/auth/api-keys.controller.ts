@@ -11,6 +11,7 @@ import { ApiProblems } from '../common/openapi';
 import { PageQueryDto } from '../common/pagination';
 import { ProblemError } from '../common/problem';
 import { CurrentPrincipal, Roles } from './auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import {
   ApiKeyPageDto,
   CreateApiKeyDto,
@@ -31,6 +32,8 @@ const uuidPipe = new ParseUUIDPipe({
 @ApiTags('api-keys')
 @Controller('v1/api-keys')
 @Roles('admin')
+// Each gateway keeps the keys of those who call it, in its own database.
+@ServedBy('ANY')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
@@ -40,12 +43,17 @@ export class ApiKeysController {
     summary: 'Create an API key (admin)',
     description:
       'Creates a key with one role, acting for one participant or organisation, and the Fabric identity the ' +
-      'gateway uses on its behalf (by default: admin → GridMSP/admin, trading-center → TradingCenterMSP/admin, ' +
-      'energy-platform → GridMSP/platform, regulator → RegulatorMSP/regulator). The secret is in this response ' +
-      'only; only its SHA-256 hash is stored.',
+      'gateway uses on its behalf. Least privilege: only admin keys may use an admin identity ' +
+      '(ADMIN_IDENTITY_NOT_ALLOWED); a single-organisation gateway gives keys its own organisation’s identities ' +
+      'only (IDENTITY_OF_OTHER_ORGANISATION), and the identity must be one the gateway holds (IDENTITY_NOT_HELD). ' +
+      'Defaults on the development consortium (GEC_ORGANISATION=all): admin → GridMSP/admin, trading-center → ' +
+      'TradingCenterMSP/trading, energy-platform → GridMSP/platform, regulator → RegulatorMSP/regulator; on a ' +
+      'single-organisation gateway: admin keys its admin identity (the regulator’s: its client), every other key ' +
+      'its client identity (GridMSP/platform, TradingCenterMSP/trading, RegulatorMSP/regulator). The secret is in ' +
+      'this response only; only its SHA-256 hash is stored.',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiProblems(400)
+  @ApiProblems(400, 422)
   async create(
     @Body() body: CreateApiKeyDto,
     @CurrentPrincipal() principal: Principal,

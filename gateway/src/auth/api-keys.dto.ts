@@ -38,7 +38,9 @@ export class CreateApiKeyDto {
   actsFor!: string;
 
   @ApiPropertyOptional({
-    description: 'MSP of the Fabric identity used on the caller’s behalf (default by role)',
+    description:
+      'MSP of the Fabric identity used on the caller’s behalf (default by role; a single-organisation gateway ' +
+      'accepts its own organisation only)',
     enum: CONSORTIUM_MSPS,
     example: 'TradingCenterMSP',
   })
@@ -47,8 +49,10 @@ export class CreateApiKeyDto {
   mspId?: string;
 
   @ApiPropertyOptional({
-    description: 'Enrollment name of that identity within its MSP (default by role)',
-    example: 'admin',
+    description:
+      'Enrollment name of that identity within its MSP (default by role). An admin identity only for an ' +
+      'admin key (least privilege)',
+    example: 'trading',
   })
   @IsOptional()
   @Matches(ID_PATTERN, { message: 'identityName must be 1-64 characters of A-Z a-z 0-9 . _ -' })
@@ -86,7 +90,7 @@ export class FabricIdentityDto {
     example: 'TradingCenterMSP',
   })
   mspId!: string;
-  @ApiProperty({ description: 'Name of the ledger identity (enrolment) within that MSP', example: 'admin' })
+  @ApiProperty({ description: 'Name of the ledger identity (enrolment) within that MSP', example: 'trading' })
   name!: string;
 }
 

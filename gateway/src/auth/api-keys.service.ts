@@ -12,7 +12,9 @@ import { ProblemError } from '../common/problem';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyDto, CreateApiKeyDto, RegisterSigningKeyDto, SigningKeyDto } from './api-keys.dto';
 import { RequestSigningAlgorithm, RequestSigningService } from './request-signing';
-import { DEFAULT_IDENTITY, Principal, SIGNING_ROLES } from './roles';
+import { HeldIdentities } from '../organisation/held-identities';
+import { keyIdentity } from './key-identity';
+import { Principal, SIGNING_ROLES } from './roles';
 
 /** hex SHA-256: enough for a 256-bit random key (no salt or slow hash needed: it cannot be guessed). */
 export function hashKey(key: string): string {
@@ -53,6 +55,7 @@ export class ApiKeysService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly signing: RequestSigningService,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly held: HeldIdentities,
   ) {
     this.callbackPolicy = new CallbackPolicy(config.callbackAllow);
   }
@@ -115,18 +118,18 @@ export class ApiKeysService {
         errors: [{ field: 'callbackUrl', message: callbackRefusal }],
       });
     }
+    const identity = keyIdentity(request, this.held);
     if (signs && !manager.queryRunner?.isTransactionActive) {
       return this.dataSource.transaction((inner) => this.create(request, createdBy, inner));
     }
     const key = newKey();
-    const identity = DEFAULT_IDENTITY[request.role];
     const entity = manager.getRepository(ApiKeyEntity).create({
       id: randomUUID(),
       label: request.label.trim(),
       role: request.role,
       actsFor: request.actsFor,
-      mspId: request.mspId ?? identity.mspId,
-      identityName: request.identityName ?? identity.name,
+      mspId: identity.mspId,
+      identityName: identity.name,
       keyHash: hashKey(key),
       keyPrefix: key.slice(0, 8),
       requireSignature: signs && request.requireSignature !== false,

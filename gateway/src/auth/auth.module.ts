@@ -6,15 +6,19 @@ import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { RateLimiter } from './rate-limiter';
 import { RequestSigningService } from './request-signing';
+import { ServedByGuard } from './served-by.guard';
 
-/** API keys, request signing, rate limits, the global guard, and the first admin key. */
+/** API keys, request signing, rate limits, the global guards (API key, then serving organisation), and the first admin key. */
 @Module({
   controllers: [ApiKeysController],
   providers: [
     ApiKeysService,
     RequestSigningService,
     RateLimiter,
+    // Global guards run in the order they are provided: the caller is known before the route's organisation
+    // is checked, so an unknown key hears 401 wherever it knocks.
     { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_GUARD, useClass: ServedByGuard },
   ],
   exports: [ApiKeysService, RequestSigningService, RateLimiter],
 })

@@ -1,17 +1,39 @@
 import type { IdentityRef } from '../ledger/port';
+import { CONSORTIUM, type ConsortiumMsp, type GatewayOrganisation } from '../organisation/consortium';
+
+export { CONSORTIUM_MSPS } from '../organisation/consortium';
 
 export const ROLES = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** The Fabric identity the gateway uses for a key of each role, unless the key names another. */
-export const DEFAULT_IDENTITY: Record<Role, IdentityRef> = {
-  admin: { mspId: 'GridMSP', name: 'admin' },
-  'trading-center': { mspId: 'TradingCenterMSP', name: 'admin' },
-  'energy-platform': { mspId: 'GridMSP', name: 'platform' },
-  regulator: { mspId: 'RegulatorMSP', name: 'regulator' },
+/** The organisation whose client identity carries each application role's `gec.role`. */
+const HOME_ORGANISATION: Record<Exclude<Role, 'admin'>, ConsortiumMsp> = {
+  'trading-center': 'TradingCenterMSP',
+  'energy-platform': 'GridMSP',
+  regulator: 'RegulatorMSP',
 };
 
-export const CONSORTIUM_MSPS = ['GridMSP', 'TradingCenterMSP', 'RegulatorMSP'] as const;
+const clientOf = (mspId: ConsortiumMsp): IdentityRef => ({
+  mspId,
+  name: CONSORTIUM[mspId].clientIdentity.name,
+});
+
+/**
+ * The Fabric identity the gateway uses for a key of `role`, unless the key names another. Least privilege:
+ * applications get client identities, only admin keys an admin identity. The development consortium gives each
+ * role its home organisation's client identity (admin keys the grid's admin, as the consortium's registry). A
+ * single-organisation gateway has its own organisation's identities only: admin keys its admin (the regulator,
+ * who never writes, has none: its client), every other key its client identity, the identity it acts as for
+ * callers of other organisations too (a trading center posting a trade to the platform's gateway is served by
+ * the platform, which attests with its own identity).
+ */
+export function defaultIdentity(organisation: GatewayOrganisation, role: Role): IdentityRef {
+  if (organisation === 'all') {
+    return role === 'admin' ? { mspId: 'GridMSP', name: 'admin' } : clientOf(HOME_ORGANISATION[role]);
+  }
+  const admin = CONSORTIUM[organisation].adminIdentity;
+  return role === 'admin' && admin ? { mspId: organisation, name: admin } : clientOf(organisation);
+}
 
 /** Who is calling: set on the request by the API-key guard. */
 export interface Principal {

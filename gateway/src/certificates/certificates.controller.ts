@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
 import { ApiProblems, locationHeader } from '../common/openapi';
@@ -52,6 +53,7 @@ export class IssuancesController {
 
   @Post()
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR')
   @ApiOperation({
     operationId: 'issueCertificates',
     summary: 'Issue the certificates of a unit for a production month (注册绿证)',
@@ -82,6 +84,7 @@ export class IssuancesController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listIssuances',
     summary: 'List issuances (filter by unit and month; cursor pagination, ordered by id)',
@@ -103,6 +106,7 @@ export class LotsController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listLots',
     summary: 'Search lots',
@@ -118,6 +122,7 @@ export class LotsController {
 
   @Get(':lotId')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getLot', summary: 'Get a lot' })
   @ApiParam({
     name: 'lotId',
@@ -132,6 +137,7 @@ export class LotsController {
 
   @Get(':lotId/history')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getLotHistory',
     summary: 'Every committed version of a lot, oldest first, with transaction and block',
@@ -149,6 +155,7 @@ export class LotsController {
 
   @Get(':lotId/provenance')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getLotProvenance',
     summary: 'Provenance of a lot, from the ledger',
@@ -173,6 +180,7 @@ export class LotsController {
 
   @Post(':lotId/split')
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'splitLot',
     summary: 'Split a lot',
@@ -205,6 +213,7 @@ export class LotsController {
 
   @Post(':lotId/transfer')
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'transferLot',
     summary: 'Transfer a whole lot or part of it',
@@ -240,6 +249,7 @@ export class LotsController {
   @Post(':lotId/expire')
   @HttpCode(200)
   @Roles('admin', 'trading-center', 'energy-platform')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'expireLot',
     summary: 'Mark a lot past its expiry date EXPIRED',
@@ -260,6 +270,7 @@ export class LotsController {
   @Post(':lotId/withdraw')
   @HttpCode(200)
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR')
   @ApiOperation({
     operationId: 'withdrawLot',
     summary: 'Withdraw certificates (dispute handling)',
@@ -290,6 +301,7 @@ export class SerialsController {
 
   @Get(':serial/redemption')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'checkCertificateRedemption',
     summary: 'Redemption check by serial number (兑付信息核查)',
@@ -314,6 +326,7 @@ export class SerialsController {
 
   @Get(':serial/provenance')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getCertificateProvenance',
     summary: 'Provenance of a serial number, from the ledger',
@@ -348,6 +361,7 @@ export class VoucherProvenanceController {
 
   @Get(':id/provenance')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getVoucherProvenance',
     summary: 'Provenance of every lot a voucher holds, from the ledger',

@@ -71,9 +71,6 @@ export function orNull(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === '' ? null : value;
 }
 
-/** The Fabric identity the expiry sweep and other gateway-internal writes use: the grid's admin. */
-export const GATEWAY_IDENTITY: IdentityRef = { mspId: 'GridMSP', name: 'admin' };
-
 /** Chaincode request fields under their REST names. */
 const REST_FIELD: Record<string, string> = {
   volume: 'certificates',

@@ -157,6 +157,11 @@ export function chaincodeRefusal(error: unknown): { code: string; message: strin
 
 /** A ProblemError for a ledger error, or undefined when `error` is not one. */
 export function ledgerProblem(error: unknown): ProblemError | undefined {
+  // The port of a single-organisation gateway refused to sign as an identity it does not hold (nothing was
+  // sent): organisation/organisation-ledger.ts.
+  if (error instanceof Error && error.name === 'IdentityNotHeldError') {
+    return new ProblemError(403, 'IDENTITY_NOT_HELD', error.message);
+  }
   if (isEndorseError(error)) {
     const match = CODE_PREFIX.exec(error.chaincodeMessage);
     if (match) {

@@ -11,7 +11,10 @@ const DESCRIPTIONS: Record<number, string> = {
   401:
     'Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing ' +
     'request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED)',
-  403: 'The key’s role, or the ledger identity behind it, may not do this',
+  403:
+    'The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); ' +
+    'or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see ' +
+    '`x-gec-served-by`)',
   404: 'No such resource',
   409:
     'Conflicts with the current state (e.g. CONSORTIUM_PAUSED), a concurrent change (LEDGER_CONFLICT: nothing ' +

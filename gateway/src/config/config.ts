@@ -9,6 +9,13 @@ import {
   type LedgerConfig,
   type LedgerKind,
 } from '../ledger/factory';
+import {
+  CONSORTIUM_MSPS,
+  GATEWAY_ORGANISATIONS,
+  gatewayIdentity,
+  isConsortiumMsp,
+  type GatewayOrganisation,
+} from '../organisation/consortium';
 
 /**
  * Gateway configuration, read once from the environment and validated at start.
@@ -39,6 +46,13 @@ export interface AppConfig {
   dbPoolSize: number;
   /** Which ledger the gateway talks to (LEDGER: embedded, fabric-gateway or fabric-network; FABRIC_* settings). */
   ledger: LedgerKind;
+  /**
+   * The consortium member whose gateway this is (GEC_ORGANISATION: GridMSP, TradingCenterMSP or RegulatorMSP): it
+   * holds and uses that organisation's identities only and serves the routes that organisation signs for. `all`
+   * runs the three in one process, a development consortium (the default with LEDGER=embedded); a Fabric
+   * ledger needs the variable set.
+   */
+  organisation: GatewayOrganisation;
   /** Log level (LOG_LEVEL, default info). */
   logLevel: LogLevel;
   /** How long a write waits for its own event to be projected before answering anyway (PROJECTION_WAIT_MS). */
@@ -142,6 +156,27 @@ function oneOf<T extends string>(
   return value as T;
 }
 
+function organisation(env: Env, ledger: LedgerKind, problems: string[]): GatewayOrganisation {
+  const raw = env.GEC_ORGANISATION?.trim();
+  if (!raw) {
+    // The embedded ledger is a development consortium on one machine; a Fabric network is a real one, where
+    // holding another member's keys lets one member act as another (issue 15): the operator must say whose
+    // gateway this is.
+    if (ledger !== 'embedded') {
+      problems.push(
+        `GEC_ORGANISATION is required with LEDGER=${ledger}: the organisation whose gateway this is ` +
+          `(${CONSORTIUM_MSPS.join(', ')}; all only for a development network)`,
+      );
+    }
+    return 'all';
+  }
+  if (!(GATEWAY_ORGANISATIONS as readonly string[]).includes(raw)) {
+    problems.push(`GEC_ORGANISATION must be one of ${GATEWAY_ORGANISATIONS.join(', ')} (got "${raw}")`);
+    return 'all';
+  }
+  return raw as GatewayOrganisation;
+}
+
 function databaseUrl(env: Env, problems: string[]): string | undefined {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return undefined;
@@ -212,6 +247,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     embeddedPostgresPort: integer(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535, problems),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200, problems),
     ledger: oneOf(env, 'LEDGER', LEDGER_KINDS, 'embedded', problems),
+    organisation: 'all',
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', problems),
     projectionWaitMs: integer(env, 'PROJECTION_WAIT_MS', 10000, 0, 600000, problems),
     bodyLimit,
@@ -237,11 +273,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `CALLBACK_ALLOW entries must be host names, addresses or networks (got ${badAllow.join(', ')})`,
     );
   }
+  config.organisation = organisation(env, config.ledger, problems);
   // A Fabric ledger needs its FABRIC_* settings; report them with everything else at start. The settings are
   // kept with the config: the ledger is opened from the same environment the config was read from.
   try {
     config.ledgerSettings = ledgerConfigFromEnv(env, { dataDir: ledgerDir(config) });
     problems.push(...validateLedgerConfig(config.ledgerSettings));
+    problems.push(...settleServiceIdentity(config));
   } catch (err) {
     if (err instanceof LedgerConfigError)
       problems.push(...err.problems.filter((p) => !p.startsWith('LEDGER ')));
@@ -249,6 +287,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Sets the identity Fabric events and block look-ups are read as, unless FABRIC_SERVICE_IDENTITY names one: the
+ * organisation's client identity (a reader needs no admin). Returns the problems of one that is named: it must
+ * be of this gateway's organisation.
+ */
+function settleServiceIdentity(config: AppConfig): string[] {
+  const settings = config.ledgerSettings;
+  if (!settings) return [];
+  const named = settings.serviceIdentity;
+  if (!named) {
+    settings.serviceIdentity = gatewayIdentity(config.organisation);
+    return [];
+  }
+  if (config.organisation === 'all' || named.mspId === config.organisation) return [];
+  const whose = isConsortiumMsp(named.mspId) ? `an identity of ${named.mspId}` : 'not a consortium identity';
+  return [
+    `FABRIC_SERVICE_IDENTITY ${named.mspId}/${named.name} is ${whose}; this gateway is ${config.organisation}'s ` +
+      `(GEC_ORGANISATION) and holds only ${config.organisation} identities`,
+  ];
 }
 
 /** The folders under the data directory. */

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
@@ -54,6 +55,7 @@ export class ExchangesController {
 
   @Post()
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'createExchange',
     summary: 'Exchange certificates for green electricity (绿电兑换)',
@@ -80,6 +82,7 @@ export class ExchangesController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listExchanges',
     summary: 'List exchanges (filter by owner; cursor pagination, ordered by id)',
@@ -92,6 +95,7 @@ export class ExchangesController {
 
   @Get(':id')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getExchange', summary: 'Get a exchange statement' })
   @ApiParam({ name: 'id', description: 'The exchange id', example: 'EXC-2026-0001' })
   @ApiOkResponse({ type: ExchangeDto })

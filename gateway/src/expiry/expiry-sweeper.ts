@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { GATEWAY_IDENTITY, LedgerGateway } from '../certificates/ledger-support';
+import { LedgerGateway } from '../certificates/ledger-support';
+import type { IdentityRef } from '../ledger/port';
+import { gatewayIdentity } from '../organisation/consortium';
 import { MetricsService } from '../metrics/metrics.service';
 import { ledgerProblem } from '../common/ledger-errors';
 import { Resources, RESOURCES } from '../common/resources';
@@ -11,7 +13,10 @@ import { APP_CONFIG, type AppConfig } from '../config/config';
  * The daily expiry sweep (spec §4: "a daily sweep by the gateway marks past-date lots EXPIRED").
  *
  * Finds ACTIVE and LISTED lots whose `expiresAt` has passed in the projection and submits certificates:Expire for
- * each as the grid's admin identity. The chaincode decides (it compares expiresAt with the transaction time), so a
+ * each as the platform's client identity (any writer may expire a lot past its date; no admin is needed). The
+ * platform's gateway sweeps (GridMSP, or the development consortium): it issued the certificates, and one
+ * organisation sweeping is enough; the trading center's gateway may still expire a lot on request, the
+ * regulator's never writes. The chaincode decides (it compares expiresAt with the transaction time), so a
  * race is harmless: LOT_NOT_EXPIRED, an already final lot, or an MVCC conflict are counted and skipped.
  *
  * Schedule: once shortly after start (EXPIRY_SWEEP_START_DELAY_MS, default 5 s), then daily at 00:10 Asia/Shanghai,
@@ -65,6 +70,8 @@ export class ExpirySweeper implements OnApplicationBootstrap {
   private stopped = false;
   private readonly intervalMs: number | undefined;
   private readonly startDelayMs: number;
+  private readonly identity: IdentityRef;
+  private readonly sweeps: boolean;
 
   constructor(
     private readonly ledger: LedgerGateway,
@@ -75,6 +82,8 @@ export class ExpirySweeper implements OnApplicationBootstrap {
   ) {
     this.intervalMs = config.expirySweepIntervalMs;
     this.startDelayMs = config.expirySweepStartDelayMs;
+    this.identity = gatewayIdentity(config.organisation);
+    this.sweeps = config.organisation === 'all' || config.organisation === 'GridMSP';
   }
 
   onApplicationBootstrap(): void {
@@ -82,6 +91,10 @@ export class ExpirySweeper implements OnApplicationBootstrap {
     this.resources.add('projector', () => this.stop());
     if (this.intervalMs === 0) {
       this.logger.log('expiry sweep disabled (EXPIRY_SWEEP_INTERVAL_MS=0)');
+      return;
+    }
+    if (!this.sweeps) {
+      this.logger.log('expiry sweep: run by the GridMSP (platform operator) gateway, not this one');
       return;
     }
     this.schedule(this.startDelayMs);
@@ -171,7 +184,7 @@ export class ExpirySweeper implements OnApplicationBootstrap {
 
   private async expireOne(lotId: string, report: SweepReport): Promise<void> {
     try {
-      await this.ledger.submit(GATEWAY_IDENTITY, 'certificates:Expire', { lotId });
+      await this.ledger.submit(this.identity, 'certificates:Expire', { lotId });
       report.expired.push(lotId);
       this.metrics.lotsExpired.inc();
     } catch (error) {

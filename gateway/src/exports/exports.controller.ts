@@ -1,6 +1,7 @@
 import { applyDecorators, Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.decorators';
+import { ServedBy, type Server } from '../organisation/served-by';
 import type { HttpResponse } from '../common/http';
 import { ApiProblems } from '../common/openapi';
 import {
@@ -23,9 +24,10 @@ import {
 import { FETCH_ROWS, MAX_CONCURRENT_EXPORTS, RowStreamer } from './row-stream';
 
 /** The documentation every export shares. */
-function ExportOperation(operationId: string, list: string, order: string) {
+function ExportOperation(operationId: string, list: string, order: string, server: Server = 'ANY') {
   return applyDecorators(
     Roles('admin', 'regulator'),
+    ServedBy(server),
     ApiOperation({
       operationId,
       summary: `Every ${list} matching the filters, streamed as CSV or NDJSON`,
@@ -72,7 +74,8 @@ export class ExportsController {
   }
 
   @Get('trades')
-  @ExportOperation('exportTrades', 'trade', 'by time received')
+  // The trade pipeline's rows are kept by the platform's gateway only.
+  @ExportOperation('exportTrades', 'trade', 'by time received', 'PLATFORM_OPERATOR')
   trades(
     @Query() q: ExportTradesQueryDto,
     @Headers('accept') accept: string | undefined,

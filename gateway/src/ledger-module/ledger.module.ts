@@ -5,6 +5,8 @@ import { createLedger, ledgerConfigFromEnv } from '../ledger/factory';
 import { JournaledLedger } from '../ledger/journaled-ledger';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
+import { HeldIdentities } from '../organisation/held-identities';
+import { OrganisationLedger } from '../organisation/organisation-ledger';
 import { InstrumentedLedger } from './instrumented-ledger';
 import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
 
@@ -17,7 +19,8 @@ export const openConfiguredLedger: LedgerFactory = (options) =>
 
 /**
  * Provides the LedgerPort under LEDGER_PORT: opens it at start, closes it at shutdown (after the HTTP server
- * and the projector, before the database; see Resources).
+ * and the projector, before the database; see Resources). A single-organisation gateway's port signs with its
+ * organisation's identities only (OrganisationLedger); its wallet was checked before (HeldIdentities).
  */
 @Module({})
 export class LedgerModule {
@@ -29,21 +32,24 @@ export class LedgerModule {
         { provide: LEDGER_FACTORY, useValue: factory },
         {
           provide: LEDGER_PORT,
-          inject: [APP_CONFIG, RESOURCES, LEDGER_FACTORY, MetricsService],
+          inject: [APP_CONFIG, RESOURCES, LEDGER_FACTORY, MetricsService, HeldIdentities],
           useFactory: async (
             config: AppConfig,
             resources: Resources,
             open: LedgerFactory,
             metrics: MetricsService,
+            held: HeldIdentities,
           ): Promise<LedgerPort> => {
             const logger = new Logger('Ledger');
             const started = Date.now();
             const dataDir = ledgerDir(config);
             // Writes behind an Idempotency-Key record their txId first and are resolved by it on a retry.
-            const ledger = new InstrumentedLedger(
+            const instrumented = new InstrumentedLedger(
               new JournaledLedger(await open({ dataDir, settings: config.ledgerSettings })),
               metrics.ledgerSubmits,
             );
+            const ledger =
+              config.organisation === 'all' ? instrumented : new OrganisationLedger(instrumented, held);
             resources.add('ledger', () => ledger.close());
             const info = await ledger.getChainInfo();
             const settings = config.ledgerSettings;

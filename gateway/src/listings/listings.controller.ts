@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { checkId, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
@@ -37,6 +38,7 @@ export class ListingsController {
 
   @Post()
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'createListing',
     summary: 'List certificates for sale (绿证售卖)',
@@ -64,6 +66,7 @@ export class ListingsController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listListings',
     summary: 'List listings (filter by status and seller; cursor pagination, ordered by id)',
@@ -76,6 +79,7 @@ export class ListingsController {
 
   @Get(':id')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getListing', summary: 'Get a listing' })
   @ApiParam({ name: 'id', description: 'The listing id', example: 'LST-2026-0001' })
   @ApiOkResponse({ type: ListingDto })
@@ -87,6 +91,7 @@ export class ListingsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'cancelListing',
     summary: 'Cancel an open listing',
@@ -105,6 +110,7 @@ export class ListingsController {
 
   @Post(':id/sell')
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'sellFromListing',
     summary: 'Sell from an open listing',

@@ -13,6 +13,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { IsOptional, Matches } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import {
   checkId,
   checkParam,
@@ -325,6 +326,7 @@ export class MeterAttestationsService implements OnModuleInit {
 
 @ApiTags('meter-attestations')
 @Controller('v1/meter-attestations')
+@ServedBy('ANY')
 export class MeterAttestationsController {
   constructor(private readonly attestations: MeterAttestationsService) {}
 

@@ -13,6 +13,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import { signedBody, SignedStream } from '../auth/request-signing';
 import type { Principal } from '../auth/roles';
 import type { HttpRequest, HttpResponse } from '../common/http';
@@ -69,6 +70,8 @@ function formatOf(contentType: string | undefined): IngestFormat {
 
 @ApiTags('metering')
 @Controller('v1')
+// The energy data (meters, readings, periods) is the platform's: received, kept and attested by it alone.
+@ServedBy('PLATFORM_OPERATOR')
 export class MeteringController {
   constructor(
     private readonly meters: MetersService,

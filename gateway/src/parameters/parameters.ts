@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { iso, LedgerGateway, LedgerProof, orNull, proof } from '../certificates/ledger-support';
 import { ApiProblems } from '../common/openapi';
@@ -190,6 +191,7 @@ export class ParametersController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getParameters',
     summary: 'The consortium parameters in force (validity, transfer limits, pause)',
@@ -202,6 +204,7 @@ export class ParametersController {
   @Post()
   @HttpCode(200)
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'setParameters',
     summary: 'Change parameters',
@@ -216,6 +219,7 @@ export class ParametersController {
   @Post('pause')
   @HttpCode(200)
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'pauseConsortium',
     summary: 'Pause every write of every contract',
@@ -231,6 +235,7 @@ export class ParametersController {
   @Post('resume')
   @HttpCode(200)
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'resumeConsortium',
     summary: 'Resume writes',

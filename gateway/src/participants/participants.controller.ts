@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { HttpResponse as Response } from '../common/http';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { ApiProblems, locationHeader } from '../common/openapi';
 import { ProblemError } from '../common/problem';
@@ -43,6 +44,7 @@ export class ParticipantsController {
 
   @Post()
   @Roles('admin', 'trading-center')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'registerParticipant',
     summary: 'Register a participant on the ledger',
@@ -84,6 +86,7 @@ export class ParticipantsController {
 
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listParticipants',
     summary: 'List participants (filter by kind and status; cursor pagination, ordered by id)',
@@ -96,6 +99,7 @@ export class ParticipantsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getParticipant', summary: 'Get a participant' })
   @ApiParam({ name: 'id', description: 'The participant id', example: 'GEN-ZJ-001' })
   @ApiOkResponse({ type: ParticipantDto })
@@ -107,6 +111,7 @@ export class ParticipantsController {
   @Post(':id/status')
   @HttpCode(200)
   @Roles('admin', 'trading-center')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'changeParticipantStatus',
     summary: 'Change a participant’s status (ACTIVE, SUSPENDED, REVOKED)',

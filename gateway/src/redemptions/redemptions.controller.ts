@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import { checkId, ID_MESSAGE, ID_PATTERN, LedgerGateway } from '../certificates/ledger-support';
 import type { HttpResponse as Response } from '../common/http';
@@ -54,6 +55,7 @@ export class RedemptionsController {
 
   @Post()
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'createRedemption',
     summary: 'Redeem certificates (兑付/核销)',
@@ -80,6 +82,7 @@ export class RedemptionsController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listRedemptions',
     summary: 'List redemptions (filter by owner; cursor pagination, ordered by id)',
@@ -92,6 +95,7 @@ export class RedemptionsController {
 
   @Get(':id')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getRedemption', summary: 'Get a redemption statement' })
   @ApiParam({ name: 'id', description: 'The redemption id', example: 'RDM-2026-0001' })
   @ApiOkResponse({ type: RedemptionDto })

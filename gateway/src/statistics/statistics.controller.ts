@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { HttpResponse } from '../common/http';
 import { ApiProblems } from '../common/openapi';
 import { ANSWER_FORMATS, answerFormat, ApiTabularOk, type AnswerFormat } from '../exports/formats';
@@ -32,6 +33,7 @@ export class StatisticsController {
 
   @Get('certificates')
   @Roles('admin', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getCertificateStatistics',
     summary: 'Certificates issued, traded, redeemed, exchanged, expired and withdrawn in a range, grouped',
@@ -58,6 +60,7 @@ export class StatisticsController {
 
   @Get('green-consumption')
   @Roles('admin', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getGreenConsumptionStatistics',
     summary: 'Green consumption attested per consumer in a range (vouchers, kWh)',
@@ -82,6 +85,7 @@ export class StatisticsController {
 
   @Get('rejected-trades')
   @Roles('admin', 'regulator')
+  @ServedBy('PLATFORM_OPERATOR')
   @ApiOperation({
     operationId: 'getRejectedTradeStatistics',
     summary: 'Trades rejected in a range by failed check (存证校验)',

@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import type { HttpResponse as Response } from '../common/http';
 import { ApiProblems, locationHeader } from '../common/openapi';
@@ -36,6 +37,7 @@ export class UnitsController {
 
   @Post()
   @Roles('admin', 'trading-center')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'registerUnit',
     summary: 'Register a generation unit',
@@ -67,6 +69,7 @@ export class UnitsController {
 
   @Get()
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listUnits',
     summary: 'List units (filter by owner and status; cursor pagination, ordered by id)',
@@ -79,6 +82,7 @@ export class UnitsController {
 
   @Get(':id')
   @Roles('admin', 'trading-center', 'energy-platform', 'regulator')
+  @ServedBy('ANY')
   @ApiOperation({ operationId: 'getUnit', summary: 'Get a unit' })
   @ApiParam({ name: 'id', description: 'The generation unit id', example: 'UNIT-ZJ-WIND-01' })
   @ApiOkResponse({ type: UnitDto })
@@ -90,6 +94,7 @@ export class UnitsController {
   @Post(':id/status')
   @HttpCode(200)
   @Roles('admin', 'trading-center')
+  @ServedBy('PLATFORM_OPERATOR', 'TRADING_CENTER')
   @ApiOperation({
     operationId: 'changeUnitStatus',
     summary: 'Suspend, reactivate or decommission a unit',

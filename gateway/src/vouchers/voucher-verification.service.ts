@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChainVerifier } from '../audit/chain-verifier';
-import { DEFAULT_IDENTITY } from '../auth/roles';
+import { gatewayIdentity } from '../organisation/consortium';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ledgerProblem } from '../common/ledger-errors';
 import { ProblemError } from '../common/problem';
@@ -125,8 +125,8 @@ export class VoucherVerificationService {
     try {
       const bytes = await this.ledger.evaluate({
         // Nobody's key: the gateway reads as itself, with the identity it reads events and qscc with (on Fabric
-        // FABRIC_SERVICE_IDENTITY, its own organisation's; an evaluate, never ordered).
-        identity: this.config.ledgerSettings?.serviceIdentity ?? DEFAULT_IDENTITY.admin,
+        // FABRIC_SERVICE_IDENTITY, else its own organisation's client identity; an evaluate, never ordered).
+        identity: this.config.ledgerSettings?.serviceIdentity ?? gatewayIdentity(this.config.organisation),
         transaction: 'vouchers:GetVoucher',
         args: [voucherId],
       });

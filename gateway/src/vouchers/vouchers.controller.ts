@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
+import { ServedBy } from '../organisation/served-by';
 import type { Principal } from '../auth/roles';
 import * as QRCode from 'qrcode';
 import { sendHtml } from '../common/html';
@@ -42,6 +43,7 @@ export class VouchersController {
 
   @Get()
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'listVouchers',
     summary: 'List vouchers (filter by consumer and status; cursor pagination by id)',
@@ -54,6 +56,7 @@ export class VouchersController {
 
   @Get(':id')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'getVoucher',
     summary: 'A voucher with its source lots, serial ranges, trade and ledger proof',
@@ -71,6 +74,7 @@ export class VouchersController {
 
   @Get(':id/print')
   @Roles(...READERS)
+  @ServedBy('ANY')
   @ApiOperation({
     operationId: 'printVoucher',
     summary: 'A printable HTML page of the voucher (绿电凭证), Chinese and English',
@@ -114,6 +118,7 @@ export class VouchersController {
   @Post(':id/release')
   @HttpCode(200)
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'releaseVoucher',
     summary: 'Release a voucher to its holder (IN_CUSTODY → RELEASED); vouchers:Release',
@@ -136,6 +141,7 @@ export class VouchersController {
   @Post(':id/claim')
   @HttpCode(200)
   @Roles('trading-center')
+  @ServedBy('TRADING_CENTER')
   @ApiOperation({
     operationId: 'claimVoucher',
     summary: 'Claim a voucher as consumption evidence (→ CLAIMED, final); vouchers:Claim',
@@ -158,6 +164,7 @@ export class VouchersController {
   @Post(':id/revoke')
   @HttpCode(200)
   @Roles('admin')
+  @ServedBy('PLATFORM_OPERATOR')
   @ApiOperation({
     operationId: 'revokeVoucher',
     summary: 'Revoke a voucher with a reason (issuer; → REVOKED, final); vouchers:Revoke',
