@@ -25,6 +25,7 @@ import { LedgerModule } from './ledger-module/ledger.module';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
 import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
+import type { HeldIdentities } from './organisation/held-identities';
 import { OrganisationModule } from './organisation/organisation.module';
 import { declareServedByOfHeldRooms } from './organisation/served-by-declarations';
 import { PagesModule } from './pages/pages.module';
@@ -61,6 +62,8 @@ class Lifecycle implements OnApplicationShutdown {
 export interface AppModuleOptions {
   config: AppConfig;
   resources: Resources;
+  /** The identities this gateway holds (its wallet checked before anything starts). */
+  held: HeldIdentities;
   ledgerFactory?: LedgerFactory;
 }
 
@@ -74,7 +77,7 @@ export class AppModule {
         CoreModule.forRoot(options.config, options.resources),
         LoggerModule.forRoot(loggerParams(options.config)),
         MetricsModule,
-        OrganisationModule,
+        OrganisationModule.forRoot(options.held),
         DatabaseModule.forRoot(),
         LedgerModule.forRoot(options.ledgerFactory),
         ProjectionModule,

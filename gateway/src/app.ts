@@ -18,6 +18,7 @@ import { REGULATOR_ASSETS_PREFIX, STATIC_DIR } from './pages/regulator-page.cont
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/config';
 import type { LedgerFactory } from './ledger-module/ledger.tokens';
+import { heldIdentitiesOf } from './organisation/organisation.module';
 
 export interface CreateAppOptions {
   /** Open another ledger than the embedded one (tests). */
@@ -25,20 +26,23 @@ export interface CreateAppOptions {
 }
 
 /**
- * Build the gateway (not yet listening): opens the database (starting the embedded PostgreSQL when
- * DATABASE_URL is unset), runs the migrations, opens the ledger, starts the projector, creates the first admin
- * key on first start. If anything fails, whatever was opened is closed again before the error is thrown.
+ * Build the gateway (not yet listening): checks the identities it holds are its organisation's (a Fabric
+ * wallet), opens the database (starting the embedded PostgreSQL when DATABASE_URL is unset), runs the
+ * migrations, opens the ledger, starts the projector, creates the first admin key on first start. If anything
+ * fails, whatever was opened is closed again before the error is thrown.
  */
 export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
+  // Before anything is opened: a gateway holding another organisation's keys must not start at all.
+  const held = heldIdentitiesOf(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o755 });
   const resources = new Resources();
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ config, resources, ledgerFactory: options.ledgerFactory }),
+      AppModule.forRoot({ config, resources, held, ledgerFactory: options.ledgerFactory }),
       // Our own JSON parser (common/json-body.ts) keeps the exact bytes as rawBody for request signatures;
       // streamed bodies (bulk ingestion) have no parser and stay streams; they are hashed while they stream.
       { bufferLogs: true, abortOnError: false, bodyParser: false },

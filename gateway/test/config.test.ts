@@ -77,6 +77,69 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
   });
 
+  describe('GEC_ORGANISATION: whose gateway this is', () => {
+    const fabric = {
+      LEDGER: 'fabric-gateway',
+      FABRIC_PEER_ENDPOINT: '127.0.0.1:7051',
+      FABRIC_TLS_CERT: '/tls/ca.crt',
+      FABRIC_WALLET: '/wallets/GridMSP',
+    };
+
+    it('defaults to the development consortium (all) on the embedded ledger', () => {
+      expect(loadConfig({}).organisation).toBe('all');
+      expect(loadConfig({ GEC_ORGANISATION: ' TradingCenterMSP ' }).organisation).toBe('TradingCenterMSP');
+    });
+
+    it('accepts one member or all, and names the variable and the values otherwise', () => {
+      for (const value of ['GridMSP', 'TradingCenterMSP', 'RegulatorMSP', 'all']) {
+        expect(loadConfig({ GEC_ORGANISATION: value }).organisation).toBe(value);
+      }
+      expect(() => loadConfig({ GEC_ORGANISATION: 'grid' })).toThrow(
+        /GEC_ORGANISATION must be one of GridMSP, TradingCenterMSP, RegulatorMSP, all \(got "grid"\)/,
+      );
+    });
+
+    it('is required on a Fabric network, reported with every other problem', () => {
+      let error: ConfigError | undefined;
+      try {
+        loadConfig({ ...fabric, PORT: 'eighty' });
+      } catch (err) {
+        error = err as ConfigError;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error?.problems).toEqual([
+        expect.stringMatching(/^PORT/),
+        expect.stringMatching(/^GEC_ORGANISATION is required with LEDGER=fabric-gateway/),
+      ]);
+      expect(loadConfig({ ...fabric, GEC_ORGANISATION: 'GridMSP' }).organisation).toBe('GridMSP');
+      expect(loadConfig({ ...fabric, GEC_ORGANISATION: 'all' }).organisation).toBe('all');
+    });
+
+    it('reads Fabric events as the organisation’s client identity unless FABRIC_SERVICE_IDENTITY names its own', () => {
+      const settings = (env: Record<string, string>) => loadConfig({ ...fabric, ...env }).ledgerSettings;
+      expect(settings({ GEC_ORGANISATION: 'TradingCenterMSP' })?.serviceIdentity).toEqual({
+        mspId: 'TradingCenterMSP',
+        name: 'trading',
+      });
+      expect(settings({ GEC_ORGANISATION: 'all' })?.serviceIdentity).toEqual({
+        mspId: 'GridMSP',
+        name: 'platform',
+      });
+      expect(
+        settings({ GEC_ORGANISATION: 'GridMSP', FABRIC_SERVICE_IDENTITY: 'GridMSP/admin' })?.serviceIdentity,
+      ).toEqual({ mspId: 'GridMSP', name: 'admin' });
+      expect(() =>
+        loadConfig({
+          ...fabric,
+          GEC_ORGANISATION: 'GridMSP',
+          FABRIC_SERVICE_IDENTITY: 'TradingCenterMSP/admin',
+        }),
+      ).toThrow(
+        /FABRIC_SERVICE_IDENTITY TradingCenterMSP\/admin is an identity of TradingCenterMSP; this gateway is GridMSP's/,
+      );
+    });
+  });
+
   it('keeps the ledger settings read from the same environment as the rest (not from process.env)', () => {
     const before = process.env.LEDGER;
     process.env.LEDGER = 'fabric-gateway';

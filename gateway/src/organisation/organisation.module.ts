@@ -1,4 +1,4 @@
-import { Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { CONSORTIUM_MSPS, describeThisGateway } from './consortium';
 import {
@@ -9,9 +9,9 @@ import {
 } from './held-identities';
 
 /**
- * The identities this gateway holds, read at start. On a Fabric network a single-organisation gateway whose
- * wallet holds another organisation's identity (or none of its own) does not start: the message names the
- * identities and the wallet to mount instead.
+ * The identities this gateway holds, read before anything else starts (createApp). On a Fabric network a
+ * single-organisation gateway whose wallet holds another organisation's identity (or none of its own) does not
+ * start: the message names the identities and the wallet to mount instead.
  */
 export function heldIdentitiesOf(config: AppConfig): HeldIdentities {
   const walletDir = config.ledgerSettings?.walletDir;
@@ -25,11 +25,16 @@ export function heldIdentitiesOf(config: AppConfig): HeldIdentities {
 
 /** Whose gateway this is (GEC_ORGANISATION) and the identities it holds; says so at start. */
 @Global()
-@Module({
-  providers: [{ provide: HeldIdentities, inject: [APP_CONFIG], useFactory: heldIdentitiesOf }],
-  exports: [HeldIdentities],
-})
+@Module({})
 export class OrganisationModule implements OnApplicationBootstrap {
+  static forRoot(held: HeldIdentities): DynamicModule {
+    return {
+      module: OrganisationModule,
+      providers: [{ provide: HeldIdentities, useValue: held }],
+      exports: [HeldIdentities],
+    };
+  }
+
   private readonly logger = new Logger('Organisation');
 
   constructor(
