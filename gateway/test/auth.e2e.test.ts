@@ -2,7 +2,10 @@
  * API keys end to end: the first admin key, keys per role, the global guard (401/403 as problem+json),
  * revocation; and the public operational endpoints (health, metrics, OpenAPI).
  */
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import {
@@ -150,6 +153,92 @@ describe('auth: API keys and roles', () => {
     expect(res.body.code).toBe('VALIDATION_FAILED');
     const fields = new Set(res.body.errors.map((e: { field: string }) => e.field));
     expect(fields).toEqual(new Set(['label', 'role', 'actsFor', 'mspId', 'extra']));
+  });
+
+  describe('least privilege', () => {
+    const create = (body: Record<string, unknown>) =>
+      gateway.http
+        .post('/v1/api-keys')
+        .set('X-API-Key', adminKey)
+        .send({ label: 'least privilege', actsFor: 'ORG-LP', ...body });
+
+    it.each([
+      ['trading-center', 'TradingCenterMSP', 'TradingCenterMSP/trading'],
+      ['energy-platform', 'GridMSP', 'GridMSP/platform'],
+      ['regulator', 'TradingCenterMSP', 'TradingCenterMSP/trading'],
+    ])('refuses a %s key naming the admin identity of %s (422)', async (role, mspId, client) => {
+      const res = await create({ role, mspId, identityName: 'admin' }).expect(422);
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      expect(res.body).toMatchObject({ code: 'ADMIN_IDENTITY_NOT_ALLOWED', status: 422 });
+      expect(res.body.detail).toContain(`use a client identity such as ${client}`);
+      expect(res.body.errors).toEqual([
+        { field: 'identityName', message: `${mspId}/admin is an admin identity` },
+      ]);
+    });
+
+    it('lets an admin key name any organisation’s admin identity in the development consortium', async () => {
+      const res = await create({ role: 'admin', mspId: 'TradingCenterMSP' }).expect(201);
+      expect(res.body.fabricIdentity).toEqual({ mspId: 'TradingCenterMSP', name: 'admin' });
+    });
+
+    it('gives a key naming only an organisation that organisation’s identity for the role', async () => {
+      const res = await create({ role: 'trading-center', mspId: 'GridMSP' }).expect(201);
+      expect(res.body.fabricIdentity).toEqual({ mspId: 'GridMSP', name: 'platform' });
+    });
+
+    it('refuses an identity the gateway does not hold (422 IDENTITY_NOT_HELD)', async () => {
+      const res = await create({ role: 'regulator', mspId: 'RegulatorMSP', identityName: 'auditor' }).expect(
+        422,
+      );
+      expect(res.body.code).toBe('IDENTITY_NOT_HELD');
+      expect(res.body.detail).toBe(
+        'this gateway holds no identity RegulatorMSP/auditor (RegulatorMSP identities it holds: regulator)',
+      );
+    });
+
+    it('moves stored non-admin keys off admin identities (migration), leaving admin keys as they are', async () => {
+      const { LeastPrivilegeKeys1795264000000 } =
+        await import('../../migrations/1795264000000-LeastPrivilegeKeys');
+      const dataSource = gateway.app.get<DataSource>(getDataSourceToken());
+      const stored: Array<[string, string, string]> = [
+        ['trading-center', 'TradingCenterMSP', 'admin'],
+        ['energy-platform', 'GridMSP', 'admin'],
+        ['regulator', 'RegulatorMSP', 'admin'],
+        ['admin', 'TradingCenterMSP', 'admin'],
+        ['trading-center', 'TradingCenterMSP', 'trading'],
+      ];
+      const ids: string[] = [];
+      for (const [role, mspId, name] of stored) {
+        const id = randomUUID();
+        ids.push(id);
+        await dataSource.query(
+          `INSERT INTO api_keys (id, label, role, acts_for, msp_id, identity_name, key_hash, key_prefix,
+                                 require_signature, created_at)
+           VALUES ($1, 'stored before issue 15', $2, 'ORG-OLD', $3, $4, $5, 'gec_old', false, now())`,
+          [id, role, mspId, name, randomUUID().replace(/-/g, '').padEnd(64, '0')],
+        );
+      }
+      const runner = dataSource.createQueryRunner();
+      try {
+        await new LeastPrivilegeKeys1795264000000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      const rows = (await dataSource.query(
+        `SELECT id, msp_id, identity_name FROM api_keys WHERE id = ANY($1)`,
+        [ids],
+      )) as Array<{ id: string; msp_id: string; identity_name: string }>;
+      const after = ids
+        .map((id) => rows.find((row) => row.id === id)!)
+        .map((r) => `${r.msp_id}/${r.identity_name}`);
+      expect(after).toEqual([
+        'TradingCenterMSP/trading',
+        'GridMSP/platform',
+        'RegulatorMSP/regulator',
+        'TradingCenterMSP/admin',
+        'TradingCenterMSP/trading',
+      ]);
+    });
   });
 
   it('does not create another admin key on the next start', async () => {

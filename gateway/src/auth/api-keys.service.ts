@@ -228,6 +228,15 @@ export class ApiKeysService {
   }
 
   /**
+   * Active keys naming an identity this gateway does not hold: stored before it became a single organisation's
+   * gateway, or before its wallet changed. Their ledger requests are refused (403 IDENTITY_NOT_HELD).
+   */
+  async keysWithoutHeldIdentity(): Promise<ApiKeyEntity[]> {
+    const keys = await this.dataSource.getRepository(ApiKeyEntity).findBy({ revokedAt: IsNull() });
+    return keys.filter((key) => !this.held.find({ mspId: key.mspId, name: key.identityName }));
+  }
+
+  /**
    * On the very first start (no key at all), create an admin key and write it to `file` (mode 0600).
    * Returns the new key's id, or undefined when keys already exist. Safe with several gateways starting at once.
    */

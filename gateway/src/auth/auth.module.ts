@@ -40,5 +40,16 @@ export class AuthModule implements OnApplicationBootstrap {
           `Read it with: cat ${file}  (mode 0600; delete the file once you have stored the key)`,
       );
     }
+    // Not a reason to refuse the start: the admin needs the gateway up to revoke them and create others.
+    const stranded = await this.apiKeys.keysWithoutHeldIdentity();
+    if (stranded.length > 0) {
+      this.logger.warn(
+        `${stranded.length} API key(s) name an identity this gateway does not hold; their ledger requests are ` +
+          `refused (403 IDENTITY_NOT_HELD) until they are replaced by keys with this gateway's identities: ` +
+          stranded
+            .map((key) => `${key.id} (${key.keyPrefix}…, ${key.role}, ${key.mspId}/${key.identityName})`)
+            .join(', '),
+      );
+    }
   }
 }
