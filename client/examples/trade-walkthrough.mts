@@ -43,14 +43,14 @@ await admin.registerParticipant({
   region: '130000',
   creditCode: '91130700MA0GEN002Q',
 });
-await tc.registerParticipant({
+await admin.registerParticipant({
   id: 'CON-SH-002',
   kind: 'CONSUMER',
   name: '上海某数据中心有限公司',
   region: '310000',
   creditCode: '91310115MA1CN0003L',
 });
-await tc.registerUnit({
+await admin.registerUnit({
   id: 'UNIT-HB-SOLAR-01',
   owner: 'GEN-HB-002',
   name: '承德光伏一期',

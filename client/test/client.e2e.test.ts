@@ -89,6 +89,15 @@ describe('the client against a live gateway', () => {
     return { client, key: created.key, keyId, secret };
   }
 
+  /** The admin's client through the fault proxy. */
+  const adminViaProxy = async () =>
+    new GecClient({
+      baseUrl: proxy.url,
+      apiKey: await readFirstAdminKey(dataDir),
+      retry: { baseDelayMs: 10 },
+      onRetry: (event) => retries.push(event),
+    });
+
   /** The trading center's client through the fault proxy. */
   const tcViaProxy = () =>
     new GecClient({
@@ -163,14 +172,15 @@ describe('the client against a live gateway', () => {
         region: '130000',
         creditCode: creditCode(2),
       });
-      await tc.registerParticipant({
+      // Participants and units are an admin's to register on the ledger (a trading-center key is a client identity).
+      await admin.registerParticipant({
         id: 'CON-SH-002',
         kind: 'CONSUMER',
         name: '上海某数据中心有限公司',
         region: '310000',
         creditCode: creditCode(3),
       });
-      const unit = await tc.registerUnit({
+      const unit = await admin.registerUnit({
         id: 'UNIT-HB-SOLAR-01',
         owner: 'GEN-HB-002',
         name: '承德光伏一期',
@@ -383,14 +393,15 @@ describe('the client against a live gateway', () => {
       proxy.arm('GET', /^\/v1\/trades\//, { kind: 'unavailable', retryAfter: '1' });
       await expect(client.getTrade(`T-${month}-0001`)).resolves.toMatchObject({ state: 'COMMITTED' });
       proxy.arm('POST', /^\/v1\/participants$/, { kind: 'unavailable', retryAfter: '1' });
-      await expect(client.registerParticipant(consumer(91))).resolves.toMatchObject({ id: 'CON-P-91' });
+      const registrar = await adminViaProxy();
+      await expect(registrar.registerParticipant(consumer(91))).resolves.toMatchObject({ id: 'CON-P-91' });
       expect(retries.map((r) => [r.operationId, r.status, r.code, r.delayMs])).toEqual([
         ['getTrade', 503, 'DATABASE_UNAVAILABLE', 1000],
         ['registerParticipant', 503, 'DATABASE_UNAVAILABLE', 1000],
       ]);
 
       proxy.arm('POST', /^\/v1\/participants\/CON-P-91\/status$/, { kind: 'unavailable', retryAfter: '1' });
-      const error = await client
+      const error = await registrar
         .changeParticipantStatus('CON-P-91', { status: 'SUSPENDED', reason: 'audit' })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', retryAfterMs: 1000 });
@@ -398,7 +409,7 @@ describe('the client against a live gateway', () => {
     });
 
     it('walks every page of a list with the pagination iterator', async () => {
-      for (let n = 1; n <= 5; n++) await tc.registerParticipant(consumer(n));
+      for (let n = 1; n <= 5; n++) await admin.registerParticipant(consumer(n));
       const onePage = await admin.listParticipants({ kind: 'CONSUMER', limit: 1000 });
       expect(onePage.nextCursor).toBeNull();
       const pages: number[] = [];

@@ -185,7 +185,8 @@ describe('certificate lifecycle over HTTP', () => {
       meterIds: ['M-2', 'M-1'],
       commissioningDate: '2019-06-30',
     };
-    const res = await post('/v1/units', unit).set('Idempotency-Key', 'unit-1').expect(201);
+    // Registering a unit is an admin's transaction on the ledger (a trading-center key is a client identity).
+    const res = await post('/v1/units', unit, 'admin').set('Idempotency-Key', 'unit-1').expect(201);
     expect(res.headers.location).toBe('/v1/units/UNIT-1');
     expect(res.body).toMatchObject({
       id: 'UNIT-1',
@@ -194,10 +195,10 @@ describe('certificate lifecycle over HTTP', () => {
       carryKwh: '0.000',
     });
     // Replay: same answer, nothing submitted again.
-    const replay = await post('/v1/units', unit).set('Idempotency-Key', 'unit-1').expect(201);
+    const replay = await post('/v1/units', unit, 'admin').set('Idempotency-Key', 'unit-1').expect(201);
     expect(replay.body).toEqual(res.body);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    await post('/v1/units', unit)
+    await post('/v1/units', unit, 'admin')
       .expect(409)
       .expect((r) => expect(r.body.code).toBe('UNIT_EXISTS'));
     const chain = await evaluate<GenerationUnit>('units:GetUnit', 'UNIT-1');

@@ -66,6 +66,13 @@ describe('units and meter attestations', () => {
         .expect(201);
       keys[role] = res.body.key;
     }
+    // The trading center's admin (a trading-center key is a client identity, which may not register units).
+    const tradingAdmin = await gateway.http
+      .post('/v1/api-keys')
+      .set('X-API-Key', keys.admin)
+      .send({ label: 'trading center admin', role: 'admin', actsFor: 'TC-1', mspId: 'TradingCenterMSP' })
+      .expect(201);
+    keys['trading-admin'] = tradingAdmin.body.key;
     await gateway.http
       .post('/v1/participants')
       .set('X-API-Key', keys.admin)
@@ -108,7 +115,8 @@ describe('units and meter attestations', () => {
   it('registers units through either admin key and reads them back from the projection', async () => {
     const byGrid = await post('/v1/units', unit('U-1')).expect(201);
     expect(byGrid.body).toMatchObject({ id: 'U-1', owner: 'GEN-1', status: 'ACTIVE', statusReason: null });
-    const byTradingCenter = await post('/v1/units', unit('U-2'), 'trading-center').expect(201);
+    const byTradingCenter = await post('/v1/units', unit('U-2'), 'trading-admin').expect(201);
+    expect(byTradingCenter.body.registeredByMsp).toBe('TradingCenterMSP');
     expect(byTradingCenter.body.id).toBe('U-2');
     for (const id of ['U-1', 'U-2']) {
       const chain = await evaluate<GenerationUnit>('units:GetUnit', id);

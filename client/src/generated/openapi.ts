@@ -19,7 +19,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (admin)
-         * @description Creates a key with one role, acting for one participant or organisation, and the Fabric identity the gateway uses on its behalf (by default: admin → GridMSP/admin, trading-center → TradingCenterMSP/admin, energy-platform → GridMSP/platform, regulator → RegulatorMSP/regulator). The secret is in this response only; only its SHA-256 hash is stored.
+         * @description Creates a key with one role, acting for one participant or organisation, and the Fabric identity the gateway uses on its behalf. Least privilege: only admin keys may use an admin identity (ADMIN_IDENTITY_NOT_ALLOWED); a single-organisation gateway gives keys its own organisation’s identities only (IDENTITY_OF_OTHER_ORGANISATION), and the identity must be one the gateway holds (IDENTITY_NOT_HELD). Defaults on the development consortium (GEC_ORGANISATION=all): admin → GridMSP/admin, trading-center → TradingCenterMSP/trading, energy-platform → GridMSP/platform, regulator → RegulatorMSP/regulator; on a single-organisation gateway: admin keys its admin identity (the regulator’s: its client), every other key its client identity (GridMSP/platform, TradingCenterMSP/trading, RegulatorMSP/regulator). The secret is in this response only; only its SHA-256 hash is stored.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -1373,14 +1373,14 @@ export interface components {
              */
             actsFor: string;
             /**
-             * @description MSP of the Fabric identity used on the caller’s behalf (default by role)
+             * @description MSP of the Fabric identity used on the caller’s behalf (default by role; a single-organisation gateway accepts its own organisation only)
              * @example TradingCenterMSP
              * @enum {string}
              */
             mspId?: "GridMSP" | "TradingCenterMSP" | "RegulatorMSP";
             /**
-             * @description Enrollment name of that identity within its MSP (default by role)
-             * @example admin
+             * @description Enrollment name of that identity within its MSP (default by role). An admin identity only for an admin key (least privilege)
+             * @example trading
              */
             identityName?: string;
             /**
@@ -1402,7 +1402,7 @@ export interface components {
             mspId: string;
             /**
              * @description Name of the ledger identity (enrolment) within that MSP
-             * @example admin
+             * @example trading
              */
             name: string;
         };
@@ -5188,7 +5188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5357,7 +5357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5406,6 +5406,24 @@ export interface operations {
                      *       "status": 415,
                      *       "code": "UNSUPPORTED_MEDIA_TYPE",
                      *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Well-formed but refused by a rule (a ledger rule names itself in `code`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:credit-code-required",
+                     *       "title": "Credit code required",
+                     *       "status": 422,
+                     *       "code": "CREDIT_CODE_REQUIRED",
+                     *       "detail": "creditCode is required in the transient map"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -5529,7 +5547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5750,7 +5768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5944,7 +5962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6122,7 +6140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6350,7 +6368,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6540,7 +6558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6770,7 +6788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6948,7 +6966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7176,7 +7194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7366,7 +7384,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7596,7 +7614,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7750,7 +7768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7926,7 +7944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8103,7 +8121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8343,7 +8361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8495,7 +8513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8665,7 +8683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8835,7 +8853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9031,7 +9049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9285,7 +9303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9529,7 +9547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9773,7 +9791,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9997,7 +10015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10167,7 +10185,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10337,7 +10355,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10513,7 +10531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10690,7 +10708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10918,7 +10936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11108,7 +11126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11358,7 +11376,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11590,7 +11608,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11767,7 +11785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11995,7 +12013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12169,7 +12187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12346,7 +12364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12574,7 +12592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12741,7 +12759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12910,7 +12928,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13151,7 +13169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13392,7 +13410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13641,7 +13659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13831,7 +13849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14026,7 +14044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14232,7 +14250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14404,7 +14422,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14596,7 +14614,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14828,7 +14846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15005,7 +15023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15176,7 +15194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15364,7 +15382,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15544,7 +15562,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15698,7 +15716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15852,7 +15870,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16013,7 +16031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16192,7 +16210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16369,7 +16387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16531,7 +16549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16689,7 +16707,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16849,7 +16867,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17007,7 +17025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17163,7 +17181,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17319,7 +17337,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17636,7 +17654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -17826,7 +17844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18050,7 +18068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18226,7 +18244,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18378,7 +18396,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18549,7 +18567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18739,7 +18757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -18983,7 +19001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -19227,7 +19245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The key’s role, or the ledger identity behind it, may not do this */
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
             403: {
                 headers: {
                     [name: string]: unknown;
