@@ -10,6 +10,7 @@ import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/config';
 import { EmbeddedCa } from '../src/ledger/embedded/msp';
+import { keyIdentity } from '../src/auth/key-identity';
 import { heldIdentitiesOf } from '../src/organisation/organisation.module';
 import { walletIdentities, WalletOrganisationError } from '../src/organisation/held-identities';
 import { startGateway, tempDir } from './support/harness';
@@ -92,6 +93,27 @@ describe('a single-organisation gateway’s wallet', () => {
       'GridMSP/admin',
       'TradingCenterMSP/trading',
     ]);
+  });
+
+  it('gives keys identities from the wallet: an admin (read from its certificate) only to admin keys', async () => {
+    const held = heldIdentitiesOf(
+      fabricConfig(await wallet('keys', ['GridMSP/admin', 'GridMSP/platform']), 'GridMSP'),
+    );
+    expect(keyIdentity({ role: 'admin' }, held)).toEqual({ mspId: 'GridMSP', name: 'admin' });
+    expect(keyIdentity({ role: 'trading-center' }, held)).toEqual({ mspId: 'GridMSP', name: 'platform' });
+    expect(() => keyIdentity({ role: 'energy-platform', identityName: 'admin' }, held)).toThrow(
+      expect.objectContaining({ code: 'ADMIN_IDENTITY_NOT_ALLOWED', status: 422 }),
+    );
+    expect(() => keyIdentity({ role: 'regulator', identityName: 'auditor' }, held)).toThrow(
+      expect.objectContaining({ code: 'IDENTITY_NOT_HELD' }),
+    );
+  });
+
+  it('runs admin keys as the client identity when the organisation keeps its admin out of the wallet', async () => {
+    const held = heldIdentitiesOf(
+      fabricConfig(await wallet('no-admin', ['TradingCenterMSP/trading']), 'TradingCenterMSP'),
+    );
+    expect(keyIdentity({ role: 'admin' }, held)).toEqual({ mspId: 'TradingCenterMSP', name: 'trading' });
   });
 
   it('the gateway does not start with another organisation’s identity in its wallet: nothing is opened', async () => {

@@ -1,6 +1,6 @@
 import { ProblemError } from '../common/problem';
 import type { IdentityRef } from '../ledger/port';
-import { describeThisGateway, isConsortiumMsp } from '../organisation/consortium';
+import { clientIdentityOf, describeThisGateway, isConsortiumMsp } from '../organisation/consortium';
 import type { HeldIdentities } from '../organisation/held-identities';
 import { defaultIdentity, type Role } from './roles';
 
@@ -28,8 +28,14 @@ export function keyIdentity(
     );
   }
   // The role's default within the organisation the identity is of (the DTO admits consortium MSPs only).
-  const withinOrganisation = defaultIdentity(isConsortiumMsp(mspId) ? mspId : organisation, request.role);
-  const name = request.identityName ?? withinOrganisation.name;
+  const ofOrganisation = isConsortiumMsp(mspId) ? mspId : organisation === 'all' ? 'GridMSP' : organisation;
+  const withinOrganisation = defaultIdentity(ofOrganisation, request.role);
+  const client = clientIdentityOf(ofOrganisation);
+  // An organisation may keep its admin identity out of the gateway's wallet (its admins use the Fabric CLI): its
+  // admin keys then run as its client identity, which is all they need for what the gateway signs for them.
+  const name =
+    request.identityName ??
+    (request.role === 'admin' && !held.find(withinOrganisation) ? client.name : withinOrganisation.name);
   const identity = held.find({ mspId, name });
   if (!identity) {
     const names = held.all
@@ -51,7 +57,7 @@ export function keyIdentity(
       422,
       'ADMIN_IDENTITY_NOT_ALLOWED',
       `a ${request.role} key may not use the admin identity ${mspId}/${name}: admin identities are for admin ` +
-        `keys only (least privilege); use a client identity such as ${mspId}/${withinOrganisation.name}`,
+        `keys only (least privilege); use a client identity such as ${mspId}/${client.name}`,
       { errors: [{ field: 'identityName', message: `${mspId}/${name} is an admin identity` }] },
     );
   }

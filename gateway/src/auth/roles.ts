@@ -1,22 +1,21 @@
 import type { IdentityRef } from '../ledger/port';
-import { CONSORTIUM, type ConsortiumMsp, type GatewayOrganisation } from '../organisation/consortium';
+import {
+  CONSORTIUM,
+  CONSORTIUM_MSPS,
+  clientIdentityOf,
+  type ConsortiumMsp,
+  type GatewayOrganisation,
+} from '../organisation/consortium';
 
 export { CONSORTIUM_MSPS } from '../organisation/consortium';
 
 export const ROLES = ['admin', 'trading-center', 'energy-platform', 'regulator'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** The organisation whose client identity carries each application role's `gec.role`. */
-const HOME_ORGANISATION: Record<Exclude<Role, 'admin'>, ConsortiumMsp> = {
-  'trading-center': 'TradingCenterMSP',
-  'energy-platform': 'GridMSP',
-  regulator: 'RegulatorMSP',
-};
-
-const clientOf = (mspId: ConsortiumMsp): IdentityRef => ({
-  mspId,
-  name: CONSORTIUM[mspId].clientIdentity.name,
-});
+/** The organisation whose client identity carries the application role's `gec.role` (the key roles are named so). */
+function homeOrganisation(role: Exclude<Role, 'admin'>): ConsortiumMsp {
+  return CONSORTIUM_MSPS.find((mspId) => CONSORTIUM[mspId].clientIdentity.gecRole === role)!;
+}
 
 /**
  * The Fabric identity the gateway uses for a key of `role`, unless the key names another. Least privilege:
@@ -29,10 +28,10 @@ const clientOf = (mspId: ConsortiumMsp): IdentityRef => ({
  */
 export function defaultIdentity(organisation: GatewayOrganisation, role: Role): IdentityRef {
   if (organisation === 'all') {
-    return role === 'admin' ? { mspId: 'GridMSP', name: 'admin' } : clientOf(HOME_ORGANISATION[role]);
+    return role === 'admin' ? { mspId: 'GridMSP', name: 'admin' } : clientIdentityOf(homeOrganisation(role));
   }
   const admin = CONSORTIUM[organisation].adminIdentity;
-  return role === 'admin' && admin ? { mspId: organisation, name: admin } : clientOf(organisation);
+  return role === 'admin' && admin ? { mspId: organisation, name: admin } : clientIdentityOf(organisation);
 }
 
 /** Who is calling: set on the request by the API-key guard. */

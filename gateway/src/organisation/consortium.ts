@@ -70,14 +70,18 @@ export function heldOrganisations(organisation: GatewayOrganisation): readonly C
   return organisation === 'all' ? CONSORTIUM_MSPS : [organisation];
 }
 
+/** The organisation's application identity (NodeOU client), e.g. TradingCenterMSP/trading. */
+export function clientIdentityOf(mspId: ConsortiumMsp): IdentityRef {
+  return { mspId, name: CONSORTIUM[mspId].clientIdentity.name };
+}
+
 /**
  * The identity the gateway acts as when no API key is behind the call (the expiry sweep, the public voucher
  * verification page, events and block look-ups on Fabric): its organisation's client identity, never an admin.
  * The development consortium acts as the platform, which runs the gateway (spec §6).
  */
 export function gatewayIdentity(organisation: GatewayOrganisation): IdentityRef {
-  const member = CONSORTIUM[organisation === 'all' ? 'GridMSP' : organisation];
-  return { mspId: member.mspId, name: member.clientIdentity.name };
+  return clientIdentityOf(organisation === 'all' ? 'GridMSP' : organisation);
 }
 
 /** "the GridMSP gateway (platform operator: …)". */

@@ -13,7 +13,7 @@ import { declareServedBy } from './served-by';
  * - Check keys: the trading center registers (and revokes) the key it signs trade data with, as its own
  *   organisation, on its own gateway; the list reads the same store.
  */
-export function declareServedByOfHeldRooms(): void {
+export function declareServedByOfTradesAndCheckKeys(): void {
   declareServedBy(TradesController, 'PLATFORM_OPERATOR');
   declareServedBy(CheckKeysController, 'TRADING_CENTER');
 }
