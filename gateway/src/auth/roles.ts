@@ -34,6 +34,18 @@ export function defaultIdentity(organisation: GatewayOrganisation, role: Role): 
   return role === 'admin' && admin ? { mspId: organisation, name: admin } : clientIdentityOf(organisation);
 }
 
+/**
+ * The development consortium's defaults by role (`defaultIdentity('all', role)`): the platform's identity the
+ * trade pipeline attests with (`energy-platform`, GridMSP/platform) and the trading center organisation check
+ * keys are published under (`trading-center`, TradingCenterMSP).
+ */
+export const DEFAULT_IDENTITY: Readonly<Record<Role, IdentityRef>> = {
+  admin: defaultIdentity('all', 'admin'),
+  'trading-center': defaultIdentity('all', 'trading-center'),
+  'energy-platform': defaultIdentity('all', 'energy-platform'),
+  regulator: defaultIdentity('all', 'regulator'),
+};
+
 /** Who is calling: set on the request by the API-key guard. */
 export interface Principal {
   keyId: string;

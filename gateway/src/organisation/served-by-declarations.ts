@@ -3,9 +3,9 @@ import { TradesController } from '../trades/trades.controller';
 import { declareServedBy } from './served-by';
 
 /**
- * `@ServedBy` of the controllers in trades/ and signing/, declared from here while another change rewrites those
- * rooms (the trade attestation signed on chain, check keys registered on the ledger). Move each onto its class
- * when that change lands; then delete this file.
+ * `@ServedBy` of the controllers in trades/ and signing/, declared from here because those rooms were being
+ * rewritten at the same time (the trade attestation signed on chain, check keys registered on the ledger). Move
+ * each onto its class (`@ServedBy(...)` beside `@Controller`), then delete this file.
  *
  * - Trades: the platform (GridMSP) runs the trade pipeline (存证校验, then attestation with its own identity);
  *   trading centers post their trades to the platform's gateway, and the pipeline's rows (status, checks,
