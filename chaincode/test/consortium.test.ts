@@ -226,6 +226,42 @@ describe('a second trading center', () => {
     expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 4 });
   });
 
+  it("registers its own market participants with its market system's identity, and cannot touch the other's", async () => {
+    const trading2 = { mspId: TC2.mspId, name: 'trading' };
+    await gec.submit(
+      trading2,
+      'identity:RegisterParticipant',
+      { id: 'con-tc2', kind: 'CONSUMER', name: '第二交易中心的用户', region: '150000' },
+      { creditCode: '91330000MA2CK8RX1L' },
+    );
+    await expectRefused(
+      gec.submit(
+        trading2,
+        'identity:RegisterParticipant',
+        { id: 'x-tc2', kind: 'GRID_OPERATOR', name: 'x', region: '150000' },
+        {
+          creditCode: '91330000MA2CK8RX1L',
+        },
+      ),
+      'KIND_NOT_PERMITTED',
+    );
+    // The first trading center's participant (the fixtures register through TradingCenterMSP): not the second's.
+    await expectRefused(
+      gec.submit(trading2, 'identity:SetParticipantStatus', {
+        id: b.buyer,
+        status: 'SUSPENDED',
+        reason: 'x',
+      }),
+      'PARTICIPANT_NOT_MANAGED',
+      'manages only its own',
+    );
+    await gec.submit(trading2, 'identity:SetParticipantStatus', {
+      id: 'con-tc2',
+      status: 'SUSPENDED',
+      reason: '核查',
+    });
+  });
+
   it('a platform operator is not a trading center: its name on a trade is refused (NOT_A_TRADING_CENTER)', async () => {
     await expectRefused(attestTrade(gec, { ...one(), tradingCenter: 'GridMSP' }), 'NOT_A_TRADING_CENTER');
     await expectRefused(attestTrade(gec, { ...one(), tradingCenter: 'NobodyMSP' }), 'NOT_A_TRADING_CENTER');

@@ -237,14 +237,19 @@ describe('RegisterParticipant', () => {
     }
   });
 
-  it('refuses a trading-center client without the admin role (ROLE_NOT_PERMITTED)', async () => {
-    const message = await expectRefused(
-      register(ids.tradingClient, generator('by-client')),
-      'ROLE_NOT_PERMITTED',
+  it("lets the trading center's market system (gec.role trading-center, no admin) register market participants only", async () => {
+    await register(ids.tradingClient, generator('by-client'));
+    expect((await getParticipant('by-client')).registeredByMsp).toBe('TradingCenterMSP');
+    await expectRefused(
+      register(ids.tradingClient, {
+        id: 'by-client-grid',
+        kind: 'GRID_OPERATOR',
+        name: 'x',
+        region: '110000',
+      }),
+      'KIND_NOT_PERMITTED',
     );
-    expect(message).toContain('admin');
-    expect(message).toContain('TradingCenterMSP');
-    await expectNotRegistered('by-client');
+    await expectNotRegistered('by-client-grid');
   });
 
   it('refuses the grid platform identity (ROLE_NOT_PERMITTED)', async () => {
@@ -474,11 +479,10 @@ describe('SetParticipantStatus', () => {
     expect(await getParticipant('issuer-1')).toEqual(before);
   });
 
-  it('refuses non-admins and the regulator', async () => {
+  it("refuses the platform's application identity and the regulator (the trading center's market system may)", async () => {
     await register(ids.gridAdmin, generator('guarded'));
     const before = await getParticipant('guarded');
     const request = { id: 'guarded', status: 'SUSPENDED', reason: 'x' };
-    await expectRefused(setStatus(ids.tradingClient, request), 'ROLE_NOT_PERMITTED');
     await expectRefused(setStatus(ids.gridPlatform, request), 'ROLE_NOT_PERMITTED');
     await expectRefused(setStatus(ids.regulator, request), 'REGULATOR_READ_ONLY');
     expect(await getParticipant('guarded')).toEqual(before);

@@ -27,7 +27,6 @@ import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
 import type { HeldIdentities } from './organisation/held-identities';
 import { OrganisationModule } from './organisation/organisation.module';
-import { declareServedByOfTradesAndCheckKeys } from './organisation/served-by-declarations';
 import { PagesModule } from './pages/pages.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProjectionModule } from './projection/projection.module';
@@ -70,7 +69,6 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
-    declareServedByOfTradesAndCheckKeys();
     return {
       module: AppModule,
       imports: [

@@ -94,14 +94,14 @@ export const identityScenarios: Scenario[] = [
     },
   },
   {
-    name: 'role refusals: regulator read-only, client without admin role, trading center outside its kinds, missing credit code, duplicates',
+    name: "role refusals: regulator read-only, the platform's client, a trading center outside its kinds, missing credit code, duplicates",
     async run(ledger, ids) {
       const id = uniqueId('GEN');
       expect(await refusal(register(ledger, ids.regulator, { id, kind: 'GENERATOR' }))).toBe(
         'REGULATOR_READ_ONLY',
       );
-      expect(await refusal(register(ledger, ids.tradingClient, { id, kind: 'GENERATOR' }))).toBe(
-        'ROLE_NOT_PERMITTED',
+      expect(await refusal(register(ledger, ids.tradingClient, { id, kind: 'GRID_OPERATOR' }))).toBe(
+        'KIND_NOT_PERMITTED',
       );
       expect(await refusal(register(ledger, ids.gridPlatform, { id, kind: 'GENERATOR' }))).toBe(
         'ROLE_NOT_PERMITTED',

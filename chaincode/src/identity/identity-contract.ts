@@ -1,5 +1,14 @@
+import { activeMember, MemberOrganisation } from '../consortium/organisation';
+import { loadedConsortium } from '../consortium/registry';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { Caller, ROLE_ADMIN, requireMember, requireReader, requireWriter } from '../lib/access';
+import {
+  Caller,
+  ROLE_ADMIN,
+  ROLE_TRADING_CENTER,
+  requireMember,
+  requireReader,
+  requireWriter,
+} from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -40,8 +49,18 @@ const REASON_MAX = 256;
 const BOOKMARK_MAX = 1024;
 const PAGE_SIZE = { min: 1, max: 1000, fallback: 50 };
 
-/** Who may register participants and change their status: the admins of the grid and the trading center. */
+/** Who may read a participant's credential check: the admins of the platform operators and trading centers. */
 const PARTICIPANT_ADMINS = { orgs: ['PLATFORM_OPERATOR', 'TRADING_CENTER'], roles: [ROLE_ADMIN] } as const;
+
+/**
+ * Who may register participants and change their status: those admins, and a trading center's market system
+ * (`gec.role` trading-center: it registers the generators and consumers it trades for, without an admin
+ * identity). A trading center manages market participants only, and only its own.
+ */
+const PARTICIPANT_REGISTRARS = [
+  PARTICIPANT_ADMINS,
+  { orgs: ['TRADING_CENTER'], roles: [ROLE_TRADING_CENTER] },
+] as const;
 
 @Info({
   title: 'identity',
@@ -60,7 +79,7 @@ export class IdentityContract extends GecContract {
   @Transaction()
   @Returns('Participant')
   async RegisterParticipant(ctx: Context, request: string): Promise<Participant> {
-    const caller = requireWriter(ctx, PARTICIPANT_ADMINS);
+    const caller = requireWriter(ctx, PARTICIPANT_REGISTRARS);
     const fields = parseRequest(request, ['id', 'kind', 'name', 'region']);
     const id = requireId(fields.id, 'id');
     const kind = requireEnum(fields.kind, 'kind', PARTICIPANT_KINDS);
@@ -105,7 +124,7 @@ export class IdentityContract extends GecContract {
    */
   @Transaction()
   async SetParticipantStatus(ctx: Context, request: string): Promise<void> {
-    const caller = requireWriter(ctx, PARTICIPANT_ADMINS);
+    const caller = requireWriter(ctx, PARTICIPANT_REGISTRARS);
     const fields = parseRequest(request, ['id', 'status', 'reason']);
     const id = requireId(fields.id, 'id');
     const status = requireEnum(fields.status, 'status', PARTICIPANT_STATUSES);
@@ -113,6 +132,7 @@ export class IdentityContract extends GecContract {
 
     const current = await readParticipant(ctx, id);
     requireKindManagedBy(caller, current.kind);
+    requireOwnParticipant(caller, current, activeMember(loadedConsortium(ctx), current.registeredByMsp));
     if (current.status === 'REVOKED') {
       throw new GecError('PARTICIPANT_REVOKED', `participant ${id} is revoked; revocation is final`);
     }
@@ -206,6 +226,26 @@ async function readParticipant(ctx: Context, id: string): Promise<Participant> {
     throw new GecError('PARTICIPANT_NOT_FOUND', `participant ${id} is not registered`);
   }
   return participantFromState(stored);
+}
+
+/**
+ * A trading center changes the participants it registered or a platform operator did, never another trading
+ * center's: with a second provincial trading center in the consortium, neither may suspend or revoke the other's
+ * market participants.
+ */
+function requireOwnParticipant(
+  caller: Caller,
+  participant: Participant,
+  registrar: MemberOrganisation | undefined,
+): void {
+  const othersTradingCenter =
+    registrar?.role === 'TRADING_CENTER' && participant.registeredByMsp !== caller.mspId;
+  if (caller.organisation.role === 'TRADING_CENTER' && othersTradingCenter) {
+    throw new GecError(
+      'PARTICIPANT_NOT_MANAGED',
+      `participant ${participant.id} was registered by ${participant.registeredByMsp}, another trading center; ${caller.mspId} manages only its own and the platform's`,
+    );
+  }
 }
 
 /** A trading-center admin manages market participants only; a grid admin manages every kind. */

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'STATUS_UNCHANGED',
   'PARTICIPANT_REVOKED',
   'KIND_NOT_PERMITTED',
+  'PARTICIPANT_NOT_MANAGED',
   // The consortium's member registry and the trading centers' trade-signing keys.
   'CONSORTIUM_NOT_INITIALISED',
   'CONSORTIUM_ALREADY_INITIALISED',

@@ -680,7 +680,7 @@ async function main(): Promise<void> {
     );
 
     const writes = Array.from({ length: directCount }, (_, n): TransactionRequest => ({
-      identity: attester,
+      identity: { mspId: 'GridMSP', name: 'admin' },
       transaction: 'identity:RegisterParticipant',
       args: [
         JSON.stringify({

@@ -1,3 +1,4 @@
+import { ServedBy } from '../organisation/served-by';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators';
@@ -19,6 +20,10 @@ function checkId(id: string): string {
 }
 
 @ApiTags('trades')
+// The trading center's gateway registers (publishes on the ledger, as its own admin) and revokes the keys it signs
+// trade data with; the platform's gateway, whose pipeline verifies trades, registers the same keys from the ledger
+// (and an HMAC trial key's secret, once the trading center has consented on the ledger).
+@ServedBy('TRADING_CENTER', 'PLATFORM_OPERATOR')
 @Controller('v1/trading-centers')
 export class CheckKeysController {
   constructor(private readonly keys: CheckKeysService) {}

@@ -4,7 +4,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_IDENTITY } from '../auth/roles';
 import { chaincodeRefusal } from '../common/ledger-errors';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
-import type { LedgerPort } from '../ledger/port';
+import type { IdentityRef, LedgerPort } from '../ledger/port';
+import { gatewayIdentity } from '../organisation/consortium';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -35,6 +36,7 @@ interface CheckKeyRow {
 /** A trade-signing key as the ledger holds it (consortium:GetTradeSigningKey). */
 interface LedgerKey {
   alg: string;
+  status: string;
   publicKeyPem: string;
   sm2Id: string;
 }
@@ -79,6 +81,8 @@ function invalid(field: string, message: string): ProblemError {
 @Injectable()
 export class CheckKeysService {
   private readonly box: SecretBox;
+  /** The identity this gateway reads the ledger with (its own organisation's client). */
+  private readonly reader: IdentityRef;
   private readonly cache = new ShortCache<CheckKeyRow | undefined>(CREDENTIAL_CACHE_MS);
 
   constructor(
@@ -87,6 +91,7 @@ export class CheckKeysService {
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
   ) {
     this.box = SecretBox.open(config.dataDir);
+    this.reader = gatewayIdentity(config.organisation);
   }
 
   async register(tradingCenter: string, body: RegisterCheckKeyDto, createdBy: string): Promise<CheckKeyDto> {
@@ -181,8 +186,11 @@ export class CheckKeysService {
   }
 
   /**
-   * Register the key on the ledger with the trading center organisation's own admin identity. Already there with
-   * the same algorithm and public key (an earlier attempt that committed): done; otherwise the ledger's answer.
+   * Make sure the key is on the ledger. Already there (registered at the trading center's own gateway, or by an
+   * earlier attempt that committed): it must be the same key, and nothing is submitted; this is how the
+   * platform's gateway, which verifies trades but cannot sign as the trading center, takes the key (and an HMAC
+   * trial key's secret, once the trading center consented on the ledger). Not there: registered with the trading
+   * center organisation's own admin identity, which only its gateway (or the development consortium) holds.
    */
   private async publish(
     organisation: string,
@@ -191,34 +199,62 @@ export class CheckKeysService {
     publicKeyPem: string | null,
     sm2Id: string | null,
   ): Promise<void> {
-    const identity = { mspId: organisation, name: 'admin' };
-    const request = { keyId, alg, ...(publicKeyPem ? { publicKeyPem } : {}), ...(sm2Id ? { sm2Id } : {}) };
-    try {
-      await this.ledger.submit({
-        identity,
-        transaction: 'consortium:RegisterTradeSigningKey',
-        args: [JSON.stringify(request)],
-      });
-    } catch (error) {
-      if (chaincodeRefusal(error)?.code !== 'TRADE_SIGNING_KEY_EXISTS') throw error;
-      const bytes = await this.ledger.evaluate({
-        identity,
-        transaction: 'consortium:GetTradeSigningKey',
-        args: [JSON.stringify({ mspId: organisation, keyId })],
-      });
-      const onLedger = JSON.parse(Buffer.from(bytes).toString('utf8')) as LedgerKey;
+    const onLedger = await this.ledgerKey(organisation, keyId);
+    if (onLedger) {
       const same =
         onLedger.alg === alg &&
+        onLedger.status === 'ACTIVE' &&
         onLedger.publicKeyPem.trim() === (publicKeyPem ?? '').trim() &&
         onLedger.sm2Id === (sm2Id ?? '');
       if (!same) {
         throw new ProblemError(
           409,
           'CHECK_KEY_EXISTS',
-          `trading center organisation ${organisation} already has another trade-signing key ${keyId} on the ledger`,
+          `trading center organisation ${organisation} has another trade-signing key ${keyId} on the ledger ` +
+            `(${onLedger.alg}, ${onLedger.status})`,
         );
       }
+      return;
     }
+    const request = { keyId, alg, ...(publicKeyPem ? { publicKeyPem } : {}), ...(sm2Id ? { sm2Id } : {}) };
+    try {
+      await this.ledger.submit({
+        identity: { mspId: organisation, name: 'admin' },
+        transaction: 'consortium:RegisterTradeSigningKey',
+        args: [JSON.stringify(request)],
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'IdentityNotHeldError') {
+        throw new ProblemError(
+          409,
+          'CHECK_KEY_NOT_ON_LEDGER',
+          `trade-signing key ${keyId} of ${organisation} is not on the ledger, and only ${organisation}'s own ` +
+            `gateway can register it there: register it at that gateway first, then here`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The trade-signing key as the ledger holds it, or undefined. */
+  private async ledgerKey(organisation: string, keyId: string): Promise<LedgerKey | undefined> {
+    try {
+      const bytes = await this.ledger.evaluate({
+        identity: this.reader,
+        transaction: 'consortium:GetTradeSigningKey',
+        args: [JSON.stringify({ mspId: organisation, keyId })],
+      });
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as LedgerKey;
+    } catch (error) {
+      if (chaincodeRefusal(error)?.code === 'TRADE_SIGNING_KEY_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /** The trading center organisation a stored key is registered under on the ledger (null: not on it). */
+  async organisationOf(tradingCenter: string, keyId: string): Promise<string | null> {
+    const row = await this.keyRow(tradingCenter, keyId);
+    return row?.on_ledger_at ? row.organisation : null;
   }
 
   async list(tradingCenter: string): Promise<CheckKeyDto[]> {
@@ -249,8 +285,11 @@ export class CheckKeysService {
           ],
         });
       } catch (error) {
-        // Already ended on the ledger (an earlier attempt committed): record it here too.
-        if (chaincodeRefusal(error)?.code !== 'TRADE_SIGNING_KEY_NOT_VALID') throw error;
+        // Already ended on the ledger (an earlier attempt committed), or this gateway cannot sign for the
+        // trading center (the platform's gateway: it stops accepting the key here; the trading center's own
+        // gateway revokes it on the ledger).
+        const ended = chaincodeRefusal(error)?.code === 'TRADE_SIGNING_KEY_NOT_VALID';
+        if (!ended && !(error instanceof Error && error.name === 'IdentityNotHeldError')) throw error;
       }
     }
     const rows = (await this.dataSource.query(

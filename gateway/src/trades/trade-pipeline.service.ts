@@ -106,7 +106,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LEDGER_PORT) private readonly ledger: LedgerPort,
-    checkKeys: CheckKeysService,
+    private readonly checkKeys: CheckKeysService,
     private readonly trades: TradesService,
     private readonly callbacks: TradeCallbacks,
     private readonly projector: Projector,
@@ -290,7 +290,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
           });
           continue;
         }
-        const prepared = this.prepare(row, verification);
+        const prepared = await this.prepare(row, verification);
         verified.push({ tradeId: row.trade_id, verification, txId: prepared.txId, row, prepared });
       }
       await this.states.reject(rejected);
@@ -491,29 +491,37 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** A new attestation of a trade in COMMITTING, its transaction id stored before anything is submitted. */
   private async prepareAnew(row: TradeRow): Promise<PreparedTransaction> {
-    const prepared = this.prepare(row);
+    const prepared = await this.prepare(row);
     await this.states.storeTxId(row.trade_id, prepared.txId);
     return prepared;
   }
 
   /** The `trades:AttestTrade` transaction of a trade, its id fixed. */
-  private prepare(row: TradeRow, verification?: Verification): PreparedTransaction {
+  private async prepare(row: TradeRow, verification?: Verification): Promise<PreparedTransaction> {
+    // The trading center organisation whose key signed it: the one the check key is registered under on the
+    // ledger (the posting API key's organisation only for a key not on the ledger, which the chaincode refuses).
+    const tradingCenter =
+      (await this.checkKeys.organisationOf(row.trading_center, row.check_data.keyId)) ?? row.msp_id;
     return this.ledger.prepare({
       identity: this.identity(row),
       transaction: 'trades:AttestTrade',
-      args: [JSON.stringify(this.attestRequest(row, verification))],
+      args: [JSON.stringify(this.attestRequest(row, tradingCenter, verification))],
     });
   }
 
   /** The `trades:AttestTrade` request: from a fresh verification, or from what COMMITTING stored. */
-  private attestRequest(row: TradeRow, verification?: Verification): Record<string, unknown> {
+  private attestRequest(
+    row: TradeRow,
+    tradingCenter: string,
+    verification?: Verification,
+  ): Record<string, unknown> {
     const trade = row.trade;
     const allocation: Record<string, number | string> = verification?.allocation ?? row.allocation ?? {};
     const checks = verification?.checks ?? row.checks;
     const months = Object.keys(allocation).sort();
     const request: Record<string, unknown> = {
-      // The trading center organisation whose API key posted the trade, and its signature as it sent it.
-      tradingCenter: row.msp_id,
+      // The trading center organisation that signed, and its signature as it sent it.
+      tradingCenter,
       trade,
       signature: { keyId: row.check_data.keyId, alg: row.check_data.alg, value: row.check_data.signature },
       checkDataHash: row.check_data_hash,

@@ -1,3 +1,4 @@
+import { ServedBy } from '../organisation/served-by';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -35,6 +36,9 @@ function checkId(id: string): string {
 }
 
 @ApiTags('trades')
+// The platform (GridMSP) runs the trade pipeline (存证校验, then attestation with its own identity); trading
+// centers post their trades to the platform's gateway, whose database alone holds the pipeline's rows.
+@ServedBy('PLATFORM_OPERATOR')
 @Controller('v1/trades')
 export class TradesController {
   constructor(private readonly trades: TradesService) {}
