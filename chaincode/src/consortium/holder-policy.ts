@@ -10,12 +10,17 @@ import { loadedConsortium } from './registry';
  * participant that a trading center registered (a market participant "held through" that trading center) carries
  * a key-level endorsement policy naming that trading center's peers together with the platform operators' peers,
  * as fabric-samples' asset-transfer-sbe does. Another member's peers cannot change the key alone: Fabric validates
- * every later write of it (its value or its policy) against this policy. The policy follows the holder: each
- * write sets the policy of the new holder (an empty one when the holder is not held through a trading center,
- * which leaves the key under the chaincode's policy).
+ * every later write of it (its value or its policy) against this policy. The policy follows the holder.
+ *
+ * A holder not held through a trading center gets the platform operators' peers alone: never an empty policy,
+ * which the Fabric Gateway cannot plan endorsements for ("state based endorsement policy cannot be satisfied").
+ * Such a key is still written together with index keys under the chaincode's policy, so nothing is weaker. The
+ * policy is written only when it changes: a key whose policy an earlier transaction of the same block changed
+ * fails validation with ENDORSEMENT_POLICY_FAILURE on Fabric, so moves between holders of one trading center keep
+ * their MVCC_READ_CONFLICT.
  */
 
-/** The key-level policy for something held by `holder` (empty: none). */
+/** The key-level policy for something held by `holder`. */
 export async function holderEndorsementPolicy(ctx: Context, holder: string): Promise<Uint8Array> {
   const participant = (await getJson(ctx, compositeKey(ctx, PARTICIPANT_OBJECT, [holder]))) as
     { registeredByMsp?: string } | undefined;
