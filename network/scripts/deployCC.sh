@@ -2,11 +2,15 @@
 # Deploy (or upgrade) the gec chaincode as a service: build this checkout's chaincode/, package it as
 # {"type":"ccaas"} with a connection.json, install on every peer, start the chaincode server
 # (`npm run server -w chaincode` = fabric-chaincode-node server) with CHAINCODE_ID = the package id, approve
-# for GridMSP, TradingCenterMSP and RegulatorMSP, commit, and wait until it answers.
+# for every member (GridMSP, TradingCenterMSP, RegulatorMSP and those added by addOrg.sh), commit, wait until it
+# answers, and register the consortium's members on chain (consortium.sh: InitConsortium once).
 #
-# Usage: network/scripts/deployCC.sh [-v VERSION] [-s SEQUENCE] [-c CHANNEL] [-n NAME] [-p POLICY]
+# Usage: network/scripts/deployCC.sh [-v VERSION] [-s SEQUENCE] [-c CHANNEL] [-n NAME] [-p POLICY] [-r]
 #   Defaults from network.env; SEQUENCE defaults to the committed sequence + 1 (1 on a new channel).
+#   POLICY defaults to the one derived from the members (lib.sh endorsement_policy).
 #   Upgrade: run again with a new version (e.g. -v 1.1); the sequence advances by itself.
+#   -r: a change of the definition only (the endorsement policy after addOrg.sh): the live package, its server
+#   and version stay; every member approves it at the next sequence and it is committed. No build, no new server.
 #   GEC_SKIP_BUILD=1 skips `npm run build -w chaincode`.
 #   An upgrade never stops the live chaincode server first: the new package gets its own server (the other of
 #   CHAINCODE_PORT and CHAINCODE_PORT + 1), the definition is committed, and the old server stops only once
@@ -18,15 +22,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SEQUENCE=""
-while getopts "v:s:c:n:p:h" opt; do
+REUSE=false
+while getopts "v:s:c:n:p:rh" opt; do
   case "${opt}" in
     v) CHAINCODE_VERSION="${OPTARG}" ;;
     s) SEQUENCE="${OPTARG}" ;;
     c) CHANNEL_NAME="${OPTARG}" ;;
     n) CHAINCODE_NAME="${OPTARG}" ;;
     p) CHAINCODE_POLICY="${OPTARG}" ;;
+    r) REUSE=true ;;
     h | *)
-      sed -n '2,14p' "$0"
+      sed -n '2,19p' "$0"
       exit 0
       ;;
   esac
@@ -34,7 +40,7 @@ done
 
 require_fabric_binaries peer
 EXTERNAL="${GEC_EXTERNAL_NODES:-0}"
-require_tools openssl tar
+require_tools openssl tar jq
 [[ "${EXTERNAL}" == 1 ]] || require_tools node npm
 [[ "${CHAINCODE_VERSION}" =~ ^[[:alnum:]][[:alnum:]_.+-]*$ ]] || fatal "version '${CHAINCODE_VERSION}' is not a valid label part"
 [[ -z "${SEQUENCE}" || "${SEQUENCE}" =~ ^[1-9][0-9]*$ ]] || fatal "sequence must be a positive integer"
@@ -45,21 +51,33 @@ if [[ "${EXTERNAL}" != 1 ]]; then
 fi
 
 TLS_DIR="${CC_TLS_DIR}"
+POLICY="$(endorsement_policy)"
+if [[ "${REUSE}" == true ]]; then
+  [[ -f "${CC_LIVE_FILE}" ]] || fatal "-r needs a committed chaincode (${CC_LIVE_FILE}): run deployCC.sh first"
+  PACKAGE_ID="$(live_field package_id)"
+  CHAINCODE_VERSION="$(live_field version)"
+  SERVER_PORT="$(live_field port)"
+  [[ -n "${CHAINCODE_VERSION}" ]] || CHAINCODE_VERSION="$(committed_field version)"
+fi
 LABEL="${CHAINCODE_NAME}_${CHAINCODE_VERSION}"
 PACKAGE="${CC_DIR}/${LABEL}.tar.gz"
 mkdir -p "${CC_DIR}" "${LOG_DIR}"
 
 # ---- chaincode build ------------------------------------------------------------------------------
-if [[ "${GEC_SKIP_BUILD:-0}" != 1 && "${EXTERNAL}" != 1 ]]; then
+if [[ "${REUSE}" == true ]]; then
+  [[ -f "${PACKAGE}" && "${PACKAGE_ID}" == "${LABEL}:$(sha256_of "${PACKAGE}")" ]] ||
+    fatal "${PACKAGE} is not the live package ${PACKAGE_ID}"
+  log "definition change only: the live package ${PACKAGE_ID} stays"
+elif [[ "${GEC_SKIP_BUILD:-0}" != 1 && "${EXTERNAL}" != 1 ]]; then
   log "building chaincode/ (npm run build -w chaincode)"
   (cd "${REPO_ROOT}" && npm run build -w chaincode >"${LOG_DIR}/chaincode-build.log" 2>&1) ||
     fatal "chaincode build failed; see ${LOG_DIR}/chaincode-build.log"
 fi
-[[ "${EXTERNAL}" == 1 || -f "${REPO_ROOT}/chaincode/dist/index.js" ]] ||
+[[ "${EXTERNAL}" == 1 || "${REUSE}" == true || -f "${REPO_ROOT}/chaincode/dist/index.js" ]] ||
   fatal "chaincode/dist/index.js missing: run npm run build -w chaincode"
 
 # ---- TLS between the peers and the chaincode server (its own small CA, made once) --------------------
-if [[ ! -f "${TLS_DIR}/server.crt" ]]; then
+if [[ "${REUSE}" != true && ! -f "${TLS_DIR}/server.crt" ]]; then
   log "creating the chaincode server's TLS CA and certificates in ${TLS_DIR}"
   mkdir -p "${TLS_DIR}"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
@@ -84,22 +102,22 @@ if [[ ! -f "${TLS_DIR}/server.crt" ]]; then
   chmod 600 "${TLS_DIR}"/*.key
 fi
 
-# ---- the new server's port -----------------------------------------------------------------------------
-# Native: the port the live server does not use, so both run through the upgrade (blue/green). External
-# (docker/compose.yaml): the chaincode container's one port; it is restarted with the new id.
-LIVE_PORT=""
-[[ -f "${CC_LIVE_FILE}" ]] && LIVE_PORT="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
-SERVER_PORT="${CHAINCODE_PORT}"
-if [[ "${EXTERNAL}" != 1 ]]; then
-  if { [[ "${LIVE_PORT}" == "${CHAINCODE_PORT}" ]] && is_running "chaincode-${LIVE_PORT}"; } || is_running chaincode; then
-    SERVER_PORT=$((CHAINCODE_PORT + 1))
+if [[ "${REUSE}" != true ]]; then
+  # ---- the new server's port -----------------------------------------------------------------------------
+  # Native: the port the live server does not use, so both run through the upgrade (blue/green). External
+  # (docker/compose.yaml): the chaincode container's one port; it is restarted with the new id.
+  LIVE_PORT="$(live_field port)"
+  SERVER_PORT="${CHAINCODE_PORT}"
+  if [[ "${EXTERNAL}" != 1 ]]; then
+    if { [[ "${LIVE_PORT}" == "${CHAINCODE_PORT}" ]] && is_running "chaincode-${LIVE_PORT}"; } || is_running chaincode; then
+      SERVER_PORT=$((CHAINCODE_PORT + 1))
+    fi
   fi
-fi
 
-# ---- package ----------------------------------------------------------------------------------------
-WORK="$(mktemp -d)"
-trap 'rm -rf "${WORK}"' EXIT
-cat >"${WORK}/connection.json" <<JSON
+  # ---- package ----------------------------------------------------------------------------------------
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "${WORK}"' EXIT
+  cat >"${WORK}/connection.json" <<JSON
 {
   "address": "${CHAINCODE_HOST}:${SERVER_PORT}",
   "dial_timeout": "10s",
@@ -110,16 +128,17 @@ cat >"${WORK}/connection.json" <<JSON
   "root_cert": "$(pem_json "${TLS_DIR}/ca.crt")"
 }
 JSON
-printf '{"type":"ccaas","label":"%s"}\n' "${LABEL}" >"${WORK}/metadata.json"
-# Fixed owner and mtime so that the same inputs give the same package id.
-TAR_FLAGS=(--owner=0 --group=0 --numeric-owner --mtime=@0)
-tar --version 2>/dev/null | grep -q 'GNU tar' || TAR_FLAGS=()
-tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${WORK}/code.tar.gz" connection.json
-tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${PACKAGE}" metadata.json code.tar.gz
-# The package id is label:sha256(package file), as `peer lifecycle chaincode calculatepackageid` prints.
-PACKAGE_ID="${LABEL}:$(sha256_of "${PACKAGE}")"
-printf '%s\n' "${PACKAGE_ID}" >"${CC_DIR}/package-id"
-log "package ${PACKAGE} (id ${PACKAGE_ID})"
+  printf '{"type":"ccaas","label":"%s"}\n' "${LABEL}" >"${WORK}/metadata.json"
+  # Fixed owner and mtime so that the same inputs give the same package id.
+  TAR_FLAGS=(--owner=0 --group=0 --numeric-owner --mtime=@0)
+  tar --version 2>/dev/null | grep -q 'GNU tar' || TAR_FLAGS=()
+  tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${WORK}/code.tar.gz" connection.json
+  tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${PACKAGE}" metadata.json code.tar.gz
+  # The package id is label:sha256(package file), as `peer lifecycle chaincode calculatepackageid` prints.
+  PACKAGE_ID="${LABEL}:$(sha256_of "${PACKAGE}")"
+  printf '%s\n' "${PACKAGE_ID}" >"${CC_DIR}/package-id"
+  log "package ${PACKAGE} (id ${PACKAGE_ID})"
+fi
 
 # ---- install on every peer --------------------------------------------------------------------------
 for org in "${ORGS[@]}"; do
@@ -145,12 +164,12 @@ if [[ -z "${SEQUENCE}" ]]; then
     SEQUENCE=1
   fi
 fi
-log "chaincode ${CHAINCODE_NAME} version ${CHAINCODE_VERSION} sequence ${SEQUENCE} on ${CHANNEL_NAME}"
+log "chaincode ${CHAINCODE_NAME} version ${CHAINCODE_VERSION} sequence ${SEQUENCE} on ${CHANNEL_NAME}, policy ${POLICY}"
 
 # ---- approve for each organisation ------------------------------------------------------------------
 ORDERER_ARGS=(-o "${ORDERER0_HOST}:${ORDERER0_PORT}" --ordererTLSHostnameOverride "${ORDERER0_NAME}" --tls --cafile "$(orderer_tls_ca)")
 DEFINITION=(--channelID "${CHANNEL_NAME}" --name "${CHAINCODE_NAME}" --version "${CHAINCODE_VERSION}"
-  --sequence "${SEQUENCE}" --signature-policy "${CHAINCODE_POLICY}")
+  --sequence "${SEQUENCE}" --signature-policy "${POLICY}")
 for org in "${ORGS[@]}"; do
   set_admin_env "${org}"
   # Resumable: an approval of this very package at this sequence (a re-run after a failed commit) is kept;
@@ -170,7 +189,11 @@ done
 # ---- chaincode server -------------------------------------------------------------------------------
 # One server per package for the three peers here (each organisation runs its own in production). The new
 # package's server starts before the commit; the old one keeps serving until every peer runs the new definition.
-if [[ "${EXTERNAL}" == 1 ]]; then
+if [[ "${REUSE}" == true ]]; then
+  if [[ "${EXTERNAL}" != 1 ]] && ! is_running "chaincode-${SERVER_PORT}"; then
+    start_chaincode_server "${PACKAGE_ID}" "${SERVER_PORT}"
+  fi
+elif [[ "${EXTERNAL}" == 1 ]]; then
   log "waiting for the chaincode container (CHAINCODE_ID from ${CC_DIR}/package-id) on ${CHAINCODE_HOST}:${SERVER_PORT}"
   wait_for_port "${CHAINCODE_HOST}" "${SERVER_PORT}" 120 || fatal "no chaincode server on ${CHAINCODE_HOST}:${SERVER_PORT}"
   # On an upgrade, restart it so that it reads the new id: docker compose restart chaincode
@@ -200,8 +223,9 @@ for org in "${ORGS[@]}"; do
     sleep 1
   done
 done
-printf 'package_id=%s\nport=%s\nsequence=%s\n' "${PACKAGE_ID}" "${SERVER_PORT}" "${SEQUENCE}" >"${CC_LIVE_FILE}"
-if [[ "${EXTERNAL}" != 1 ]]; then
+printf 'package_id=%s\nport=%s\nsequence=%s\nversion=%s\npolicy=%s\n' "${PACKAGE_ID}" "${SERVER_PORT}" "${SEQUENCE}" \
+  "${CHAINCODE_VERSION}" "${POLICY}" >"${CC_LIVE_FILE}"
+if [[ "${EXTERNAL}" != 1 && "${REUSE}" != true ]]; then
   # Every peer answers on the new definition; endorsements that began on the old package finish within the
   # drain time, and then its server has nothing left to serve.
   sleep "${GEC_CC_DRAIN_S:-5}"
@@ -210,3 +234,6 @@ if [[ "${EXTERNAL}" != 1 ]]; then
   done
 fi
 log "chaincode ${CHAINCODE_NAME} ${CHAINCODE_VERSION} (sequence ${SEQUENCE}) is live on port ${SERVER_PORT}"
+
+# ---- the consortium's members on chain (the chaincode's organisation registry) ---------------------------
+"${NETWORK_DIR}/scripts/consortium.sh"

@@ -84,13 +84,15 @@ CNF
 if (($# == 4)); then
   issue_identity "$@"
 elif (($# == 0)); then
-  # The identities of the gateway harness (gateway/src/auth/roles.ts and the embedded ledger's DEFAULT_ORGS).
-  issue_identity grid admin admin admin
-  issue_identity grid platform client energy-platform
-  issue_identity trading admin admin admin
-  issue_identity trading trading client trading-center
-  issue_identity regulator admin admin regulator
-  issue_identity regulator regulator client regulator
+  # Each founding member's admin (gec.role admin: administration only, the regulator's included) and its
+  # application client (lib.sh org_client: platform/energy-platform, trading/trading-center,
+  # regulator/regulator), as the embedded ledger's DEFAULT_ORGS. A member added with addOrg.sh gets the same
+  # two from its own Fabric CA (registerEnroll.sh).
+  for org in "${FOUNDING_ORGS[@]}"; do
+    issue_identity "${org}" admin admin admin
+    read -r client_name client_role <<<"$(org_client "${org}")"
+    issue_identity "${org}" "${client_name}" client "${client_role}"
+  done
 else
   fatal "usage: enroll.sh [ORG NAME NODE_OU GEC_ROLE]"
 fi

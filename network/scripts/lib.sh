@@ -112,32 +112,60 @@ render_template() {
   printf '%s\n' "${content}" >"${output}"
 }
 
-# Organisation short name (grid|trading|regulator) -> facts about it.
-org_msp() {
-  case "$1" in
-    grid) printf '%s\n' "${GRID_MSP}" ;;
-    trading) printf '%s\n' "${TRADING_MSP}" ;;
-    regulator) printf '%s\n' "${REGULATOR_MSP}" ;;
-    *) fatal "unknown organisation '$1' (expected grid, trading or regulator)" ;;
+# ---- organisations --------------------------------------------------------------------------------
+# An organisation has a short name (grid, trading, regulator, trading2, ...) and its facts in network.env under
+# the upper-case name: <ORG>_MSP, <ORG>_DOMAIN, <ORG>_ROLE (its role in the consortium: PLATFORM_OPERATOR,
+# TRADING_CENTER or REGULATOR), <ORG>_ORG_NAME, PEER0_<ORG>_* and, for an organisation with its own Fabric CA,
+# CA_<ORG>_*. The founding members are in the channel's genesis block; members added later with addOrg.sh are
+# listed in build/joined-orgs once the channel configuration has them.
+FOUNDING_ORGS=(grid trading regulator)
+JOINED_ORGS_FILE="${BUILD_DIR}/joined-orgs"
+
+org_upper() { printf '%s' "$1" | tr '[:lower:]' '[:upper:]'; }
+# org_var ORG FIELD: the value of <ORG>_<FIELD> (fatal when unset).
+org_var() {
+  local var
+  var="$(org_upper "$1")_$2"
+  [[ -n "${!var:-}" ]] || fatal "${var} is not set in network.env (unknown organisation '$1'?)"
+  printf '%s\n' "${!var}"
+}
+org_msp() { org_var "$1" MSP; }
+org_domain() { org_var "$1" DOMAIN; }
+org_role() { org_var "$1" ROLE; }
+# The organisation's application (client) identity and its gec.role, from its role in the consortium:
+# "NAME GEC_ROLE". Admin identities (gec.role admin) are for administration only.
+org_client() {
+  case "$(org_role "$1")" in
+    PLATFORM_OPERATOR) printf 'platform energy-platform\n' ;;
+    TRADING_CENTER) printf 'trading trading-center\n' ;;
+    REGULATOR) printf 'regulator regulator\n' ;;
+    *) fatal "$(org_upper "$1")_ROLE must be PLATFORM_OPERATOR, TRADING_CENTER or REGULATOR" ;;
   esac
 }
-org_domain() {
-  case "$1" in
-    grid) printf '%s\n' "${GRID_DOMAIN}" ;;
-    trading) printf '%s\n' "${TRADING_DOMAIN}" ;;
-    regulator) printf '%s\n' "${REGULATOR_DOMAIN}" ;;
-    *) fatal "unknown organisation '$1'" ;;
-  esac
+org_client_name() {
+  local client
+  client="$(org_client "$1")"
+  printf '%s\n' "${client%% *}"
 }
 # Prints the value of PEER0_<ORG>_<FIELD> (FIELD: NAME, HOST, PORT, CHAINCODE_PORT, OPERATIONS_PORT).
 peer_var() {
   local var
-  var="PEER0_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')_$2"
+  var="PEER0_$(org_upper "$1")_$2"
   [[ -n "${!var+x}" ]] || fatal "${var} is not set in network.env"
   printf '%s\n' "${!var}"
 }
+# Prints the value of CA_<ORG>_<FIELD> (FIELD: HOST, PORT, OPERATIONS_PORT).
+ca_var() {
+  local var
+  var="CA_$(org_upper "$1")_$2"
+  [[ -n "${!var+x}" ]] || fatal "${var} is not set in network.env"
+  printf '%s\n' "${!var}"
+}
+org_dir() {
+  printf '%s\n' "${ORGS_DIR}/peerOrganizations/$(org_domain "$1")"
+}
 peer_dir() {
-  printf '%s\n' "${ORGS_DIR}/peerOrganizations/$(org_domain "$1")/peers/$(peer_var "$1" NAME)"
+  printf '%s\n' "$(org_dir "$1")/peers/$(peer_var "$1" NAME)"
 }
 peer_tls_ca() {
   printf '%s\n' "$(peer_dir "$1")/tls/ca.crt"
@@ -149,7 +177,49 @@ orderer_tls_ca() {
   printf '%s\n' "$(orderer_dir)/tls/ca.crt"
 }
 
-ORGS=(grid trading regulator)
+joined_orgs() {
+  [[ -f "${JOINED_ORGS_FILE}" ]] || return 0
+  grep -Ev '^[[:space:]]*(#|$)' "${JOINED_ORGS_FILE}" || true
+}
+# Every member with a peer on the channel: the founding ones, then those added by addOrg.sh, in joining order.
+ORGS=("${FOUNDING_ORGS[@]}")
+while IFS= read -r joined; do ORGS+=("${joined}"); done < <(joined_orgs)
+unset joined
+
+# Members with a given consortium role, e.g. orgs_with_role TRADING_CENTER.
+orgs_with_role() {
+  local org
+  for org in "${ORGS[@]}"; do
+    [[ "$(org_role "${org}")" == "$1" ]] && printf '%s\n' "${org}"
+  done
+  return 0
+}
+
+# The chaincode endorsement policy: CHAINCODE_POLICY when set (deployCC.sh -p), otherwise derived from the
+# members: the platform operator's peer AND one trading center's peer. With one trading center that is
+# AND('GridMSP.peer','TradingCenterMSP.peer'), the embedded ledger's policy; a trading center added with
+# addOrg.sh joins the OR, so each trading center's transactions are endorsed by the grid and itself, and no
+# trading center needs another one's peer. The regulator's peer never endorses.
+endorsement_policy() {
+  if [[ -n "${CHAINCODE_POLICY:-}" ]]; then
+    printf '%s\n' "${CHAINCODE_POLICY}"
+    return 0
+  fi
+  local platforms=() traders=() org
+  for org in $(orgs_with_role PLATFORM_OPERATOR); do platforms+=("'$(org_msp "${org}").peer'"); done
+  for org in $(orgs_with_role TRADING_CENTER); do traders+=("'$(org_msp "${org}").peer'"); done
+  ((${#platforms[@]} > 0 && ${#traders[@]} > 0)) || fatal "no platform operator or no trading center among ${ORGS[*]}"
+  printf 'AND(%s,%s)\n' "$(policy_any "${platforms[@]}")" "$(policy_any "${traders[@]}")"
+}
+# One principal as itself, several as OR(...).
+policy_any() {
+  if (($# == 1)); then
+    printf '%s' "$1"
+  else
+    local IFS=,
+    printf 'OR(%s)' "$*"
+  fi
+}
 
 # The Fabric CLI environment of an organisation's admin (the role identity from enroll.sh, OU admin).
 set_admin_env() {
@@ -223,6 +293,139 @@ stop_process() {
   rm -f "${pid_file}"
 }
 
+# ---- peers ----------------------------------------------------------------------------------------
+# Start an organisation's peer0 natively (up.sh, addOrg.sh): config from build/config (up.sh copies it).
+start_peer() {
+  local org="$1" name host port cc_port ops_port home
+  name="$(peer_var "${org}" NAME)"
+  host="$(peer_var "${org}" HOST)"
+  port="$(peer_var "${org}" PORT)"
+  cc_port="$(peer_var "${org}" CHAINCODE_PORT)"
+  ops_port="$(peer_var "${org}" OPERATIONS_PORT)"
+  home="$(peer_dir "${org}")"
+  log "starting ${name} ($(org_msp "${org}")) on ${GEC_LISTEN_ADDRESS}:${port}"
+  start_process "peer0-${org}" env \
+    FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
+    FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
+    CORE_PEER_ID="${name}" \
+    CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
+    CORE_PEER_MSPCONFIGPATH="${home}/msp" \
+    CORE_PEER_ADDRESS="${host}:${port}" \
+    CORE_PEER_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${port}" \
+    CORE_PEER_CHAINCODEADDRESS="${host}:${cc_port}" \
+    CORE_PEER_CHAINCODELISTENADDRESS="${GEC_LISTEN_ADDRESS}:${cc_port}" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="${host}:${port}" \
+    CORE_PEER_GOSSIP_EXTERNALENDPOINT="${host}:${port}" \
+    CORE_PEER_TLS_ENABLED=true \
+    CORE_PEER_TLS_CERT_FILE="${home}/tls/server.crt" \
+    CORE_PEER_TLS_KEY_FILE="${home}/tls/server.key" \
+    CORE_PEER_TLS_ROOTCERT_FILE="${home}/tls/ca.crt" \
+    CORE_PEER_GATEWAY_ENABLED=true \
+    CORE_PEER_PROFILE_ENABLED=false \
+    CORE_PEER_FILESYSTEMPATH="${DATA_DIR}/peer0-${org}" \
+    CORE_LEDGER_SNAPSHOTS_ROOTDIR="${DATA_DIR}/peer0-${org}/snapshots" \
+    CORE_LEDGER_STATE_STATEDATABASE=goleveldb \
+    CORE_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ops_port}" \
+    CORE_METRICS_PROVIDER=prometheus \
+    CORE_CHAINCODE_EXTERNALBUILDERS="[{name: gec-ccaas, path: ${NETWORK_DIR}/builders/ccaas}]" \
+    peer node start
+}
+
+# Wait (up to 60 s) until an organisation's peer knows the other members' peers on the channel by gossip: until
+# it does, service discovery finds no combination of peers for the endorsement policy.
+wait_for_gossip() {
+  local org="$1" expected ops waited=0
+  expected=$((${#ORGS[@]} - 1))
+  ops="${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)"
+  until curl -s --max-time 2 "http://${ops}/metrics" |
+    grep -Eq "^gossip_membership_total_peers_known\{channel=\"${CHANNEL_NAME}\"\} ([${expected}-9]|[1-9][0-9]+)"; do
+    if ((waited++ >= 240)); then
+      warn "peer0 of ${org} does not know the other organisations' peers after 60 s; see ${LOG_DIR}/peer0-${org}.log"
+      return 1
+    fi
+    sleep 0.25
+  done
+}
+
+# ---- Fabric CA (one per organisation added by addOrg.sh) ---------------------------------------------
+# fabric-ca-server home: organizations/fabric-ca/<org>/ (its CA key, database, config, and the secrets of the
+# identities registered with it, 0600). Its TLS certificate is signed by the CA itself.
+ca_home() {
+  printf '%s\n' "${ORGS_DIR}/fabric-ca/$1"
+}
+ca_name() {
+  printf 'ca-%s\n' "$1"
+}
+ca_url() {
+  printf 'https://%s:%s\n' "$(ca_var "$1" HOST)" "$(ca_var "$1" PORT)"
+}
+
+# The secret of an identity registered with the organisation's CA: made once, kept in the CA's home.
+ca_secret() {
+  local file
+  file="$(ca_home "$1")/secrets/$2"
+  if [[ ! -s "${file}" ]]; then
+    mkdir -p "$(dirname "${file}")"
+    (umask 077 && openssl rand -hex 16 >"${file}")
+  fi
+  cat "${file}"
+}
+
+# Start the organisation's fabric-ca-server (its config rendered by registerEnroll.sh) and wait until it answers.
+start_ca() {
+  local org="$1" home
+  home="$(ca_home "${org}")"
+  [[ -f "${home}/fabric-ca-server-config.yaml" ]] || fatal "no Fabric CA configured for ${org} in ${home}"
+  if is_running "ca-${org}"; then
+    return 0
+  fi
+  log "starting the Fabric CA of $(org_msp "${org}") on $(ca_var "${org}" HOST):$(ca_var "${org}" PORT)"
+  start_process "ca-${org}" fabric-ca-server start --home "${home}"
+  wait_for_port "$(ca_var "${org}" HOST)" "$(ca_var "${org}" PORT)" 30 ||
+    fatal "the Fabric CA of ${org} did not open its port; see ${LOG_DIR}/ca-${org}.log"
+}
+
+# ---- chaincode calls by an organisation's admin (Fabric CLI) ------------------------------------------
+# The endorsing peers of a write: one per organisation the policy needs (the platform operator and the first
+# trading center; under the derived policy any trading center will do).
+endorser_args() {
+  local org
+  for org in $(orgs_with_role PLATFORM_OPERATOR | head -n 1) $(orgs_with_role TRADING_CENTER | head -n 1); do
+    printf '%s\n' --peerAddresses "$(peer_var "${org}" HOST):$(peer_var "${org}" PORT)" --tlsRootCertFiles "$(peer_tls_ca "${org}")"
+  done
+}
+
+# cc_query ORG FUNCTION [ARG...]: evaluate as the organisation's admin on its own peer; prints the result.
+cc_query() {
+  local org="$1" fn="$2"
+  shift 2
+  set_admin_env "${org}"
+  peer chaincode query -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -c "$(cc_args "${fn}" "$@")"
+}
+
+# cc_invoke ORG FUNCTION [ARG...]: submit as the organisation's admin and wait until it is committed.
+cc_invoke() {
+  local org="$1" fn="$2" endorsers=() arg
+  shift 2
+  set_admin_env "${org}"
+  while IFS= read -r arg; do endorsers+=("${arg}"); done < <(endorser_args)
+  peer chaincode invoke -o "${ORDERER_ADDRESS}" --ordererTLSHostnameOverride "${ORDERER_HOSTNAME}" --tls \
+    --cafile "${ORDERER_CA}" -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" "${endorsers[@]}" --waitForEvent \
+    -c "$(cc_args "${fn}" "$@")" 2>&1
+}
+
+# {"Args":[FUNCTION, ARG...]} for the peer CLI.
+cc_args() {
+  jq -cn '{Args: $ARGS.positional}' --args "$@"
+}
+
+# Does the committed chaincode have CONTRACT:FUNCTION? (its metadata, read as ORG's admin)
+chaincode_has() {
+  local org="$1" contract="$2" fn="$3"
+  cc_query "${org}" org.hyperledger.fabric:GetMetadata 2>/dev/null |
+    jq -e --arg c "${contract}" --arg f "${fn}" '.contracts[$c].transactions // [] | any(.name == $f)' >/dev/null
+}
+
 # ---- chaincode servers (chaincode as a service, native) ---------------------------------------------
 # Each package has its own server: `chaincode-<port>`, on CHAINCODE_PORT or CHAINCODE_PORT + 1 (blue/green).
 # An upgrade starts the new package's server on the port the live one does not use, commits, waits until every
@@ -237,7 +440,7 @@ start_chaincode_server() {
   local package_id="$1" port="$2"
   log "starting the chaincode server of ${package_id%%:*} on ${GEC_LISTEN_ADDRESS}:${port}"
   (
-    cd "${REPO_ROOT}"
+    cd "${REPO_ROOT}" || exit 1
     start_process "chaincode-${port}" env \
       CHAINCODE_SERVER_ADDRESS="${GEC_LISTEN_ADDRESS}:${port}" \
       CHAINCODE_ID="${package_id}" \
@@ -251,13 +454,32 @@ start_chaincode_server() {
     fatal "the chaincode server did not open ${CHAINCODE_HOST}:${port}; see ${LOG_DIR}/chaincode-${port}.log"
 }
 
-# Every chaincode server this network started (running or not): chaincode-<port> names.
-chaincode_servers() {
+# A field of build/ccaas/live (package_id, port, sequence, version, policy); empty when absent.
+live_field() {
+  [[ -f "${CC_LIVE_FILE}" ]] || return 0
+  sed -n "s/^$1=//p" "${CC_LIVE_FILE}" | head -n 1
+}
+
+# A field of the committed chaincode definition (querycommitted -O json: version, sequence, ...), as ORG's admin
+# (default grid); empty when nothing is committed.
+committed_field() {
+  set_admin_env "${2:-grid}"
+  peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -O json 2>/dev/null |
+    jq -r --arg f "$1" '.[$f] // empty' || true
+}
+
+# The processes started here whose names begin with $1 (running or not): names of their pid files.
+started_processes() {
   local file
-  for file in "${PID_DIR}"/chaincode*.pid; do
+  for file in "${PID_DIR}/$1"*.pid; do
     [[ -e "${file}" ]] && basename "${file}" .pid
   done
   return 0
+}
+
+# Every chaincode server this network started (running or not): chaincode-<port> names.
+chaincode_servers() {
+  started_processes chaincode
 }
 
 sha256_of() {

@@ -7,7 +7,7 @@ set -uo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_fabric_binaries peer
-require_tools curl
+require_tools curl jq
 
 problems=0
 row() { printf '  %-28s %s\n' "$1" "$2"; }
@@ -41,7 +41,17 @@ for org in "${ORGS[@]}"; do
   fi
 done
 live_port=""
-[[ -f "${CC_LIVE_FILE}" ]] && live_port="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
+for org in "${ORGS[@]}"; do
+  [[ -f "$(ca_home "${org}")/fabric-ca-server-config.yaml" ]] || continue
+  if is_running "ca-${org}"; then
+    h="$(health "${GEC_LISTEN_ADDRESS}:$(ca_var "${org}" OPERATIONS_PORT)")" || problems=$((problems + 1))
+    row "ca-${org}" "running (pid $(cat "${PID_DIR}/ca-${org}.pid")), /healthz ${h}"
+  else
+    row "ca-${org}" "DOWN"
+    problems=$((problems + 1))
+  fi
+done
+live_port="$(live_field port)"
 for server in $(chaincode_servers); do
   if is_running "${server}"; then
     row "${server}" "running (pid $(cat "${PID_DIR}/${server}.pid"))$([[ "${server}" == "chaincode-${live_port}" ]] && printf ', live')"
@@ -67,10 +77,11 @@ done
 echo "chaincode ${CHAINCODE_NAME}"
 if is_running peer0-grid; then
   set_admin_env grid
-  committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" 2>/dev/null |
-    sed -n 's/^Committed chaincode definition for chaincode[^:]*: //p')"
+  committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -O json 2>/dev/null |
+    jq -r '"version \(.version), sequence \(.sequence), approved by \(.approvals | to_entries | map(select(.value) | .key) | join(", "))"' 2>/dev/null)"
   row committed "${committed:-none}"
-  [[ -f "${CC_LIVE_FILE}" ]] && row "live package" "$(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}") on port ${live_port}"
+  row "endorsement policy" "$(live_field policy)"
+  [[ -f "${CC_LIVE_FILE}" ]] && row "live package" "$(live_field package_id) on port ${live_port}"
 fi
 
 if ((problems > 0)); then

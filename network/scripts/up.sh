@@ -91,43 +91,11 @@ start_process orderer0 env \
   ORDERER_CONSENSUS_SNAPDIR="${DATA_DIR}/orderer0/etcdraft/snapshot" \
   orderer
 
-# ---- peers ----------------------------------------------------------------------------------------
-start_peer() {
-  local org="$1" name host port cc_port ops_port home
-  name="$(peer_var "${org}" NAME)"
-  host="$(peer_var "${org}" HOST)"
-  port="$(peer_var "${org}" PORT)"
-  cc_port="$(peer_var "${org}" CHAINCODE_PORT)"
-  ops_port="$(peer_var "${org}" OPERATIONS_PORT)"
-  home="$(peer_dir "${org}")"
-  log "starting ${name} ($(org_msp "${org}")) on ${GEC_LISTEN_ADDRESS}:${port}"
-  start_process "peer0-${org}" env \
-    FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
-    FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
-    CORE_PEER_ID="${name}" \
-    CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
-    CORE_PEER_MSPCONFIGPATH="${home}/msp" \
-    CORE_PEER_ADDRESS="${host}:${port}" \
-    CORE_PEER_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${port}" \
-    CORE_PEER_CHAINCODEADDRESS="${host}:${cc_port}" \
-    CORE_PEER_CHAINCODELISTENADDRESS="${GEC_LISTEN_ADDRESS}:${cc_port}" \
-    CORE_PEER_GOSSIP_BOOTSTRAP="${host}:${port}" \
-    CORE_PEER_GOSSIP_EXTERNALENDPOINT="${host}:${port}" \
-    CORE_PEER_TLS_ENABLED=true \
-    CORE_PEER_TLS_CERT_FILE="${home}/tls/server.crt" \
-    CORE_PEER_TLS_KEY_FILE="${home}/tls/server.key" \
-    CORE_PEER_TLS_ROOTCERT_FILE="${home}/tls/ca.crt" \
-    CORE_PEER_GATEWAY_ENABLED=true \
-    CORE_PEER_PROFILE_ENABLED=false \
-    CORE_PEER_FILESYSTEMPATH="${DATA_DIR}/peer0-${org}" \
-    CORE_LEDGER_SNAPSHOTS_ROOTDIR="${DATA_DIR}/peer0-${org}/snapshots" \
-    CORE_LEDGER_STATE_STATEDATABASE=goleveldb \
-    CORE_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ops_port}" \
-    CORE_METRICS_PROVIDER=prometheus \
-    CORE_CHAINCODE_EXTERNALBUILDERS="[{name: gec-ccaas, path: ${NETWORK_DIR}/builders/ccaas}]" \
-    peer node start
-}
-for org in "${ORGS[@]}"; do start_peer "${org}"; done
+# ---- peers (and the Fabric CA of each member added by addOrg.sh) -----------------------------------------
+for org in "${ORGS[@]}"; do
+  if [[ -f "$(ca_home "${org}")/fabric-ca-server-config.yaml" ]]; then start_ca "${org}"; fi
+  start_peer "${org}"
+done
 
 wait_for_port "${ORDERER0_HOST}" "${ORDERER0_PORT}" 30 ||
   fatal "the orderer did not open ${ORDERER0_HOST}:${ORDERER0_PORT}; see ${LOG_DIR}/orderer0.log"
@@ -138,28 +106,15 @@ done
 
 # ---- a restarted network is ready when its peers know each other again ------------------------------
 # After down.sh, each peer learns the others' membership by gossip; until it has, service discovery finds no
-# combination of peers for the endorsement policy and every submit fails (FAILED_PRECONDITION). On a channel
-# the peers have joined, wait (up to 60 s) until each knows the other organisations' peers.
+# combination of peers for the endorsement policy and every submit fails (FAILED_PRECONDITION).
 if [[ -f "${CC_LIVE_FILE}" ]]; then
-  expected=$((${#ORGS[@]} - 1))
-  for org in "${ORGS[@]}"; do
-    ops="${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)"
-    waited=0
-    until curl -s --max-time 2 "http://${ops}/metrics" |
-      grep -Eq "^gossip_membership_total_peers_known\{channel=\"${CHANNEL_NAME}\"\} ([${expected}-9]|[1-9][0-9]+)"; do
-      if ((waited++ >= 240)); then
-        warn "peer0 of ${org} does not know the other organisations' peers after 60 s; see ${LOG_DIR}/peer0-${org}.log"
-        break
-      fi
-      sleep 0.25
-    done
-  done
+  for org in "${ORGS[@]}"; do wait_for_gossip "${org}" || true; done
 fi
 
 # ---- the committed chaincode's server (after down.sh, nothing else starts it again) -------------------
 if [[ -f "${CC_LIVE_FILE}" && "${GEC_EXTERNAL_NODES:-0}" != 1 ]]; then
-  live_id="$(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}")"
-  live_port="$(sed -n 's/^port=//p' "${CC_LIVE_FILE}")"
+  live_id="$(live_field package_id)"
+  live_port="$(live_field port)"
   if [[ -n "${live_id}" && -n "${live_port}" ]] && ! is_running "chaincode-${live_port}"; then
     start_chaincode_server "${live_id}" "${live_port}"
   fi
@@ -167,7 +122,7 @@ fi
 
 "${NETWORK_DIR}/scripts/connectionProfiles.sh"
 if [[ -f "${CC_LIVE_FILE}" ]]; then
-  log "network up with chaincode $(sed -n 's/^package_id=//p' "${CC_LIVE_FILE}" | cut -d: -f1) (logs in ${LOG_DIR})"
+  log "network up with chaincode $(live_field package_id | cut -d: -f1) (logs in ${LOG_DIR})"
 else
   log "network up (logs in ${LOG_DIR}); next: network/scripts/createChannel.sh"
 fi
