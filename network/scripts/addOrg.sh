@@ -22,6 +22,7 @@
 # Usage: network/scripts/addOrg.sh [-o ORG] [-c CHANNEL]
 #   ORG: the member's short name in network.env (default trading2: TradingCenter2MSP, a second provincial
 #   trading center); its <ORG>_*, PEER0_<ORG>_* and CA_<ORG>_* settings name it and its ports.
+# shellcheck disable=SC2016  # jq programs are single-quoted: their $names are jq's
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -96,24 +97,49 @@ fetch_config() {
   configtxlator proto_decode --input "${WORK_DIR}/config_block.pb" --type common.Block |
     jq '.data.data[0].payload.data.config' >"${WORK_DIR}/config.json"
 }
+in_config() { # in_config JQ_EXPRESSION: true when it holds for the fetched configuration ($m: the new MSP id)
+  jq -e --arg m "${MSP_ID}" "$1" "${WORK_DIR}/config.json" >/dev/null
+}
+
+# update NAME JQ_FILTER SIGNER...: the configuration changed by the filter, as a config update envelope
+# (configtxlator compute_update), signed by every SIGNER's admin; the last one submits it (peer channel update
+# adds its own signature).
+update() {
+  local name="$1" filter="$2" file="${WORK_DIR}/$1_update_in_envelope.pb"
+  shift 2
+  jq --arg m "${MSP_ID}" --slurpfile org "${WORK_DIR}/${MSP_ID}.json" --argjson anchor "${ANCHOR_PEERS}" \
+    "${filter}" "${WORK_DIR}/config.json" >"${WORK_DIR}/${name}_config.json"
+  configtxlator proto_encode --input "${WORK_DIR}/config.json" --type common.Config --output "${WORK_DIR}/original_config.pb"
+  configtxlator proto_encode --input "${WORK_DIR}/${name}_config.json" --type common.Config --output "${WORK_DIR}/${name}_config.pb"
+  configtxlator compute_update --channel_id "${CHANNEL_NAME}" --original "${WORK_DIR}/original_config.pb" \
+    --updated "${WORK_DIR}/${name}_config.pb" --output "${WORK_DIR}/${name}_update.pb"
+  configtxlator proto_decode --input "${WORK_DIR}/${name}_update.pb" --type common.ConfigUpdate |
+    jq --arg c "${CHANNEL_NAME}" '{payload: {header: {channel_header: {channel_id: $c, type: 2}}, data: {config_update: .}}}' \
+      >"${WORK_DIR}/${name}_update_in_envelope.json"
+  configtxlator proto_encode --input "${WORK_DIR}/${name}_update_in_envelope.json" --type common.Envelope --output "${file}"
+  while (($# > 1)); do
+    set_admin_env "$1"
+    peer channel signconfigtx -f "${file}" >>"${LOG_DIR}/channel-update.log" 2>&1 ||
+      fatal "signing by $(org_msp "$1") failed; see ${LOG_DIR}/channel-update.log"
+    log "config update ${name} signed by the admin of $(org_msp "$1")"
+    shift
+  done
+  set_admin_env "$1"
+  peer channel update -f "${file}" -c "${CHANNEL_NAME}" "${ORDERER_ARGS[@]}" >>"${LOG_DIR}/channel-update.log" 2>&1 ||
+    fatal "the config update ${name} failed; see ${LOG_DIR}/channel-update.log"
+  log "config update ${name} signed and submitted by the admin of $(org_msp "$1")"
+  fetch_config
+}
+
+# The member's group with its anchor peer (configtxgen -printOrg gives the MSP and policies only).
+ANCHOR_PEERS="$(jq -cn --arg host "$(peer_var "${ORG}" HOST)" --argjson port "$(peer_var "${ORG}" PORT)" \
+  '{mod_policy: "Admins", value: {anchor_peers: [{host: $host, port: $port}]}, version: "0"}')"
 fetch_config
-if jq -e --arg m "${MSP_ID}" '.channel_group.groups.Application.groups | has($m)' "${WORK_DIR}/config.json" >/dev/null; then
+if in_config '.channel_group.groups.Application.groups | has($m)'; then
   log "${MSP_ID} is already in the configuration of ${CHANNEL_NAME}"
 else
-  jq --arg m "${MSP_ID}" --slurpfile org "${WORK_DIR}/${MSP_ID}.json" \
-    '.channel_group.groups.Application.groups[$m] = $org[0]' "${WORK_DIR}/config.json" >"${WORK_DIR}/modified_config.json"
-  configtxlator proto_encode --input "${WORK_DIR}/config.json" --type common.Config --output "${WORK_DIR}/original_config.pb"
-  configtxlator proto_encode --input "${WORK_DIR}/modified_config.json" --type common.Config --output "${WORK_DIR}/modified_config.pb"
-  configtxlator compute_update --channel_id "${CHANNEL_NAME}" --original "${WORK_DIR}/original_config.pb" \
-    --updated "${WORK_DIR}/modified_config.pb" --output "${WORK_DIR}/config_update.pb"
-  configtxlator proto_decode --input "${WORK_DIR}/config_update.pb" --type common.ConfigUpdate |
-    jq --arg c "${CHANNEL_NAME}" '{payload: {header: {channel_header: {channel_id: $c, type: 2}}, data: {config_update: .}}}' \
-      >"${WORK_DIR}/config_update_in_envelope.json"
-  configtxlator proto_encode --input "${WORK_DIR}/config_update_in_envelope.json" --type common.Envelope \
-    --output "${WORK_DIR}/config_update_in_envelope.pb"
-
   # The Application group's mod_policy is Admins = MAJORITY Admins: more than half of the current members'
-  # admins sign. The last signer submits (peer channel update adds its own signature).
+  # admins sign (the founding members first, in network.env's order).
   signers=()
   for org in "${ORGS[@]}"; do
     if jq -e --arg m "$(org_msp "${org}")" '.channel_group.groups.Application.groups | has($m)' \
@@ -125,20 +151,16 @@ else
   needed=$((members / 2 + 1))
   ((${#signers[@]} >= needed)) ||
     fatal "the update needs the signatures of ${needed} of the ${members} members' admins; only ${#signers[@]} admin identities are here"
-  signers=("${signers[@]:0:${needed}}")
-  for org in "${signers[@]:0:$((needed - 1))}"; do
-    set_admin_env "${org}"
-    peer channel signconfigtx -f "${WORK_DIR}/config_update_in_envelope.pb" >>"${LOG_DIR}/channel-update.log" 2>&1 ||
-      fatal "signing by $(org_msp "${org}") failed; see ${LOG_DIR}/channel-update.log"
-    log "config update signed by the admin of $(org_msp "${org}")"
-  done
-  set_admin_env "${signers[needed - 1]}"
-  peer channel update -f "${WORK_DIR}/config_update_in_envelope.pb" -c "${CHANNEL_NAME}" "${ORDERER_ARGS[@]}" \
-    >>"${LOG_DIR}/channel-update.log" 2>&1 || fatal "the channel update failed; see ${LOG_DIR}/channel-update.log"
-  log "config update signed and submitted by the admin of ${CORE_PEER_LOCALMSPID}: ${needed} of ${members} members signed"
-  fetch_config
-  jq -e --arg m "${MSP_ID}" '.channel_group.groups.Application.groups | has($m)' "${WORK_DIR}/config.json" >/dev/null ||
+  update "${ORG}" '.channel_group.groups.Application.groups[$m] = ($org[0] | .values.AnchorPeers = $anchor)' \
+    "${signers[@]:0:${needed}}"
+  log "${MSP_ID} added to ${CHANNEL_NAME}: the update was signed by ${needed} of the ${members} members' admins (a majority)"
+  in_config '.channel_group.groups.Application.groups | has($m)' ||
     fatal "${MSP_ID} is not in the configuration of ${CHANNEL_NAME} after the update"
+fi
+# A member added without its anchor peer (by an earlier version of this script): its own admin sets it.
+if ! in_config '.channel_group.groups.Application.groups[$m].values | has("AnchorPeers")'; then
+  update "${ORG}-anchor" '.channel_group.groups.Application.groups[$m].values.AnchorPeers = $anchor' "${ORG}"
+  log "${MSP_ID} anchor peer set by its admin"
 fi
 # From here on the scripts count it as a member (up.sh, down.sh, deployCC.sh, status.sh, connectionProfiles.sh).
 if ! joined_orgs | grep -qx "${ORG}"; then

@@ -2,6 +2,7 @@
 # Write the gateways' connection material (called by up.sh and addOrg.sh; safe to re-run):
 #   organizations/peerOrganizations/<domain>/connection-<org>.json   common connection profile per member
 #   build/wallets/<mspId>/<mspId>/<name>/{cert.pem,key.pem}          one wallet per member: only its own identities
+#                                                                     (its client, and its admin unless a regulator)
 #   build/gateway-<mspId>.env                                         the env of that member's gateway
 #                                                                     (GEC_ORGANISATION=<mspId>, its wallet, its peer)
 #   build/gateway.env                                                 development convenience: one gateway holding
@@ -113,18 +114,22 @@ ENV
 for org in "${ORGS[@]}"; do write_profile "${org}"; done
 
 # ---- one wallet and one gateway env per member ----------------------------------------------------
-# A member's gateway holds its own identities only: its application client (gec.role trading-center,
-# energy-platform or regulator) for the API roles it serves, and its admin (gec.role admin) for admin keys.
-# The wallet layout is the gateway's (<wallet>/<mspId>/<name>/), so build/wallets/<mspId>/ holds one folder.
+# A member's gateway holds its own identities only, and only those it signs with: its application client
+# (gec.role trading-center, energy-platform or regulator) for the API roles it serves, and its admin (gec.role
+# admin) for admin API keys; the regulator never writes, so its gateway holds its client alone. The layout is the
+# gateway's wallet layout (<wallet>/<mspId>/<name>/), so build/wallets/<mspId>/ holds one folder, <mspId>/.
 mkdir -p "${BUILD_DIR}/wallets"
 for org in "${ORGS[@]}"; do
   msp="$(org_msp "${org}")"
-  source_dir="${WALLET_DIR}/${msp}"
-  [[ -d "${source_dir}" ]] || fatal "no identities of ${msp} in ${source_dir}"
+  names=("$(org_client_name "${org}")")
+  [[ "$(org_role "${org}")" == REGULATOR ]] || names+=(admin)
   wallet="${BUILD_DIR}/wallets/${msp}"
   rm -rf "${wallet}"
-  mkdir -p "${wallet}"
-  cp -R "${source_dir}" "${wallet}/${msp}"
+  mkdir -p "${wallet}/${msp}"
+  for name in "${names[@]}"; do
+    [[ -f "${WALLET_DIR}/${msp}/${name}/cert.pem" ]] || fatal "no identity ${msp}/${name} in ${WALLET_DIR}"
+    cp -R "${WALLET_DIR}/${msp}/${name}" "${wallet}/${msp}/${name}"
+  done
   chmod 700 "${wallet}"
   {
     cat <<ENV
@@ -147,6 +152,6 @@ done
 # Use: set -a; source network/build/gateway.env; set +a; npm start
 GEC_ORGANISATION=all
 ENV
-  fabric_settings grid "${WALLET_DIR}" "$(org_msp grid)/admin"
+  fabric_settings grid "${WALLET_DIR}" "$(org_msp grid)/$(org_client_name grid)"
 } >"${BUILD_DIR}/gateway.env"
 log "wrote ${BUILD_DIR}/gateway.env (development: every member's identities)"

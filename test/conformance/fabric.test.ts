@@ -4,15 +4,22 @@
  * a service, runs the SAME scenarios as embedded.test.ts through the fabric-gateway adapter and then the
  * fabric-network adapter, and tears the network down (GEC_KEEP_NETWORK=1 leaves it running).
  *
- * Needs Fabric 2.4/2.5 binaries (peer, orderer, osnadmin, configtxgen, cryptogen) in FABRIC_BIN or on PATH,
- * their config/ folder (FABRIC_CFG, default <bin>/../config), openssl, and free ports from network/network.env.
+ * Then it checks each member's own wallet and gateway env, adds a second trading center to the running
+ * channel with network/scripts/addOrg.sh (its own Fabric CA, a channel update signed by a majority of the
+ * members' admins, its peer joined, the endorsement policy naming it), and upgrades and restarts the network
+ * with the four members.
+ *
+ * Needs Fabric 2.4/2.5 binaries (peer, orderer, osnadmin, configtxgen, configtxlator, cryptogen,
+ * fabric-ca-server, fabric-ca-client) in FABRIC_BIN or on PATH, their config/ folder (FABRIC_CFG, default
+ * <bin>/../config), openssl, jq, and free ports from network/network.env.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gateway/src/ledger/factory';
-import type { LedgerPort } from '../../gateway/src/ledger/port';
+import type { IdentityRef, LedgerPort } from '../../gateway/src/ledger/port';
 import { certificateScenarios } from '../scenarios/certificates';
 import { gatewayScenarios } from '../scenarios/gateway';
 import { identityScenarios } from '../scenarios/identity';
@@ -67,14 +74,56 @@ async function scriptAsync(name: string, ...args: string[]): Promise<string> {
   }
 }
 
-/** network/build/gateway.env (KEY=value lines) as an environment. */
-function gatewayEnv(): Record<string, string> {
+/** A network/build env file (KEY=value lines) as an environment. */
+function envFile(name: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const line of readFileSync(join(REPO, 'network', 'build', 'gateway.env'), 'utf8').split('\n')) {
+  for (const line of readFileSync(join(REPO, 'network', 'build', name), 'utf8').split('\n')) {
     const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
     if (match) env[match[1]] = match[2];
   }
   return env;
+}
+
+/** network/build/gateway.env: the development gateway holding every member's identities. */
+const gatewayEnv = () => envFile('gateway.env');
+
+/** A bash command in an organisation admin's Fabric CLI environment (network/scripts/admin.sh ORG). */
+async function asAdmin(org: string, command: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      'bash',
+      ['-c', `set -euo pipefail; source network/scripts/admin.sh ${org} 2>/dev/null; ${command}`],
+      { cwd: REPO, env: process.env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return stdout + stderr;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`as the ${org} admin: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+/** The folders and identities of a member's wallet (build/wallets/<MSP>/): "<mspId>/<name>" entries. */
+function walletEntries(mspId: string): string[] {
+  const wallet = join(REPO, 'network', 'build', 'wallets', mspId);
+  return readdirSync(wallet).flatMap((msp) => readdirSync(join(wallet, msp)).map((name) => `${msp}/${name}`));
+}
+
+/** A wallet certificate, and the Fabric CA attributes (`gec.role`, ...) it carries in 1.2.3.4.5.6.7.8.1. */
+function walletCertificate(walletDir: string, ref: IdentityRef) {
+  const pem = readFileSync(join(walletDir, ref.mspId, ref.name, 'cert.pem'));
+  const cert = new X509Certificate(pem);
+  const attrs = /\{"attrs":\{[^}]*\}\}/.exec(cert.raw.toString('latin1'));
+  return { cert, attrs: attrs ? (JSON.parse(attrs[0]) as { attrs: Record<string, string> }).attrs : {} };
+}
+
+/** The chaincode's metadata, evaluated by `identity` through `ledger`. */
+async function metadata(ledger: LedgerPort, identity: IdentityRef) {
+  const bytes = await ledger.evaluate({
+    identity,
+    transaction: 'org.hyperledger.fabric:GetMetadata',
+    args: [],
+  });
+  return JSON.parse(Buffer.from(bytes).toString('utf8')) as { contracts: Record<string, unknown> };
 }
 
 const ids: ScenarioIds = {
@@ -132,7 +181,10 @@ const ids: ScenarioIds = {
     const env = gatewayEnv();
     expect(env.FABRIC_PEER_ENDPOINT).toBeTruthy();
     const network = readFileSync(join(REPO, 'network', 'network.env'), 'utf8');
-    const ports = [...network.matchAll(/^[A-Z0-9_]*OPERATIONS_PORT=(\d+)$/gm)].map((m) => m[1]);
+    // The founding nodes: the orderer and the three members' peers (addOrg.sh's member comes later).
+    const ports = [
+      ...network.matchAll(/^(?:ORDERER0|PEER0_(?:GRID|TRADING|REGULATOR))_OPERATIONS_PORT=(\d+)$/gm),
+    ].map((m) => m[1]);
     expect(ports).toHaveLength(4);
     for (const port of ports) {
       const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -143,6 +195,201 @@ const ids: ScenarioIds = {
       });
     }
     expect(await scriptAsync('status.sh')).toMatch(/all up/);
+  });
+
+  it('writes one wallet and gateway env per member, each holding only its own identities', async () => {
+    const members = [
+      { mspId: 'GridMSP', peer: '127.0.0.1:7051', wallet: ['admin', 'platform'], client: 'platform' },
+      { mspId: 'TradingCenterMSP', peer: '127.0.0.1:8051', wallet: ['admin', 'trading'], client: 'trading' },
+      // The regulator never writes: its gateway holds its client identity alone.
+      { mspId: 'RegulatorMSP', peer: '127.0.0.1:9051', wallet: ['regulator'], client: 'regulator' },
+    ];
+    const roles: Record<string, string> = {
+      admin: 'admin',
+      platform: 'energy-platform',
+      trading: 'trading-center',
+      regulator: 'regulator',
+    };
+    for (const member of members) {
+      const env = envFile(`gateway-${member.mspId}.env`);
+      expect(env).toMatchObject({
+        GEC_ORGANISATION: member.mspId,
+        LEDGER: 'fabric-gateway',
+        FABRIC_PEER_ENDPOINT: member.peer,
+        FABRIC_WALLET: join(REPO, 'network', 'build', 'wallets', member.mspId),
+        FABRIC_SERVICE_IDENTITY: `${member.mspId}/${member.client}`,
+      });
+      expect(walletEntries(member.mspId).sort()).toEqual(
+        member.wallet.map((name) => `${member.mspId}/${name}`),
+      );
+      for (const name of member.wallet) {
+        const { cert, attrs } = walletCertificate(env.FABRIC_WALLET, { mspId: member.mspId, name });
+        expect({ name, role: attrs['gec.role'], admin: /OU=admin/.test(cert.subject) }).toEqual({
+          name,
+          role: roles[name],
+          admin: name === 'admin',
+        });
+      }
+    }
+    expect(gatewayEnv().GEC_ORGANISATION).toBe('all');
+
+    // The trading center's own gateway, on its own peer, signs with its own admin.
+    const ledger = await createLedger(ledgerConfigFromEnv(envFile('gateway-TradingCenterMSP.env')));
+    try {
+      const id = `TC-OWN-${Date.now().toString(36)}`;
+      const tx = await ledger.submit({
+        identity: ids.tradingAdmin,
+        transaction: 'identity:RegisterParticipant',
+        args: [JSON.stringify({ id, kind: 'CONSUMER', name: 'Own gateway', region: '110000' })],
+        transient: { creditCode: '91110000100000000X' },
+      });
+      expect(tx.validationCode).toBe('VALID');
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  describe('a second trading center joins the running channel (addOrg.sh)', () => {
+    const NEW_MSP = 'TradingCenter2MSP';
+    const newAdmin: IdentityRef = { mspId: NEW_MSP, name: 'admin' };
+    let added: string;
+    beforeAll(async () => {
+      added = await scriptAsync('addOrg.sh');
+    });
+
+    it('its MSP and anchor peer are in the channel configuration, by an update a majority of the admins signed', async () => {
+      expect(added).toMatch(/config update trading2 signed by the admin of GridMSP/);
+      expect(added).toMatch(/config update trading2 signed and submitted by the admin of TradingCenterMSP/);
+      expect(added).toMatch(
+        /TradingCenter2MSP added to gec-channel: the update was signed by 2 of the 3 members' admins/,
+      );
+      // Read back by a member that did not sign.
+      const config = JSON.parse(
+        await asAdmin(
+          'regulator',
+          'peer channel fetch config /dev/stdout -o "$ORDERER_ADDRESS" --ordererTLSHostnameOverride "$ORDERER_HOSTNAME" ' +
+            '--tls --cafile "$ORDERER_CA" -c "$CHANNEL_NAME" 2>/dev/null | ' +
+            "configtxlator proto_decode --input /dev/stdin --type common.Block | jq -c '.data.data[0].payload.data.config'",
+        ),
+      ) as {
+        channel_group: {
+          groups: { Application: { groups: Record<string, { values: Record<string, { value: unknown }> }> } };
+        };
+      };
+      const members = config.channel_group.groups.Application.groups;
+      expect(Object.keys(members).sort()).toEqual(['GridMSP', 'RegulatorMSP', NEW_MSP, 'TradingCenterMSP']);
+      expect(members[NEW_MSP].values.AnchorPeers.value).toEqual({
+        anchor_peers: [{ host: '127.0.0.1', port: 10051 }],
+      });
+    });
+
+    it('its identities come from its own Fabric CA: an admin with gec.role admin, a client with trading-center', () => {
+      const wallet = join(REPO, 'network', 'build', 'wallets', NEW_MSP);
+      expect(walletEntries(NEW_MSP).sort()).toEqual([`${NEW_MSP}/admin`, `${NEW_MSP}/trading`]);
+      const admin = walletCertificate(wallet, newAdmin);
+      const client = walletCertificate(wallet, { mspId: NEW_MSP, name: 'trading' });
+      for (const { cert } of [admin, client]) {
+        expect(cert.issuer).toMatch(/CN=ca\.tradingcenter2\.gec\.example/);
+      }
+      expect(admin.cert.subject).toMatch(/OU=admin/);
+      expect(admin.attrs['gec.role']).toBe('admin');
+      expect(client.cert.subject).toMatch(/OU=client/);
+      expect(client.attrs['gec.role']).toBe('trading-center');
+      expect(envFile(`gateway-${NEW_MSP}.env`)).toMatchObject({
+        GEC_ORGANISATION: NEW_MSP,
+        FABRIC_PEER_ENDPOINT: '127.0.0.1:10051',
+        FABRIC_WALLET: wallet,
+        FABRIC_SERVICE_IDENTITY: `${NEW_MSP}/trading`,
+      });
+    });
+
+    it('its peer joined and keeps up; its CA and peer are healthy; it approved the definition that names it', async () => {
+      const status = await scriptAsync('status.sh');
+      expect(status).toMatch(/peer0-trading2 +running \(pid \d+\), \/healthz OK/);
+      expect(status).toMatch(/ca-trading2 +running \(pid \d+\), \/healthz OK/);
+      const heights = [...status.matchAll(/^ {2}(\w+MSP) +height (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+      expect(heights.map(([msp]) => msp)).toEqual(['GridMSP', 'TradingCenterMSP', 'RegulatorMSP', NEW_MSP]);
+      expect(status).toMatch(/approved by GridMSP, RegulatorMSP, TradingCenter2MSP, TradingCenterMSP/);
+      expect(status).toContain(
+        "endorsement policy           AND('GridMSP.peer',OR('TradingCenterMSP.peer','TradingCenter2MSP.peer'))",
+      );
+      expect(status).toMatch(/all up/);
+    });
+
+    it('the grid and the new trading center endorse a write together, without the first trading center', async () => {
+      const id = `TC2-END-${Date.now().toString(36)}`;
+      const request = JSON.stringify([
+        'identity:RegisterParticipant',
+        JSON.stringify({ id, kind: 'CONSUMER', name: 'TC2', region: '440000' }),
+      ]);
+      const out = await asAdmin(
+        'grid',
+        'peer chaincode invoke -o "$ORDERER_ADDRESS" --ordererTLSHostnameOverride "$ORDERER_HOSTNAME" --tls ' +
+          '--cafile "$ORDERER_CA" -C "$CHANNEL_NAME" -n "$CHAINCODE_NAME" --waitForEvent ' +
+          '--peerAddresses "$(peer_var grid HOST):$(peer_var grid PORT)" --tlsRootCertFiles "$(peer_tls_ca grid)" ' +
+          '--peerAddresses "$(peer_var trading2 HOST):$(peer_var trading2 PORT)" --tlsRootCertFiles "$(peer_tls_ca trading2)" ' +
+          `-c '{"Args":${request}}' --transient "{\\"creditCode\\":\\"$(printf %s 91110000100000000X | base64)\\"}"`,
+      );
+      expect(out).toMatch(/committed with status \(VALID\) at 127\.0\.0\.1:10051/);
+      const ledger = await createLedger(ledgerConfigFromEnv({ ...gatewayEnv(), LEDGER: 'fabric-gateway' }));
+      try {
+        const participant = JSON.parse(
+          Buffer.from(
+            await ledger.evaluate({
+              identity: ids.regulator,
+              transaction: 'identity:GetParticipant',
+              args: [id],
+            }),
+          ).toString('utf8'),
+        ) as { id: string };
+        expect(participant.id).toBe(id);
+      } finally {
+        await ledger.close();
+      }
+    });
+
+    it('its admin queries the chaincode through its own gateway settings, and it is registered on chain', async () => {
+      const ledger = await createLedger(ledgerConfigFromEnv(envFile(`gateway-${NEW_MSP}.env`)));
+      try {
+        const { contracts } = await metadata(ledger, newAdmin);
+        expect(Object.keys(contracts)).toEqual(expect.arrayContaining(['identity', 'trades']));
+        // The chaincode's organisation registry: checked once the committed chaincode has it.
+        if ('consortium' in contracts) {
+          const consortium = JSON.parse(
+            Buffer.from(
+              await ledger.evaluate({
+                identity: newAdmin,
+                transaction: 'consortium:GetConsortium',
+                args: [],
+              }),
+            ).toString('utf8'),
+          ) as { initialised: boolean; organisations: { mspId: string; role: string; status?: string }[] };
+          expect(consortium.initialised).toBe(true);
+          expect(consortium.organisations.find((o) => o.mspId === NEW_MSP)).toMatchObject({
+            role: 'TRADING_CENTER',
+            status: 'ACTIVE',
+          });
+        } else {
+          console.log(
+            'fabric conformance: the chaincode has no consortium contract yet; on-chain registration not checked',
+          );
+        }
+      } finally {
+        await ledger.close();
+      }
+    });
+
+    it('addOrg.sh again changes nothing', async () => {
+      const sequence = () =>
+        /^sequence=(\d+)$/m.exec(readFileSync(join(REPO, 'network', 'build', 'ccaas', 'live'), 'utf8'))?.[1];
+      const before = sequence();
+      const again = await scriptAsync('addOrg.sh');
+      expect(again).toMatch(/TradingCenter2MSP is already in the configuration of gec-channel/);
+      expect(again).toMatch(/TradingCenter2MSP peer already joined gec-channel/);
+      expect(again).toMatch(/already approved by TradingCenter2MSP/);
+      expect(again).not.toMatch(/config update/);
+      expect(sequence()).toBe(before);
+    });
   });
 
   it('upgrades the chaincode under traffic: every write meanwhile commits, none waits on a stopped server', async () => {
@@ -171,6 +418,8 @@ const ids: ScenarioIds = {
       upgrading = false;
       await traffic;
       expect(log).toMatch(/is live on port 10000/);
+      // Every member approves the upgrade, the one addOrg.sh added included.
+      expect(log).toMatch(/approved by TradingCenter2MSP/);
       expect(outcomes.length).toBeGreaterThan(5);
       // Before the server of the old package was kept running, an endorsement during the upgrade hung until
       // Fabric's 300 s launch timeout and the peer refused the new server.
@@ -193,5 +442,15 @@ const ids: ScenarioIds = {
     const logs = readFileSync(join(REPO, 'network', 'build', 'logs', 'peer0-grid.log'), 'utf8');
     // The logs of the first run are still there: up.sh appends.
     expect(logs.match(/=== .* peer0-grid started by up\.sh ===/g)?.length).toBe(2);
+    // The member added by addOrg.sh comes back too: its CA and its peer, which serves its own gateway.
+    expect(await scriptAsync('status.sh')).toMatch(/ca-trading2 +running[^\n]*OK[\s\S]*all up/);
+    const added = await createLedger(ledgerConfigFromEnv(envFile('gateway-TradingCenter2MSP.env')));
+    try {
+      expect(
+        Object.keys((await metadata(added, { mspId: 'TradingCenter2MSP', name: 'admin' })).contracts),
+      ).toContain('identity');
+    } finally {
+      await added.close();
+    }
   });
 });
