@@ -201,6 +201,7 @@ done
 log "${MSP_ID} peer is at block height $(channel_height "${ORG}") of ${CHANNEL_NAME}"
 
 # ---- 4. the chaincode ------------------------------------------------------------------------------
+registered=false
 if [[ -f "${CC_LIVE_FILE}" ]]; then
   package_id="$(live_field package_id)"
   package="${CC_DIR}/${package_id%%:*}.tar.gz"
@@ -218,7 +219,9 @@ if [[ -f "${CC_LIVE_FILE}" ]]; then
     # A new definition: the chaincode's endorsement policy names the new member (deployCC.sh -r approves it
     # for every member at the next sequence, the new one included, and commits it).
     log "endorsement policy becomes ${policy}"
+    # (It registers the members on chain too, this one included.)
     GEC_SKIP_BUILD=1 "${NETWORK_DIR}/scripts/deployCC.sh" -r
+    registered=true
   else
     # The committed definition, unchanged: the new member approves it for its own peer.
     sequence="$(committed_field sequence)"
@@ -251,7 +254,7 @@ fi
 for org in "${ORGS[@]}"; do wait_for_gossip "${org}" || true; done
 
 # ---- 6. its registration on chain --------------------------------------------------------------------
-if [[ -f "${CC_LIVE_FILE}" ]]; then
+if [[ -f "${CC_LIVE_FILE}" && "${registered}" != true ]]; then
   "${NETWORK_DIR}/scripts/consortium.sh" "${ORG}"
 fi
 log "${MSP_ID} is a member of ${CHANNEL_NAME}: peer $(peer_var "${ORG}" NAME), wallet ${BUILD_DIR}/wallets/${MSP_ID}, env ${BUILD_DIR}/gateway-${MSP_ID}.env"

@@ -153,16 +153,9 @@ for org in "${ORGS[@]}"; do
 done
 
 # ---- sequence ---------------------------------------------------------------------------------------
-set_admin_env grid
 if [[ -z "${SEQUENCE}" ]]; then
-  committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -O json 2>/dev/null || true)"
-  if [[ -n "${committed}" ]]; then
-    current="$(tr -d '[:space:]' <<<"${committed}" | sed -n 's/.*"sequence":\([0-9][0-9]*\).*/\1/p')"
-    [[ -n "${current}" ]] || fatal "cannot read the committed sequence from: ${committed}"
-    SEQUENCE=$((current + 1))
-  else
-    SEQUENCE=1
-  fi
+  current="$(committed_field sequence)"
+  SEQUENCE=$((${current:-0} + 1))
 fi
 log "chaincode ${CHAINCODE_NAME} version ${CHAINCODE_VERSION} sequence ${SEQUENCE} on ${CHANNEL_NAME}, policy ${POLICY}"
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Issue the application identities that carry the `gec.role` attribute, from each organisation's CA.
+# Issue the application identities that carry the `gec.role` attribute, from each organisation's cryptogen CA:
+# used by up.sh when GEC_CRYPTO=cryptogen (and --generate-only). By default (GEC_CRYPTO=fabric-ca) each
+# organisation's own Fabric CA issues them instead (registerEnroll.sh).
 #
 # Why: the chaincode reads the caller's role with ClientIdentity.getAttributeValue('gec.role'), which Fabric CA
 # puts in certificate extension 1.2.3.4.5.6.7.8.1 as the JSON {"attrs":{"gec.role":"..."}}. cryptogen cannot
 # add attributes, so this script signs the certificates with the CA that cryptogen made for the organisation,
 # writing exactly that extension (and the NodeOU in the subject OU, so the MSP classifies admin/client).
-# With Fabric CA instead: `fabric-ca-client register --id.attrs 'gec.role=admin:ecert'` then `enroll`.
+# With Fabric CA: `fabric-ca-client register --id.attrs 'gec.role=admin:ecert'` then `enroll` (registerEnroll.sh).
 #
 # Output per identity:
 #   organizations/peerOrganizations/<domain>/users/<name>@<domain>/msp   (Fabric CLI MSP folder)
@@ -30,7 +32,8 @@ issue_identity() {
   ca_dir="${org_dir}/ca"
   ca_cert="${ca_dir}/ca.${domain}-cert.pem"
   ca_key="${ca_dir}/priv_sk"
-  [[ -f "${ca_cert}" && -f "${ca_key}" ]] || fatal "no CA for ${domain} in ${ca_dir}: run network/scripts/up.sh (cryptogen) first"
+  [[ -f "${ca_cert}" && -f "${ca_key}" ]] ||
+    fatal "no cryptogen CA key for ${domain} in ${ca_dir}: enroll.sh is for GEC_CRYPTO=cryptogen; with Fabric CA (the default) register identities with fabric-ca-client (network/scripts/registerEnroll.sh)"
   case "${node_ou}" in admin | client) ;; *) fatal "NODE_OU must be admin or client, got '${node_ou}'" ;; esac
 
   user_dir="${org_dir}/users/${name}@${domain}"

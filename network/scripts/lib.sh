@@ -221,7 +221,7 @@ policy_any() {
   fi
 }
 
-# The Fabric CLI environment of an organisation's admin (the role identity from enroll.sh, OU admin).
+# The Fabric CLI environment of an organisation's admin (users/admin@<domain>: OU admin, gec.role admin).
 set_admin_env() {
   local org="$1" domain
   domain="$(org_domain "${org}")"
@@ -347,7 +347,7 @@ wait_for_gossip() {
   done
 }
 
-# ---- Fabric CA (one per organisation added by addOrg.sh) ---------------------------------------------
+# ---- Fabric CA (one per member: GEC_CRYPTO=fabric-ca, and every member addOrg.sh adds) -------------------
 # fabric-ca-server home: organizations/fabric-ca/<org>/ (its CA key, database, config, and the secrets of the
 # identities registered with it, 0600). Its TLS certificate is signed by the CA itself.
 ca_home() {
@@ -355,9 +355,6 @@ ca_home() {
 }
 ca_name() {
   printf 'ca-%s\n' "$1"
-}
-ca_url() {
-  printf 'https://%s:%s\n' "$(ca_var "$1" HOST)" "$(ca_var "$1" PORT)"
 }
 
 # The secret of an identity registered with the organisation's CA: made once, kept in the CA's home.

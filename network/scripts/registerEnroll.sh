@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An organisation's crypto material from its own Fabric CA, as fabric-samples' test-network does with -ca
-# (addOrg3/fabric-ca/registerEnroll.sh), for a member added with addOrg.sh:
+# (addOrg3/fabric-ca/registerEnroll.sh): each founding member's (up.sh, GEC_CRYPTO=fabric-ca) and a member's
+# added with addOrg.sh:
 #   - renders its fabric-ca-server configuration (network/fabric-ca/fabric-ca-server-config.yaml, CA_<ORG>_* in
 #     network.env) into organizations/fabric-ca/<org>/ and starts the server (TLS on, registrar secret random);
 #   - registers and enrolls
@@ -35,6 +36,9 @@ read -r CLIENT_NAME CLIENT_ROLE <<<"$(org_client "${ORG}")"
 PEER_NAME="$(peer_var "${ORG}" NAME)"
 
 # ---- the CA server ---------------------------------------------------------------------------------
+if [[ -d "${ORG_DIR}/msp" && ! -f "${CA_HOME}/fabric-ca-server-config.yaml" ]]; then
+  fatal "${ORG_DIR} holds material from cryptogen, not from a Fabric CA: run network/scripts/clean.sh first, or keep GEC_CRYPTO=cryptogen"
+fi
 if [[ ! -f "${CA_HOME}/fabric-ca-server-config.yaml" ]]; then
   log "configuring the Fabric CA of ${MSP_ID} in ${CA_HOME}"
   mkdir -p "${CA_HOME}"
@@ -109,11 +113,12 @@ register() {
   log "registered ${MSP_ID}/${name} (type ${type}${attrs:+, ${attrs}})"
 }
 
-# enroll NAME MSP_DIR [fabric-ca-client enroll options]
+# enroll NAME TYPE ATTRS MSP_DIR [fabric-ca-client enroll options]: registered first when it is not yet.
 enroll() {
-  local name="$1" msp="$2"
-  shift 2
+  local name="$1" type="$2" attrs="$3" msp="$4"
+  shift 4
   if [[ -f "${msp}/signcerts/cert.pem" ]]; then return 0; fi
+  register "${name}" "${type}" "${attrs}"
   rm -rf "${msp}"
   ca_client "${REGISTRAR_HOME}" enroll -u "$(enroll_url "${name}")" -M "${msp}" --csr.names "C=CN,O=${DOMAIN}" "$@" ||
     fatal "enrolling ${name} failed; see ${LOG_DIR}/ca-client-${ORG}.log"
@@ -121,10 +126,6 @@ enroll() {
   mv "${msp}/keystore/"*_sk "${msp}/keystore/priv_sk"
   chmod 600 "${msp}/keystore/priv_sk"
 }
-
-register "${PEER_NAME}" peer
-register admin admin 'gec.role=admin:ecert'
-register "${CLIENT_NAME}" client "gec.role=${CLIENT_ROLE}:ecert"
 
 # ---- the organisation's MSP (what the channel configuration holds) ---------------------------------------
 mkdir -p "${ORG_DIR}/msp/cacerts" "${ORG_DIR}/msp/tlscacerts" "${ORG_DIR}/ca" "${ORG_DIR}/tlsca"
@@ -137,12 +138,12 @@ write_node_ous "${ORG_DIR}/msp"
 
 # ---- the peer --------------------------------------------------------------------------------------
 PEER_HOME="$(peer_dir "${ORG}")"
-enroll "${PEER_NAME}" "${PEER_HOME}/msp"
+enroll "${PEER_NAME}" peer '' "${PEER_HOME}/msp"
 write_node_ous "${PEER_HOME}/msp"
 if [[ ! -f "${PEER_HOME}/tls/server.crt" ]]; then
   hosts=("${PEER_NAME}" localhost 127.0.0.1)
   [[ "$(peer_var "${ORG}" HOST)" == 127.0.0.1 ]] || hosts+=("$(peer_var "${ORG}" HOST)")
-  enroll "${PEER_NAME}" "${PEER_HOME}/tls-enroll" --enrollment.profile tls \
+  enroll "${PEER_NAME}" peer '' "${PEER_HOME}/tls-enroll" --enrollment.profile tls \
     --csr.hosts "$(
       IFS=,
       printf '%s' "${hosts[*]}"
@@ -157,11 +158,12 @@ if [[ ! -f "${PEER_HOME}/tls/server.crt" ]]; then
 fi
 
 # ---- the admin and the application identity ---------------------------------------------------------
-for name in admin "${CLIENT_NAME}"; do
+for identity in "admin admin gec.role=admin:ecert" "${CLIENT_NAME} client gec.role=${CLIENT_ROLE}:ecert"; do
+  read -r name type attrs <<<"${identity}"
   user_msp="${ORG_DIR}/users/${name}@${DOMAIN}/msp"
   wallet="${WALLET_DIR}/${MSP_ID}/${name}"
   if [[ ! -f "${user_msp}/signcerts/cert.pem" ]]; then
-    enroll "${name}" "${user_msp}"
+    enroll "${name}" "${type}" "${attrs}" "${user_msp}"
     write_node_ous "${user_msp}"
     mkdir -p "${user_msp}/tlscacerts"
     cp "${CA_CERT}" "${user_msp}/tlscacerts/ca.crt"

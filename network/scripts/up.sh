@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Bring the gec-ledger consortium up natively: crypto material, role identities, one Raft orderer and the
-# peers of GridMSP, TradingCenterMSP and RegulatorMSP, every listener on 127.0.0.1 (network.env).
+# Bring the gec-ledger consortium up natively: crypto material (each founding member's from its own Fabric CA,
+# GEC_CRYPTO), role identities, one Raft orderer and the peers of GridMSP, TradingCenterMSP and RegulatorMSP (and
+# of the members addOrg.sh added), every listener on 127.0.0.1 (network.env).
 #
 # Usage: network/scripts/up.sh                  generate what is missing and start the nodes natively
-#        network/scripts/up.sh --generate-only  crypto, identities, configtx, channel block, profiles only
-#                                               (docker/compose.yaml runs this in its fabric-tools container)
-# Needs: peer, orderer, configtxgen, cryptogen (Fabric 2.4/2.5) on PATH or in FABRIC_BIN; the release's
-#        config/ folder (FABRIC_CFG, default <bin>/../config); openssl.
+#        network/scripts/up.sh --generate-only  crypto (cryptogen and enroll.sh), identities, configtx, channel
+#                                               block, profiles only (docker/compose.yaml runs this in its
+#                                               fabric-tools container, which has no Fabric CA)
+# Needs: peer, orderer, configtxgen, cryptogen, fabric-ca-server, fabric-ca-client (Fabric 2.4/2.5, Fabric CA
+#        1.5) on PATH or in FABRIC_BIN; the release's config/ folder (FABRIC_CFG, default <bin>/../config);
+#        openssl, jq.
 # Next:  network/scripts/createChannel.sh, then network/scripts/deployCC.sh.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -19,18 +22,32 @@ if [[ "${GENERATE_ONLY}" == true ]]; then
 else
   require_fabric_binaries peer orderer configtxgen cryptogen
 fi
-require_tools openssl awk sed od curl
+require_tools openssl awk sed od curl jq
 FABRIC_VERSION="$(check_fabric_version)"
 log "Fabric ${FABRIC_VERSION} ($(command -v peer))"
 
 # ---- crypto material ------------------------------------------------------------------------------
-if [[ ! -d "${ORGS_DIR}/peerOrganizations" ]]; then
-  log "generating crypto material with cryptogen"
-  cryptogen generate --config="${NETWORK_DIR}/crypto-config.yaml" --output="${ORGS_DIR}" >/dev/null
-else
-  log "reusing crypto material in ${ORGS_DIR} (network/scripts/clean.sh removes it)"
+# The orderer's from cryptogen; the founding peer organisations' from their own Fabric CAs (GEC_CRYPTO=fabric-ca)
+# or from cryptogen with enroll.sh's gec.role identities (GEC_CRYPTO=cryptogen, and --generate-only).
+CRYPTO="${GEC_CRYPTO:-fabric-ca}"
+[[ "${GENERATE_ONLY}" == true ]] && CRYPTO=cryptogen
+case "${CRYPTO}" in fabric-ca | cryptogen) ;; *) fatal "GEC_CRYPTO must be fabric-ca or cryptogen (got '${CRYPTO}')" ;; esac
+if [[ ! -d "${ORGS_DIR}/ordererOrganizations" ]]; then
+  log "generating the orderer organisation's crypto material with cryptogen"
+  cryptogen generate --config="${NETWORK_DIR}/crypto-config-orderer.yaml" --output="${ORGS_DIR}" >/dev/null
 fi
-"${NETWORK_DIR}/scripts/enroll.sh"
+if [[ "${CRYPTO}" == fabric-ca ]]; then
+  require_fabric_binaries fabric-ca-server fabric-ca-client
+  for org in "${FOUNDING_ORGS[@]}"; do "${NETWORK_DIR}/scripts/registerEnroll.sh" "${org}"; done
+else
+  if [[ ! -d "${ORGS_DIR}/peerOrganizations" ]]; then
+    log "generating the peer organisations' crypto material with cryptogen"
+    cryptogen generate --config="${NETWORK_DIR}/crypto-config.yaml" --output="${ORGS_DIR}" >/dev/null
+  else
+    log "reusing crypto material in ${ORGS_DIR} (network/scripts/clean.sh removes it)"
+  fi
+  "${NETWORK_DIR}/scripts/enroll.sh"
+fi
 
 # ---- configuration --------------------------------------------------------------------------------
 mkdir -p "${NODE_CFG_DIR}" "${DATA_DIR}" "${LOG_DIR}" "${PID_DIR}" "${ARTIFACTS_DIR}"

@@ -1,6 +1,6 @@
 /**
  * The conformance scenarios on a real Fabric network (`npm run test:fabric`): brings the native network up
- * with network/scripts (cryptogen, one Raft orderer, three peers, TLS), deploys this checkout's chaincode as
+ * with network/scripts (a Fabric CA per member, one Raft orderer, three peers, TLS), deploys this checkout's chaincode as
  * a service, runs the SAME scenarios as embedded.test.ts through the fabric-gateway adapter and then the
  * fabric-network adapter, and tears the network down (GEC_KEEP_NETWORK=1 leaves it running).
  *
@@ -39,7 +39,7 @@ function findPeerBinary(): string | undefined {
 
 const peerBinary = findPeerBinary();
 const SKIP_REASON =
-  'fabric conformance skipped: needs Fabric 2.4/2.5 binaries (peer, orderer, osnadmin, configtxgen, cryptogen) in FABRIC_BIN or on PATH';
+  'fabric conformance skipped: needs Fabric 2.4/2.5 binaries (peer, orderer, osnadmin, configtxgen, configtxlator, cryptogen, fabric-ca-server, fabric-ca-client) in FABRIC_BIN or on PATH';
 if (!peerBinary) console.log(SKIP_REASON);
 
 function script(name: string, ...args: string[]): void {
@@ -126,6 +126,12 @@ async function metadata(ledger: LedgerPort, identity: IdentityRef) {
   return JSON.parse(Buffer.from(bytes).toString('utf8')) as { contracts: Record<string, unknown> };
 }
 
+/** GEC_CRYPTO (network.env, or the environment): each member's material from its own Fabric CA by default. */
+const FABRIC_CA =
+  (process.env.GEC_CRYPTO ||
+    /^GEC_CRYPTO=(.*)$/m.exec(readFileSync(join(REPO, 'network', 'network.env'), 'utf8'))?.[1] ||
+    'fabric-ca') === 'fabric-ca';
+
 const ids: ScenarioIds = {
   gridAdmin: { mspId: 'GridMSP', name: 'admin' },
   gridPlatform: { mspId: 'GridMSP', name: 'platform' },
@@ -194,15 +200,39 @@ const ids: ScenarioIds = {
         body: { status: 'OK' },
       });
     }
-    expect(await scriptAsync('status.sh')).toMatch(/all up/);
+    const status = await scriptAsync('status.sh');
+    if (FABRIC_CA) {
+      for (const org of ['grid', 'trading', 'regulator']) {
+        expect(status).toMatch(new RegExp(`ca-${org} +running \\(pid \\d+\\), /healthz OK`));
+      }
+    }
+    expect(status).toMatch(/all up/);
   });
 
   it('writes one wallet and gateway env per member, each holding only its own identities', async () => {
     const members = [
-      { mspId: 'GridMSP', peer: '127.0.0.1:7051', wallet: ['admin', 'platform'], client: 'platform' },
-      { mspId: 'TradingCenterMSP', peer: '127.0.0.1:8051', wallet: ['admin', 'trading'], client: 'trading' },
+      {
+        org: 'grid',
+        mspId: 'GridMSP',
+        peer: '127.0.0.1:7051',
+        wallet: ['admin', 'platform'],
+        client: 'platform',
+      },
+      {
+        org: 'trading',
+        mspId: 'TradingCenterMSP',
+        peer: '127.0.0.1:8051',
+        wallet: ['admin', 'trading'],
+        client: 'trading',
+      },
       // The regulator never writes: its gateway holds its client identity alone.
-      { mspId: 'RegulatorMSP', peer: '127.0.0.1:9051', wallet: ['regulator'], client: 'regulator' },
+      {
+        org: 'regulator',
+        mspId: 'RegulatorMSP',
+        peer: '127.0.0.1:9051',
+        wallet: ['regulator'],
+        client: 'regulator',
+      },
     ];
     const roles: Record<string, string> = {
       admin: 'admin',
@@ -222,6 +252,12 @@ const ids: ScenarioIds = {
       expect(walletEntries(member.mspId).sort()).toEqual(
         member.wallet.map((name) => `${member.mspId}/${name}`),
       );
+      // Issued by the member's own Fabric CA (the fabric-ca-server up.sh started for it).
+      const ca = FABRIC_CA
+        ? new X509Certificate(
+            readFileSync(join(REPO, 'network', 'organizations', 'fabric-ca', member.org, 'ca-cert.pem')),
+          )
+        : undefined;
       for (const name of member.wallet) {
         const { cert, attrs } = walletCertificate(env.FABRIC_WALLET, { mspId: member.mspId, name });
         expect({ name, role: attrs['gec.role'], admin: /OU=admin/.test(cert.subject) }).toEqual({
@@ -229,6 +265,11 @@ const ids: ScenarioIds = {
           role: roles[name],
           admin: name === 'admin',
         });
+        if (ca)
+          expect({ name, issuedByItsCa: cert.checkIssued(ca) && cert.verify(ca.publicKey) }).toEqual({
+            name,
+            issuedByItsCa: true,
+          });
       }
     }
     expect(gatewayEnv().GEC_ORGANISATION).toBe('all');
@@ -288,8 +329,12 @@ const ids: ScenarioIds = {
       expect(walletEntries(NEW_MSP).sort()).toEqual([`${NEW_MSP}/admin`, `${NEW_MSP}/trading`]);
       const admin = walletCertificate(wallet, newAdmin);
       const client = walletCertificate(wallet, { mspId: NEW_MSP, name: 'trading' });
+      const ca = new X509Certificate(
+        readFileSync(join(REPO, 'network', 'organizations', 'fabric-ca', 'trading2', 'ca-cert.pem')),
+      );
       for (const { cert } of [admin, client]) {
         expect(cert.issuer).toMatch(/CN=ca\.tradingcenter2\.gec\.example/);
+        expect(cert.checkIssued(ca) && cert.verify(ca.publicKey)).toBe(true);
       }
       expect(admin.cert.subject).toMatch(/OU=admin/);
       expect(admin.attrs['gec.role']).toBe('admin');
