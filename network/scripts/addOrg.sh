@@ -174,9 +174,12 @@ if ! is_running "peer0-${ORG}"; then
   wait_for_port "$(peer_var "${ORG}" HOST)" "$(peer_var "${ORG}" PORT)" 30 ||
     fatal "peer0 of ${ORG} did not open its port; see ${LOG_DIR}/peer0-${ORG}.log"
 fi
+# The block height of ORG's peer on the channel (0 while it cannot say, e.g. just after the join).
 channel_height() {
+  local height
   set_admin_env "$1"
-  peer channel getinfo -c "${CHANNEL_NAME}" 2>/dev/null | sed -n 's/^Blockchain info: //p' | jq -r '.height // 0'
+  height="$(peer channel getinfo -c "${CHANNEL_NAME}" 2>/dev/null | sed -n 's/^Blockchain info: //p' | jq -r '.height // 0')"
+  printf '%s\n' "${height:-0}"
 }
 set_admin_env "${ORG}"
 if peer channel list 2>/dev/null | grep -qx "${CHANNEL_NAME}"; then

@@ -41,14 +41,6 @@ invoke() {
   fi
   printf '%s\n' "${out}" >>"${LOG_DIR}/consortium.log"
 }
-# The short name of the member whose MSP id is $1 (only members we hold an admin identity for).
-org_of_msp() {
-  local org
-  for org in "${ORGS[@]}"; do
-    [[ "$(org_msp "${org}")" == "$1" ]] && printf '%s\n' "${org}" && return 0
-  done
-  return 1
-}
 
 # ---- the founding members, once ------------------------------------------------------------------
 if [[ "$(consortium | jq -r '.initialised')" != true ]]; then
@@ -69,12 +61,13 @@ fi
 for org in ${to_register[@]+"${to_register[@]}"}; do
   msp="$(org_msp "${org}")"
   [[ "$(status_of "${msp}")" == ACTIVE ]] && continue
-  # The active members, in our order: the first proposes, the others approve until the majority is reached.
+  # The active members whose admin is here, in network.env's order (the founding members first): the first
+  # proposes, the others approve until the majority is reached.
+  active="$(consortium | jq -r '.organisations[] | select((.status // "ACTIVE") == "ACTIVE") | .mspId')"
   voters=()
-  while IFS= read -r member; do
-    voter="$(org_of_msp "${member}")" || continue
-    voters+=("${voter}")
-  done < <(consortium | jq -r '.organisations[] | select((.status // "ACTIVE") == "ACTIVE") | .mspId')
+  for voter in "${ORGS[@]}"; do
+    if grep -qx -- "$(org_msp "${voter}")" <<<"${active}"; then voters+=("${voter}"); fi
+  done
   ((${#voters[@]} > 0)) || fatal "no admin identity of an active member here to propose ${msp}"
   request="$(jq -cn --arg m "${msp}" --arg r "$(org_role "${org}")" --arg n "$(org_var "${org}" ORG_NAME)" \
     '{mspId: $m, role: $r, name: $n}')"
