@@ -94,9 +94,9 @@ JSON
   log "wrote ${file}"
 }
 
-# The FABRIC_* settings of a gateway on ORG's peer with the wallet WALLET and service identity IDENTITY.
+# The FABRIC_* settings of a gateway on ORG's peer with the wallet WALLET (and service identity IDENTITY).
 fabric_settings() {
-  local org="$1" wallet="$2" identity="$3"
+  local org="$1" wallet="$2" identity="${3:-}"
   cat <<ENV
 LEDGER=fabric-gateway
 FABRIC_CHANNEL=${CHANNEL_NAME}
@@ -105,10 +105,10 @@ FABRIC_WALLET=${wallet}
 FABRIC_PEER_ENDPOINT=$(peer_var "${org}" HOST):$(peer_var "${org}" PORT)
 FABRIC_PEER_HOST_ALIAS=$(peer_var "${org}" NAME)
 FABRIC_TLS_CERT=$(peer_tls_ca "${org}")
-FABRIC_SERVICE_IDENTITY=${identity}
 # For LEDGER=fabric-network (legacy SDK, discovery through this profile):
 FABRIC_CONNECTION_PROFILE=$(profile_path "${org}")
 ENV
+  [[ -z "${identity}" ]] || printf 'FABRIC_SERVICE_IDENTITY=%s\n' "${identity}"
 }
 
 for org in "${ORGS[@]}"; do write_profile "${org}"; done
@@ -152,6 +152,8 @@ done
 # Use: set -a; source network/build/gateway.env; set +a; npm start
 GEC_ORGANISATION=all
 ENV
-  fabric_settings grid "${WALLET_DIR}" "$(org_msp grid)/$(org_client_name grid)"
+  # No FABRIC_SERVICE_IDENTITY: a gateway picks its own organisation's client (GridMSP/platform for all), and
+  # one started for another organisation from this file (README) must not inherit the grid's.
+  fabric_settings grid "${WALLET_DIR}"
 } >"${BUILD_DIR}/gateway.env"
 log "wrote ${BUILD_DIR}/gateway.env (development: every member's identities)"
