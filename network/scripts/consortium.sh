@@ -32,14 +32,12 @@ consortium() {
 status_of() {
   consortium | jq -r --arg m "$1" '.organisations[] | select(.mspId == $m) | .status // "ACTIVE"'
 }
-# invoke ORG FUNCTION JSON: as ORG's admin; fatal with the chaincode's answer when refused.
+# invoke ORG FUNCTION JSON: as ORG's admin; the CLI's answer in ANSWER and the log, its status returned.
 invoke() {
-  local out
-  if ! out="$(cc_invoke "$@")"; then
-    printf '%s\n' "${out}" >>"${LOG_DIR}/consortium.log"
-    return 1
-  fi
-  printf '%s\n' "${out}" >>"${LOG_DIR}/consortium.log"
+  local status=0
+  ANSWER="$(cc_invoke "$@")" || status=$?
+  printf '%s\n' "${ANSWER}" >>"${LOG_DIR}/consortium.log"
+  return "${status}"
 }
 
 # ---- the founding members, once ------------------------------------------------------------------
@@ -80,7 +78,7 @@ for org in ${to_register[@]+"${to_register[@]}"}; do
     [[ "$(status_of "${msp}")" == ACTIVE ]] && break
     if invoke "${voter}" consortium:ApproveOrganisation "$(jq -cn --arg m "${msp}" '{mspId: $m}')"; then
       log "${msp} approved by $(org_msp "${voter}")"
-    elif tail -n 5 "${LOG_DIR}/consortium.log" | grep -qi 'already'; then
+    elif grep -q 'ORGANISATION_ALREADY_APPROVED' <<<"${ANSWER}"; then
       log "${msp} was already approved by $(org_msp "${voter}")"
     else
       fatal "consortium:ApproveOrganisation of ${msp} by $(org_msp "${voter}") failed; see ${LOG_DIR}/consortium.log"
