@@ -1,4 +1,3 @@
-import { applyHolderPolicy } from '../consortium/holder-policy';
 import { Context } from 'fabric-contract-api';
 import { canonicalJson } from '../lib/canonical-json';
 import { GecError } from '../lib/errors';
@@ -159,10 +158,6 @@ export class LotChanges {
       if (original !== undefined && canonicalJson(original) === canonicalJson(current)) continue;
       changed.push(current);
       await putJson(ctx, lotKey(ctx, id), current);
-      // The key-level endorsement policy follows the holder (set when the lot is created or changes hands).
-      if (original === undefined || original.owner !== current.owner) {
-        await applyHolderPolicy(ctx, lotKey(ctx, id), current.owner);
-      }
       if (original === undefined || !onlyShrank(original, current)) {
         await putJson(ctx, compositeKey(ctx, LOT_MOVE_INDEX, [id, this.txId]), {
           lot: current,

@@ -1,4 +1,3 @@
-import { applyHolderPolicy } from '../consortium/holder-policy';
 import { Context } from 'fabric-contract-api';
 import { GecError } from '../lib/errors';
 import { compositeKey, deleteIndex, getJson, putIndex, putJson } from '../lib/state';
@@ -33,8 +32,6 @@ export async function readVoucher(ctx: Context, voucherId: string): Promise<Vouc
 export async function writeVoucher(ctx: Context, voucher: Voucher, previous?: Voucher): Promise<void> {
   await putJson(ctx, voucherKey(ctx, voucher.voucherId), voucher);
   if (previous === undefined) {
-    // Endorsed as its holder's: the trading center the consumer is held through, with the platform.
-    await applyHolderPolicy(ctx, voucherKey(ctx, voucher.voucherId), voucher.consumer);
     for (const lot of voucher.sourceLots) {
       await putIndex(ctx, VOUCHER_BY_LOT_INDEX, [lot.lotId, voucher.voucherId]);
     }
