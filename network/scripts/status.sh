@@ -23,32 +23,27 @@ health() { # health HOST:PORT: the node's /healthz status line
   fi
 }
 
-echo "processes and health"
-if is_running orderer0; then
-  h="$(health "${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}")" || problems=$((problems + 1))
-  row orderer0 "running (pid $(cat "${PID_DIR}/orderer0.pid")), /healthz ${h}"
-else
-  row orderer0 "DOWN"
-  problems=$((problems + 1))
-fi
-for org in "${ORGS[@]}"; do
-  if is_running "peer0-${org}"; then
-    h="$(health "${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)")" || problems=$((problems + 1))
-    row "peer0-${org}" "running (pid $(cat "${PID_DIR}/peer0-${org}.pid")), /healthz ${h}"
+# node_row NAME OPERATIONS_ADDRESS: a node started here, running with its /healthz, or DOWN (a problem).
+node_row() {
+  local h
+  if is_running "$1"; then
+    h="$(health "$2")" || problems=$((problems + 1))
+    row "$1" "running (pid $(cat "${PID_DIR}/$1.pid")), /healthz ${h}"
   else
-    row "peer0-${org}" "DOWN"
+    row "$1" "DOWN"
     problems=$((problems + 1))
   fi
-done
-live_port=""
+}
+
+echo "processes and health"
+node_row orderer0 "${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}"
 for org in "${ORGS[@]}"; do
-  [[ -f "$(ca_home "${org}")/fabric-ca-server-config.yaml" ]] || continue
-  if is_running "ca-${org}"; then
-    h="$(health "${GEC_LISTEN_ADDRESS}:$(ca_var "${org}" OPERATIONS_PORT)")" || problems=$((problems + 1))
-    row "ca-${org}" "running (pid $(cat "${PID_DIR}/ca-${org}.pid")), /healthz ${h}"
-  else
-    row "ca-${org}" "DOWN"
-    problems=$((problems + 1))
+  node_row "peer0-${org}" "${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)"
+done
+# Each member's Fabric CA (GEC_CRYPTO=fabric-ca, and the members addOrg.sh added).
+for org in "${ORGS[@]}"; do
+  if [[ -f "$(ca_home "${org}")/fabric-ca-server-config.yaml" ]]; then
+    node_row "ca-${org}" "${GEC_LISTEN_ADDRESS}:$(ca_var "${org}" OPERATIONS_PORT)"
   fi
 done
 live_port="$(live_field port)"
@@ -80,7 +75,7 @@ if is_running peer0-grid; then
   committed="$(peer lifecycle chaincode querycommitted -C "${CHANNEL_NAME}" -n "${CHAINCODE_NAME}" -O json 2>/dev/null |
     jq -r '"version \(.version), sequence \(.sequence), approved by \(.approvals | to_entries | map(select(.value) | .key) | join(", "))"' 2>/dev/null)"
   row committed "${committed:-none}"
-  row "endorsement policy" "$(live_field policy)"
+  if [[ -f "${CC_LIVE_FILE}" ]]; then row "endorsement policy" "$(live_field policy)"; fi
   [[ -f "${CC_LIVE_FILE}" ]] && row "live package" "$(live_field package_id) on port ${live_port}"
 fi
 
