@@ -216,6 +216,11 @@ for org in "${ORGS[@]}"; do
     sleep 1
   done
 done
+# Service discovery offers endorsers only for peers that know each other by gossip: on a new channel that takes
+# a while after the joins, and until then every submit fails (no peer combination can satisfy the policy).
+if [[ "${EXTERNAL}" != 1 ]]; then
+  for org in "${ORGS[@]}"; do wait_for_gossip "${org}" || true; done
+fi
 printf 'package_id=%s\nport=%s\nsequence=%s\nversion=%s\npolicy=%s\n' "${PACKAGE_ID}" "${SERVER_PORT}" "${SEQUENCE}" \
   "${CHAINCODE_VERSION}" "${POLICY}" >"${CC_LIVE_FILE}"
 if [[ "${EXTERNAL}" != 1 && "${REUSE}" != true ]]; then
