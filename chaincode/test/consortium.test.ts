@@ -192,6 +192,40 @@ describe('a second trading center', () => {
     );
   });
 
+  it("holds its participants' certificates under a key-level policy: another trading center's peers cannot move them", async () => {
+    const generator = 'gen-tc2';
+    await gec.submit(
+      TC2,
+      'identity:RegisterParticipant',
+      { id: generator, kind: 'GENERATOR', name: '第二交易中心的风电场', region: '150000' },
+      { creditCode: '91330000MA2CK8RX1L' },
+    );
+    const held = await seller(gec, MONTH, 5, { owner: generator });
+    const transfer = (identity: { mspId: string; name: string }, endorsingOrganizations?: string[]) =>
+      gec.ledger.submit({
+        identity,
+        transaction: 'certificates:Transfer',
+        args: [JSON.stringify({ lotId: held.lot.id, from: generator, to: s.seller, volume: 1 })],
+        endorsingOrganizations,
+      });
+    // The first trading center with the platform (the chaincode's own policy): refused at validation, unchanged.
+    const refused = await transfer(gec.ids.tradingClient).then(
+      () => 'VALID',
+      (error: { status?: { validationCode?: string } }) => error.status?.validationCode ?? String(error),
+    );
+    expect(refused).toBe('ENDORSEMENT_POLICY_FAILURE');
+    expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 5 });
+    // Endorsed by the trading center it is held through as well: it moves, and the moved part takes the new
+    // holder's policy (a participant the platform registered: the platform with any one trading center).
+    const moved = await transfer({ mspId: TC2.mspId, name: 'trading' }, [
+      'GridMSP',
+      'TradingCenterMSP',
+      TC2.mspId,
+    ]);
+    expect(moved.validationCode).toBe('VALID');
+    expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 4 });
+  });
+
   it("registers its own market participants with its market system's identity, and cannot touch the other's", async () => {
     const trading2 = { mspId: TC2.mspId, name: 'trading' };
     await gec.submit(

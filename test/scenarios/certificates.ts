@@ -213,6 +213,9 @@ export const certificateScenarios: Scenario[] = [
     },
   },
   {
+    // The generator (registered by the platform) and the consumers (registered by the trading center) hold the
+    // lot under the same key-level policy while there is one trading center, so the winner writes no new policy
+    // and the rest lose on MVCC (where it did, Fabric would say ENDORSEMENT_POLICY_FAILURE for them).
     name: 'twenty concurrent transfers of one lot: exactly one commits, the rest are MVCC_READ_CONFLICT',
     async run(ledger, ids) {
       const { owner, lot } = await issuedLot(ledger, ids, [20_000_000, 0]);

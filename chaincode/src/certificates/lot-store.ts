@@ -1,4 +1,5 @@
 import { Context } from 'fabric-contract-api';
+import { applyHolderPolicy } from '../consortium/holder-policy';
 import { canonicalJson } from '../lib/canonical-json';
 import { GecError } from '../lib/errors';
 import { atOrAfter, compactMonth } from '../lib/months';
@@ -158,6 +159,10 @@ export class LotChanges {
       if (original !== undefined && canonicalJson(original) === canonicalJson(current)) continue;
       changed.push(current);
       await putJson(ctx, lotKey(ctx, id), current);
+      // The key-level endorsement policy follows the holder (set when the lot is created or changes hands).
+      if (original === undefined || original.owner !== current.owner) {
+        await applyHolderPolicy(ctx, lotKey(ctx, id), current.owner, original === undefined);
+      }
       if (original === undefined || !onlyShrank(original, current)) {
         await putJson(ctx, compositeKey(ctx, LOT_MOVE_INDEX, [id, this.txId]), {
           lot: current,

@@ -1,4 +1,5 @@
 import { Context } from 'fabric-contract-api';
+import { applyHolderPolicy } from '../consortium/holder-policy';
 import { GecError } from '../lib/errors';
 import { compositeKey, deleteIndex, getJson, putIndex, putJson } from '../lib/state';
 import { Voucher, voucherFromState } from './voucher';
@@ -32,6 +33,8 @@ export async function readVoucher(ctx: Context, voucherId: string): Promise<Vouc
 export async function writeVoucher(ctx: Context, voucher: Voucher, previous?: Voucher): Promise<void> {
   await putJson(ctx, voucherKey(ctx, voucher.voucherId), voucher);
   if (previous === undefined) {
+    // Endorsed as its holder's: the trading center the consumer is held through, with the platform.
+    await applyHolderPolicy(ctx, voucherKey(ctx, voucher.voucherId), voucher.consumer, true);
     for (const lot of voucher.sourceLots) {
       await putIndex(ctx, VOUCHER_BY_LOT_INDEX, [lot.lotId, voucher.voucherId]);
     }

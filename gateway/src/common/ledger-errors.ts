@@ -147,6 +147,24 @@ function isCommitError(error: unknown): error is CommitErrorLike {
   return error instanceof Error && error.name === 'CommitError' && 'status' in error;
 }
 
+/**
+ * Validation codes that mean a concurrent transaction of the same block got there first, so the same request
+ * simulated again can commit: MVCC and phantom reads, and ENDORSEMENT_POLICY_FAILURE, which is also what Fabric
+ * gives a write to a key whose key-level endorsement policy an earlier transaction of the block changed (a lot
+ * that changed hands). Every endorsement comes from the gateway's own plan (Fabric's discovery or the embedded
+ * ledger's peers), so the policy failure of a correctly planned transaction is that race.
+ */
+export const CONFLICT_CODES: ReadonlySet<string> = new Set([
+  'MVCC_READ_CONFLICT',
+  'PHANTOM_READ_CONFLICT',
+  'ENDORSEMENT_POLICY_FAILURE',
+]);
+
+/** The validation code of a transaction committed invalid, when `error` is one. */
+export function commitCode(error: unknown): string | undefined {
+  return isCommitError(error) ? error.status.validationCode : undefined;
+}
+
 /** What the chaincode said, when a ledger error is a rule refusal (`CODE: message`). */
 export function chaincodeRefusal(error: unknown): { code: string; message: string } | undefined {
   if (isEndorseError(error)) {
@@ -177,7 +195,7 @@ export function ledgerProblem(error: unknown): ProblemError | undefined {
   }
   if (isCommitError(error)) {
     const { validationCode, txId, blockNumber } = error.status;
-    if (validationCode === 'MVCC_READ_CONFLICT' || validationCode === 'PHANTOM_READ_CONFLICT') {
+    if (CONFLICT_CODES.has(validationCode)) {
       return new ProblemError(
         409,
         'LEDGER_CONFLICT',

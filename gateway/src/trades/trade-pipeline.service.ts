@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { DEFAULT_IDENTITY } from '../auth/roles';
-import { chaincodeRefusal } from '../common/ledger-errors';
+import { chaincodeRefusal, commitCode, CONFLICT_CODES } from '../common/ledger-errors';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { InstanceLiveness } from '../database/instance-liveness';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
@@ -36,13 +36,6 @@ type Outcome =
   | { kind: 'refused'; code: string; message: string }
   | { kind: 'conflict'; code: string }
   | { kind: 'unknown'; message: string };
-
-function commitCode(error: unknown): string | undefined {
-  if (error instanceof Error && error.name === 'CommitError' && 'status' in error) {
-    return (error as { status: { validationCode: string } }).status.validationCode;
-  }
-  return undefined;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -483,8 +476,7 @@ export class TradePipeline implements OnApplicationBootstrap, OnModuleDestroy {
       const refusal = chaincodeRefusal(error);
       if (refusal) return { kind: 'refused', ...refusal };
       const code = commitCode(error);
-      if (code === 'MVCC_READ_CONFLICT' || code === 'PHANTOM_READ_CONFLICT')
-        return { kind: 'conflict', code };
+      if (code !== undefined && CONFLICT_CODES.has(code)) return { kind: 'conflict', code };
       return { kind: 'unknown', message: (error as Error).message };
     }
   }

@@ -190,6 +190,51 @@ describe('embedded ledger: execute–order–validate', () => {
     expect(text(await net.ledger.evaluate(probe('Get', 'sbe')))).toBe('v1');
   });
 
+  // Fabric's key-level validator (ValidationParameterUpdatedError): the endorsers of a later transaction
+  // simulated against the policy before the change, so it fails the policy check, not MVCC.
+  it('refuses a write to a key whose policy an earlier transaction of the same block changed (ENDORSEMENT_POLICY_FAILURE)', async () => {
+    await net.ledger.submit(probe('Put', 'sbe-block', 'v0'));
+    const restrict = net.ledger.submit(probe('RestrictKey', 'sbe-block', 'GridMSP,TradingCenterMSP'));
+    // Endorsed by both organisations: it would satisfy the old policy and the new one alike.
+    const write = net.ledger.submit(probe('Put', 'sbe-block', 'v1'));
+    const [restricted, written] = await Promise.allSettled([restrict, write]);
+    expect(restricted).toMatchObject({ status: 'fulfilled', value: { validationCode: 'VALID' } });
+    expect(written).toMatchObject({
+      status: 'rejected',
+      reason: { status: { validationCode: 'ENDORSEMENT_POLICY_FAILURE' } },
+    });
+    const blockOf = (r: PromiseSettledResult<SubmittedTransaction>) =>
+      r.status === 'fulfilled' ? r.value.blockNumber : (r.reason as CommitError).status.blockNumber;
+    expect(blockOf(written)).toBe(blockOf(restricted));
+    expect(text(await net.ledger.evaluate(probe('Get', 'sbe-block')))).toBe('v0');
+    // In the next block the write is judged by the new policy and passes it.
+    const again = await net.ledger.submit(probe('Put', 'sbe-block', 'v1'));
+    expect(again.validationCode).toBe('VALID');
+  });
+
+  it('counts a policy change that later lost its MVCC check: the write after it still fails the policy', async () => {
+    await net.ledger.submit(probe('Put', 'sbe-read', 'r0'));
+    await net.ledger.submit(probe('Put', 'sbe-lost', 'v0'));
+    const outcomes = await Promise.allSettled([
+      net.ledger.submit(probe('Put', 'sbe-read', 'r1')),
+      net.ledger.submit(probe('RestrictKeyAfterRead', 'sbe-read', 'sbe-lost', 'TradingCenterMSP')),
+      net.ledger.submit(probe('Put', 'sbe-lost', 'v1')),
+    ]);
+    const codes = outcomes.map((o) =>
+      o.status === 'fulfilled' ? o.value.validationCode : (o.reason as CommitError).status.validationCode,
+    );
+    const blocks = new Set(
+      outcomes.map((o) =>
+        o.status === 'fulfilled' ? o.value.blockNumber : (o.reason as CommitError).status.blockNumber,
+      ),
+    );
+    expect(blocks.size).toBe(1);
+    expect(codes).toEqual(['VALID', 'MVCC_READ_CONFLICT', 'ENDORSEMENT_POLICY_FAILURE']);
+    // The policy change never applied: the grid alone is still refused only by the chaincode policy, and both
+    // organisations may write the key.
+    expect((await net.ledger.submit(probe('Put', 'sbe-lost', 'v2'))).validationCode).toBe('VALID');
+  });
+
   it('commits a transaction id once: a second copy in the block is DUPLICATE_TXID, a later one is refused', async () => {
     const prepared = net.ledger.prepare(probe('Increment', 'dup'));
     const [a, b] = await Promise.all([net.ledger.submit(prepared), net.ledger.submit(prepared)]);

@@ -3,7 +3,8 @@
  *   malformed → BAD_PAYLOAD; wrong channel → TARGET_CHAIN_NOT_FOUND; bad creator signature →
  *   BAD_CREATOR_SIGNATURE; txid not bound to nonce+creator → BAD_PROPOSAL_TXID; txid seen before (ledger or
  *   earlier in the block) → DUPLICATE_TXID; endorsements not satisfying the chaincode policy or a written
- *   key's own VALIDATION_PARAMETER policy → ENDORSEMENT_POLICY_FAILURE; a read version that is no longer
+ *   key's own VALIDATION_PARAMETER policy, or a written key whose policy an earlier transaction of the block
+ *   changed → ENDORSEMENT_POLICY_FAILURE; a read version that is no longer
  *   current (counting earlier valid transactions of the same block) → MVCC_READ_CONFLICT; a range query whose
  *   re-execution differs → PHANTOM_READ_CONFLICT. Only valid transactions change state.
  */
@@ -101,6 +102,11 @@ class BlockOverlay {
     private readonly namespace: string,
   ) {}
 
+  /** Whether an earlier valid transaction of the block wrote `key` (its value or its metadata). */
+  written(key: string): boolean {
+    return this.pending.has(key);
+  }
+
   async get(key: string): Promise<VersionedValue | undefined> {
     const local = this.pending.get(key);
     if (local !== undefined) return local ?? undefined;
@@ -196,13 +202,18 @@ export async function validateBlock(
   const prechecked = await Promise.all(envelopes.map((envelope) => precheck(envelope, ctx)));
   const overlay = new BlockOverlay(ctx.store, ctx.namespace);
   const seenTxIds = new Set<string>();
+  const policyUpdates = new Set<string>();
   const results: ValidatedTransaction[] = [];
   for (let txNum = 0; txNum < envelopes.length; txNum++) {
     const { decoded, endorsers } = prechecked[txNum];
     let code = prechecked[txNum].code;
     if (code === undefined && decoded) {
       try {
-        code = await validateInOrder(decoded, endorsers, blockNumber, txNum, ctx, overlay, seenTxIds);
+        code = await validateInOrder(decoded, endorsers, blockNumber, txNum, ctx, {
+          overlay,
+          seenTxIds,
+          policyUpdates,
+        });
       } catch {
         code = CODE.BAD_PAYLOAD;
       }
@@ -251,14 +262,25 @@ async function precheck(envelope: Uint8Array, ctx: ValidationContext): Promise<P
   return { decoded: tx, endorsers: endorsements.filter((e): e is EndorsingIdentity => e !== undefined) };
 }
 
+/** What the in-order checks carry from one transaction of a block to the next. */
+interface BlockProgress {
+  overlay: BlockOverlay;
+  seenTxIds: Set<string>;
+  /**
+   * Keys whose metadata (key-level policy) an earlier transaction of the block wrote and that passed its
+   * endorsement policy check, whatever its MVCC outcome: Fabric's key-level validation parameter manager
+   * (ExtractValidationParameterDependency, then the earlier transaction's VSCC result).
+   */
+  policyUpdates: Set<string>;
+}
+
 async function validateInOrder(
   tx: DecodedTransaction,
   endorsers: EndorsingIdentity[],
   blockNumber: number,
   txNum: number,
   ctx: ValidationContext,
-  overlay: BlockOverlay,
-  seenTxIds: Set<string>,
+  { overlay, seenTxIds, policyUpdates }: BlockProgress,
 ): Promise<number> {
   if (seenTxIds.has(tx.txId) || (await ctx.store.getTxLocation(tx.txId))) return CODE.DUPLICATE_TXID;
   const rwSet = tx.endorsed?.rwSets.find((s) => s.namespace === ctx.namespace) ?? {
@@ -274,11 +296,18 @@ async function validateInOrder(
   const touched = [
     ...new Set([...rwSet.writes.map((w) => w.key), ...rwSet.metadataWrites.map((m) => m.key)]),
   ];
+  // As Fabric's key-level validator: writing a key whose policy an earlier transaction of this block changed
+  // fails the policy check (ValidationParameterUpdatedError), before any MVCC check. The endorsers simulated
+  // against the policy before that change, so no endorsement of this transaction can be trusted for the key.
+  if (touched.some((key) => policyUpdates.has(key))) return CODE.ENDORSEMENT_POLICY_FAILURE;
   let needsChaincodePolicy = touched.length === 0;
   for (const key of touched) {
     const current = await overlay.get(key);
     committed.set(key, current);
-    const keyPolicy = current?.metadata?.[VALIDATION_PARAMETER];
+    // The policy in force is the one committed before this block (Fabric's validator reads it at the previous
+    // block's height): an earlier transaction of the block may have deleted the key, never changed its policy.
+    const before = overlay.written(key) ? await ctx.store.getState(ctx.namespace, key) : current;
+    const keyPolicy = before?.metadata?.[VALIDATION_PARAMETER];
     if (keyPolicy && keyPolicy.length > 0) {
       let policy: Policy;
       try {
@@ -293,6 +322,7 @@ async function validateInOrder(
   }
   if (needsChaincodePolicy && !evaluatePolicy(ctx.chaincodePolicy, endorsers))
     return CODE.ENDORSEMENT_POLICY_FAILURE;
+  for (const m of rwSet.metadataWrites) policyUpdates.add(m.key);
 
   for (const read of rwSet.reads) {
     const current = await overlay.get(read.key);
