@@ -5,7 +5,8 @@
  * rotated or revoked key), verified by the chaincode itself, and a regulator re-verifies from the ledger alone.
  */
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { DEFAULT_ORGS, type OrgSpec } from '../../gateway/src/ledger/embedded/msp';
+import { DEFAULT_ORGS } from '../../gateway/src/ledger/embedded/msp';
+import { SECOND_TRADING_CENTER } from '../../gateway/src/ledger/embedded/testing';
 import { sm2PublicKeyPem, sm2Sign } from '../../gateway/src/signing/sm2';
 import { canonicalJson } from '../src/lib/canonical-json';
 import { GecClient, expectRefused } from './support/gec-client';
@@ -22,15 +23,7 @@ import {
 
 const MONTH = '2026-09';
 const TC2 = { mspId: 'TradingCenter2MSP', name: 'admin' };
-const TC2_ORG: OrgSpec = {
-  mspId: 'TradingCenter2MSP',
-  domain: 'tradingcenter2.gec.example',
-  identities: [
-    { name: 'peer0', role: 'peer' },
-    { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
-    { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
-  ],
-};
+const TC2_ORG = SECOND_TRADING_CENTER;
 
 let gec: GecClient;
 let s: Seller;
@@ -209,7 +202,7 @@ describe('a second trading center', () => {
         endorsingOrganizations,
       });
     // The first trading center with the platform (the chaincode's own policy): refused at validation, unchanged.
-    const refused = await transfer(gec.ids.tradingClient).then(
+    const refused = await transfer(gec.ids.tradingClient, ['GridMSP', 'TradingCenterMSP']).then(
       () => 'VALID',
       (error: { status?: { validationCode?: string } }) => error.status?.validationCode ?? String(error),
     );
@@ -224,6 +217,11 @@ describe('a second trading center', () => {
     ]);
     expect(moved.validationCode).toBe('VALID');
     expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 4 });
+    // Left to the ledger, endorsement is planned for the lot's own policy as the Fabric Gateway plans it: the
+    // chaincode policy's organisations and the trading center the lot is held through.
+    const planned = await transfer({ mspId: TC2.mspId, name: 'trading' });
+    expect(planned.validationCode).toBe('VALID');
+    expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 3 });
   });
 
   it("registers its own market participants with its market system's identity, and cannot touch the other's", async () => {

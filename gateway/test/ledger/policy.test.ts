@@ -7,6 +7,8 @@ import {
   policyFromEnvelope,
   requiredOrganisations,
 } from '../../src/ledger/embedded/policy';
+import { governingPolicies, planOrganisations } from '../../src/ledger/embedded/endorsement-plan';
+import type { VersionedValue } from '../../src/ledger/embedded/storage/ledger-store';
 
 const peerOf = (mspId: string) => ({ mspId, role: 'peer' as const });
 
@@ -77,5 +79,59 @@ describe('endorsement policies', () => {
     envelope.setIdentitiesList([principal]);
     envelope.setRule(rule);
     expect(() => policyFromEnvelope(envelope.serializeBinary())).toThrow(/only ROLE principals/);
+  });
+});
+
+describe('endorsement planning (the Fabric Gateway with discovery)', () => {
+  const chaincode = parsePolicy("AND('GridMSP.peer',OR('TradingCenterMSP.peer','TradingCenter2MSP.peer'))");
+  const candidates = ['GridMSP', 'TradingCenterMSP', 'TradingCenter2MSP', 'RegulatorMSP'];
+  const keyPolicy = (...orgs: string[]) => {
+    const key = new KeyEndorsementPolicy();
+    key.addOrgs('PEER', ...orgs);
+    return policyFromEnvelope(key.getPolicy());
+  };
+
+  it('takes the chaincode policy’s first organisations when no key has its own policy', () => {
+    expect(planOrganisations('GridMSP', candidates, [chaincode])).toEqual(['GridMSP', 'TradingCenterMSP']);
+  });
+
+  it('adds the organisation a written key’s policy names, and no more', () => {
+    expect(
+      planOrganisations('GridMSP', candidates, [chaincode, keyPolicy('GridMSP', 'TradingCenter2MSP')]),
+    ).toEqual(['GridMSP', 'TradingCenter2MSP']);
+    expect(
+      planOrganisations('GridMSP', candidates, [
+        keyPolicy('GridMSP', 'TradingCenter2MSP'),
+        keyPolicy('GridMSP', 'TradingCenterMSP'),
+      ]),
+    ).toEqual(['GridMSP', 'TradingCenterMSP', 'TradingCenter2MSP']);
+  });
+
+  it('finds nothing when no set of the channel’s peers satisfies every policy', () => {
+    expect(planOrganisations('GridMSP', candidates, [keyPolicy('NobodyMSP')])).toBeUndefined();
+  });
+
+  it('reads the governing policies from committed state: key-level ones once, the chaincode’s for keys without', async () => {
+    const tc2 = new KeyEndorsementPolicy();
+    tc2.addOrgs('PEER', 'GridMSP', 'TradingCenter2MSP');
+    const tc2Policy = Buffer.from(tc2.getPolicy());
+    const state: Record<string, VersionedValue> = {
+      a: {
+        value: Buffer.from('x'),
+        version: { blockNum: 1, txNum: 0 },
+        metadata: { VALIDATION_PARAMETER: tc2Policy },
+      },
+      b: {
+        value: Buffer.from('y'),
+        version: { blockNum: 1, txNum: 1 },
+        metadata: { VALIDATION_PARAMETER: tc2Policy },
+      },
+      c: { value: Buffer.from('z'), version: { blockNum: 1, txNum: 2 } },
+    };
+    const lookup = async (key: string): Promise<VersionedValue | undefined> => state[key];
+    expect(await governingPolicies(['a', 'b'], lookup, chaincode)).toHaveLength(1);
+    expect(await governingPolicies(['a', 'b', 'c'], lookup, chaincode)).toHaveLength(2);
+    expect(await governingPolicies(['new'], lookup, chaincode)).toEqual([chaincode]);
+    expect(await governingPolicies([], lookup, chaincode)).toEqual([chaincode]);
   });
 });

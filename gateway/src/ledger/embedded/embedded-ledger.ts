@@ -57,7 +57,8 @@ import {
 } from './fabric/protos';
 import { EmbeddedCa, MspVerifier, type SigningIdentity } from './msp';
 import { blockSignatureMessage, buildBlock, Orderer } from './orderer';
-import { evaluatePolicy, parsePolicy, requiredOrganisations, type Policy } from './policy';
+import { governingPolicies, planOrganisations, writtenKeys } from './endorsement-plan';
+import { parsePolicy, requiredOrganisations, type Policy } from './policy';
 import { ReadWriteLock } from './rwlock';
 import { createContractRouter, type ContractRouter } from './shim';
 import { LedgerStore } from './storage/ledger-store';
@@ -507,23 +508,30 @@ export class EmbeddedLedger implements LedgerPort {
     }
   }
 
-  /** Endorse on one peer per required organisation, as the Fabric Gateway does, and insist they agree. */
+  /**
+   * Endorse as the Fabric Gateway does: on one peer per organisation the request names, or else first on one
+   * peer of the chaincode policy's first organisation, then on the peers of the smallest set of organisations
+   * that satisfies every policy governing what that endorsement writes (the chaincode policy and the written
+   * keys' key-level policies, as committed: Fabric's ChaincodeInterest and discovery). All must agree.
+   */
   private async endorse(prepared: EmbeddedPreparedTransaction) {
     this.assertOpen();
-    const orgs = prepared.request.endorsingOrganizations ?? requiredOrganisations(this.policy);
-    const targets = orgs.map((mspId) => {
+    const explicit = prepared.request.endorsingOrganizations;
+    const preferred = explicit ?? requiredOrganisations(this.policy);
+    const peerOf = (mspId: string) => {
       const target = this.peers.get(mspId);
       if (!target)
         throw new EndorseError(prepared.txId, `no peer of organisation ${mspId} on this channel`, 500);
       return target;
-    });
+    };
     const results = await this.lock.read(async () => {
       if (await this.store.getTxLocation(prepared.txId)) {
         throw new EndorseError(prepared.txId, `duplicate transaction found [${prepared.txId}]`, 500);
       }
-      const out = [];
+      const out: Array<{ decoded: DecodedProposal; result: Awaited<ReturnType<EndorsingPeer['endorse']>> }> =
+        [];
       let checked: { by: EndorsingPeer; decoded: DecodedProposal } | undefined;
-      for (const target of targets) {
+      const endorseOn = async (target: EndorsingPeer) => {
         // Every in-process peer trusts the same MSPs and joined the same channel and chaincode, so decoding
         // and authenticating the same proposal bytes gives each the same answer: do it once. Each peer still
         // runs the chaincode and signs its own endorsement, and the committer verifies every signature.
@@ -531,7 +539,30 @@ export class EmbeddedLedger implements LedgerPort {
           checked = { by: target, decoded: await this.check(target, prepared) };
         }
         out.push({ decoded: checked.decoded, result: await target.endorse(checked.decoded) });
+      };
+      await endorseOn(peerOf(preferred[0]));
+      let orgs = preferred;
+      if (!explicit && out[0].result.status < 400) {
+        const policies = await governingPolicies(
+          writtenKeys(out[0].result.proposalResponsePayload!, this.options.chaincodeName),
+          (key) => this.store.getState(this.options.chaincodeName, key),
+          this.policy,
+        );
+        const candidates = [
+          ...preferred,
+          ...[...this.peers.keys()].filter((m) => !preferred.includes(m)).sort(),
+        ];
+        const planned = planOrganisations(preferred[0], candidates, policies);
+        if (!planned) {
+          throw new EndorseError(
+            prepared.txId,
+            'no combination of peers can be derived which satisfy the endorsement policy',
+            500,
+          );
+        }
+        orgs = planned;
       }
+      if (out[0].result.status < 400) for (const mspId of orgs.slice(1)) await endorseOn(peerOf(mspId));
       return out;
     });
     const failed = results.find((r) => r.result.status >= 400);
@@ -544,17 +575,6 @@ export class EmbeddedLedger implements LedgerPort {
         'ProposalResponsePayloads do not match: the chaincode is not deterministic across endorsers',
         500,
       );
-    }
-    if (!prepared.request.endorsingOrganizations) {
-      // A client-side sanity check Fabric's gateway also makes: the endorsements we collected satisfy the policy.
-      const identities = targets.map((t) => ({ mspId: t.mspId, role: 'peer' as const }));
-      if (!evaluatePolicy(this.policy, identities)) {
-        throw new EndorseError(
-          prepared.txId,
-          'the endorsing peers cannot satisfy the chaincode endorsement policy',
-          500,
-        );
-      }
     }
     return {
       decoded: first.decoded,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentityRef } from '../port';
 import { EmbeddedLedger } from './embedded-ledger';
+import type { OrgSpec } from './msp';
 import type { EmbeddedLedgerOptions } from './options';
 
 export interface TestNetwork {
@@ -31,6 +32,25 @@ export const TEST_IDENTITIES = {
   tradingClient: { mspId: 'TradingCenterMSP', name: 'trading' },
   regulator: { mspId: 'RegulatorMSP', name: 'regulator' },
 } as const;
+
+/**
+ * A second provincial trading center, as `network/scripts/addOrg.sh` adds one to a real channel: for tests that
+ * put it in the channel from block 0 (`organisations: [...DEFAULT_ORGS, SECOND_TRADING_CENTER]`) and admit it to
+ * the consortium on the ledger.
+ */
+export const SECOND_TRADING_CENTER: OrgSpec = {
+  mspId: 'TradingCenter2MSP',
+  domain: 'tradingcenter2.gec.example',
+  identities: [
+    { name: 'peer0', role: 'peer' },
+    { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
+    { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
+  ],
+};
+
+/** The chaincode policy once the second trading center endorses: the grid and any one trading center. */
+export const TWO_TRADING_CENTERS_POLICY =
+  "AND('GridMSP.peer',OR('TradingCenterMSP.peer','TradingCenter2MSP.peer'))";
 
 export async function createTestNetwork(options: Partial<EmbeddedLedgerOptions> = {}): Promise<TestNetwork> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gec-ledger-test-')));
