@@ -107,6 +107,7 @@ describe('the founding members', () => {
 });
 
 describe('a second trading center', () => {
+  let tc2TradeId = '';
   const tc2Key = { keyId: 'tc2-key-1', ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
 
   it('is refused everything until a strict majority of the members has admitted it', async () => {
@@ -175,6 +176,7 @@ describe('a second trading center', () => {
     );
     const result = await attestTrade(gec, signed);
     expect(result.trade).toMatchObject({ tradingCenter: TC2.mspId, signature: { keyId: tc2Key.keyId } });
+    tc2TradeId = result.trade.tradeId;
     // Its market system acts as a trading center under the registry's rules (not as the MSP the code names).
     await expectRefused(
       gec.submit({ mspId: TC2.mspId, name: 'trading' }, 'consortium:RegisterTradeSigningKey', {
@@ -183,6 +185,37 @@ describe('a second trading center', () => {
       }),
       'ROLE_NOT_PERMITTED',
     );
+  });
+
+  it('sees only its own trades, as the first trading center sees only its own; the platform and the regulator see all', async () => {
+    const firsts = await attestTrade(gec, one());
+    const trading2 = { mspId: TC2.mspId, name: 'trading' };
+    type TradePageJson = { items: Array<{ tradeId: string; tradingCenter: string }>; bookmark: string };
+    const listed = async (identity: { mspId: string; name: string }, query: Record<string, unknown> = {}) =>
+      (
+        await gec.evaluate<TradePageJson>('trades:ListTrades', { pageSize: 1000, ...query }, identity)
+      ).items.map((t) => t.tradeId);
+    for (const [identity, own, other] of [
+      [trading2, tc2TradeId, firsts.trade.tradeId],
+      [gec.ids.tradingClient, firsts.trade.tradeId, tc2TradeId],
+    ] as const) {
+      expect(await gec.evaluate('trades:GetTrade', own, identity)).toMatchObject({ tradeId: own });
+      expect(await gec.evaluate('trades:CheckTradeSignature', own, identity)).toMatchObject({ valid: true });
+      await expectRefused(gec.evaluate('trades:GetTrade', other, identity), 'TRADE_NOT_FOUND');
+      await expectRefused(gec.evaluate('trades:CheckTradeSignature', other, identity), 'TRADE_NOT_FOUND');
+      // By trade id, and by a party both trades share (the buyer): only its own.
+      for (const query of [{}, { buyer: b.buyer }, { seller: s.seller }]) {
+        const ids = await listed(identity, query);
+        expect(ids).toContain(own);
+        expect(ids).not.toContain(other);
+      }
+    }
+    for (const identity of [gec.ids.gridPlatform, gec.ids.regulator]) {
+      expect(await listed(identity)).toEqual(expect.arrayContaining([tc2TradeId, firsts.trade.tradeId]));
+      expect(await gec.evaluate('trades:GetTrade', tc2TradeId, identity)).toMatchObject({
+        tradingCenter: TC2.mspId,
+      });
+    }
   });
 
   it("holds its participants' certificates under a key-level policy: another trading center's peers cannot move them", async () => {

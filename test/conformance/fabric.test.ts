@@ -22,6 +22,7 @@ import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gatewa
 import type { IdentityRef, LedgerPort } from '../../gateway/src/ledger/port';
 import { certificateScenarios } from '../scenarios/certificates';
 import { gatewayScenarios } from '../scenarios/gateway';
+import { holderPolicyScenarios } from '../scenarios/holder-policy';
 import { identityScenarios } from '../scenarios/identity';
 import { tradeScenarios } from '../scenarios/trades';
 import type { ScenarioIds } from '../scenarios/harness';
@@ -440,6 +441,11 @@ const ids: ScenarioIds = {
       afterAll(async () => ledger?.close());
       for (const scenario of tradeScenarios) {
         it(scenario.name, () => scenario.run(ledger, tc2));
+      }
+      // What the first trading center's participants hold carries its key-level policy: the grid and the new
+      // trading center together satisfy the chaincode policy, not that.
+      for (const scenario of holderPolicyScenarios(NEW_MSP)) {
+        it(scenario.name, () => scenario.run(ledger, ids));
       }
     });
 

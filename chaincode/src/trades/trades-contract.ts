@@ -13,7 +13,7 @@ import {
   requireStatus,
   requireTradable,
 } from '../certificates/lot-store';
-import { ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
+import { Caller, ROLE_ADMIN, ROLE_ENERGY_PLATFORM, requireMember, requireWriter } from '../lib/access';
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
@@ -67,6 +67,8 @@ export const TRADE_OBJECT = 'gec.trade';
 export const TRADE_BY_SELLER_INDEX = 'gec.trade~seller';
 /** Trades by buyer: `gec.trade~buyer\0<buyer>\0<tradeId>\0`. */
 export const TRADE_BY_BUYER_INDEX = 'gec.trade~buyer';
+/** Trades by the trading center that signed them: `gec.trade~center\0<mspId>\0<tradeId>\0`. */
+export const TRADE_BY_CENTER_INDEX = 'gec.trade~center';
 
 export const TRADE_ATTESTED_EVENT = 'TradeAttested';
 
@@ -368,6 +370,7 @@ export class TradesContract extends GecContract {
     await putJson(ctx, tradeKey(ctx, tradeId), trade);
     await putIndex(ctx, TRADE_BY_SELLER_INDEX, [seller, tradeId]);
     await putIndex(ctx, TRADE_BY_BUYER_INDEX, [buyer, tradeId]);
+    await putIndex(ctx, TRADE_BY_CENTER_INDEX, [tradingCenter, tradeId]);
     const voucher = Object.assign(new Voucher(), {
       voucherId,
       consumer: buyer,
@@ -412,13 +415,14 @@ export class TradesContract extends GecContract {
   /**
    * Re-verify an attested trade's signature from the ledger alone: the stored trade data against its hash, the
    * signature against the trading center's key (kept on the ledger after rotation or revocation), and the key's
-   * validity at the attestation time. Any member (a regulator's check). TRADE_NOT_FOUND.
+   * validity at the attestation time. Any member (a regulator's check); a trading center only for its own
+   * trades. TRADE_NOT_FOUND.
    */
   @Transaction(false)
   @Returns('TradeSignatureCheck')
   async CheckTradeSignature(ctx: Context, tradeId: string): Promise<TradeSignatureCheck> {
-    requireMember(ctx);
-    const trade = await readTrade(ctx, requireId(tradeId, 'tradeId'));
+    const caller = requireMember(ctx);
+    const trade = visibleTrade(caller, await readTrade(ctx, requireId(tradeId, 'tradeId')));
     const hash = createHash('sha256').update(trade.tradeData, 'utf8').digest('hex');
     const tradeDataHashMatches = hash === trade.tradeDataHash;
     const key = await findTradeSigningKey(ctx, trade.tradingCenter, trade.signature.keyId);
@@ -465,22 +469,28 @@ export class TradesContract extends GecContract {
     });
   }
 
-  /** A trade attestation by trade id (TRADE_NOT_FOUND); any member. */
+  /**
+   * A trade attestation by trade id (TRADE_NOT_FOUND); any member, a trading center only for the trades it
+   * signed (another's trade is not found for it).
+   */
   @Transaction(false)
   @Returns('TradeAttestation')
   async GetTrade(ctx: Context, tradeId: string): Promise<TradeAttestation> {
-    requireMember(ctx);
-    return readTrade(ctx, requireId(tradeId, 'tradeId'));
+    const caller = requireMember(ctx);
+    return visibleTrade(caller, await readTrade(ctx, requireId(tradeId, 'tradeId')));
   }
 
   /**
    * Trades one page at a time. `query`: `{ seller? | buyer? (not both), pageSize? (1-1000, default 50),
-   * bookmark? }`: by trade id, or by the party and then trade id. Any member.
+   * bookmark? }`: by trade id, or by the party and then trade id. Any member; a trading center sees the trades
+   * it signed only (by trade id; by a party, the party's trades of other trading centers are left out of each
+   * page, which may then hold fewer than pageSize: follow the bookmark).
    */
   @Transaction(false)
   @Returns('TradePage')
   async ListTrades(ctx: Context, query: string): Promise<TradePage> {
-    requireMember(ctx);
+    const caller = requireMember(ctx);
+    const ownOnly = caller.organisation.role === 'TRADING_CENTER' ? caller.mspId : undefined;
     const fields = parseQuery(query, ['seller', 'buyer', ...PAGE_FIELDS]);
     const seller = fields.seller === undefined ? undefined : requireId(fields.seller, 'seller');
     const buyer = fields.buyer === undefined ? undefined : requireId(fields.buyer, 'buyer');
@@ -490,14 +500,21 @@ export class TradesContract extends GecContract {
     const { pageSize, bookmark } = pageRequest(fields);
     const items: TradeAttestation[] = [];
     let page;
-    if (seller === undefined && buyer === undefined) {
+    if (seller === undefined && buyer === undefined && ownOnly === undefined) {
       page = await queryPage(ctx, { objectType: TRADE_OBJECT, attributes: [] }, pageSize, bookmark);
       for (const record of page.records) items.push(tradeFromState(parseJson(record.value)));
     } else {
-      const [objectType, party] =
-        seller !== undefined ? [TRADE_BY_SELLER_INDEX, seller] : [TRADE_BY_BUYER_INDEX, buyer!];
-      page = await queryPage(ctx, { objectType, attributes: [party] }, pageSize, bookmark);
-      for (const record of page.records) items.push(await readTrade(ctx, keyAttributes(ctx, record.key)[1]));
+      const [objectType, attribute] =
+        seller !== undefined
+          ? [TRADE_BY_SELLER_INDEX, seller]
+          : buyer !== undefined
+            ? [TRADE_BY_BUYER_INDEX, buyer]
+            : [TRADE_BY_CENTER_INDEX, ownOnly!];
+      page = await queryPage(ctx, { objectType, attributes: [attribute] }, pageSize, bookmark);
+      for (const record of page.records) {
+        const trade = await readTrade(ctx, keyAttributes(ctx, record.key)[1]);
+        if (ownOnly === undefined || trade.tradingCenter === ownOnly) items.push(trade);
+      }
     }
     return Object.assign(new TradePage(), {
       items,
@@ -540,6 +557,21 @@ export class TradesContract extends GecContract {
 
 export function tradeKey(ctx: Context, tradeId: string): string {
   return compositeKey(ctx, TRADE_OBJECT, [tradeId]);
+}
+
+/**
+ * A trade as `caller` may see it: a trading center sees only the trades it signed (its trade data and prices are
+ * its own market's); the platform operators and the regulators see every trade. Another trading center's trade
+ * is not found for it, so its existence is not disclosed either.
+ */
+function visibleTrade(caller: Caller, trade: TradeAttestation): TradeAttestation {
+  if (caller.organisation.role === 'TRADING_CENTER' && trade.tradingCenter !== caller.mspId) {
+    throw new GecError(
+      'TRADE_NOT_FOUND',
+      `trade ${trade.tradeId} is not among the trades ${caller.mspId} signed`,
+    );
+  }
+  return trade;
 }
 
 export async function readTrade(ctx: Context, tradeId: string): Promise<TradeAttestation> {
