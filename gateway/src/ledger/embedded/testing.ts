@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentityRef } from '../port';
 import { EmbeddedLedger } from './embedded-ledger';
-import type { OrgSpec } from './msp';
+import { tradingCenterOrg, type OrgSpec } from './msp';
 import type { EmbeddedLedgerOptions } from './options';
 
 export interface TestNetwork {
@@ -38,15 +38,10 @@ export const TEST_IDENTITIES = {
  * put it in the channel from block 0 (`organisations: [...DEFAULT_ORGS, SECOND_TRADING_CENTER]`) and admit it to
  * the consortium on the ledger.
  */
-export const SECOND_TRADING_CENTER: OrgSpec = {
-  mspId: 'TradingCenter2MSP',
-  domain: 'tradingcenter2.gec.example',
-  identities: [
-    { name: 'peer0', role: 'peer' },
-    { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
-    { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
-  ],
-};
+export const SECOND_TRADING_CENTER: OrgSpec = tradingCenterOrg(
+  'TradingCenter2MSP',
+  'tradingcenter2.gec.example',
+);
 
 /** The chaincode policy once the second trading center endorses: the grid and any one trading center. */
 export const TWO_TRADING_CENTERS_POLICY =

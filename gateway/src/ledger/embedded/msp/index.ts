@@ -3,6 +3,7 @@ export {
   DEFAULT_ORGS,
   NODE_ROLES,
   isNodeRole,
+  tradingCenterOrg,
   type IdentitySpec,
   type NodeRole,
   type OrgSpec,

@@ -22,6 +22,19 @@ export interface OrgSpec {
   identities: IdentitySpec[];
 }
 
+/** A trading center organisation: its peer, its admin and its market system's client identity. */
+export function tradingCenterOrg(mspId: string, domain: string): OrgSpec {
+  return {
+    mspId,
+    domain,
+    identities: [
+      { name: 'peer0', role: 'peer' },
+      { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
+      { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
+    ],
+  };
+}
+
 /** The gec-ledger consortium. */
 export const DEFAULT_ORGS: OrgSpec[] = [
   {
@@ -33,15 +46,7 @@ export const DEFAULT_ORGS: OrgSpec[] = [
       { name: 'platform', role: 'client', attrs: { 'gec.role': 'energy-platform' } },
     ],
   },
-  {
-    mspId: 'TradingCenterMSP',
-    domain: 'tradingcenter.gec.example',
-    identities: [
-      { name: 'peer0', role: 'peer' },
-      { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
-      { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
-    ],
-  },
+  tradingCenterOrg('TradingCenterMSP', 'tradingcenter.gec.example'),
   {
     mspId: 'RegulatorMSP',
     domain: 'regulator.gec.example',
