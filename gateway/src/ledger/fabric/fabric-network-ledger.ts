@@ -210,18 +210,34 @@ export class FabricNetworkLedger implements LedgerPort {
     if (transient) transaction.setTransient(transient);
     if (request.endorsingOrganizations)
       transaction.setEndorsingOrganizations(...request.endorsingOrganizations);
-    // Learn the block number from the commit event of this transaction.
+    // Learn the block number from the block event of this transaction. fabric-network resolves submit() on its
+    // own commit listener, which may run before this one sees the same block: wait for it (bounded) rather
+    // than ask the peer by query, which is what failed a committed transaction under load (qscc REQUEST TIMEOUT).
     let blockNumber = -1;
+    let seen: () => void = () => undefined;
+    const inBlock = new Promise<void>((resolve) => (seen = resolve));
     const commitListener = async (event: NetworkBlockEvent) => {
-      if (event.getTransactionEvents().some((tx) => tx.transactionId === txId))
+      if (event.getTransactionEvents().some((tx) => tx.transactionId === txId)) {
         blockNumber = Number(event.blockNumber);
+        seen();
+      }
     };
     await network.addBlockListener(commitListener, { type: 'filtered' });
     let result: Buffer;
     try {
-      result = await transaction.submit(...(request.args ?? []));
-    } catch (err) {
-      throw withBlockNumber(mapNetworkError(err, txId), blockNumber);
+      try {
+        result = await transaction.submit(...(request.args ?? []));
+      } catch (err) {
+        throw withBlockNumber(mapNetworkError(err, txId), blockNumber);
+      }
+      if (blockNumber < 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          inBlock,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.timeouts.commitStatusMs))),
+        ]);
+        clearTimeout(timer);
+      }
     } finally {
       network.removeBlockListener(commitListener);
     }
