@@ -46,10 +46,13 @@ async function written(): Promise<{ dir: string; ledger: EmbeddedLedger; txIds: 
     const tx = await ledger.submit(probe('Put', key, value));
     txIds.set(tx.blockNumber, tx.txId);
   }
-  const raced = await Promise.allSettled([
-    ledger.submit(probe('Increment', 'counter')),
-    ledger.submit(probe('Increment', 'counter')),
-  ]);
+  // Both endorsed against the same counter, then ordered together: one block, the second an MVCC conflict
+  // (left to their own pace under load, the second could be endorsed after the first committed).
+  const endorsed = [
+    await ledger.endorseForOrdering(probe('Increment', 'counter')),
+    await ledger.endorseForOrdering(probe('Increment', 'counter')),
+  ];
+  const raced = await Promise.allSettled(endorsed.map((e) => e.order()));
   expect(
     raced.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason),
   ).toEqual([expect.any(CommitError)]);

@@ -256,16 +256,32 @@ export class EmbeddedLedger implements LedgerPort {
   }
 
   async submit(input: TransactionRequest | PreparedTransaction): Promise<SubmittedTransaction> {
+    return (await this.endorseForOrdering(input)).order();
+  }
+
+  /**
+   * Endorse a transaction and sign its envelope now; `order()` sends it to the ordering service later (the Fabric
+   * Gateway's Endorse, then Submit). Envelopes are ordered in the order of the `order()` calls, which lets a test
+   * put transactions endorsed against the same state into one block in a chosen order.
+   */
+  async endorseForOrdering(
+    input: TransactionRequest | PreparedTransaction,
+  ): Promise<{ txId: string; order(): Promise<SubmittedTransaction> }> {
     const prepared = this.asPrepared(input);
     const { decoded, proposalResponsePayload, endorsements, payload } = await this.endorse(prepared);
     const identity = this.identity(prepared.request);
     const txPayload = buildTransactionPayload(decoded, proposalResponsePayload, endorsements);
     const envelope = buildEnvelope(txPayload, await identity.signAsync(txPayload));
-    const status = this.waitForStatus(prepared.txId);
-    await this.orderer.broadcast(envelope);
-    const committed = await status;
-    if (!committed.successful) throw new CommitError(committed);
-    return { ...committed, result: payload, timestamp: prepared.timestamp.toISOString() };
+    return {
+      txId: prepared.txId,
+      order: async () => {
+        const status = this.waitForStatus(prepared.txId);
+        await this.orderer.broadcast(envelope);
+        const committed = await status;
+        if (!committed.successful) throw new CommitError(committed);
+        return { ...committed, result: payload, timestamp: prepared.timestamp.toISOString() };
+      },
+    };
   }
 
   async evaluate(request: TransactionRequest, timestamp?: Date): Promise<Uint8Array> {
