@@ -61,3 +61,19 @@ export const DEFAULT_ORGS: OrgSpec[] = [
     identities: [{ name: 'orderer0', role: 'orderer' }],
   },
 ];
+
+/**
+ * A second provincial trading center, as network/scripts/addOrg.sh adds it to the live network
+ * (network.env TRADING2_*): not a founder, so not in DEFAULT_ORGS. On the embedded ledger its development CA is
+ * made by `EmbeddedLedger.enrolOrganisation` and the channel trusts it only after a channel update signed by a
+ * majority of the members' admins.
+ */
+export const SECOND_TRADING_CENTER: OrgSpec = {
+  mspId: 'TradingCenter2MSP',
+  domain: 'tradingcenter2.gec.example',
+  identities: [
+    { name: 'peer0', role: 'peer' },
+    { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
+    { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
+  ],
+};
