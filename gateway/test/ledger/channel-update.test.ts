@@ -16,6 +16,7 @@ import {
 } from '../../src/ledger/embedded/channel-update';
 import { EmbeddedCa, SECOND_TRADING_CENTER } from '../../src/ledger/embedded/msp';
 import { createTestNetwork, type TestNetwork } from '../../src/ledger/embedded/testing';
+import { ThreadedEmbeddedLedger } from '../../src/ledger/embedded/thread/threaded-ledger';
 import { EndorseError, type BlockEvent, type ChaincodeEvent } from '../../src/ledger/port';
 import { ProbeContract } from './fixtures/probe-contract';
 
@@ -295,5 +296,49 @@ describe('embedded ledger: a member joins by a channel configuration update', ()
       expect(after.blockNumber).toBe(height);
       expect(await net.ledger.verifyChain()).toMatchObject({ ok: true });
     });
+  });
+});
+
+describe('the threaded embedded ledger: the same channel update over its wire', () => {
+  let dataDir: string;
+  let ledger: ThreadedEmbeddedLedger;
+  const consortium = (identity: { mspId: string; name: string }) =>
+    ledger.evaluate({ identity, transaction: 'consortium:GetConsortium' });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gec-threaded-update-'));
+    ledger = await ThreadedEmbeddedLedger.open({ dataDir, sync: false });
+  });
+  afterAll(async () => {
+    await ledger?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a minority with the named error, admits a majority, and keeps it across a restart', async () => {
+    const { rootCertificate } = await ledger.enrolOrganisation(SECOND_TRADING_CENTER);
+    await expect(consortium(TC2_ADMIN)).rejects.toThrow(/unknown MSP "TradingCenter2MSP"/);
+    const { bytes } = await ledger.proposeChannelUpdate({ addOrganisations: { [TC2]: rootCertificate } });
+    const grid = await ledger.signChannelUpdate(bytes, { mspId: 'GridMSP', name: 'admin' });
+    const minority = await ledger.submitChannelUpdate(bytes, [grid]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(minority).toBeInstanceOf(ChannelUpdateRefusedError);
+    expect(minority).toMatchObject({ code: 'CONFIG_UPDATE_NOT_ENOUGH_SIGNATURES' });
+    const trading = await ledger.signChannelUpdate(bytes, { mspId: 'TradingCenterMSP', name: 'admin' });
+    const committed = await ledger.submitChannelUpdate(bytes, [grid, trading]);
+    expect(committed.config.organisations[TC2]).toBe(rootCertificate);
+    // The peers accept its identity now; the chaincode answers (its registry gives it no part yet).
+    const memberOfChannel = /UNKNOWN_ORGANISATION: organisation TradingCenter2MSP is not an active member/;
+    await expect(consortium(TC2_ADMIN)).rejects.toThrow(memberOfChannel);
+
+    await ledger.close();
+    ledger = await ThreadedEmbeddedLedger.open({ dataDir, sync: false });
+    expect(await ledger.channelConfig()).toMatchObject({
+      block: committed.blockNumber,
+      config: { sequence: 1, organisations: { [TC2]: rootCertificate } },
+    });
+    await expect(consortium(TC2_ADMIN)).rejects.toThrow(memberOfChannel);
+    expect(await ledger.verifyChain()).toMatchObject({ ok: true });
   });
 });
