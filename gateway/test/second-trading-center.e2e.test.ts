@@ -370,7 +370,20 @@ describe('a second trading center joins the consortium on the embedded ledger an
       'GEN-21 projected at the regulator',
     );
     expect(participant).toMatchObject({ id: 'GEN-21', status: 'ACTIVE' });
-    // The regulator's integrity check passes over a chain with a configuration block beyond block 0.
+    // The regulator's integrity checks pass over a chain with a configuration block beyond block 0: every
+    // block (the CONFIG block's orderer signature and txId index included), and what its gateway projected.
+    expect(ledger.channelConfigBlock).toBeGreaterThan(0);
+    const chain = await regulator.gateway.http
+      .get('/v1/audit/chain')
+      .set('X-API-Key', regulator.keys.regulator)
+      .expect(200);
+    expect(chain.body).toMatchObject({ ok: true, failureCount: 0 });
+    expect(chain.body.blocksChecked).toBeGreaterThan(ledger.channelConfigBlock);
+    const projection = await regulator.gateway.http
+      .get('/v1/audit/projection')
+      .set('X-API-Key', regulator.keys.regulator)
+      .expect(200);
+    expect(projection.body.ok).toBe(true);
     expect(await ledger.verifyChain()).toMatchObject({ ok: true });
   });
 
