@@ -13,8 +13,13 @@ import {
   ChannelUpdateRefusedError,
   lastConfigIndex,
   signChannelUpdate,
+  validateConfigBlock,
 } from '../../src/ledger/embedded/channel-update';
-import { EmbeddedCa, SECOND_TRADING_CENTER } from '../../src/ledger/embedded/msp';
+import type { ChannelConfig } from '../../src/ledger/embedded/channel-config';
+import { validateBlock, validationCodeName } from '../../src/ledger/embedded/committer';
+import { EmbeddedCa, MspVerifier, SECOND_TRADING_CENTER } from '../../src/ledger/embedded/msp';
+import { parsePolicy } from '../../src/ledger/embedded/policy';
+import type { LedgerStore } from '../../src/ledger/embedded/storage/ledger-store';
 import { createTestNetwork, type TestNetwork } from '../../src/ledger/embedded/testing';
 import { ThreadedEmbeddedLedger } from '../../src/ledger/embedded/thread/threaded-ledger';
 import { EndorseError, type BlockEvent, type ChaincodeEvent } from '../../src/ledger/port';
@@ -189,8 +194,10 @@ describe('embedded ledger: a member joins by a channel configuration update', ()
     let committed: { txId: string; blockNumber: number };
     let chaincodeEvents: ChaincodeEvent[];
     let blockEvents: BlockEvent[];
+    let genesisConfig: ChannelConfig | undefined;
 
     beforeAll(async () => {
+      genesisConfig = structuredClone(net.ledger.channelConfig);
       const { bytes, update } = proposal();
       stale = bytes;
       expect(update).toMatchObject({ baseSequence: 0, baseConfigBlock: 0 });
@@ -223,10 +230,45 @@ describe('embedded ledger: a member joins by a channel configuration update', ()
       expect(text(await get(TC2_ADMIN, 'before'))).toBe('the update');
       const byTc2 = await put(TC2_ADMIN, 'tc2', 'joined');
       expect(byTc2.validationCode).toBe('VALID');
+      // Identity deserialisation names its creator's MSP.
+      expect(await net.ledger.getTransaction(byTc2.txId)).toMatchObject({ creatorMspId: TC2 });
+      // The same block, validated by a committer under the configuration before the update, is refused: the
+      // committer's trust is the configuration's, not the CA folder's.
+      const block = common.Block.deserializeBinary((await net.ledger.getBlock(byTc2.blockNumber))!);
+      const before = genesisConfig!;
+      const underOldConfig = await validateBlock(block, {
+        channelId: before.channelId,
+        namespace: 'gec',
+        verifier: new MspVerifier(before.organisations),
+        chaincodePolicy: parsePolicy(before.chaincode.endorsementPolicy),
+        // The creator check comes before anything reads state: no store is needed to refuse it.
+        store: undefined as unknown as LedgerStore,
+      });
+      expect(underOldConfig.map((t) => validationCodeName(t.code))).toEqual(['BAD_CREATOR_SIGNATURE']);
       // The grid and the new trading center alone satisfy the OR policy the update brought.
       const endorsedByTc2 = await put(net.ids.gridAdmin, 'grid+tc2', 'endorsed', ['GridMSP', TC2]);
       expect(endorsedByTc2.validationCode).toBe('VALID');
       expect(text(await get(net.ids.regulator, 'grid+tc2'))).toBe('endorsed');
+    });
+
+    it('the committer validates a configuration block itself: replayed on the configuration it made, it is stale', async () => {
+      const block = common.Block.deserializeBinary((await net.ledger.getBlock(committed.blockNumber))!);
+      const config = net.ledger.channelConfig;
+      const replayed = validateConfigBlock(block, {
+        config,
+        block: committed.blockNumber,
+        verifier: new MspVerifier(config.organisations),
+      });
+      expect(validationCodeName(replayed.code)).toBe('INVALID_CONFIG_TRANSACTION');
+      expect(replayed.refusal?.code).toBe('CONFIG_UPDATE_STALE');
+      // Under the configuration it was computed from, the same block is valid and makes the same configuration.
+      const original = validateConfigBlock(block, {
+        config: genesisConfig!,
+        block: 0,
+        verifier: new MspVerifier(genesisConfig!.organisations),
+      });
+      expect(validationCodeName(original.code)).toBe('VALID');
+      expect(original.config).toEqual(config);
     });
 
     it('later blocks name the configuration block as their last configuration', async () => {
