@@ -5,9 +5,10 @@
  *
  *   1. the channel: an update adding TradingCenter2MSP's MSP (its own CA root) and the OR endorsement policy,
  *      signed by the GridMSP and TradingCenterMSP admins (2 of 3, the MAJORITY Admins policy);
- *   2. the registry on chain: ProposeOrganisation by the grid's admin, ApproveOrganisation by the trading
- *      center's (a strict majority of the three members);
- *   3. its own gateway starts, registers its market participants and its trade-signing key on the ledger;
+ *   2. its own gateway starts (not before the channel admits it), and may do nothing until
+ *   3. the registry on chain admits it: ProposeOrganisation by the grid's admin, ApproveOrganisation by the
+ *      trading center's (a strict majority of the three members); it then registers its market participants and
+ *      its trade-signing key on the ledger;
  *   4. a trade it signed is posted to the platform's gateway, verified, attested by the chaincode with its key,
  *      COMMITTED with a voucher; the regulator's gateway projects it; the first trading center cannot change the
  *      second's participants.
@@ -130,10 +131,13 @@ describe('a second trading center joins the consortium on the embedded ledger an
 
   it('admits TradingCenter2MSP to the channel by an update the GridMSP and TradingCenterMSP admins signed', async () => {
     const { rootCertificate } = await ledger.enrolOrganisation(SECOND_TRADING_CENTER);
-    // Its CA exists, the channel does not trust it yet.
+    // Its CA exists, the channel does not trust it yet: its identities are refused, its gateway does not start.
     await expect(
       ledger.evaluate({ identity: TC2_ADMIN, transaction: 'consortium:GetConsortium' }),
     ).rejects.toThrow(EndorseError);
+    await expect(startMember('TradingCenter2MSP', {})).rejects.toThrow(
+      /TradingCenter2MSP is not a member of this channel: the ledger refused its identity TradingCenter2MSP\/trading/,
+    );
     const { bytes } = ledger.proposeChannelUpdate({
       addOrganisations: { [TC2]: rootCertificate },
       endorsementPolicy: OR_POLICY,
@@ -160,18 +164,7 @@ describe('a second trading center joins the consortium on the embedded ledger an
     ).rejects.toThrow(EndorseError);
   });
 
-  it('registers it on chain by a strict majority: proposed by the grid, approved by the trading center', async () => {
-    const proposed = await submit(GRID_ADMIN, 'consortium:ProposeOrganisation', {
-      mspId: TC2,
-      role: 'TRADING_CENTER',
-      name: 'Guangzhou Power Exchange Center',
-    });
-    expect(proposed).toMatchObject({ status: 'PROPOSED', approvals: ['GridMSP'] });
-    const approved = await submit(TC_ADMIN, 'consortium:ApproveOrganisation', { mspId: TC2 });
-    expect(approved).toMatchObject({ status: 'ACTIVE', approvals: ['GridMSP', 'TradingCenterMSP'] });
-  });
-
-  it('starts its own gateway (GEC_ORGANISATION=TradingCenter2MSP), holding its own identities only', async () => {
+  it('starts its own gateway (GEC_ORGANISATION=TradingCenter2MSP) once in the channel, holding its own identities only', async () => {
     members.TradingCenter2MSP = await startMember('TradingCenter2MSP', { 'trading-center': 'TC-2' });
     const { gateway, keys } = members.TradingCenter2MSP;
     const list = await gateway.http.get('/v1/api-keys').set('X-API-Key', keys.admin).expect(200);
@@ -183,6 +176,19 @@ describe('a second trading center joins the consortium on the embedded ledger an
       ]),
     );
     expect(identities.every((i: IdentityRef) => i.mspId === TC2)).toBe(true);
+    // In the channel, not yet in the consortium: the chaincode gives its admin no part.
+    const early = await gateway.http
+      .post('/v1/participants')
+      .set('X-API-Key', keys.admin)
+      .send({
+        id: 'GEN-20',
+        kind: 'GENERATOR',
+        name: 'GEN-20 有限公司',
+        region: '440000',
+        creditCode: creditCode(2000),
+      })
+      .expect(403);
+    expect(early.body.code).toBe('UNKNOWN_ORGANISATION');
     // A route only the platform serves names the platform's gateway.
     const refused = await gateway.http
       .post('/v1/meters')
@@ -190,6 +196,17 @@ describe('a second trading center joins the consortium on the embedded ledger an
       .send({ meterId: 'M-X', kind: 'GENERATION', owner: 'GEN-21' })
       .expect(403);
     expect(refused.body.code).toBe('SERVED_BY_OTHER_ORGANISATION');
+  });
+
+  it('registers it on chain by a strict majority: proposed by the grid, approved by the trading center', async () => {
+    const proposed = await submit(GRID_ADMIN, 'consortium:ProposeOrganisation', {
+      mspId: TC2,
+      role: 'TRADING_CENTER',
+      name: 'Guangzhou Power Exchange Center',
+    });
+    expect(proposed).toMatchObject({ status: 'PROPOSED', approvals: ['GridMSP'] });
+    const approved = await submit(TC_ADMIN, 'consortium:ApproveOrganisation', { mspId: TC2 });
+    expect(approved).toMatchObject({ status: 'ACTIVE', approvals: ['GridMSP', 'TradingCenterMSP'] });
   });
 
   it('registers its market participants on the ledger through its own gateway', async () => {
