@@ -16,7 +16,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { common, msp } from '@hyperledger/fabric-protos';
 import canonicalize from 'canonicalize';
+import { decodeTransaction } from '../src/ledger/embedded/fabric/protos';
 import { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import { SECOND_TRADING_CENTER } from '../src/ledger/embedded/msp';
 import { EndorseError, type IdentityRef } from '../src/ledger/port';
@@ -29,7 +31,15 @@ import {
   type TestGateway,
   type TestPostgres,
 } from './support/harness';
-import { DELIVERY_END, DELIVERY_START, INTERVALS, MONTH, interval, waitFinal } from './trades-fixture';
+import {
+  DELIVERY_END,
+  DELIVERY_START,
+  INTERVALS,
+  MONTH,
+  interval,
+  ledgerOf,
+  waitFinal,
+} from './trades-fixture';
 
 jest.setTimeout(300000);
 
@@ -372,6 +382,33 @@ describe('a second trading center joins the consortium on the embedded ledger an
       consumer: 'CON-21',
       status: 'IN_CUSTODY',
     });
+  });
+
+  it('it releases the voucher through its own gateway’s ledger port (endorsed by the platform and itself, the voucher’s key policy)', async () => {
+    // Through the port rather than POST /v1/vouchers/{id}/release: the trade was posted to the platform's
+    // gateway, so this gateway has no trade row binding the voucher to TC-2, which that route checks for a
+    // trading-center key (README, one organisation per gateway).
+    const port = ledgerOf(members.TradingCenter2MSP.gateway.app);
+    const released = await port.submit({
+      identity: { mspId: TC2, name: 'trading' },
+      transaction: 'vouchers:Release',
+      args: [JSON.stringify({ voucherId: 'VCH-T-TC2-0001', holder: 'CON-21' })],
+    });
+    expect(released.validationCode).toBe('VALID');
+    expect(await read('vouchers:GetVoucher', 'VCH-T-TC2-0001')).toMatchObject({ status: 'RELEASED' });
+    // The voucher's key-level policy (the platform AND the trading center its holder is held through) chose the
+    // endorsers, as the Fabric Gateway's planning does: not the chaincode policy's first choice (GridMSP and
+    // TradingCenterMSP), which the committer would have refused.
+    const block = common.Block.deserializeBinary((await ledger.getBlock(released.blockNumber))!);
+    const tx = block
+      .getData()!
+      .getDataList_asU8()
+      .map((bytes) => decodeTransaction(bytes))
+      .find((t) => t.txId === released.txId)!;
+    const endorsers = tx.endorsed!.endorsements.map((e) =>
+      msp.SerializedIdentity.deserializeBinary(e.endorser).getMspid(),
+    );
+    expect(endorsers).toEqual(expect.arrayContaining(['GridMSP', TC2]));
   });
 
   it('the regulator’s gateway projects the voucher and the second trading center’s participants', async () => {

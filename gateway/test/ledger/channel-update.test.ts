@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { common } from '@hyperledger/fabric-protos';
+import { common, msp } from '@hyperledger/fabric-protos';
 import {
   ChannelUpdateRefusedError,
   lastConfigIndex,
@@ -17,6 +17,7 @@ import {
 } from '../../src/ledger/embedded/channel-update';
 import type { ChannelConfig } from '../../src/ledger/embedded/channel-config';
 import { validateBlock, validationCodeName } from '../../src/ledger/embedded/committer';
+import { decodeTransaction } from '../../src/ledger/embedded/fabric/protos';
 import { EmbeddedCa, MspVerifier, SECOND_TRADING_CENTER } from '../../src/ledger/embedded/msp';
 import { parsePolicy } from '../../src/ledger/embedded/policy';
 import type { LedgerStore } from '../../src/ledger/embedded/storage/ledger-store';
@@ -269,6 +270,34 @@ describe('embedded ledger: a member joins by a channel configuration update', ()
       });
       expect(validationCodeName(original.code)).toBe('VALID');
       expect(original.config).toEqual(config);
+    });
+
+    it('plans endorsements as the Fabric Gateway does: a key only the grid and the new member may change', async () => {
+      await put(net.ids.gridAdmin, 'tc2-held', 'issued');
+      const restrict = await net.ledger.submit({
+        identity: net.ids.gridAdmin,
+        transaction: 'probe:RestrictKey',
+        args: ['tc2-held', `GridMSP,${TC2}`],
+      });
+      expect(restrict.validationCode).toBe('VALID');
+      // The chaincode policy's first choice (the grid and the first trading center) cannot write it...
+      await expect(
+        put(net.ids.gridAdmin, 'tc2-held', 'by the wrong pair', ['GridMSP', 'TradingCenterMSP']),
+      ).rejects.toMatchObject({ status: { validationCode: 'ENDORSEMENT_POLICY_FAILURE' } });
+      // ...so the ledger reads the written key's policy and has the new member's peer endorse as well.
+      const moved = await put(net.ids.gridAdmin, 'tc2-held', 'moved');
+      expect(moved.validationCode).toBe('VALID');
+      const block = common.Block.deserializeBinary((await net.ledger.getBlock(moved.blockNumber))!);
+      const envelope = block
+        .getData()!
+        .getDataList_asU8()
+        .map((bytes) => decodeTransaction(bytes))
+        .find((tx) => tx.txId === moved.txId)!;
+      const endorsers = envelope.endorsed!.endorsements.map((e) =>
+        msp.SerializedIdentity.deserializeBinary(e.endorser).getMspid(),
+      );
+      expect(endorsers).toEqual(expect.arrayContaining(['GridMSP', TC2]));
+      expect(text(await get(net.ids.regulator, 'tc2-held'))).toBe('moved');
     });
 
     it('later blocks name the configuration block as their last configuration', async () => {

@@ -68,12 +68,7 @@ export const DEFAULT_ORGS: OrgSpec[] = [
  * made by `EmbeddedLedger.enrolOrganisation` and the channel trusts it only after a channel update signed by a
  * majority of the members' admins.
  */
-export const SECOND_TRADING_CENTER: OrgSpec = {
-  mspId: 'TradingCenter2MSP',
-  domain: 'tradingcenter2.gec.example',
-  identities: [
-    { name: 'peer0', role: 'peer' },
-    { name: 'admin', role: 'admin', attrs: { 'gec.role': 'admin' } },
-    { name: 'trading', role: 'client', attrs: { 'gec.role': 'trading-center' } },
-  ],
-};
+export const SECOND_TRADING_CENTER: OrgSpec = tradingCenterOrg(
+  'TradingCenter2MSP',
+  'tradingcenter2.gec.example',
+);
