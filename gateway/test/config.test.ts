@@ -90,12 +90,12 @@ describe('gateway configuration', () => {
       expect(loadConfig({ GEC_ORGANISATION: ' TradingCenterMSP ' }).organisation).toBe('TradingCenterMSP');
     });
 
-    it('accepts one member or all, and names the variable and the values otherwise', () => {
-      for (const value of ['GridMSP', 'TradingCenterMSP', 'RegulatorMSP', 'all']) {
+    it('accepts one member (a joined second trading center too) or all, and names the variable and the values otherwise', () => {
+      for (const value of ['GridMSP', 'TradingCenterMSP', 'RegulatorMSP', 'TradingCenter2MSP', 'all']) {
         expect(loadConfig({ GEC_ORGANISATION: value }).organisation).toBe(value);
       }
       expect(() => loadConfig({ GEC_ORGANISATION: 'grid' })).toThrow(
-        /GEC_ORGANISATION must be one of GridMSP, TradingCenterMSP, RegulatorMSP, all \(got "grid"\)/,
+        /GEC_ORGANISATION must be one of GridMSP, TradingCenterMSP, RegulatorMSP, TradingCenter2MSP, all \(got "grid"\)/,
       );
     });
 

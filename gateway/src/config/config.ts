@@ -10,7 +10,7 @@ import {
   type LedgerKind,
 } from '../ledger/factory';
 import {
-  CONSORTIUM_MSPS,
+  MEMBER_MSPS,
   GATEWAY_ORGANISATIONS,
   gatewayIdentity,
   isConsortiumMsp,
@@ -165,7 +165,7 @@ function organisation(env: Env, ledger: LedgerKind, problems: string[]): Gateway
     if (ledger !== 'embedded') {
       problems.push(
         `GEC_ORGANISATION is required with LEDGER=${ledger}: the organisation whose gateway this is ` +
-          `(${CONSORTIUM_MSPS.join(', ')}; all only for a development network)`,
+          `(${MEMBER_MSPS.join(', ')}; all only for a development network)`,
       );
     }
     return 'all';

@@ -6,6 +6,7 @@ import { JournaledLedger } from '../ledger/journaled-ledger';
 import type { LedgerPort } from '../ledger/port';
 import { MetricsService } from '../metrics/metrics.service';
 import { HeldIdentities } from '../organisation/held-identities';
+import { checkJoinedMember } from '../organisation/joined-member';
 import { OrganisationLedger } from '../organisation/organisation-ledger';
 import { InstrumentedLedger } from './instrumented-ledger';
 import { LEDGER_FACTORY, LEDGER_PORT, LedgerFactory } from './ledger.tokens';
@@ -62,6 +63,7 @@ export class LedgerModule {
             );
             // What the embedded ledger's start-up checks repaired (a cut block file, a rebuilt state database).
             for (const repair of info.startup?.repairs ?? []) logger.warn(`storage repair: ${repair}`);
+            await checkJoinedMember(ledger, config.organisation, logger);
             return ledger;
           },
         },

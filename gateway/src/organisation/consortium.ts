@@ -7,11 +7,21 @@
  */
 import type { IdentityRef } from '../ledger/port';
 
+/** The founding members: the development consortium (`all`) is these three. */
 export const CONSORTIUM_MSPS = ['GridMSP', 'TradingCenterMSP', 'RegulatorMSP'] as const;
-export type ConsortiumMsp = (typeof CONSORTIUM_MSPS)[number];
+/**
+ * Members that join a running consortium (a channel update signed by a majority, then ProposeOrganisation /
+ * ApproveOrganisation on chain): the second provincial trading center network/scripts/addOrg.sh adds
+ * (network.env TRADING2_*), and the embedded ledger's channel updates add too. Its gateway is one organisation's,
+ * never part of `all`.
+ */
+export const JOINING_MSPS = ['TradingCenter2MSP'] as const;
+/** Every organisation a gateway can be: the founders and the members known to join. */
+export const MEMBER_MSPS = [...CONSORTIUM_MSPS, ...JOINING_MSPS] as const;
+export type ConsortiumMsp = (typeof MEMBER_MSPS)[number];
 
 /** What GEC_ORGANISATION may say: one member, or `all` (the development consortium in one process). */
-export const GATEWAY_ORGANISATIONS = [...CONSORTIUM_MSPS, 'all'] as const;
+export const GATEWAY_ORGANISATIONS = [...MEMBER_MSPS, 'all'] as const;
 export type GatewayOrganisation = (typeof GATEWAY_ORGANISATIONS)[number];
 
 /** The part an organisation plays in the consortium; a route names the parts whose gateways serve it. */
@@ -54,15 +64,22 @@ export const CONSORTIUM: Record<ConsortiumMsp, ConsortiumMember> = {
     title: 'regulator: 监管方, reads only',
     clientIdentity: { name: 'regulator', gecRole: 'regulator' },
   },
+  TradingCenter2MSP: {
+    mspId: 'TradingCenter2MSP',
+    role: 'TRADING_CENTER',
+    title: 'trading center: a second provincial power trading center, 省级电力交易中心',
+    adminIdentity: 'admin',
+    clientIdentity: { name: 'trading', gecRole: 'trading-center' },
+  },
 };
 
-/** The member playing `role`. */
+/** The founding member playing `role` (the gateway a refusal names; a joined trading center serves the same routes). */
 export function memberPlaying(role: ConsortiumRole): ConsortiumMember {
-  return Object.values(CONSORTIUM).find((member) => member.role === role)!;
+  return CONSORTIUM_MSPS.map((mspId) => CONSORTIUM[mspId]).find((member) => member.role === role)!;
 }
 
 export function isConsortiumMsp(value: string): value is ConsortiumMsp {
-  return (CONSORTIUM_MSPS as readonly string[]).includes(value);
+  return (MEMBER_MSPS as readonly string[]).includes(value);
 }
 
 /** The member organisations whose identities a gateway of `organisation` holds. */

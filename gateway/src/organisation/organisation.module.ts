@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { DEFAULT_ORGS, SECOND_TRADING_CENTER } from '../ledger/embedded/msp';
 import { CONSORTIUM_MSPS, describeThisGateway } from './consortium';
 import {
   checkWalletOrganisation,
@@ -16,7 +17,12 @@ import {
 export function heldIdentitiesOf(config: AppConfig): HeldIdentities {
   const walletDir = config.ledgerSettings?.walletDir;
   if (config.ledger === 'embedded' || !walletDir) {
-    return new HeldIdentities(config.organisation, embeddedIdentities());
+    // The embedded CA enrols the founders at the first start and a joining member's identities when it is
+    // added (EmbeddedLedger.enrolOrganisation); a joined member's gateway holds only its own.
+    return new HeldIdentities(
+      config.organisation,
+      embeddedIdentities([...DEFAULT_ORGS, SECOND_TRADING_CENTER]),
+    );
   }
   const identities = walletIdentities(walletDir);
   checkWalletOrganisation(walletDir, config.organisation, identities);

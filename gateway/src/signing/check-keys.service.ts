@@ -5,7 +5,7 @@ import { DEFAULT_IDENTITY } from '../auth/roles';
 import { chaincodeRefusal } from '../common/ledger-errors';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
-import { gatewayIdentity } from '../organisation/consortium';
+import { CONSORTIUM, gatewayIdentity } from '../organisation/consortium';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -84,6 +84,8 @@ export class CheckKeysService {
   /** The identity this gateway reads the ledger with (its own organisation's client). */
   private readonly reader: IdentityRef;
   private readonly cache = new ShortCache<CheckKeyRow | undefined>(CREDENTIAL_CACHE_MS);
+  /** The trading center organisation a key is registered under when the request names none. */
+  private readonly tradingCenterOrganisation: string;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -92,6 +94,11 @@ export class CheckKeysService {
   ) {
     this.box = SecretBox.open(config.dataDir);
     this.reader = gatewayIdentity(config.organisation);
+    // A trading center's own gateway publishes its keys under its own organisation (a second trading center
+    // that joined included); elsewhere the development consortium's trading center is the default.
+    const own = config.organisation === 'all' ? undefined : CONSORTIUM[config.organisation];
+    this.tradingCenterOrganisation =
+      own?.role === 'TRADING_CENTER' ? own.mspId : DEFAULT_IDENTITY['trading-center'].mspId;
   }
 
   async register(tradingCenter: string, body: RegisterCheckKeyDto, createdBy: string): Promise<CheckKeyDto> {
@@ -135,7 +142,7 @@ export class CheckKeysService {
       publicKeyPem = `${body.publicKeyPem.trim().replace(/\r\n?/g, '\n')}\n`;
     }
     const sm2Id = body.alg === 'sm2-sm3' ? (body.sm2Id ?? SM2_DEFAULT_ID) : null;
-    const organisation = body.organisation ?? DEFAULT_IDENTITY['trading-center'].mspId;
+    const organisation = body.organisation ?? this.tradingCenterOrganisation;
 
     const existing = await this.keyRow(tradingCenter, body.keyId, true);
     if (existing) {

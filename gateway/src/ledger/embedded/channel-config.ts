@@ -13,6 +13,13 @@ import type { SigningIdentity } from './msp';
 
 export interface ChannelConfig {
   channelId: string;
+  /**
+   * The configuration's sequence: 0 (or absent, as genesis blocks written before channel updates existed have
+   * it) for block 0, one more with every committed channel update (channel-update.ts). A channel update names
+   * the sequence it was computed from, so one built on an older configuration is refused, as Fabric's
+   * configtx validator refuses a stale read set.
+   */
+  sequence?: number;
   /** mspId → root CA certificate (PEM). */
   organisations: Record<string, string>;
   ordererMspId: string;
@@ -44,12 +51,23 @@ export function buildConfigEnvelope(
   return buildEnvelope(payloadBytes, signer.sign(payloadBytes));
 }
 
-export function readChannelConfig(genesis: common.Block): ChannelConfig {
-  const envelope = common.Envelope.deserializeBinary(genesis.getData()!.getDataList_asU8()[0]);
+/**
+ * The channel configuration a CONFIG block holds: block 0's (the configuration itself) or a channel update's
+ * (`{ config, lastUpdate }`, as Fabric's ConfigEnvelope carries the new config beside the update that made it).
+ */
+export function readChannelConfig(configBlock: common.Block): ChannelConfig {
+  const number = configBlock.getHeader()?.getNumber() ?? 0;
+  const envelope = common.Envelope.deserializeBinary(configBlock.getData()!.getDataList_asU8()[0]);
   const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-  const config = JSON.parse(Buffer.from(payload.getData_asU8()).toString('utf8')) as ChannelConfig;
-  if (!config.channelId || !config.organisations || !config.chaincode?.endorsementPolicy) {
-    throw new Error('block 0 does not hold a gec channel configuration');
+  const channelHeader = common.ChannelHeader.deserializeBinary(payload.getHeader()!.getChannelHeader_asU8());
+  if (channelHeader.getType() !== common.HeaderType.CONFIG) {
+    throw new Error(`block ${number} is not a configuration block`);
   }
-  return config;
+  const data = JSON.parse(Buffer.from(payload.getData_asU8()).toString('utf8')) as
+    ChannelConfig | { config: ChannelConfig };
+  const config = 'config' in data && typeof data.config === 'object' ? data.config : (data as ChannelConfig);
+  if (!config.channelId || !config.organisations || !config.chaincode?.endorsementPolicy) {
+    throw new Error(`block ${number} does not hold a gec channel configuration`);
+  }
+  return { ...config, sequence: config.sequence ?? 0 };
 }

@@ -42,6 +42,19 @@ import {
   type ResolvedOptions,
 } from './options';
 import { buildConfigEnvelope, readChannelConfig, type ChannelConfig } from './channel-config';
+import {
+  ChannelUpdateRefusedError,
+  applyChannelUpdate,
+  buildConfigUpdateEnvelope,
+  encodeChannelUpdate,
+  isConfigBlock,
+  lastConfigIndex,
+  signChannelUpdate,
+  validateChannelUpdate,
+  validateConfigBlock,
+  type ChannelUpdateProposal,
+  type ConfigUpdateSignature,
+} from './channel-update';
 import { updateFromBlock, validateBlock, validationCodeName } from './committer';
 import { EndorsingPeer, ProposalRejectedError } from './endorser';
 import { blockEventStream, chaincodeEventStream, CommitSignal, type BlockSource } from './events';
@@ -55,12 +68,13 @@ import {
   timestampToIso,
   type DecodedProposal,
 } from './fabric/protos';
-import { EmbeddedCa, MspVerifier, type SigningIdentity } from './msp';
+import { EmbeddedCa, MspVerifier, type OrgSpec, type SigningIdentity } from './msp';
 import { blockSignatureMessage, buildBlock, Orderer } from './orderer';
 import { governingPolicies, planOrganisations, writtenKeys } from './endorsement-plan';
 import { parsePolicy, requiredOrganisations, type Policy } from './policy';
 import { ReadWriteLock } from './rwlock';
 import { createContractRouter, type ContractRouter } from './shim';
+import type { StateReader } from './simulator';
 import { LedgerStore } from './storage/ledger-store';
 import { blockHeaderHash } from './storage/block-hash';
 import { failure as chainFailure, walkBlocks } from '../chain-walk';
@@ -106,16 +120,29 @@ export class EmbeddedLedger implements LedgerPort {
   private commitQueue: Promise<void> = Promise.resolve();
   private commitFailure: Error | undefined;
   private closed = false;
+  /** Channel updates one at a time: each is validated against the configuration the one before made. */
+  private configUpdates: Promise<unknown> = Promise.resolve();
+  /** Why the committer refused a configuration transaction, for its submitter. */
+  private readonly configRefusals = new Map<string, ChannelUpdateRefusedError>();
+  /**
+   * The channel configuration in force, and what is derived from it: the MSPs trusted, the chaincode policy and
+   * one endorsing peer per member organisation. A committed channel update replaces them together (applyConfig),
+   * under the state lock, so no simulation or validation sees half of a change.
+   */
+  private config!: ChannelConfig;
+  /** The block holding `config` (0 until a channel update commits). */
+  private configBlock = 0;
+  private verifier!: MspVerifier;
+  private policy!: Policy;
+  private peers = new Map<string, EndorsingPeer>();
+  private orderer!: Orderer;
 
   private constructor(
     private readonly options: ResolvedOptions,
     private readonly ca: EmbeddedCa,
     private readonly store: LedgerStore,
-    private readonly config: ChannelConfig,
-    private readonly verifier: MspVerifier,
-    private readonly policy: Policy,
-    private readonly peers: Map<string, EndorsingPeer>,
-    private readonly orderer: Orderer,
+    private readonly router: ContractRouter,
+    private readonly state: StateReader,
   ) {}
 
   static async open(input: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
@@ -146,48 +173,34 @@ export class EmbeddedLedger implements LedgerPort {
       metadata.setMetadataList(entries);
       await store.commitBlock(block, updateFromBlock(block, namespace));
     }
-    const genesis = await store.getBlock(0);
-    if (!genesis) throw new Error(`the ledger in ${options.dataDir} has no genesis block`);
-    const config = readChannelConfig(genesis);
-    const verifier = new MspVerifier(config.organisations);
-    const policy = parsePolicy(config.chaincode.endorsementPolicy);
+    let found: { config: ChannelConfig; block: number };
+    try {
+      found = await latestConfig(store);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const { config } = found;
     const router: ContractRouter = createContractRouter(
       options.contracts,
       namespace,
       config.chaincode.version,
     );
-
-    const state = {
+    const state: StateReader = {
       getState: (ns: string, key: string) => store.getState(ns, key),
       scanRange: (ns: string, start: string, end: string) => store.scanRange(ns, start, end),
       getHistory: (ns: string, key: string) => store.getHistory(ns, key),
     };
-    const peers = new Map<string, EndorsingPeer>();
-    for (const org of options.organisations) {
-      const peerIdentity = org.identities.find((i) => i.role === 'peer');
-      if (!peerIdentity || !config.organisations[org.mspId]) continue;
-      peers.set(
-        org.mspId,
-        new EndorsingPeer({
-          channelId: config.channelId,
-          chaincodeName: namespace,
-          identity: ca.identity(org.mspId, peerIdentity.name),
-          verifier,
-          state,
-          router,
-        }),
-      );
-    }
-
-    let ledger: EmbeddedLedger | undefined = undefined;
-    const orderer = new Orderer(
+    const ledger: EmbeddedLedger = new EmbeddedLedger(options, ca, store, router, state);
+    ledger.applyConfig(config, found.block);
+    ledger.orderer = new Orderer(
       store.height,
       store.currentHash() ?? new Uint8Array(),
       ordererIdentity,
       options.batch,
-      (block) => ledger!.enqueueCommit(block),
+      (block) => ledger.enqueueCommit(block),
+      found.block,
     );
-    ledger = new EmbeddedLedger(options, ca, store, config, verifier, policy, peers, orderer);
     if (input.initialiseConsortium !== false && runsConsortiumContract(input.contracts)) {
       // A development consortium: its founding members go on the ledger at the first start, as a real
       // network's deployment registers its own (network/scripts/deployCC.sh). A ledger from before the registry
@@ -220,8 +233,129 @@ export class EmbeddedLedger implements LedgerPort {
     return this.ca;
   }
 
+  /** The channel configuration in force (block 0's, or the last committed channel update's). */
   get channelConfig(): ChannelConfig {
     return this.config;
+  }
+
+  /** The number of the block holding the configuration in force. */
+  get channelConfigBlock(): number {
+    return this.configBlock;
+  }
+
+  // ---- channel configuration updates ------------------------------------------------------------------
+
+  /**
+   * A development CA for an organisation that is to join (Fabric: its own Fabric CA, as addOrg.sh starts one),
+   * with its identities enrolled; returns its root CA certificate for the channel update. The channel does not
+   * trust the organisation until an update adding it commits.
+   */
+  async enrolOrganisation(spec: OrgSpec): Promise<{ mspId: string; rootCertificate: string }> {
+    this.assertOpen();
+    return { mspId: spec.mspId, rootCertificate: await this.ca.addOrganisation(spec) };
+  }
+
+  /**
+   * A channel update computed from the configuration in force (configtxlator's compute_update): the MSPs to add
+   * (mspId → root CA PEM) and optionally the chaincode's new endorsement policy. Checked at once (an MSP already
+   * there, a policy naming unknown MSPs: CONFIG_UPDATE_INVALID); the member admins then sign its bytes.
+   */
+  proposeChannelUpdate(change: {
+    addOrganisations?: Record<string, string>;
+    endorsementPolicy?: string;
+  }): ChannelUpdateProposal {
+    this.assertOpen();
+    const update = {
+      channelId: this.config.channelId,
+      baseSequence: this.config.sequence ?? 0,
+      baseConfigBlock: this.configBlock,
+      addOrganisations: { ...(change.addOrganisations ?? {}) },
+      ...(change.endorsementPolicy !== undefined ? { endorsementPolicy: change.endorsementPolicy } : {}),
+    };
+    const bytes = encodeChannelUpdate(update);
+    // Only the update's own checks here; its signatures (and staleness, by then) are checked when submitted.
+    applyChannelUpdate(this.config, this.configBlock, update);
+    return { update, bytes };
+  }
+
+  /**
+   * One admin's signature of an update (`peer channel signconfigtx`), made with an identity this ledger's CA
+   * enrolled. A member outside this process signs with `signChannelUpdate` from channel-update.ts and its own key.
+   */
+  signChannelUpdate(bytes: Uint8Array, signer: { mspId: string; name: string }): ConfigUpdateSignature {
+    this.assertOpen();
+    return signChannelUpdate(bytes, this.ca.identity(signer.mspId, signer.name));
+  }
+
+  /**
+   * Submit a signed update (`peer channel update`): refused with ChannelUpdateRefusedError (a stable `code`) and
+   * nothing changed unless the admins of a strict majority of the member organisations signed it, every signature
+   * verifying with its MSP in the configuration in force, and it was computed from that configuration. Accepted,
+   * the orderer puts it in a CONFIG block of its own; once that block commits, the new configuration is in force.
+   */
+  submitChannelUpdate(
+    bytes: Uint8Array,
+    signatures: readonly ConfigUpdateSignature[],
+  ): Promise<{ txId: string; blockNumber: number; config: ChannelConfig }> {
+    const run = this.configUpdates.then(async () => {
+      this.assertOpen();
+      const next = validateChannelUpdate(
+        { config: this.config, block: this.configBlock, verifier: this.verifier },
+        bytes,
+        signatures,
+      );
+      const { envelope, txId } = buildConfigUpdateEnvelope(
+        next,
+        bytes,
+        signatures,
+        this.ca.identity(this.options.ordererMspId, this.options.ordererName),
+        this.clock(),
+      );
+      const status = this.waitForStatus(txId);
+      await this.orderer.broadcastConfig(envelope);
+      const committed = await status;
+      if (!committed.successful) {
+        const refusal = this.configRefusals.get(txId);
+        this.configRefusals.delete(txId);
+        throw refusal ?? new CommitError(committed);
+      }
+      return { txId, blockNumber: committed.blockNumber, config: this.config };
+    });
+    this.configUpdates = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Trust what `config` says from now on: its MSPs, its policy, a peer for each member with one enrolled here. */
+  private applyConfig(config: ChannelConfig, block: number): void {
+    const verifier = new MspVerifier(config.organisations);
+    const policy = parsePolicy(config.chaincode.endorsementPolicy);
+    const peers = new Map<string, EndorsingPeer>();
+    const enrolled = this.ca.listIdentities();
+    for (const mspId of Object.keys(config.organisations)) {
+      // The organisation's own peer: its spec's when it has one, else any peer identity its CA enrolled (an
+      // organisation that joined by a channel update has no spec in the options).
+      const spec = this.options.organisations.find((o) => o.mspId === mspId);
+      const name =
+        spec?.identities.find((i) => i.role === 'peer')?.name ??
+        enrolled.find((i) => i.mspId === mspId && i.role === 'peer')?.name;
+      if (!name) continue;
+      peers.set(
+        mspId,
+        new EndorsingPeer({
+          channelId: config.channelId,
+          chaincodeName: this.options.chaincodeName,
+          identity: this.ca.identity(mspId, name),
+          verifier,
+          state: this.state,
+          router: this.router,
+        }),
+      );
+    }
+    this.config = config;
+    this.configBlock = block;
+    this.verifier = verifier;
+    this.policy = policy;
+    this.peers = peers;
   }
 
   // ---- client side ----------------------------------------------------------------------------------
@@ -630,6 +764,7 @@ export class EmbeddedLedger implements LedgerPort {
 
   private async commit(block: common.Block): Promise<void> {
     if (this.commitFailure) throw this.commitFailure;
+    if (isConfigBlock(block)) return this.commitConfigBlock(block);
     const validated = await validateBlock(block, {
       channelId: this.config.channelId,
       namespace: this.options.chaincodeName,
@@ -657,6 +792,41 @@ export class EmbeddedLedger implements LedgerPort {
     this.signal.notify();
   }
 
+  /**
+   * A configuration block: validated against the configuration in force (validateConfigBlock), stored, and, when
+   * valid, put in force in the same critical section as its state commit, so the next block is validated, and
+   * every later proposal endorsed, under the new configuration.
+   */
+  private async commitConfigBlock(block: common.Block): Promise<void> {
+    const blockNumber = block.getHeader()!.getNumber();
+    const validated = validateConfigBlock(block, {
+      config: this.config,
+      block: this.configBlock,
+      verifier: this.verifier,
+    });
+    const update = updateFromBlock(block, this.options.chaincodeName);
+    await this.store.commitBlock(block, update, {
+      applyGuard: (work) =>
+        this.lock.write(async () => {
+          await work();
+          if (validated.config) this.applyConfig(validated.config, blockNumber);
+        }),
+    });
+    if (validated.refusal) this.configRefusals.set(validated.txId, validated.refusal);
+    const list = this.waiters.get(validated.txId);
+    this.waiters.delete(validated.txId);
+    const validationCode = validationCodeName(validated.code) as ValidationCodeName;
+    for (const w of list ?? []) {
+      w.resolve({
+        txId: validated.txId,
+        blockNumber,
+        validationCode,
+        successful: validated.code === peer.TxValidationCode.VALID,
+      });
+    }
+    this.signal.notify();
+  }
+
   private blockSource(): BlockSource {
     return {
       height: () => this.store.height,
@@ -672,5 +842,34 @@ export class EmbeddedLedger implements LedgerPort {
       signal: this.signal,
       closed: () => this.closed,
     };
+  }
+}
+
+/**
+ * The configuration in force in a stored ledger: the newest configuration block, found as a peer finds it, by the
+ * LAST_CONFIG index the orderer wrote into the last block. A ledger written before channel updates existed has
+ * none there, and only its genesis configuration.
+ */
+async function latestConfig(store: LedgerStore): Promise<{ config: ChannelConfig; block: number }> {
+  const last = await store.getBlock(store.height - 1);
+  if (!last) throw new Error(`the ledger has no block ${store.height - 1}`);
+  let index = lastConfigIndex(last);
+  for (;;) {
+    const block = await store.getBlock(index);
+    if (!block) throw new Error(`the ledger has no configuration block ${index}`);
+    const code = block.getMetadata()?.getMetadataList_asU8()[
+      common.BlockMetadataIndex.TRANSACTIONS_FILTER
+    ]?.[0];
+    // A configuration block the committer refused is not in force: the one before it is. (Updates are
+    // validated before they are ordered, so this is only a ledger whose commit-time check disagreed.)
+    if (index === 0 || (isConfigBlock(block) && code === peer.TxValidationCode.VALID)) {
+      return { config: readChannelConfig(block), block: index };
+    }
+    index -= 1;
+    while (index > 0) {
+      const previous = await store.getBlock(index);
+      if (previous && isConfigBlock(previous)) break;
+      index -= 1;
+    }
   }
 }

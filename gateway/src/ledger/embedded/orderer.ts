@@ -35,11 +35,17 @@ export function blockSignatureMessage(
   return Buffer.concat([value, signatureHeader, header.serializeBinary()]);
 }
 
+/**
+ * `lastConfig`: the number of the newest configuration block at or before this one, recorded as Fabric's
+ * orderer does (in the signed OrdererBlockMetadata and the LAST_CONFIG entry), so that a peer reopening its
+ * ledger finds the channel configuration in force without scanning the chain.
+ */
 export function buildBlock(
   number: number,
   previousHash: Uint8Array,
   envelopes: Uint8Array[],
   signer: SigningIdentity,
+  lastConfig = 0,
 ): { block: common.Block; hash: Buffer } {
   const header = new common.BlockHeader();
   header.setNumber(number);
@@ -53,17 +59,26 @@ export function buildBlock(
   signatureHeader.setCreator(signer.serialize());
   signatureHeader.setNonce(randomBytes(24));
   const signatureHeaderBytes = signatureHeader.serializeBinary();
+  const lastConfigIndex = new common.LastConfig();
+  lastConfigIndex.setIndex(lastConfig);
+  const ordererMetadata = new common.OrdererBlockMetadata();
+  ordererMetadata.setLastConfig(lastConfigIndex);
+  const signedValue = ordererMetadata.serializeBinary();
   const metadataSignature = new common.MetadataSignature();
   metadataSignature.setSignatureHeader(signatureHeaderBytes);
   metadataSignature.setSignature(
-    signer.sign(blockSignatureMessage(new Uint8Array(), signatureHeaderBytes, header)),
+    signer.sign(blockSignatureMessage(signedValue, signatureHeaderBytes, header)),
   );
   const signatures = new common.Metadata();
+  signatures.setValue(signedValue);
   signatures.setSignaturesList([metadataSignature]);
+  const lastConfigEntry = new common.Metadata();
+  lastConfigEntry.setValue(lastConfigIndex.serializeBinary());
 
   const metadata = new common.BlockMetadata();
   const entries: Uint8Array[] = Array.from({ length: METADATA_ENTRIES }, () => new Uint8Array());
   entries[common.BlockMetadataIndex.SIGNATURES] = signatures.serializeBinary();
+  entries[common.BlockMetadataIndex.LAST_CONFIG] = lastConfigEntry.serializeBinary();
   entries[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = new Uint8Array(envelopes.length);
   metadata.setMetadataList(entries);
 
@@ -93,7 +108,26 @@ export class Orderer {
     private readonly settings: BatchSettings,
     /** Receives blocks strictly in order; returns when the block is queued for commit. */
     private readonly deliver: (block: common.Block) => void,
+    /** The newest configuration block so far (block 0 on a channel that was never updated). */
+    private lastConfig = 0,
   ) {}
+
+  /**
+   * Order a configuration transaction. As Fabric's orderer does, the pending batch is cut first and the
+   * configuration goes in a block of its own, so every transaction is validated under exactly one
+   * configuration: those before it under the old one, those after under the new. Resolves once it is cut.
+   */
+  broadcastConfig(envelope: Uint8Array): Promise<number> {
+    if (this.stopped) return Promise.reject(new Error('the ordering service is stopped'));
+    this.cut();
+    const number = this.nextNumber;
+    const { block, hash } = buildBlock(number, this.previousHash, [envelope], this.signer, number);
+    this.nextNumber += 1;
+    this.previousHash = hash;
+    this.lastConfig = number;
+    this.deliver(block);
+    return Promise.resolve(number);
+  }
 
   /** Broadcast: resolves once the envelope is in a cut block (not yet committed). */
   broadcast(envelope: Uint8Array): Promise<void> {
@@ -130,6 +164,7 @@ export class Orderer {
       this.previousHash,
       pending.map((p) => p.envelope),
       this.signer,
+      this.lastConfig,
     );
     this.nextNumber += 1;
     this.previousHash = hash;

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IdentityRef } from '../port';
 import { EmbeddedLedger } from './embedded-ledger';
-import { tradingCenterOrg, type OrgSpec } from './msp';
 import type { EmbeddedLedgerOptions } from './options';
 
 export interface TestNetwork {
@@ -38,10 +37,7 @@ export const TEST_IDENTITIES = {
  * put it in the channel from block 0 (`organisations: [...DEFAULT_ORGS, SECOND_TRADING_CENTER]`) and admit it to
  * the consortium on the ledger.
  */
-export const SECOND_TRADING_CENTER: OrgSpec = tradingCenterOrg(
-  'TradingCenter2MSP',
-  'tradingcenter2.gec.example',
-);
+export { SECOND_TRADING_CENTER } from './msp';
 
 /** The chaincode policy once the second trading center endorses: the grid and any one trading center. */
 export const TWO_TRADING_CENTERS_POLICY =

@@ -177,6 +177,29 @@ export class EmbeddedCa {
     }
   }
 
+  /**
+   * A development CA for an organisation that joins later (a second trading center): its own root, and its
+   * identities enrolled as Fabric CA would issue them (NodeOU role, `gec.role` attribute). Idempotent like
+   * `open`: an organisation already on disk is reused (same domain), its identities enrolled if missing. Returns
+   * the root CA certificate the channel update carries. Creating the CA admits nothing: only a channel update
+   * signed by a majority of the members makes the channel trust it.
+   */
+  async addOrganisation(spec: OrgSpec): Promise<string> {
+    validateSpecs([spec]);
+    let org = this.orgs.get(spec.mspId);
+    if (org && org.domain !== spec.domain) {
+      throw new Error(
+        `EmbeddedCa: ${spec.mspId} exists in ${this.dir} with domain ${org.domain}, not ${spec.domain}`,
+      );
+    }
+    if (!org) {
+      org = await createOrg(this.dir, spec.mspId, spec.domain);
+      this.orgs.set(spec.mspId, org);
+    }
+    for (const id of spec.identities) await this.enroll(spec.mspId, id.name, id.role, id.attrs);
+    return org.caCertPem;
+  }
+
   /** mspId → root CA certificate PEM, as a channel configuration carries them. */
   rootCertificates(): Record<string, string> {
     const out: Record<string, string> = {};

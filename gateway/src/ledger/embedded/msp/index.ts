@@ -1,6 +1,7 @@
 /** The embedded ledger's MSP: CA and signing identities (client side), verifier (peer/committer side). */
 export {
   DEFAULT_ORGS,
+  SECOND_TRADING_CENTER,
   NODE_ROLES,
   isNodeRole,
   tradingCenterOrg,

@@ -61,3 +61,14 @@ export const DEFAULT_ORGS: OrgSpec[] = [
     identities: [{ name: 'orderer0', role: 'orderer' }],
   },
 ];
+
+/**
+ * A second provincial trading center, as network/scripts/addOrg.sh adds it to the live network
+ * (network.env TRADING2_*): not a founder, so not in DEFAULT_ORGS. On the embedded ledger its development CA is
+ * made by `EmbeddedLedger.enrolOrganisation` and the channel trusts it only after a channel update signed by a
+ * majority of the members' admins.
+ */
+export const SECOND_TRADING_CENTER: OrgSpec = tradingCenterOrg(
+  'TradingCenter2MSP',
+  'tradingcenter2.gec.example',
+);

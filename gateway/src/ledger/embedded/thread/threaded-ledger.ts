@@ -36,7 +36,17 @@ import type {
 import { isPrepared } from '../../port';
 import { computeTxId } from '../fabric/protos';
 import type { EmbeddedLedgerOptions } from '../options';
-import { fromWire, type FromLedger, type LedgerCall, type StreamKind, type ToLedger } from './wire';
+import type { ChannelConfig } from '../channel-config';
+import type { ChannelUpdateProposal, ConfigUpdateSignature } from '../channel-update';
+import type { OrgSpec } from '../msp';
+import {
+  fromWire,
+  type CreatorEntry,
+  type FromLedger,
+  type LedgerCall,
+  type StreamKind,
+  type ToLedger,
+} from './wire';
 
 /** Events a stream may have in flight from the ledger thread before its reader takes them. */
 const STREAM_WINDOW = 256;
@@ -177,6 +187,48 @@ export class ThreadedEmbeddedLedger implements LedgerPort {
   /** Verified on the ledger's thread, where the block store is: only the findings cross. */
   async verifyBlocks(range: BlockRangeRequest): Promise<BlockRangeVerification> {
     return (await this.call({ op: 'verifyBlocks', range })) as BlockRangeVerification;
+  }
+
+  // ---- channel configuration updates (EmbeddedLedger's, run on the ledger's thread) -------------------
+
+  async enrolOrganisation(spec: OrgSpec): Promise<{ mspId: string; rootCertificate: string }> {
+    const { mspId, rootCertificate, creators } = (await this.call({ op: 'enrolOrganisation', spec })) as {
+      mspId: string;
+      rootCertificate: string;
+      creators: CreatorEntry[];
+    };
+    for (const c of creators) this.creators.set(`${c.mspId}\u0000${c.name}`, c.creator);
+    return { mspId, rootCertificate };
+  }
+
+  async proposeChannelUpdate(change: {
+    addOrganisations?: Record<string, string>;
+    endorsementPolicy?: string;
+  }): Promise<ChannelUpdateProposal> {
+    return (await this.call({ op: 'proposeChannelUpdate', change })) as ChannelUpdateProposal;
+  }
+
+  async signChannelUpdate(
+    bytes: Uint8Array,
+    signer: { mspId: string; name: string },
+  ): Promise<ConfigUpdateSignature> {
+    return (await this.call({ op: 'signChannelUpdate', bytes, signer })) as ConfigUpdateSignature;
+  }
+
+  async submitChannelUpdate(
+    bytes: Uint8Array,
+    signatures: ConfigUpdateSignature[],
+  ): Promise<{ txId: string; blockNumber: number; config: ChannelConfig }> {
+    return (await this.call({ op: 'submitChannelUpdate', bytes, signatures })) as {
+      txId: string;
+      blockNumber: number;
+      config: ChannelConfig;
+    };
+  }
+
+  /** The channel configuration in force and the block holding it. */
+  async channelConfig(): Promise<{ config: ChannelConfig; block: number }> {
+    return (await this.call({ op: 'channelConfig' })) as { config: ChannelConfig; block: number };
   }
 
   /** Close the ledger on its thread (the last block committed, the stores closed), then end the thread. */

@@ -3,6 +3,8 @@
  * a structured clone carries: plain objects, strings, numbers and Uint8Arrays; errors travel as their fields and
  * are rebuilt as the same classes (EndorseError, CommitError), so callers cannot tell the threads apart.
  */
+import { ChannelUpdateRefusedError, type ConfigUpdateSignature } from '../channel-update';
+import type { OrgSpec } from '../msp';
 import {
   CommitError,
   EndorseError,
@@ -26,6 +28,15 @@ export type LedgerCall =
   | { op: 'getChainInfo' }
   | { op: 'verifyChain' }
   | { op: 'verifyBlocks'; range: BlockRangeRequest }
+  // Channel configuration updates (EmbeddedLedger's API of the same names).
+  | { op: 'enrolOrganisation'; spec: OrgSpec }
+  | {
+      op: 'proposeChannelUpdate';
+      change: { addOrganisations?: Record<string, string>; endorsementPolicy?: string };
+    }
+  | { op: 'signChannelUpdate'; bytes: Uint8Array; signer: { mspId: string; name: string } }
+  | { op: 'submitChannelUpdate'; bytes: Uint8Array; signatures: ConfigUpdateSignature[] }
+  | { op: 'channelConfig' }
   | { op: 'close' };
 
 export type StreamKind = 'chaincode' | 'block';
@@ -53,6 +64,8 @@ export interface WireError {
   txId?: string;
   chaincodeMessage?: string;
   status?: number | CommitStatus;
+  /** A ChannelUpdateRefusedError's stable code. */
+  code?: string;
 }
 
 export function toWire(error: unknown): WireError {
@@ -66,6 +79,9 @@ export function toWire(error: unknown): WireError {
     };
   }
   if (error instanceof CommitError) return { name: error.name, message: error.message, status: error.status };
+  if (error instanceof ChannelUpdateRefusedError) {
+    return { name: error.name, message: error.message, code: error.code };
+  }
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
@@ -75,6 +91,10 @@ export function fromWire(wire: WireError): Error {
     return new EndorseError(wire.txId ?? '', wire.chaincodeMessage ?? wire.message, wire.status as number);
   }
   if (wire.name === 'CommitError') return new CommitError(wire.status as CommitStatus);
+  if (wire.name === 'ChannelUpdateRefusedError' && wire.code) {
+    const code = wire.code as ChannelUpdateRefusedError['code'];
+    return new ChannelUpdateRefusedError(code, wire.message.replace(`${code}: `, ''));
+  }
   const error = new Error(wire.message);
   if (wire.name !== 'Error') error.name = wire.name;
   return error;
