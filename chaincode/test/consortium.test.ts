@@ -234,27 +234,57 @@ describe('a second trading center', () => {
         args: [JSON.stringify({ lotId: held.lot.id, from: generator, to: s.seller, volume: 1 })],
         endorsingOrganizations,
       });
-    // The first trading center with the platform (the chaincode's own policy): refused at validation, unchanged.
-    const refused = await transfer(gec.ids.tradingClient, ['GridMSP', 'TradingCenterMSP']).then(
-      () => 'VALID',
-      (error: { status?: { validationCode?: string } }) => error.status?.validationCode ?? String(error),
+    const trading2 = { mspId: TC2.mspId, name: 'trading' };
+    const outcome = (submitted: Promise<unknown>) =>
+      submitted.then(
+        () => 'VALID',
+        (error: { status?: { validationCode?: string }; chaincodeMessage?: string }) =>
+          error.status?.validationCode ?? error.chaincodeMessage?.split(':')[0] ?? String(error),
+      );
+    // Asked by the second trading center, endorsed by the platform and the *first* trading center (the chaincode's
+    // own policy is met): the lot's key-level policy is not, so validation refuses it and nothing moves.
+    expect(await outcome(transfer(trading2, ['GridMSP', 'TradingCenterMSP']))).toBe(
+      'ENDORSEMENT_POLICY_FAILURE',
     );
-    expect(refused).toBe('ENDORSEMENT_POLICY_FAILURE');
     expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 5 });
+    // Asked by the first trading center, whatever the peers: its chaincode refuses to act for another trading
+    // center's participant (the endorsing peers run the same rules).
+    expect(await outcome(transfer(gec.ids.tradingClient))).toBe('PARTICIPANT_NOT_MANAGED');
+    expect(await outcome(transfer(gec.ids.tradingClient, ['GridMSP', 'TradingCenterMSP', TC2.mspId]))).toBe(
+      'PARTICIPANT_NOT_MANAGED',
+    );
     // Endorsed by the trading center it is held through as well: it moves, and the moved part takes the new
     // holder's policy (a participant the platform registered: the platform with any one trading center).
-    const moved = await transfer({ mspId: TC2.mspId, name: 'trading' }, [
-      'GridMSP',
-      'TradingCenterMSP',
-      TC2.mspId,
-    ]);
+    const moved = await transfer(trading2, ['GridMSP', 'TradingCenterMSP', TC2.mspId]);
     expect(moved.validationCode).toBe('VALID');
     expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 4 });
     // Left to the ledger, endorsement is planned for the lot's own policy as the Fabric Gateway plans it: the
     // chaincode policy's organisations and the trading center the lot is held through.
-    const planned = await transfer({ mspId: TC2.mspId, name: 'trading' });
+    const planned = await transfer(trading2);
     expect(planned.validationCode).toBe('VALID');
     expect(await gec.lot(held.lot.id)).toMatchObject({ owner: generator, volume: 3 });
+    // No other market operation of the first trading center reaches it either.
+    for (const [transaction, request] of [
+      ['certificates:Split', { lotId: held.lot.id, owner: generator, volume: 1 }],
+      [
+        'certificates:List',
+        { listingId: 'L-TC2-1', lotId: held.lot.id, owner: generator, volume: 1, unitPriceFen: 100 },
+      ],
+      [
+        'redemption:Redeem',
+        {
+          redemptionId: 'R-TC2-1',
+          owner: generator,
+          beneficiary: 'x',
+          purpose: 'x',
+          consumptionStartMonth: MONTH,
+          consumptionEndMonth: MONTH,
+          items: [{ lotId: held.lot.id, volume: 1 }],
+        },
+      ],
+    ] as const) {
+      await expectRefused(gec.submit(gec.ids.tradingClient, transaction, request), 'PARTICIPANT_NOT_MANAGED');
+    }
   });
 
   it("registers its own market participants with its market system's identity, and cannot touch the other's", async () => {

@@ -12,7 +12,7 @@ import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
 import { addMonths, atOrAfter, compactMonth, monthEnd, monthStart } from '../lib/months';
 import { PAGE_FIELDS, pageRequest } from '../lib/paging';
-import { requireActiveParticipant } from '../lib/parties';
+import { requireActiveParticipant, requireHolderManagedBy, requireManagedBy } from '../lib/parties';
 import {
   compositeKey,
   deleteIndex,
@@ -293,7 +293,7 @@ export class CertificatesContract extends GecContract {
   @Transaction()
   @Returns('LotChangeResult')
   async Split(ctx: Context, request: string): Promise<LotChangeResult> {
-    requireWriter(ctx, MARKET_OPERATORS);
+    const caller = requireWriter(ctx, MARKET_OPERATORS);
     const fields = parseRequest(request, ['lotId', 'owner', 'volume']);
     const lotId = requireLotId(fields.lotId, 'lotId');
     const owner = requireId(fields.owner, 'owner');
@@ -302,6 +302,7 @@ export class CertificatesContract extends GecContract {
     requireLive(lot, changes.now);
     requireStatus(lot, ['ACTIVE']);
     requireOwner(lot, owner);
+    await requireHolderManagedBy(ctx, caller, owner);
     const volume = lotVolume(fields.volume, 'volume', lot);
     if (volume === undefined || volume >= lot.volume) {
       throw new GecError(
@@ -323,7 +324,7 @@ export class CertificatesContract extends GecContract {
   @Transaction()
   @Returns('LotChangeResult')
   async Transfer(ctx: Context, request: string): Promise<LotChangeResult> {
-    requireWriter(ctx, MARKET_OPERATORS);
+    const caller = requireWriter(ctx, MARKET_OPERATORS);
     const fields = parseRequest(request, ['lotId', 'from', 'to', 'volume']);
     const lotId = requireLotId(fields.lotId, 'lotId');
     const from = requireId(fields.from, 'from');
@@ -337,7 +338,11 @@ export class CertificatesContract extends GecContract {
     requireTradable(lot);
     const volume = lotVolume(fields.volume, 'volume', lot) ?? lot.volume;
     requireTransferSize(volume, await readParameters(ctx));
-    await requireActiveParticipant(ctx, from, 'from', MARKET_PARTICIPANT_KINDS);
+    requireManagedBy(
+      ctx,
+      caller,
+      await requireActiveParticipant(ctx, from, 'from', MARKET_PARTICIPANT_KINDS),
+    );
     await requireActiveParticipant(ctx, to, 'to', MARKET_PARTICIPANT_KINDS);
     const moved = await changes.take(lot, volume, { owner: to });
     const lots = await changes.flush();
@@ -368,7 +373,11 @@ export class CertificatesContract extends GecContract {
     requireOwner(lot, owner);
     requireTradable(lot);
     const volume = lotVolume(fields.volume, 'volume', lot) ?? lot.volume;
-    await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS);
+    requireManagedBy(
+      ctx,
+      caller,
+      await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS),
+    );
     const listed = await changes.take(lot, volume, { status: 'LISTED', listingId });
     const listing = Object.assign(new Listing(), {
       id: listingId,
@@ -396,7 +405,7 @@ export class CertificatesContract extends GecContract {
   @Transaction()
   @Returns('ListingResult')
   async Delist(ctx: Context, request: string): Promise<ListingResult> {
-    requireWriter(ctx, MARKET_OPERATORS);
+    const caller = requireWriter(ctx, MARKET_OPERATORS);
     const fields = parseRequest(request, ['listingId', 'owner']);
     const listingId = requireId(fields.listingId, 'listingId');
     const owner = requireId(fields.owner, 'owner');
@@ -407,6 +416,7 @@ export class CertificatesContract extends GecContract {
     requireLive(lot, changes.now);
     requireStatus(lot, ['LISTED']);
     requireOwner(lot, owner);
+    await requireHolderManagedBy(ctx, caller, owner);
     const returned = await changes.take(lot, undefined, { status: 'ACTIVE', listingId: '' });
     const listing = await closeListing(ctx, current, 'CANCELLED', 'delisted', changes);
     const lots = await changes.flush();
@@ -422,7 +432,7 @@ export class CertificatesContract extends GecContract {
   @Transaction()
   @Returns('ListingResult')
   async SellFromListing(ctx: Context, request: string): Promise<ListingResult> {
-    requireWriter(ctx, MARKET_OPERATORS);
+    const caller = requireWriter(ctx, MARKET_OPERATORS);
     const fields = parseRequest(request, ['listingId', 'buyer', 'volume']);
     const listingId = requireId(fields.listingId, 'listingId');
     const buyer = requireId(fields.buyer, 'buyer');
@@ -436,7 +446,11 @@ export class CertificatesContract extends GecContract {
     requireTradable(lot);
     const volume = lotVolume(fields.volume, 'volume', lot) ?? lot.volume;
     requireTransferSize(volume, await readParameters(ctx));
-    await requireActiveParticipant(ctx, current.seller, 'seller', MARKET_PARTICIPANT_KINDS);
+    requireManagedBy(
+      ctx,
+      caller,
+      await requireActiveParticipant(ctx, current.seller, 'seller', MARKET_PARTICIPANT_KINDS),
+    );
     await requireActiveParticipant(ctx, buyer, 'buyer', MARKET_PARTICIPANT_KINDS);
     const sold = await changes.take(lot, volume, { owner: buyer, status: 'ACTIVE', listingId: '' });
     const listing =

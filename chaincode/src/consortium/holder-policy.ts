@@ -1,6 +1,6 @@
 import { common, msp } from '@hyperledger/fabric-protos';
 import { Context } from 'fabric-contract-api';
-import { PARTICIPANT_OBJECT } from '../identity/identity-contract';
+import { PARTICIPANT_OBJECT } from '../identity/participant';
 import { compositeKey, getJson } from '../lib/state';
 import { activeMember, activeMembers, Consortium } from './organisation';
 import { loadedConsortium } from './registry';

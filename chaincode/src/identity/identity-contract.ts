@@ -1,5 +1,3 @@
-import { activeMember, MemberOrganisation } from '../consortium/organisation';
-import { loadedConsortium } from '../consortium/registry';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   Caller,
@@ -12,6 +10,7 @@ import {
 import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
+import { requireManagedBy } from '../lib/parties';
 import { compositeKey, getJson, keyAttributes, parseJson, putIndex, putJson, queryPage } from '../lib/state';
 import { txTime } from '../lib/time';
 import {
@@ -28,6 +27,7 @@ import { credentialHash, credentialSalt, matchesCredential, readCreditCode } fro
 import {
   MARKET_PARTICIPANT_KINDS,
   PARTICIPANT_KINDS,
+  PARTICIPANT_OBJECT,
   PARTICIPANT_STATUSES,
   Participant,
   ParticipantKind,
@@ -36,8 +36,7 @@ import {
   toParticipant,
 } from './participant';
 
-/** World-state object type of a participant: key `gec.participant\0<id>\0`. */
-export const PARTICIPANT_OBJECT = 'gec.participant';
+export { PARTICIPANT_OBJECT };
 /** Index of participants by kind: key `gec.participant~kind\0<kind>\0<id>\0`, value a NUL byte. */
 export const PARTICIPANT_BY_KIND_INDEX = 'gec.participant~kind';
 
@@ -132,7 +131,7 @@ export class IdentityContract extends GecContract {
 
     const current = await readParticipant(ctx, id);
     requireKindManagedBy(caller, current.kind);
-    requireOwnParticipant(caller, current, activeMember(loadedConsortium(ctx), current.registeredByMsp));
+    requireManagedBy(ctx, caller, current);
     if (current.status === 'REVOKED') {
       throw new GecError('PARTICIPANT_REVOKED', `participant ${id} is revoked; revocation is final`);
     }
@@ -226,26 +225,6 @@ async function readParticipant(ctx: Context, id: string): Promise<Participant> {
     throw new GecError('PARTICIPANT_NOT_FOUND', `participant ${id} is not registered`);
   }
   return participantFromState(stored);
-}
-
-/**
- * A trading center changes the participants it registered or a platform operator did, never another trading
- * center's: with a second provincial trading center in the consortium, neither may suspend or revoke the other's
- * market participants.
- */
-function requireOwnParticipant(
-  caller: Caller,
-  participant: Participant,
-  registrar: MemberOrganisation | undefined,
-): void {
-  const othersTradingCenter =
-    registrar?.role === 'TRADING_CENTER' && participant.registeredByMsp !== caller.mspId;
-  if (caller.organisation.role === 'TRADING_CENTER' && othersTradingCenter) {
-    throw new GecError(
-      'PARTICIPANT_NOT_MANAGED',
-      `participant ${participant.id} was registered by ${participant.registeredByMsp}, another trading center; ${caller.mspId} manages only its own and the platform's`,
-    );
-  }
 }
 
 /** A trading-center admin manages market participants only; a grid admin manages every kind. */

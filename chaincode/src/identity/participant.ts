@@ -1,5 +1,8 @@
 import { Object as DataType, Property } from 'fabric-contract-api';
 
+/** World-state object type of a participant: key `gec.participant\0<id>\0`. */
+export const PARTICIPANT_OBJECT = 'gec.participant';
+
 /** What a participant is in the market. */
 export const PARTICIPANT_KINDS = [
   'GENERATOR',

@@ -1,6 +1,9 @@
 import { Context } from 'fabric-contract-api';
-import { PARTICIPANT_OBJECT } from '../identity/identity-contract';
+import { activeMember } from '../consortium/organisation';
+import { loadedConsortium } from '../consortium/registry';
+import { PARTICIPANT_OBJECT } from '../identity/participant';
 import { Participant, ParticipantKind, participantFromState } from '../identity/participant';
+import type { Caller } from './access';
 import { GecError } from './errors';
 import { compositeKey, getJson } from './state';
 
@@ -32,4 +35,28 @@ export async function requireActiveParticipant(
     );
   }
   return participant;
+}
+
+/**
+ * A trading center acts only for the market participants it manages: those it registered, and those a member
+ * that is no trading center registered (the platform's, shared by every market). Another trading center's
+ * participant, or what it holds, is PARTICIPANT_NOT_MANAGED: the key-level policies keep another member's peers
+ * from moving it alone, and this keeps another member's identities from asking. Other callers pass.
+ */
+export function requireManagedBy(ctx: Context, caller: Caller, participant: Participant): void {
+  if (caller.organisation.role !== 'TRADING_CENTER') return;
+  const registrar = activeMember(loadedConsortium(ctx), participant.registeredByMsp);
+  if (registrar?.role === 'TRADING_CENTER' && registrar.mspId !== caller.mspId) {
+    throw new GecError(
+      'PARTICIPANT_NOT_MANAGED',
+      `participant ${participant.id} was registered by ${participant.registeredByMsp}, another trading center; ${caller.mspId} manages only its own and the platform's`,
+    );
+  }
+}
+
+/** `requireManagedBy` for the holder `id` of something (a lot's owner), read from the ledger. */
+export async function requireHolderManagedBy(ctx: Context, caller: Caller, id: string): Promise<void> {
+  if (caller.organisation.role !== 'TRADING_CENTER') return;
+  const stored = await getJson(ctx, compositeKey(ctx, PARTICIPANT_OBJECT, [id]));
+  if (stored !== undefined) requireManagedBy(ctx, caller, participantFromState(stored));
 }

@@ -16,7 +16,7 @@ import { emitEvent } from '../lib/events';
 import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
 import { monthEnd, monthStart } from '../lib/months';
-import { requireActiveParticipant } from '../lib/parties';
+import { requireActiveParticipant, requireManagedBy } from '../lib/parties';
 import { compositeKey, getJson, putJson } from '../lib/state';
 import { txTime } from '../lib/time';
 import {
@@ -85,7 +85,11 @@ export class RedemptionContract extends GecContract {
     }
     const changes = new LotChanges(ctx, txTime(ctx), ctx.stub.getTxID());
     const taken = await consume(changes, items, owner, false, { status: 'REDEEMED', redemptionId });
-    await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS);
+    requireManagedBy(
+      ctx,
+      caller,
+      await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS),
+    );
 
     const redemption = Object.assign(new Redemption(), {
       id: redemptionId,
@@ -129,7 +133,11 @@ export class RedemptionContract extends GecContract {
     }
     const changes = new LotChanges(ctx, txTime(ctx), ctx.stub.getTxID());
     const taken = await consume(changes, items, owner, true, { status: 'EXCHANGED', exchangeId });
-    await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS);
+    requireManagedBy(
+      ctx,
+      caller,
+      await requireActiveParticipant(ctx, owner, 'owner', MARKET_PARTICIPANT_KINDS),
+    );
 
     const exchange = Object.assign(new Exchange(), {
       id: exchangeId,

@@ -8,7 +8,7 @@ import { GecError } from '../lib/errors';
 import { GecContract } from '../lib/gec-contract';
 import { monthEnd, monthStart } from '../lib/months';
 import { PAGE_FIELDS, pageRequest } from '../lib/paging';
-import { requireActiveParticipant } from '../lib/parties';
+import { requireActiveParticipant, requireManagedBy } from '../lib/parties';
 import { keyAttributes, parseJson, queryPage } from '../lib/state';
 import { txTime } from '../lib/time';
 import {
@@ -63,7 +63,7 @@ export class VouchersContract extends GecContract {
     const caller = requireWriter(ctx, MARKET_OPERATORS);
     const fields = parseRequest(request, ['voucherId', 'holder']);
     const voucher = await readVoucher(ctx, requireId(fields.voucherId, 'voucherId'));
-    await requireHolder(ctx, voucher, requireId(fields.holder, 'holder'));
+    await requireHolder(ctx, caller, voucher, requireId(fields.holder, 'holder'));
     requireVoucherStatus(voucher, ['IN_CUSTODY'], 'released');
     const released = changeStatus(ctx, caller, voucher, 'RELEASED', '');
     await writeVoucher(ctx, released, voucher);
@@ -97,7 +97,7 @@ export class VouchersContract extends GecContract {
       throw new GecError('INVALID_ARGUMENT', 'reportingEndMonth must not be before reportingStartMonth');
     }
     const voucher = await readVoucher(ctx, voucherId);
-    await requireHolder(ctx, voucher, holder);
+    await requireHolder(ctx, caller, voucher, holder);
     requireVoucherStatus(voucher, ['IN_CUSTODY', 'RELEASED'], 'claimed');
     const claim = Object.assign(new VoucherClaim(), {
       purpose,
@@ -222,11 +222,11 @@ function voucherPage(items: Voucher[], bookmark: string, fetchedCount: number): 
   return Object.assign(new VoucherPage(), { items, bookmark, fetchedCount });
 }
 
-async function requireHolder(ctx: Context, voucher: Voucher, holder: string): Promise<void> {
+async function requireHolder(ctx: Context, caller: Caller, voucher: Voucher, holder: string): Promise<void> {
   if (voucher.consumer !== holder) {
     throw new GecError('VOUCHER_NOT_HELD', `voucher ${voucher.voucherId} is not held by ${holder}`);
   }
-  await requireActiveParticipant(ctx, holder, 'holder', ['CONSUMER']);
+  requireManagedBy(ctx, caller, await requireActiveParticipant(ctx, holder, 'holder', ['CONSUMER']));
 }
 
 function requireVoucherStatus(voucher: Voucher, allowed: readonly VoucherStatus[], action: string): void {
