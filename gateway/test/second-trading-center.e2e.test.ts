@@ -388,6 +388,16 @@ describe('a second trading center joins the consortium on the embedded ledger an
     // Through the port rather than POST /v1/vouchers/{id}/release: the trade was posted to the platform's
     // gateway, so this gateway has no trade row binding the voucher to TC-2, which that route checks for a
     // trading-center key (README, one organisation per gateway).
+    // The first trading center's identity cannot release it, whichever peers endorse: the holder is not its
+    // participant (the chaincode's rule; endorsement planning alone would have added the second's peer).
+    const first = ledgerOf(members.TradingCenterMSP.gateway.app);
+    await expect(
+      first.submit({
+        identity: { mspId: 'TradingCenterMSP', name: 'trading' },
+        transaction: 'vouchers:Release',
+        args: [JSON.stringify({ voucherId: 'VCH-T-TC2-0001', holder: 'CON-21' })],
+      }),
+    ).rejects.toMatchObject({ chaincodeMessage: expect.stringMatching(/^PARTICIPANT_NOT_MANAGED: /) });
     const port = ledgerOf(members.TradingCenter2MSP.gateway.app);
     const released = await port.submit({
       identity: { mspId: TC2, name: 'trading' },
