@@ -244,6 +244,8 @@ export {
   VoucherProvenance,
 } from './queries/provenance';
 export { STATE_OBJECT_TYPES } from './queries/queries-contract';
+// Public keys parsed once per PEM text (the gateway's check of trade signatures uses them too).
+export { publicKeyObject, sm2PublicPointOf } from './lib/public-keys';
 // SM2/SM3 (the gateway verifies with the same code as the chaincode).
 export {
   SM2_DEFAULT_ID,

@@ -1,6 +1,6 @@
 import { Context } from 'fabric-contract-api';
 import { GecError } from '../lib/errors';
-import { compositeKey, getJson, putJson } from '../lib/state';
+import { compositeKey, parseJson, putJson } from '../lib/state';
 import { Consortium, MemberOrganisation, ORGANISATION_ROLES, ORGANISATION_STATUSES } from './organisation';
 
 /**
@@ -15,15 +15,37 @@ export const CONSORTIUM_OBJECT = 'gec.consortium';
 
 const loaded = new WeakMap<Context, Consortium>();
 
+/**
+ * The registry as parsed from the last bytes a transaction read, shared by the transactions that read the same
+ * bytes (every one between two membership changes): parsing and checking it is a pure function of those bytes,
+ * so a transaction gets exactly what parsing its own read would give, and a registry that changed is other bytes
+ * and is parsed again. The key itself is still read by every transaction (its version is in the read set).
+ * Frozen, so that no transaction can change what the next one gets.
+ */
+let lastParsed: { bytes: Buffer; consortium: Consortium } | undefined;
+
 export function consortiumKey(ctx: Context): string {
   return compositeKey(ctx, CONSORTIUM_OBJECT, []);
 }
 
 /** Read the registry into this transaction (an empty, uninitialised one when nothing is stored yet). */
 export async function loadConsortium(ctx: Context): Promise<Consortium> {
-  const stored = await getJson(ctx, consortiumKey(ctx));
-  const consortium = stored === undefined ? emptyConsortium() : consortiumFromState(stored);
+  const bytes = await ctx.stub.getState(consortiumKey(ctx));
+  const consortium = !bytes || bytes.length === 0 ? emptyConsortium() : parsedConsortium(bytes);
   loaded.set(ctx, consortium);
+  return consortium;
+}
+
+function parsedConsortium(bytes: Uint8Array): Consortium {
+  if (lastParsed !== undefined && Buffer.compare(lastParsed.bytes, bytes) === 0) return lastParsed.consortium;
+  const consortium = consortiumFromState(parseJson(bytes));
+  for (const organisation of consortium.organisations) {
+    Object.freeze(organisation.approvals);
+    Object.freeze(organisation);
+  }
+  Object.freeze(consortium.organisations);
+  Object.freeze(consortium);
+  lastParsed = { bytes: Buffer.from(bytes), consortium };
   return consortium;
 }
 

@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { Context, Object as DataType, Property } from 'fabric-contract-api';
 import { GecError } from '../lib/errors';
+import { publicKeyObject, sm2PublicPointOf } from '../lib/public-keys';
 import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from '../lib/sm2';
 import { compositeKey, getJson, putJson } from '../lib/state';
 
@@ -153,20 +154,21 @@ function describeAlg(alg: TradeSigningAlgorithm): string {
 }
 
 /**
- * Whether `signature` (DER, or raw r‖s of 64 bytes) over `message` verifies with `key`. hmac-sha256 keys are
+ * Whether `signature` (DER, or raw r‖s of 64 bytes) over `message` verifies with `key`: one verification, with
+ * the key's PEM (as read from the ledger) parsed once per process (`lib/public-keys.ts`). hmac-sha256 keys are
  * never verified here (see above): callers record those as verified by the gateway.
  */
 export function tradeSignatureVerifies(key: TradeSigningKey, message: Buffer, signature: Buffer): boolean {
   if (key.alg === 'sm2-sm3') {
-    const point = sm2PublicPoint(key.publicKeyPem);
+    const point = sm2PublicPointOf(key.publicKeyPem);
     return point !== undefined && sm2Verify(message, signature, point, key.sm2Id || SM2_DEFAULT_ID);
   }
   if (key.alg === 'ecdsa-p256-sha256') {
     const dsaEncoding = signature.length === 64 ? 'ieee-p1363' : 'der';
     try {
-      return verify('sha256', message, { key: key.publicKeyPem, dsaEncoding }, signature);
+      return verify('sha256', message, { key: publicKeyObject(key.publicKeyPem), dsaEncoding }, signature);
     } catch {
-      return false; // a malformed DER signature
+      return false; // a malformed DER signature, or a stored key that does not parse
     }
   }
   return false;

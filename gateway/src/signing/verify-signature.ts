@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual, verify } from 'node:crypto';
-import { SM2_DEFAULT_ID, sm2PublicPoint, sm2Verify } from './sm2';
+import { publicKeyObject, sm2PublicPointOf } from '@gec/chaincode';
+import { SM2_DEFAULT_ID, sm2Verify } from './sm2';
 
 /**
  * A key a signature is verified with: an HMAC-SHA256 key (its bytes) or an SM2 public key (SPKI PEM) with its
@@ -12,7 +13,10 @@ export type SignatureKey =
   | { alg: 'sm2-sm3'; publicKeyPem: string; sm2Id?: string | null }
   | { alg: 'ecdsa-p256-sha256'; publicKeyPem: string };
 
-/** Whether `signature` (HMAC: the 32 bytes; SM2, ECDSA: DER or raw r‖s) over `message` verifies with `key`. */
+/**
+ * Whether `signature` (HMAC: the 32 bytes; SM2, ECDSA: DER or raw r‖s) over `message` verifies with `key`. Public
+ * keys are parsed once per PEM text, as the chaincode does (`chaincode/src/lib/public-keys.ts`).
+ */
 export function signatureVerifies(key: SignatureKey, message: Buffer, signature: Buffer): boolean {
   if (key.alg === 'hmac-sha256') {
     const expected = createHmac('sha256', key.secret).update(message).digest();
@@ -21,11 +25,11 @@ export function signatureVerifies(key: SignatureKey, message: Buffer, signature:
   if (key.alg === 'ecdsa-p256-sha256') {
     const dsaEncoding = signature.length === 64 ? 'ieee-p1363' : 'der';
     try {
-      return verify('sha256', message, { key: key.publicKeyPem, dsaEncoding }, signature);
+      return verify('sha256', message, { key: publicKeyObject(key.publicKeyPem), dsaEncoding }, signature);
     } catch {
-      return false; // malformed DER
+      return false; // malformed DER, or a key that does not parse
     }
   }
-  const point = sm2PublicPoint(key.publicKeyPem);
+  const point = sm2PublicPointOf(key.publicKeyPem);
   return point !== undefined && sm2Verify(message, signature, point, key.sm2Id ?? SM2_DEFAULT_ID);
 }
