@@ -88,3 +88,23 @@ export function threadCpuSeconds(): Map<number, number> {
   }
   return threads;
 }
+
+/** Counts ECDSA signs and verifications made by this process (the embedded ledger's peers, orderer, clients). */
+export function signatureCounter() {
+  const counts = { sign: 0, verify: 0 };
+  // The module object itself (compiled named imports read `node_crypto_1.sign` at each call), not a copy.
+  const mutable = require('node:crypto') as Record<'sign' | 'verify', (...args: unknown[]) => unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
+  const original = { sign: mutable.sign, verify: mutable.verify };
+  mutable.sign = (...args: unknown[]) => {
+    counts.sign++;
+    return original.sign(...args);
+  };
+  mutable.verify = (...args: unknown[]) => {
+    counts.verify++;
+    return original.verify(...args);
+  };
+  return {
+    snapshot: () => ({ ...counts }),
+    restore: () => Object.assign(mutable, original),
+  };
+}

@@ -28,7 +28,7 @@ import { EmbeddedLedger } from '../ledger/embedded/embedded-ledger';
 import { createLedger, ledgerConfigFromEnv, validateLedgerConfig } from '../ledger/factory';
 import type { IdentityRef, LedgerPort, TransactionRequest } from '../ledger/port';
 import { GRID_ADMIN, issueLot, productionMonth } from './bench-ledger';
-import { creditCode } from './bench-process';
+import { creditCode, signatureCounter } from './bench-process';
 import { benchJson, type BenchResult, BenchError, jsonFileArgument, setting } from './bench-json';
 import { machineNote, writeBenchmarkRows } from './readme-table';
 import { percentile } from './stats';
@@ -36,26 +36,6 @@ import { percentile } from './stats';
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** Counts ECDSA signs and verifications made by this process (the embedded ledger's peers, orderer, clients). */
-function signatureCounter() {
-  const counts = { sign: 0, verify: 0 };
-  // The module object itself (compiled named imports read `node_crypto_1.sign` at each call), not a copy.
-  const mutable = require('node:crypto') as Record<'sign' | 'verify', (...args: unknown[]) => unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
-  const original = { sign: mutable.sign, verify: mutable.verify };
-  mutable.sign = (...args: unknown[]) => {
-    counts.sign++;
-    return original.sign(...args);
-  };
-  mutable.verify = (...args: unknown[]) => {
-    counts.verify++;
-    return original.verify(...args);
-  };
-  return {
-    snapshot: () => ({ ...counts }),
-    restore: () => Object.assign(mutable, original),
-  };
-}
 
 /** CPU cost of one P-256 sign and one verify on this machine, now (ms, one thread). */
 function signatureCosts(): { signMs: number; verifyMs: number } {
