@@ -31,12 +31,28 @@ export function buildConfigEnvelope(
   signer: SigningIdentity,
   createdAt: Date,
 ): Uint8Array {
+  // A fixed nonce: one genesis per channel.
+  return signedConfigEnvelope(config.channelId, Buffer.from(config.channelId), config, signer, createdAt)
+    .envelope;
+}
+
+/**
+ * A CONFIG-type envelope on `channelId` carrying `data` as JSON, signed by `signer` (the genesis block's and a
+ * channel update's), and its transaction id (from `nonce` and the signer, as Fabric binds them).
+ */
+export function signedConfigEnvelope(
+  channelId: string,
+  nonce: Uint8Array,
+  data: unknown,
+  signer: SigningIdentity,
+  createdAt: Date,
+): { envelope: Uint8Array; txId: string } {
   const creator = signer.serialize();
-  const nonce = Buffer.from(config.channelId); // fixed: one genesis per channel
+  const txId = computeTxId(nonce, creator);
   const channelHeader = new common.ChannelHeader();
   channelHeader.setType(common.HeaderType.CONFIG);
-  channelHeader.setChannelId(config.channelId);
-  channelHeader.setTxId(computeTxId(nonce, creator));
+  channelHeader.setChannelId(channelId);
+  channelHeader.setTxId(txId);
   channelHeader.setTimestamp(toTimestamp(createdAt));
   const signatureHeader = new common.SignatureHeader();
   signatureHeader.setCreator(creator);
@@ -46,9 +62,9 @@ export function buildConfigEnvelope(
   header.setSignatureHeader(signatureHeader.serializeBinary());
   const payload = new common.Payload();
   payload.setHeader(header);
-  payload.setData(Buffer.from(JSON.stringify(config)));
+  payload.setData(Buffer.from(JSON.stringify(data)));
   const payloadBytes = payload.serializeBinary();
-  return buildEnvelope(payloadBytes, signer.sign(payloadBytes));
+  return { envelope: buildEnvelope(payloadBytes, signer.sign(payloadBytes)), txId };
 }
 
 /**

@@ -14,8 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { common, peer } from '@hyperledger/fabric-protos';
-import type { ChannelConfig } from './channel-config';
-import { buildEnvelope, computeTxId, toTimestamp } from './fabric/protos';
+import { signedConfigEnvelope, type ChannelConfig } from './channel-config';
+import { computeTxId } from './fabric/protos';
 import { MspVerificationError, MspVerifier, type SigningIdentity } from './msp';
 import { parsePolicy, type Policy } from './policy';
 
@@ -284,20 +284,6 @@ export function buildConfigUpdateEnvelope(
   orderer: SigningIdentity,
   createdAt: Date,
 ): { envelope: Uint8Array; txId: string } {
-  const creator = orderer.serialize();
-  const nonce = randomBytes(24);
-  const txId = computeTxId(nonce, creator);
-  const channelHeader = new common.ChannelHeader();
-  channelHeader.setType(common.HeaderType.CONFIG);
-  channelHeader.setChannelId(config.channelId);
-  channelHeader.setTxId(txId);
-  channelHeader.setTimestamp(toTimestamp(createdAt));
-  const signatureHeader = new common.SignatureHeader();
-  signatureHeader.setCreator(creator);
-  signatureHeader.setNonce(nonce);
-  const header = new common.Header();
-  header.setChannelHeader(channelHeader.serializeBinary());
-  header.setSignatureHeader(signatureHeader.serializeBinary());
   const data: ConfigUpdateData = {
     config,
     lastUpdate: {
@@ -308,11 +294,7 @@ export function buildConfigUpdateEnvelope(
       })),
     },
   };
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(Buffer.from(JSON.stringify(data)));
-  const payloadBytes = payload.serializeBinary();
-  return { envelope: buildEnvelope(payloadBytes, orderer.sign(payloadBytes)), txId };
+  return signedConfigEnvelope(config.channelId, randomBytes(24), data, orderer, createdAt);
 }
 
 /** Whether a block is a configuration block (Fabric: one CONFIG envelope alone in its block). */
