@@ -1,7 +1,6 @@
 import { common, msp } from '@hyperledger/fabric-protos';
 import { Context } from 'fabric-contract-api';
-import { PARTICIPANT_OBJECT } from '../identity/participant';
-import { compositeKey, getJson } from '../lib/state';
+import { findParticipant } from '../lib/parties';
 import { activeMember, activeMembers, Consortium } from './organisation';
 import { loadedConsortium } from './registry';
 
@@ -28,13 +27,10 @@ import { loadedConsortium } from './registry';
 
 /** The key-level policy for something `holder` holds, as the bytes of a `common.SignaturePolicyEnvelope`. */
 export async function holderEndorsementPolicy(ctx: Context, holder: string): Promise<Uint8Array> {
-  const participant = (await getJson(ctx, compositeKey(ctx, PARTICIPANT_OBJECT, [holder]))) as
-    { registeredByMsp?: string } | undefined;
+  const participant = await findParticipant(ctx, holder);
   const consortium = loadedConsortium(ctx);
   const registrar =
-    participant?.registeredByMsp === undefined
-      ? undefined
-      : activeMember(consortium, participant.registeredByMsp);
+    participant === undefined ? undefined : activeMember(consortium, participant.registeredByMsp);
   const through = registrar?.role === 'TRADING_CENTER' ? registrar.mspId : undefined;
   return policyEnvelope(consortium, through);
 }

@@ -17,11 +17,10 @@ export async function requireActiveParticipant(
   role: string,
   kinds?: readonly ParticipantKind[],
 ): Promise<Participant> {
-  const stored = await getJson(ctx, compositeKey(ctx, PARTICIPANT_OBJECT, [id]));
-  if (stored === undefined) {
+  const participant = await findParticipant(ctx, id);
+  if (participant === undefined) {
     throw new GecError('PARTICIPANT_NOT_FOUND', `${role} ${id} is not a registered participant`);
   }
-  const participant = participantFromState(stored);
   if (participant.status !== 'ACTIVE') {
     throw new GecError(
       'PARTICIPANT_NOT_ACTIVE',
@@ -57,6 +56,12 @@ export function requireManagedBy(ctx: Context, caller: Caller, participant: Part
 /** `requireManagedBy` for the holder `id` of something (a lot's owner), read from the ledger. */
 export async function requireHolderManagedBy(ctx: Context, caller: Caller, id: string): Promise<void> {
   if (caller.organisation.role !== 'TRADING_CENTER') return;
+  const participant = await findParticipant(ctx, id);
+  if (participant !== undefined) requireManagedBy(ctx, caller, participant);
+}
+
+/** The participant `id` as stored, if registered. */
+export async function findParticipant(ctx: Context, id: string): Promise<Participant | undefined> {
   const stored = await getJson(ctx, compositeKey(ctx, PARTICIPANT_OBJECT, [id]));
-  if (stored !== undefined) requireManagedBy(ctx, caller, participantFromState(stored));
+  return stored === undefined ? undefined : participantFromState(stored);
 }
