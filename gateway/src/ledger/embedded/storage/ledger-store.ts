@@ -512,8 +512,11 @@ export class LedgerStore {
       previousHeaderHash = headerHash;
       lastHeaderHash = headerHash;
     }
-    if (height > 0) {
-      const savepoint = await this.readSavepoint();
+    // Blocks committed since the walk began are past `height`: the savepoint and the file end are read as
+    // they stand for block height-1 if it is still the last, and otherwise only the walked records are judged.
+    const tail = height > 0 ? await this.readChainTail(height - 1) : undefined;
+    if (height > 0 && tail) {
+      const { savepoint } = tail;
       if (!savepoint) {
         problems.push('savepoint is missing');
       } else {
@@ -527,9 +530,10 @@ export class LedgerStore {
         }
       }
     }
-    if (this.file.size !== expectedOffset) {
+    const fileSize = height > 0 ? tail?.fileSize : this.file.size;
+    if (fileSize !== undefined && fileSize !== expectedOffset) {
       problems.push(
-        `block file is ${this.file.size} bytes, the indexed records end at ${expectedOffset}` +
+        `block file is ${fileSize} bytes, the indexed records end at ${expectedOffset}` +
           (height > 0 ? ` (after block ${height - 1})` : ''),
       );
     }
@@ -601,26 +605,56 @@ export class LedgerStore {
     if (headerHash && !headerHash.equals(entry.headerHash)) {
       index(`header hash ${hex(headerHash)} (of the block's bytes)`, `header hash ${hex(entry.headerHash)}`);
     }
-    if (n === this.blockHeight - 1) {
-      const savepoint = await this.readSavepoint().catch(() => undefined);
-      if (!savepoint) {
-        index(`a savepoint at block ${n}`, 'no readable savepoint');
-      } else {
-        if (savepoint.blockNumber !== n)
-          index(`savepoint at block ${n}`, `savepoint at block ${savepoint.blockNumber}`);
-        if (headerHash && !headerHash.equals(savepoint.headerHash)) {
-          index(
-            `savepoint header hash ${hex(headerHash)} (of the last block's bytes)`,
-            `${hex(savepoint.headerHash)}`,
-          );
-        }
-      }
-      const end = entry.offset + recordSize(entry.length);
-      if (this.file.size !== end) {
-        index(`block file of ${end} bytes (ending with block ${n}'s record)`, `${this.file.size} bytes`);
+    problems.push(...(await this.auditChainTail(n, entry, headerHash)));
+    return { bytes: record.bytes, problems };
+  }
+
+  /** The checks only the last block has: the savepoint names it and its header hash, and the file ends with it. */
+  private async auditChainTail(
+    n: number,
+    entry: BlockIndexEntry,
+    headerHash: Buffer | undefined,
+  ): Promise<StoredBlockProblem[]> {
+    const tail = await this.readChainTail(n);
+    if (!tail) return [];
+    const { savepoint, fileSize } = tail;
+    const problems: StoredBlockProblem[] = [];
+    const index = (expected: string, found: string) =>
+      problems.push({ check: 'block-index', expected, found });
+    if (!savepoint) {
+      index(`a savepoint at block ${n}`, 'no readable savepoint');
+    } else {
+      if (savepoint.blockNumber !== n)
+        index(`savepoint at block ${n}`, `savepoint at block ${savepoint.blockNumber}`);
+      if (headerHash && !headerHash.equals(savepoint.headerHash)) {
+        index(
+          `savepoint header hash ${hex(headerHash)} (of the last block's bytes)`,
+          `${hex(savepoint.headerHash)}`,
+        );
       }
     }
-    return { bytes: record.bytes, problems };
+    const end = entry.offset + recordSize(entry.length);
+    if (fileSize !== end) {
+      index(`block file of ${end} bytes (ending with block ${n}'s record)`, `${fileSize} bytes`);
+    }
+    return problems;
+  }
+
+  /**
+   * The savepoint and the block file's size as they stand while block `n` is the last, or undefined once a
+   * later block is committed. A commit moves both (block file first, then savepoint, then the height), so they
+   * are read with no commit in flight and read again if one started meanwhile: otherwise a block being
+   * committed during an audit reads as damage to the one before it.
+   */
+  private async readChainTail(n: number): Promise<{ savepoint?: Savepoint; fileSize: number } | undefined> {
+    for (;;) {
+      await this.inFlight?.catch(() => undefined);
+      if (n !== this.blockHeight - 1) return undefined;
+      const height = this.blockHeight;
+      const savepoint = await this.readSavepoint().catch(() => undefined);
+      const fileSize = this.file.size;
+      if (!this.inFlight && this.blockHeight === height) return { savepoint, fileSize };
+    }
   }
 
   async close(): Promise<void> {
