@@ -20,7 +20,9 @@ import {
 import { readFirstAdminKey, startGateway, tempDir } from './support/harness';
 import { signatureHeaders } from './support/signing';
 
-jest.setTimeout(115000);
+// Three gateway process starts (each 10–45 s when the 2 cores are oversubscribed) plus the market's setup: the
+// waits inside have their own deadlines, this one only bounds the whole.
+jest.setTimeout(240000);
 
 describe('trade pipeline crash safety (SIGKILL)', () => {
   let dataDir: string;
@@ -34,7 +36,7 @@ describe('trade pipeline crash safety (SIGKILL)', () => {
 
   afterAll(async () => {
     await stopAll(children, dataDir);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   const inProcess = () =>
