@@ -2,7 +2,8 @@
  * The pages people open, in a real headless Chromium (Debian's chromium driven by playwright-core), against a live
  * gateway with the embedded ledger, a real PostgreSQL and a trade run through the whole pipeline:
  * - the regulator page: the key entered once, kept in the tab's session and never in a URL; search a serial →
- *   its provenance timeline; a trade → its evidence check; integrity checks as pass or fail;
+ *   its provenance timeline; a trade → its evidence check; integrity checks as pass or fail; the statistics as
+ *   charts (inline SVG) whose bars are the statistics endpoints' numbers, each saved as CSV through a Blob;
  * - the printable voucher shown in the page: company names, Shanghai times, amounts with separators, a QR code
  *   of the public verification link;
  * - the public verification page (扫码验真) opened from that link with no key: status, volume, period, serial
@@ -10,7 +11,7 @@
  *   edited projected row named as a failed check; a rate limit per address.
  * Every screenshot is checked: the size asked for, and not blank (PAGES_SCREENSHOTS_DIR=folder keeps them).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -25,7 +26,7 @@ import {
   TestGateway,
   TestPostgres,
 } from './support/harness';
-import { Market, setupMarket, tradeBody, waitFinal } from './trades-fixture';
+import { Market, setupMarket, tradeBody, tradeToFinal, waitFinal } from './trades-fixture';
 
 jest.setTimeout(300000);
 
@@ -70,7 +71,8 @@ describeWithChromium(
       base = `http://127.0.0.1:${(gateway.app.getHttpServer().address() as { port: number }).port}`;
       market = await setupMarket(gateway.http, gateway.app, await readFirstAdminKey(dataDir), {
         sellers: ['GEN-1'],
-        consumers: { 'CON-1': 40 },
+        // CON-2 consumes 1 kWh an interval: its trade is rejected (a bar of the rejected-trades chart).
+        consumers: { 'CON-1': 40, 'CON-2': 1 },
       });
       [tradedLot] = market.lots['GEN-1'];
       await gateway.http
@@ -92,6 +94,14 @@ describeWithChromium(
         .set('X-API-Key', market.keys['trading-center'])
         .send({})
         .expect(200);
+      expect(
+        await tradeToFinal(gateway.http, market, {
+          tradeId: 'T-2',
+          seller: 'GEN-1',
+          buyer: 'CON-2',
+          lots: [{ lotId: market.lots['GEN-1'][1] }],
+        }),
+      ).toBe('REJECTED');
       db = new Client({ connectionString: databaseUrl });
       await db.connect();
       browser = await chromium.launch({ executablePath: executable(), args: ['--no-sandbox'] });
@@ -198,6 +208,130 @@ describeWithChromium(
       // A participant found by auto search after no trade has its id.
       await search(page, 'auto', 'CON-1', '#participant-view');
       expect(await page.textContent('#participant-view')).toContain('CON-1 有限公司');
+      await page.context().close();
+    });
+
+    it('draws the statistics as charts whose bars are the API’s numbers, and saves each as CSV with the key in no URL', async () => {
+      const page = await regulatorPage();
+      // The form's range: the last 12 Shanghai months, this one (when everything here happened) included.
+      const from = await page.inputValue('#stat-from');
+      const to = await page.inputValue('#stat-to');
+      const thisMonth = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 7);
+      expect(from < thisMonth && thisMonth < to).toBe(true);
+      await page.click('#statistics-form button[type=submit]');
+      for (const id of ['stat-certificates', 'stat-green', 'stat-rejected']) {
+        await page.waitForSelector(`#${id}[data-state=ready]`);
+      }
+      const range = `from=${from}&to=${to}`;
+
+      // A chart per measure: one bar per month with certificates, each bar's number the statistic's.
+      const monthly = (await get(`/v1/statistics/certificates?${range}&groupBy=month`).expect(200)).body;
+      expect(monthly.totals.issued).toBeGreaterThan(0);
+      expect(monthly.totals.traded).toBe(10);
+      for (const measure of ['issued', 'traded', 'redeemed', 'exchanged', 'expired', 'withdrawn']) {
+        const bars = await page.$$eval(`#chart-${measure} rect.bar`, (rects) =>
+          rects.map((r) => [r.getAttribute('data-month'), Number(r.getAttribute('data-value'))]),
+        );
+        const expected = monthly.rows
+          .filter((row: Record<string, number>) => row[measure] > 0)
+          .map((row: Record<string, number | string>) => [row.month, row[measure]]);
+        expect([measure, bars]).toEqual([measure, expected]);
+        expect(await page.getAttribute(`#chart-${measure}`, 'data-total')).toBe(
+          String(monthly.totals[measure]),
+        );
+      }
+      // Labels: the value over the bar with separators; the chart named for screen readers.
+      const issued = monthly.rows.find((row: { month: string }) => row.month === thisMonth).issued;
+      expect(await page.textContent(`#chart-issued text.value[data-month="${thisMonth}"]`)).toBe(
+        issued.toLocaleString('en-US'),
+      );
+      const labelledBy = (await page.getAttribute('#chart-issued svg', 'aria-labelledby')) ?? '';
+      expect(await page.getAttribute('#chart-issued svg', 'role')).toBe('img');
+      const names = await Promise.all(labelledBy.split(' ').map((id) => page.textContent(`#${id}`)));
+      expect(names).toEqual([
+        '签发 Issued (MWh)',
+        `${issued.toLocaleString('en-US')} MWh in 12 months; most in ${thisMonth} (${issued.toLocaleString('en-US')} MWh)`,
+      ]);
+
+      // Green consumption per consumer and rejected trades by failed check, bar for row.
+      const green = (await get(`/v1/statistics/green-consumption?${range}`).expect(200)).body;
+      const greenBars = await page.$$eval('#chart-green g.item', (items) =>
+        items.map((g) => [g.getAttribute('data-key'), Number(g.getAttribute('data-value'))]),
+      );
+      expect(greenBars).toEqual(
+        green.rows.map((r: { consumer: string; greenKwh: number }) => [r.consumer, r.greenKwh]),
+      );
+      expect(greenBars).toEqual([['CON-1', 10000]]);
+      expect(await page.textContent('#chart-green g.item')).toContain(
+        'CON-1 有限公司 (CON-1)10,000 kWh (10 MWh)',
+      );
+      const rejected = (await get(`/v1/statistics/rejected-trades?${range}`).expect(200)).body;
+      expect(rejected.totals.trades).toBe(1);
+      const rejectedBars = await page.$$eval('#chart-rejected g.item', (items) =>
+        items.map((g) => [g.getAttribute('data-key'), Number(g.getAttribute('data-value'))]),
+      );
+      expect(rejectedBars).toEqual(
+        rejected.rows.map((r: { check: string; code: string | null; trades: number }) => [
+          r.code ? `${r.check}:${r.code}` : r.check,
+          r.trades,
+        ]),
+      );
+      expect(rejectedBars).toContainEqual(['consumption-covers-volume', 1]);
+      await screenshot(page, 'statistics-charts', 900);
+
+      // The CSV of a chart: fetched with the key in the header, saved from a Blob, the export's bytes exactly.
+      const [saved] = await Promise.all([
+        page.waitForEvent('download'),
+        page.click('#stat-green button.download'),
+      ]);
+      expect(saved.suggestedFilename()).toBe('green-consumption.csv');
+      expect(saved.url()).toMatch(/^blob:/);
+      const csv = (await get(`/v1/statistics/green-consumption?${range}&format=csv`).expect(200)).text;
+      expect(await readFile((await saved.path()) as string, 'utf8')).toBe(csv);
+      expect(csv.split('\r\n')[1]).toMatch(/^CON-1,CON-1 有限公司,/);
+
+      // Grouped by province: a table of the statistic by province, and the monthly bars stacked by province.
+      await page.selectOption('#stat-group', 'province');
+      await page.click('#statistics-form button[type=submit]');
+      await page.waitForSelector('#stat-groups[data-state=ready]');
+      await page.waitForSelector('#stat-certificates[data-state=ready]');
+      const byProvince = (await get(`/v1/statistics/certificates?${range}&groupBy=province`).expect(200))
+        .body;
+      const tableRows = await page.$$eval('#group-table tr[data-group]', (rows) =>
+        rows.map((r) => [
+          r.getAttribute('data-group'),
+          r.querySelector('td[data-measure=issued]')?.textContent,
+          r.querySelector('td[data-measure=traded]')?.textContent,
+        ]),
+      );
+      expect(tableRows).toEqual(
+        byProvince.rows.map((r: { province: string; issued: number; traded: number }) => [
+          r.province,
+          `${r.issued.toLocaleString('en-US')} MWh`,
+          `${r.traded.toLocaleString('en-US')} MWh`,
+        ]),
+      );
+      const stacked = await page.$$eval('#chart-issued rect.bar', (rects) =>
+        rects.map((r) => [
+          r.getAttribute('data-month'),
+          r.getAttribute('data-group'),
+          Number(r.getAttribute('data-value')),
+        ]),
+      );
+      const byMonthProvince = (
+        await get(`/v1/statistics/certificates?${range}&groupBy=month,province`).expect(200)
+      ).body;
+      // Stacks are drawn largest group first; the rows come by month and province: compare them as sets.
+      const sorted = (bars: unknown[][]) => bars.map((bar) => JSON.stringify(bar)).sort();
+      expect(sorted(stacked)).toEqual(
+        sorted(
+          byMonthProvince.rows
+            .filter((r: { issued: number }) => r.issued > 0)
+            .map((r: { month: string; province: string; issued: number }) => [r.month, r.province, r.issued]),
+        ),
+      );
+      expect(await page.textContent('#group-table')).toContain('浙江 330000');
+      await screenshot(page, 'statistics-by-province', 900);
       await page.context().close();
     });
 

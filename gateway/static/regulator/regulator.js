@@ -62,26 +62,47 @@
     }
   }
 
-  async function api(path, accept) {
+  /** GET `path` with the key in the X-API-Key header: the response, or an ApiError with its problem document. */
+  async function request(path, accept) {
     const key = sessionStorage.getItem(KEY_ITEM);
     if (!key) throw new ApiError(401, { code: 'API_KEY_MISSING', detail: 'enter your API key' });
     const response = await fetch(path, {
-      headers: { 'X-API-Key': key, Accept: accept || 'application/json' },
+      headers: { 'X-API-Key': key, Accept: accept },
       credentials: 'omit',
       cache: 'no-store',
     });
-    const text = await response.text();
     if (!response.ok) {
       let problem;
       try {
-        problem = JSON.parse(text);
+        problem = JSON.parse(await response.text());
       } catch {
         problem = undefined;
       }
       if (response.status === 401) showKeyForm('密钥无效或已吊销 The key is unknown or revoked');
       throw new ApiError(response.status, problem);
     }
+    return response;
+  }
+
+  async function api(path, accept = 'application/json') {
+    const text = await (await request(path, accept)).text();
     return accept === 'text/html' ? text : JSON.parse(text);
+  }
+
+  /**
+   * Save the CSV at `path` as a file. A link to it could not carry the key (it must not be in a URL), so the page
+   * fetches it with the header and hands the browser the bytes as a Blob, named as the gateway names the file.
+   */
+  async function download(path) {
+    const response = await request(path, 'text/csv');
+    const disposition = response.headers.get('Content-Disposition') || '';
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] || 'statistic.csv';
+    const url = URL.createObjectURL(await response.blob());
+    const link = h('a', { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 
   const path = (template, value) => template.replace('{}', encodeURIComponent(value));
@@ -413,6 +434,486 @@
     );
   }
 
+  // ---- Statistics ------------------------------------------------------------------------------------------
+  //
+  // Charts are inline SVG drawn here from the statistics endpoints' JSON (no chart library, no other origin);
+  // every bar carries its number (data-value) and a tooltip, every chart a title and description for screen
+  // readers, and a button that saves the same statistic as CSV (format=csv of the same request).
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  /** An SVG element with attributes and children, as `h` makes HTML ones. */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value !== undefined && value !== null) el.setAttribute(name, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === undefined || child === null || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  const MEASURES = [
+    ['issued', '签发 Issued'],
+    ['traded', '交易 Traded'],
+    ['redeemed', '兑付 Redeemed'],
+    ['exchanged', '兑换 Exchanged'],
+    ['expired', '过期 Expired'],
+    ['withdrawn', '撤回 Withdrawn'],
+  ];
+  const DIMENSION_LABEL = {
+    province: '省份 Province',
+    technology: '技术类型 Technology',
+    participant: '市场主体 Participant',
+  };
+  const PROVINCE_ZH = {
+    110000: '北京',
+    120000: '天津',
+    130000: '河北',
+    140000: '山西',
+    150000: '内蒙古',
+    210000: '辽宁',
+    220000: '吉林',
+    230000: '黑龙江',
+    310000: '上海',
+    320000: '江苏',
+    330000: '浙江',
+    340000: '安徽',
+    350000: '福建',
+    360000: '江西',
+    370000: '山东',
+    410000: '河南',
+    420000: '湖北',
+    430000: '湖南',
+    440000: '广东',
+    450000: '广西',
+    460000: '海南',
+    500000: '重庆',
+    510000: '四川',
+    520000: '贵州',
+    530000: '云南',
+    540000: '西藏',
+    610000: '陕西',
+    620000: '甘肃',
+    630000: '青海',
+    640000: '宁夏',
+    650000: '新疆',
+  };
+  /** Colours of stacked groups (the last for every group beyond them, 其他 Other). */
+  const PALETTE = ['#2e7d32', '#1565c0', '#ef6c00', '#6a1b9a', '#00838f', '#ad1457', '#9e9e9e'];
+  const OTHER = '\u0000other';
+  const mwh = (n) => `${grouped(n)} MWh`;
+  const MAX_MONTHS = 120;
+  const MAX_BARS = 25;
+
+  /** `YYYY-MM` of the Asia/Shanghai month `offset` months from this one. */
+  function shanghaiMonth(offset) {
+    const now = new Date(Date.now() + 8 * 3600000);
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1)).toISOString().slice(0, 7);
+  }
+
+  /** Every month `YYYY-MM` from `from` up to `to` (excluded). */
+  function monthsBetween(from, to) {
+    const months = [];
+    let [year, month] = from.split('-').map(Number);
+    for (let text = from; text < to && months.length <= MAX_MONTHS;) {
+      months.push(text);
+      month += 1;
+      if (month > 12) [year, month] = [year + 1, 1];
+      text = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`;
+    }
+    return months;
+  }
+
+  /** A group's key (as the API names it) and what the page calls it. */
+  function groupOf(dimension, row) {
+    const key = row[dimension] ?? '';
+    if (dimension === 'participant') {
+      return { key, label: row.participantName ? `${row.participantName} (${key})` : key || '—' };
+    }
+    if (dimension === 'province')
+      return { key, label: key ? `${PROVINCE_ZH[key] || ''} ${key}`.trim() : '—' };
+    return { key, label: key || '—' };
+  }
+
+  /** 0, then the smallest of 1, 2, 5 × 10ⁿ at or above `value`: the top of a value axis. */
+  function axisTop(value) {
+    if (value <= 0) return 1;
+    const power = 10 ** Math.floor(Math.log10(value));
+    return [1, 2, 5, 10].map((f) => f * power).find((top) => top >= value);
+  }
+
+  /** A `<figure>` with an SVG chart labelled for screen readers (role img, its title and description). */
+  function figure(id, title, description, width, height, body, extra) {
+    return h(
+      'figure',
+      { class: 'chart', id },
+      svg(
+        'svg',
+        {
+          viewBox: `0 0 ${width} ${height}`,
+          width: '100%',
+          role: 'img',
+          'aria-labelledby': `${id}-title ${id}-desc`,
+        },
+        svg('title', { id: `${id}-title` }, title),
+        svg('desc', { id: `${id}-desc` }, description),
+        body,
+      ),
+      h('figcaption', {}, title, ' — ', description),
+      extra,
+    );
+  }
+
+  /**
+   * One measure by month as bars; stacked by group when `series` has more than one. series: [{ key, label,
+   * colour, values: Map(month → certificates) }].
+   */
+  function monthlyChart(measure, label, months, series) {
+    const W = 360;
+    const H = 200;
+    const left = 50;
+    const right = 8;
+    const top = 18;
+    const bottom = 34;
+    const plotWidth = W - left - right;
+    const plotHeight = H - top - bottom;
+    const totals = months.map((m) => series.reduce((sum, s) => sum + (s.values.get(m) || 0), 0));
+    const total = totals.reduce((a, b) => a + b, 0);
+    // At least 2, so that the half-way tick is a whole certificate.
+    const axis = axisTop(Math.max(2, ...totals));
+    const y = (value) => top + plotHeight - (value / axis) * plotHeight;
+    const slot = plotWidth / Math.max(months.length, 1);
+    const barWidth = Math.max(2, slot * 0.7);
+    const every = Math.ceil(months.length / 6);
+    const parts = [];
+    // The value axis: 0, half and the top, with grid lines.
+    for (const tick of [0, axis / 2, axis]) {
+      parts.push(
+        svg('line', { class: 'grid', x1: left, x2: W - right, y1: y(tick), y2: y(tick) }),
+        svg('text', { class: 'tick', x: left - 4, y: y(tick) + 4, 'text-anchor': 'end' }, grouped(tick)),
+      );
+    }
+    months.forEach((month, i) => {
+      const x = left + i * slot + (slot - barWidth) / 2;
+      let base = 0;
+      for (const s of series) {
+        const value = s.values.get(month) || 0;
+        if (value <= 0) continue;
+        const name = s.label ? `${month} · ${s.label}` : month;
+        parts.push(
+          svg(
+            'rect',
+            {
+              class: 'bar',
+              x,
+              y: y(base + value),
+              width: barWidth,
+              height: Math.max(1, y(base) - y(base + value)),
+              fill: s.colour,
+              'data-month': month,
+              'data-group': s.key,
+              'data-value': value,
+            },
+            svg('title', {}, `${name}: ${mwh(value)}`),
+          ),
+        );
+        base += value;
+      }
+      if (totals[i] > 0 && months.length <= MAX_BARS) {
+        parts.push(
+          svg(
+            'text',
+            {
+              class: 'value',
+              x: x + barWidth / 2,
+              y: y(totals[i]) - 3,
+              'text-anchor': 'middle',
+              'data-month': month,
+            },
+            grouped(totals[i]),
+          ),
+        );
+      }
+      if (i % every === 0) {
+        parts.push(
+          svg(
+            'text',
+            { class: 'tick', x: x + barWidth / 2, y: H - bottom + 14, 'text-anchor': 'middle' },
+            month,
+          ),
+        );
+      }
+    });
+    parts.push(svg('line', { class: 'axis', x1: left, x2: W - right, y1: y(0), y2: y(0) }));
+    const busiest = totals.indexOf(Math.max(...totals));
+    const description =
+      total > 0
+        ? `${mwh(total)} in ${months.length} months; most in ${months[busiest]} (${mwh(totals[busiest])})`
+        : `none in ${months.length} months`;
+    const chart = figure(`chart-${measure}`, `${label} (MWh)`, description, W, H, parts);
+    chart.dataset.total = String(total);
+    return chart;
+  }
+
+  /** Bars across, one per item: [{ key, label, value, text, inner? }] (inner: a part of value, drawn inside). */
+  function barsAcross(id, title, description, items, innerLabel) {
+    const W = 760;
+    const row = 24;
+    const labelWidth = 230;
+    const textWidth = 190;
+    const H = items.length * row + 8;
+    const plotWidth = W - labelWidth - textWidth - 12;
+    const axis = axisTop(Math.max(0, ...items.map((item) => item.value)));
+    const parts = items.map((item, i) => {
+      const y = 4 + i * row;
+      const width = (item.value / axis) * plotWidth;
+      const label = item.label.length > 30 ? `${item.label.slice(0, 29)}…` : item.label;
+      return svg(
+        'g',
+        { class: 'item', 'data-key': item.key, 'data-value': item.value },
+        svg('title', {}, `${item.label}: ${item.text}`),
+        svg('text', { class: 'label', x: labelWidth - 6, y: y + 15, 'text-anchor': 'end' }, label),
+        svg('rect', { class: 'bar', x: labelWidth, y: y + 3, width: Math.max(1, width), height: row - 8 }),
+        item.inner > 0 &&
+          svg('rect', {
+            class: 'bar inner',
+            x: labelWidth,
+            y: y + 3,
+            width: Math.max(1, (item.inner / axis) * plotWidth),
+            height: row - 8,
+            'data-value': item.inner,
+          }),
+        svg('text', { class: 'value', x: labelWidth + width + 6, y: y + 15 }, item.text),
+      );
+    });
+    return figure(
+      id,
+      title,
+      description,
+      W,
+      H,
+      parts,
+      innerLabel && h('p', { class: 'note legend' }, h('span', { class: 'swatch inner' }), innerLabel),
+    );
+  }
+
+  /** A heading, a CSV download of `path`, and what `render` makes of `path`'s JSON once it is read. */
+  function statisticBlock(id, heading, path, render) {
+    const body = h('div', {}, h('p', { class: 'note' }, '统计中… Counting…'));
+    const save = h('button', { type: 'button', class: 'download' }, '下载 CSV Download CSV');
+    const separator = path.includes('?') ? '&' : '?';
+    save.addEventListener('click', () =>
+      download(`${path}${separator}format=csv`).catch((error) =>
+        body.prepend(h('p', { class: 'fail' }, `CSV: ${error.message}`)),
+      ),
+    );
+    const block = h(
+      'section',
+      { id, class: 'statistic', dataset: { state: 'loading' } },
+      h('h3', {}, heading, ' ', save),
+      body,
+    );
+    api(path).then(
+      (data) => {
+        body.replaceChildren(render(data));
+        block.dataset.state = 'ready';
+      },
+      (error) => {
+        body.replaceChildren(
+          h('p', { class: 'fail' }, `${error.status || ''} ${error.code || ''} ${error.message}`),
+        );
+        block.dataset.state = 'failed';
+      },
+    );
+    return block;
+  }
+
+  /** The certificate statistic by month: a chart per measure, stacked by the chosen dimension's largest groups. */
+  function certificateCharts(months, dimension) {
+    return (statistic) => {
+      const groups = new Map();
+      for (const row of statistic.rows) {
+        const { key, label } = dimension ? groupOf(dimension, row) : { key: '', label: '' };
+        const group = groups.get(key) || { key, label, size: 0, rows: [] };
+        group.size += MEASURES.reduce((sum, [m]) => sum + row[m], 0);
+        group.rows.push(row);
+        groups.set(key, group);
+      }
+      const ranked = [...groups.values()].sort((a, b) => b.size - a.size);
+      const shown = ranked.length <= PALETTE.length ? ranked : ranked.slice(0, PALETTE.length - 1);
+      const rest = ranked.slice(shown.length);
+      const stacks = shown.map((g, i) => ({ ...g, colour: PALETTE[i] }));
+      if (rest.length > 0) {
+        stacks.push({
+          key: OTHER,
+          label: `其他 Other (${rest.length})`,
+          colour: PALETTE[PALETTE.length - 1],
+          rows: rest.flatMap((g) => g.rows),
+        });
+      }
+      const charts = MEASURES.map(([measure, label]) =>
+        monthlyChart(
+          measure,
+          label,
+          months,
+          stacks.map((s) => {
+            const values = new Map();
+            for (const row of s.rows) values.set(row.month, (values.get(row.month) || 0) + row[measure]);
+            return { key: s.key, label: s.label, colour: s.colour, values };
+          }),
+        ),
+      );
+      return h(
+        'div',
+        {},
+        table([
+          ['合计 Totals', MEASURES.map(([m, label]) => `${label} ${mwh(statistic.totals[m])}`).join(' · ')],
+        ]),
+        dimension &&
+          h(
+            'p',
+            { class: 'legend' },
+            stacks.map((s) =>
+              h(
+                'span',
+                { class: 'legend-item' },
+                h('span', { class: `swatch c${PALETTE.indexOf(s.colour)}` }),
+                s.label,
+              ),
+            ),
+          ),
+        h('div', { class: 'charts' }, charts),
+      );
+    };
+  }
+
+  /** The certificate statistic by one dimension, as a table with a totals row. */
+  function groupTable(dimension) {
+    return (statistic) =>
+      h(
+        'table',
+        { id: 'group-table' },
+        h(
+          'tr',
+          {},
+          h('th', {}, DIMENSION_LABEL[dimension]),
+          MEASURES.map(([, label]) => h('th', { class: 'number' }, label)),
+        ),
+        statistic.rows.map((row) =>
+          h(
+            'tr',
+            { dataset: { group: row[dimension] ?? '' } },
+            h('td', {}, groupOf(dimension, row).label),
+            MEASURES.map(([m]) => h('td', { class: 'number', dataset: { measure: m } }, mwh(row[m]))),
+          ),
+        ),
+        h(
+          'tr',
+          { class: 'totals' },
+          h('th', {}, '合计 Total'),
+          MEASURES.map(([m]) => h('th', { class: 'number' }, mwh(statistic.totals[m]))),
+        ),
+      );
+  }
+
+  function greenChart(statistic) {
+    if (statistic.rows.length === 0)
+      return h('p', { class: 'note' }, '区间内无绿电消费 No green consumption attested in the range.');
+    const rows = [...statistic.rows].sort(
+      (a, b) => b.greenKwh - a.greenKwh || (a.consumer < b.consumer ? -1 : 1),
+    );
+    const shown = rows.slice(0, 30);
+    return h(
+      'div',
+      {},
+      barsAcross(
+        'chart-green',
+        '绿电消费 Green consumption per consumer (kWh)',
+        `${mwh(statistic.totals.greenKwh / 1000)} attested for ${grouped(rows.length)} consumers in ${grouped(statistic.totals.vouchers)} vouchers; ${mwh(statistic.totals.claimedKwh / 1000)} claimed`,
+        shown.map((row) => ({
+          key: row.consumer,
+          label: row.consumerName ? `${row.consumerName} (${row.consumer})` : row.consumer,
+          value: row.greenKwh,
+          inner: row.claimedKwh,
+          text: kwh(row.greenKwh),
+        })),
+        '已核销 Claimed as consumption evidence',
+      ),
+      rows.length > shown.length &&
+        h(
+          'p',
+          { class: 'note' },
+          `最多的 ${shown.length} 个 The ${shown.length} largest of ${grouped(rows.length)}; the CSV has every consumer.`,
+        ),
+    );
+  }
+
+  function rejectedChart(statistic) {
+    if (statistic.rows.length === 0)
+      return h('p', { class: 'note' }, '区间内无被拒交易 No trade rejected in the range.');
+    return barsAcross(
+      'chart-rejected',
+      '被拒交易 Rejected trades by failed check',
+      `${grouped(statistic.totals.trades)} trades rejected (${kwh(statistic.totals.volumeKwh)}); a trade counts under each check it failed`,
+      statistic.rows.map((row) => ({
+        key: row.code ? `${row.check}:${row.code}` : row.check,
+        label: row.code ? `${row.check} (${row.code})` : row.check,
+        value: row.trades,
+        text: `${grouped(row.trades)} trades · ${grouped(row.volumeKwh)} kWh`,
+      })),
+    );
+  }
+
+  function showStatistics() {
+    const from = $('stat-from').value;
+    const to = $('stat-to').value;
+    const dimension = $('stat-group').value;
+    const out = $('statistics-result');
+    const months = monthsBetween(from, to);
+    if (!from || !to || months.length === 0 || months.length > MAX_MONTHS) {
+      out.replaceChildren(
+        h(
+          'p',
+          { class: 'fail', id: 'statistics-error' },
+          `选择 1 至 ${MAX_MONTHS} 个月 Choose 1 to ${MAX_MONTHS} months (From before To)`,
+        ),
+      );
+      return;
+    }
+    const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    const certificates = `/v1/statistics/certificates?${range}&groupBy=${dimension ? `month,${dimension}` : 'month'}`;
+    out.replaceChildren(
+      statisticBlock(
+        'stat-certificates',
+        `绿证 Certificates by month${dimension ? ` and ${DIMENSION_LABEL[dimension]}` : ''}, ${from} – ${months[months.length - 1]}`,
+        certificates,
+        certificateCharts(months, dimension),
+      ),
+      dimension &&
+        statisticBlock(
+          'stat-groups',
+          `绿证 Certificates by ${DIMENSION_LABEL[dimension]}`,
+          `/v1/statistics/certificates?${range}&groupBy=${dimension}`,
+          groupTable(dimension),
+        ),
+      statisticBlock(
+        'stat-green',
+        '绿电消费 Green consumption per consumer',
+        `/v1/statistics/green-consumption?${range}`,
+        greenChart,
+      ),
+      statisticBlock(
+        'stat-rejected',
+        '被拒交易 Rejected trades by failed check',
+        `/v1/statistics/rejected-trades?${range}`,
+        rejectedChart,
+      ),
+    );
+  }
+
   // ---- Wiring ----------------------------------------------------------------------------------------------
 
   document.addEventListener('DOMContentLoaded', () => {
@@ -439,6 +940,13 @@
     });
     $('check-projection').addEventListener('click', () => {
       void integrityCheck('比对中… Comparing…', () => api('/v1/audit/projection'), projectionView);
+    });
+    // The last 12 Asia/Shanghai months, this one included, until the regulator picks a range.
+    $('stat-from').value = shanghaiMonth(-11);
+    $('stat-to').value = shanghaiMonth(1);
+    $('statistics-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      showStatistics();
     });
     const key = sessionStorage.getItem(KEY_ITEM);
     if (key) void enter(key);
