@@ -723,6 +723,26 @@ export class GecClient {
     return this.call('exportExchanges', { ...options, query });
   }
 
+  exportParticipants(query?: QueryParams<'exportParticipants'>, options?: CallOptions) {
+    return this.call('exportParticipants', { ...options, query });
+  }
+
+  exportUnits(query?: QueryParams<'exportUnits'>, options?: CallOptions) {
+    return this.call('exportUnits', { ...options, query });
+  }
+
+  exportListings(query?: QueryParams<'exportListings'>, options?: CallOptions) {
+    return this.call('exportListings', { ...options, query });
+  }
+
+  exportMeterAttestations(query?: QueryParams<'exportMeterAttestations'>, options?: CallOptions) {
+    return this.call('exportMeterAttestations', { ...options, query });
+  }
+
+  exportRegulatorAuditLog(query?: QueryParams<'exportRegulatorAuditLog'>, options?: CallOptions) {
+    return this.call('exportRegulatorAuditLog', { ...options, query });
+  }
+
   // ── parameters ───────────────────────────────────────────────────────────────────────────────────────────────
 
   getParameters(options?: CallOptions) {

@@ -114,6 +114,11 @@ export const OPERATIONS = {
   exportVouchers: { method: 'GET', path: '/v1/exports/vouchers' },
   exportRedemptions: { method: 'GET', path: '/v1/exports/redemptions' },
   exportExchanges: { method: 'GET', path: '/v1/exports/exchanges' },
+  exportParticipants: { method: 'GET', path: '/v1/exports/participants' },
+  exportUnits: { method: 'GET', path: '/v1/exports/units' },
+  exportListings: { method: 'GET', path: '/v1/exports/listings' },
+  exportMeterAttestations: { method: 'GET', path: '/v1/exports/meter-attestations' },
+  exportRegulatorAuditLog: { method: 'GET', path: '/v1/exports/audit-log' },
 
   getParameters: { method: 'GET', path: '/v1/parameters' },
   setParameters: { method: 'POST', path: '/v1/parameters' },

@@ -1080,6 +1080,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every participant matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportParticipants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every generation unit matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportUnits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/listings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every listing matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by id), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportListings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/meter-attestations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every meter attestation matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, by meter and month), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportMeterAttestations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every regulator audit log entry matching the filters, streamed as CSV or NDJSON
+         * @description The rows the list endpoint pages through (same filters, oldest first), all of them in one streamed answer from one database snapshot: CSV with a header row (RFC 4180; nested values as JSON; text a spreadsheet would run as a formula gets a leading `'`) or NDJSON with the list's item on each line. Memory stays bounded whatever the size (1000 rows fetched at a time, the next once the client has taken them); at most 2 exports stream at once per gateway (503 EXPORTS_BUSY with Retry-After). Reads only.
+         */
+        get: operations["exportRegulatorAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -17292,6 +17392,800 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The exchange, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportParticipants: {
+        parameters: {
+            query?: {
+                /** @description Only participants of this kind */
+                kind?: "GENERATOR" | "CONSUMER" | "TRADING_CENTER" | "GRID_OPERATOR" | "ISSUER" | "REGULATOR";
+                /** @description Only participants in this status */
+                status?: "ACTIVE" | "SUSPENDED" | "REVOKED";
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The participant, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportUnits: {
+        parameters: {
+            query?: {
+                /** @description Only the units of this owner */
+                owner?: string;
+                /** @description Only units in this status */
+                status?: "ACTIVE" | "SUSPENDED" | "DECOMMISSIONED";
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The generation unit, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportListings: {
+        parameters: {
+            query?: {
+                /** @description Only listings in this status */
+                status?: "OPEN" | "CANCELLED" | "SOLD" | "CLOSED";
+                /** @description Seller */
+                seller?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The listing, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportMeterAttestations: {
+        parameters: {
+            query?: {
+                /** @description Only this meter’s attestations */
+                meterId?: string;
+                /** @description YYYY-MM */
+                period?: string;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The meter attestation, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request: VALIDATION_FAILED names each field in `errors`; INVALID_CURSOR for a cursor this API did not return; MALFORMED_JSON or INVALID_JSON for a body that is not strict JSON (duplicate keys, invalid UTF-8, nesting deeper than 32); INVALID_ARGUMENT from a ledger rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:validation-failed",
+                     *       "title": "Validation failed",
+                     *       "status": 400,
+                     *       "code": "VALIDATION_FAILED",
+                     *       "detail": "the request is invalid: region"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (API_KEY_MISSING, API_KEY_INVALID); for keys that sign, a state-changing request without a valid signature (SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:api-key-invalid",
+                     *       "title": "Api key invalid",
+                     *       "status": 401,
+                     *       "code": "API_KEY_INVALID",
+                     *       "detail": "the API key is unknown or revoked"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The key’s role, or the ledger identity behind it, may not do this (ROLE_NOT_ALLOWED, or a ledger rule); or another organisation’s gateway serves this route (SERVED_BY_OTHER_ORGANISATION names it; see `x-gec-served-by`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:role-not-allowed",
+                     *       "title": "Role not allowed",
+                     *       "status": 403,
+                     *       "code": "ROLE_NOT_ALLOWED",
+                     *       "detail": "role regulator may not call this endpoint (allowed: admin)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is larger than the gateway accepts (PAYLOAD_TOO_LARGE); nothing was read or changed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:payload-too-large",
+                     *       "title": "Payload too large",
+                     *       "status": 413,
+                     *       "code": "PAYLOAD_TOO_LARGE",
+                     *       "detail": "the request body is too large (at most 1048576 bytes)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request body is not JSON in UTF-8 (UNSUPPORTED_MEDIA_TYPE): form bodies and other charsets are refused */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *       "detail": "application/x-www-form-urlencoded is not accepted: send application/json"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The API key’s rate limit is used up (RATE_LIMITED); retry after the `Retry-After` header’s seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may make a request again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:rate-limited",
+                     *       "title": "Rate limited",
+                     *       "status": 429,
+                     *       "code": "RATE_LIMITED",
+                     *       "detail": "this API key may make 600 write requests per minute; retry in 1 s"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable for the moment (DATABASE_UNAVAILABLE); retry after the `Retry-After` header’s seconds (a write with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description Seconds after which to retry */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:gec-ledger:problem:database-unavailable",
+                     *       "title": "Database unavailable",
+                     *       "status": 503,
+                     *       "code": "DATABASE_UNAVAILABLE",
+                     *       "detail": "the database is unavailable for the moment; retry shortly (a write with the same Idempotency-Key)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    exportRegulatorAuditLog: {
+        parameters: {
+            query?: {
+                /** @description Requests received at or after this time (RFC 3339) */
+                from?: string;
+                /** @description Requests received before this time (RFC 3339) */
+                to?: string;
+                /** @description Only requests made with this API key (its id) */
+                apiKeyId?: string;
+                /** @description Only answers with this HTTP status */
+                status?: number;
+                /** @description CSV (RFC 4180, UTF-8, a header row; the default) or NDJSON (each line the list’s item); without it the `Accept` header chooses (`text/csv`, `application/x-ndjson`) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The regulator audit log entry, streamed */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -4,7 +4,8 @@ import type { DataSource } from 'typeorm';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../common/pagination';
 import type { AuditLogEntryDto, AuditLogPageDto, AuditLogQueryDto } from './audit-log.dto';
 
-interface Row {
+/** A row of `regulator_audit_log` as `AUDIT_LOG_SELECT` reads it. */
+export interface AuditLogRow {
   id: string;
   received_at: Date;
   answered_at: Date;
@@ -17,6 +18,25 @@ interface Row {
   operation_id: string | null;
   status: number;
   problem_code: string | null;
+}
+
+/** The log's columns, as `toAuditLogEntry` reads them: the list's and the export's. */
+export const AUDIT_LOG_SELECT = `SELECT id::text AS id, received_at, answered_at, request_id, api_key_id, role, acts_for,
+       method, path, operation_id, status, problem_code FROM regulator_audit_log`;
+
+/** The list's filters, which the export shares: `[condition with ?, value]` for each one given. */
+export function auditLogFilters(query: {
+  from?: string;
+  to?: string;
+  apiKeyId?: string;
+  status?: number;
+}): Array<[string, unknown]> {
+  const filters: Array<[string, unknown]> = [];
+  if (query.from) filters.push(['received_at >= ?', new Date(query.from)]);
+  if (query.to) filters.push(['received_at < ?', new Date(query.to)]);
+  if (query.apiKeyId) filters.push(['api_key_id = ?', query.apiKeyId]);
+  if (query.status !== undefined) filters.push(['status = ?', query.status]);
+  return filters;
 }
 
 /** Reads the regulator audit log (written by `auditLogMiddleware`; the table refuses UPDATE and DELETE). */
@@ -34,27 +54,23 @@ export class AuditLogService {
     };
     const after = decodeCursor(query.cursor, ['id']);
     if (after) add('id > ?::bigint', after.id);
-    if (query.from) add('received_at >= ?', new Date(query.from));
-    if (query.to) add('received_at < ?', new Date(query.to));
-    if (query.apiKeyId) add('api_key_id = ?', query.apiKeyId);
-    if (query.status !== undefined) add('status = ?', query.status);
+    for (const [condition, value] of auditLogFilters(query)) add(condition, value);
     params.push(limit + 1);
     const rows = (await this.dataSource.query(
-      `SELECT id::text AS id, received_at, answered_at, request_id, api_key_id, role, acts_for, method, path,
-              operation_id, status, problem_code
-         FROM regulator_audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `${AUDIT_LOG_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY regulator_audit_log.id LIMIT $${params.length}`,
       params,
-    )) as Row[];
+    )) as AuditLogRow[];
     const page = rows.slice(0, limit);
     return {
-      items: page.map(toEntry),
+      items: page.map(toAuditLogEntry),
       nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1].id }) : null,
     };
   }
 }
 
-function toEntry(row: Row): AuditLogEntryDto {
+/** A row of the log as the list's item. */
+export function toAuditLogEntry(row: AuditLogRow): AuditLogEntryDto {
   return {
     id: row.id,
     receivedAt: new Date(row.received_at).toISOString(),

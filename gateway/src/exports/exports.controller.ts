@@ -1,32 +1,49 @@
 import { applyDecorators, Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.decorators';
+import type { Role } from '../auth/roles';
 import { ServedBy, type Server } from '../organisation/served-by';
 import type { HttpResponse } from '../common/http';
 import { ApiProblems } from '../common/openapi';
 import {
+  ExportAuditLogQueryDto,
   ExportExchangesQueryDto,
   ExportIssuancesQueryDto,
+  ExportListingsQueryDto,
   ExportLotsQueryDto,
+  ExportMeterAttestationsQueryDto,
+  ExportParticipantsQueryDto,
   ExportRedemptionsQueryDto,
   ExportTradesQueryDto,
+  ExportUnitsQueryDto,
   ExportVouchersQueryDto,
 } from './exports.dto';
 import { answerFormat, ApiTabularOk, EXPORT_FORMATS, type ExportFormat } from './formats';
 import {
+  auditLogExport,
   exchangesExport,
   issuancesExport,
+  listingsExport,
   lotsExport,
+  meterAttestationsExport,
+  participantsExport,
   redemptionsExport,
   tradesExport,
+  unitsExport,
   vouchersExport,
 } from './list-exports';
 import { FETCH_ROWS, MAX_CONCURRENT_EXPORTS, RowStreamer } from './row-stream';
 
 /** The documentation every export shares. */
-function ExportOperation(operationId: string, list: string, order: string, server: Server = 'ANY') {
+function ExportOperation(
+  operationId: string,
+  list: string,
+  order: string,
+  server: Server = 'ANY',
+  roles: Role[] = ['admin', 'regulator'],
+) {
   return applyDecorators(
-    Roles('admin', 'regulator'),
+    Roles(...roles),
     ServedBy(server),
     ApiOperation({
       operationId,
@@ -112,5 +129,58 @@ export class ExportsController {
     @Res() res: HttpResponse,
   ) {
     return this.streamer.stream(res, format(q, accept), exchangesExport(q));
+  }
+
+  @Get('participants')
+  @ExportOperation('exportParticipants', 'participant', 'by id')
+  participants(
+    @Query() q: ExportParticipantsQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: HttpResponse,
+  ) {
+    return this.streamer.stream(res, format(q, accept), participantsExport(q));
+  }
+
+  @Get('units')
+  @ExportOperation('exportUnits', 'generation unit', 'by id')
+  units(
+    @Query() q: ExportUnitsQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: HttpResponse,
+  ) {
+    return this.streamer.stream(res, format(q, accept), unitsExport(q));
+  }
+
+  @Get('listings')
+  @ExportOperation('exportListings', 'listing', 'by id')
+  listings(
+    @Query() q: ExportListingsQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: HttpResponse,
+  ) {
+    return this.streamer.stream(res, format(q, accept), listingsExport(q));
+  }
+
+  @Get('meter-attestations')
+  @ExportOperation('exportMeterAttestations', 'meter attestation', 'by meter and month')
+  meterAttestations(
+    @Query() q: ExportMeterAttestationsQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: HttpResponse,
+  ) {
+    return this.streamer.stream(res, format(q, accept), meterAttestationsExport(q));
+  }
+
+  @Get('audit-log')
+  // As the log itself (GET /v1/audit/log): regulators only, and this export is recorded in it too.
+  @ExportOperation('exportRegulatorAuditLog', 'regulator audit log entry', 'oldest first', 'ANY', [
+    'regulator',
+  ])
+  auditLog(
+    @Query() q: ExportAuditLogQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: HttpResponse,
+  ) {
+    return this.streamer.stream(res, format(q, accept), auditLogExport(q));
   }
 }

@@ -1,9 +1,14 @@
 import { ApiPropertyOptional, IntersectionType, OmitType } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
+import { AuditLogQueryDto } from '../audit/audit-log.dto';
 import { ListIssuancesQueryDto, ListLotsQueryDto } from '../certificates/certificates.dto';
 import { ListExchangesQueryDto } from '../exchanges/exchanges.controller';
+import { ListListingsQueryDto } from '../listings/listings.dto';
+import { ListAttestationsQueryDto } from '../meter-attestations/meter-attestations';
+import { ListParticipantsQueryDto } from '../participants/participants.dto';
 import { ListRedemptionsQueryDto } from '../redemptions/redemptions.controller';
 import { ListTradesQueryDto } from '../trades/trades.dto';
+import { ListUnitsQueryDto } from '../units/units.dto';
 import { ListVouchersQueryDto } from '../vouchers/vouchers.dto';
 import { EXPORT_FORMATS, type ExportFormat } from './formats';
 
@@ -45,5 +50,25 @@ export class ExportRedemptionsQueryDto extends IntersectionType(
 ) {}
 export class ExportExchangesQueryDto extends IntersectionType(
   OmitType(ListExchangesQueryDto, PAGING),
+  ExportFormatQueryDto,
+) {}
+export class ExportParticipantsQueryDto extends IntersectionType(
+  OmitType(ListParticipantsQueryDto, PAGING),
+  ExportFormatQueryDto,
+) {}
+export class ExportUnitsQueryDto extends IntersectionType(
+  OmitType(ListUnitsQueryDto, PAGING),
+  ExportFormatQueryDto,
+) {}
+export class ExportListingsQueryDto extends IntersectionType(
+  OmitType(ListListingsQueryDto, PAGING),
+  ExportFormatQueryDto,
+) {}
+export class ExportMeterAttestationsQueryDto extends IntersectionType(
+  OmitType(ListAttestationsQueryDto, PAGING),
+  ExportFormatQueryDto,
+) {}
+export class ExportAuditLogQueryDto extends IntersectionType(
+  OmitType(AuditLogQueryDto, PAGING),
   ExportFormatQueryDto,
 ) {}

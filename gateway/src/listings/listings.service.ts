@@ -37,6 +37,14 @@ function change(tx: SubmittedTransaction, result: ListingResult): ListingChangeD
 }
 
 /** Listings (绿证售卖): writes to certificates:List / Delist / SellFromListing, reads from `listings`. */
+/** The list's filters, which the export shares: `[condition with ?, value]` for each one given. */
+export function listingFilters(query: { status?: string; seller?: string }): Array<[string, unknown]> {
+  const filters: Array<[string, unknown]> = [];
+  if (query.status) filters.push(['status = ?', query.status]);
+  if (query.seller) filters.push(['seller = ?', query.seller]);
+  return filters;
+}
+
 @Injectable()
 export class ListingsService implements OnModuleInit {
   constructor(
@@ -106,9 +114,7 @@ export class ListingsService implements OnModuleInit {
   }
 
   async list(query: ListListingsQueryDto): Promise<Page<ListingDto>> {
-    const filters: Array<[string, unknown]> = [];
-    if (query.status) filters.push(['status = ?', query.status]);
-    if (query.seller) filters.push(['seller = ?', query.seller]);
+    const filters = listingFilters(query);
     const page = await projectedPage<Listing>((sql, params) => this.dataSource.query(sql, params), {
       table: 'listings',
       keys: ['id'],

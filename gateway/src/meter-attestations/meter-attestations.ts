@@ -238,7 +238,8 @@ export class ListAttestationsQueryDto extends PageQueryDto {
   period?: string;
 }
 
-function toDto(
+/** A projected attestation as the list's item; `versionBlocks`: the block of each version's transaction. */
+export function toAttestationDto(
   attestation: MeterAttestation,
   blockNumber: number,
   versionBlocks: Map<number, number | null>,
@@ -266,6 +267,14 @@ function toDto(
   };
 }
 
+/** The list's filters, which the export shares: `[condition with ?, value]` for each one given. */
+export function attestationFilters(query: { meterId?: string; period?: string }): Array<[string, unknown]> {
+  const filters: Array<[string, unknown]> = [];
+  if (query.meterId) filters.push(['meter_id = ?', query.meterId]);
+  if (query.period) filters.push(['period = ?', query.period]);
+  return filters;
+}
+
 @Injectable()
 export class MeterAttestationsService implements OnModuleInit {
   constructor(
@@ -286,7 +295,7 @@ export class MeterAttestationsService implements OnModuleInit {
     )) as Array<{ tx_id: string; block_number: string }>;
     const byTx = new Map(blocks.map((b) => [b.tx_id, Number(b.block_number)]));
     return rows.map((row) =>
-      toDto(
+      toAttestationDto(
         row.doc,
         Number(row.block_number),
         new Map(row.doc.versions.map((v) => [v.version, byTx.get(v.txId) ?? null])),
@@ -310,9 +319,7 @@ export class MeterAttestationsService implements OnModuleInit {
   }
 
   async list(query: ListAttestationsQueryDto): Promise<MeterAttestationPageDto> {
-    const filters: Array<[string, unknown]> = [];
-    if (query.meterId) filters.push(['meter_id = ?', query.meterId]);
-    if (query.period) filters.push(['period = ?', query.period]);
+    const filters = attestationFilters(query);
     const page = await projectedPage<MeterAttestation>((sql, params) => this.dataSource.query(sql, params), {
       table: 'ledger_meter_attestations',
       keys: ['meter_id', 'period'],

@@ -17,7 +17,8 @@ import {
   RegisterParticipantDto,
 } from './participants.dto';
 
-function fromEntity(entity: ParticipantEntity): ParticipantDto {
+/** A projected participant (its entity) as the API shows it. */
+export function toParticipantDto(entity: ParticipantEntity): ParticipantDto {
   return {
     id: entity.id,
     kind: entity.kind,
@@ -111,7 +112,7 @@ export class ParticipantsService implements OnModuleInit {
   async get(id: string): Promise<ParticipantDto> {
     const entity = await this.dataSource.getRepository(ParticipantEntity).findOneBy({ id });
     if (!entity) throw new ProblemError(404, 'PARTICIPANT_NOT_FOUND', `participant ${id} is not registered`);
-    return fromEntity(entity);
+    return toParticipantDto(entity);
   }
 
   async list(query: ListParticipantsQueryDto): Promise<Page<ParticipantDto>> {
@@ -129,7 +130,7 @@ export class ParticipantsService implements OnModuleInit {
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {
-      items: items.map(fromEntity),
+      items: items.map(toParticipantDto),
       nextCursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
     };
   }
@@ -142,7 +143,7 @@ export class ParticipantsService implements OnModuleInit {
     const projected = await this.projector.waitFor(tx.txId, tx.blockNumber, this.config.projectionWaitMs);
     if (projected) {
       const entity = await this.dataSource.getRepository(ParticipantEntity).findOneBy({ id });
-      if (entity && entity.updatedTxId === tx.txId) return fromEntity(entity);
+      if (entity && entity.updatedTxId === tx.txId) return toParticipantDto(entity);
     } else {
       this.logger.warn(`tx ${tx.txId} committed but not projected within ${this.config.projectionWaitMs} ms`);
     }

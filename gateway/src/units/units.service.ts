@@ -11,6 +11,14 @@ import { projectUnitEvent } from './unit-projection';
 import { ChangeUnitStatusDto, ListUnitsQueryDto, RegisterUnitDto, toUnitDto, UnitDto } from './units.dto';
 
 /** Generation units: writes to the `units` contract, reads from the `units` projection. */
+/** The list's filters, which the export shares: `[condition with ?, value]` for each one given. */
+export function unitFilters(query: { owner?: string; status?: string }): Array<[string, unknown]> {
+  const filters: Array<[string, unknown]> = [];
+  if (query.owner) filters.push(['owner = ?', query.owner]);
+  if (query.status) filters.push(['status = ?', query.status]);
+  return filters;
+}
+
 @Injectable()
 export class UnitsService implements OnModuleInit {
   constructor(
@@ -55,9 +63,7 @@ export class UnitsService implements OnModuleInit {
   }
 
   async list(query: ListUnitsQueryDto): Promise<Page<UnitDto>> {
-    const filters: Array<[string, unknown]> = [];
-    if (query.owner) filters.push(['owner = ?', query.owner]);
-    if (query.status) filters.push(['status = ?', query.status]);
+    const filters = unitFilters(query);
     const page = await projectedPage<GenerationUnit>((sql, params) => this.dataSource.query(sql, params), {
       table: 'units',
       keys: ['id'],
