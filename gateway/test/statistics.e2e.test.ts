@@ -14,6 +14,7 @@ import type request from 'supertest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MONTHLY_TOTALS_FROM_ROWS } from '../../migrations/1795260000000-Statistics';
+import { PARTICIPANT_TOTALS_FROM_ROWS } from '../../migrations/1795265300000-StatisticsByParticipant';
 import { ExpirySweeper } from '../src/expiry/expiry-sweeper';
 import type { EmbeddedLedger } from '../src/ledger/embedded/embedded-ledger';
 import {
@@ -240,6 +241,38 @@ describe('regulator statistics and exports', () => {
       expect(kept.rows.length).toBeGreaterThan(5);
     });
 
+    it('keeps the monthly totals per participant (triggers) equal to a count over the projected rows', async () => {
+      const kept = await db.query(
+        `SELECT month, participant, province, technology, measure, certificates::int
+           FROM certificate_statistics_monthly_participant WHERE certificates <> 0 ORDER BY 1, 2, 3, 4, 5`,
+      );
+      const counted = await db.query(
+        `SELECT month, participant, province, technology, measure, certificates::int
+           FROM (${PARTICIPANT_TOTALS_FROM_ROWS}) c ORDER BY 1, 2, 3, 4, 5`,
+      );
+      expect(kept.rows).toEqual(counted.rows);
+      // The seller of a transfer split off a lot (GEN-1), and the holders of final lots, each under their own.
+      const traded = kept.rows.filter((r) => r.measure === 'traded');
+      expect(traded.map((r) => r.participant).sort()).toEqual(['GEN-1', 'GEN-2']);
+      expect(kept.rows.find((r) => r.measure === 'exchanged')?.participant).toBe('CON-2');
+    });
+
+    it('answers by participant the same from the kept totals (whole months) as from the rows (no whole month)', async () => {
+      const month = thisMonth();
+      const [year, number] = month.split('-').map(Number);
+      const next = new Date(Date.UTC(year, number, 1)).toISOString().slice(0, 7);
+      const statistic = async (query: string) =>
+        (await get(`/v1/statistics/certificates?${query}&groupBy=month,participant`).expect(200)).body;
+      // This month whole: the kept totals. From its first millisecond on: no whole month, every event counted.
+      const kept = await statistic(`from=${month}&to=${next}`);
+      const counted = await statistic(`from=${month}-01T00:00:00.001%2B08:00&to=${next}`);
+      expect(kept.rows).toEqual(counted.rows);
+      expect(kept.rows.length).toBeGreaterThan(3);
+      expect(kept.rows.map((r: { participantName: string }) => r.participantName)).toContain(
+        'GEN-1 有限公司',
+      );
+    });
+
     it('groups by participant: generators issue and sell, holders redeem, exchange and expire', async () => {
       const res = await get('/v1/statistics/certificates?from=2021-01&to=2100-01&groupBy=participant').expect(
         200,
@@ -322,6 +355,13 @@ describe('regulator statistics and exports', () => {
     ['/v1/statistics/certificates?from=2026-01&to=2027-01&format=xml', 'VALIDATION_FAILED', 'format'],
     ['/v1/exports/lots?format=json', 'VALIDATION_FAILED', 'format'],
     ['/v1/exports/lots?limit=10', 'VALIDATION_FAILED', 'limit'],
+    ['/v1/exports/participants?kind=ROBOT', 'VALIDATION_FAILED', 'kind'],
+    ['/v1/exports/units?status=SLEEPING', 'VALIDATION_FAILED', 'status'],
+    ['/v1/exports/listings?seller=GEN%201', 'VALIDATION_FAILED', 'seller'],
+    ['/v1/exports/meter-attestations?period=2026-13', 'VALIDATION_FAILED', 'period'],
+    ['/v1/exports/audit-log?status=42', 'VALIDATION_FAILED', 'status'],
+    ['/v1/exports/audit-log?from=yesterday', 'VALIDATION_FAILED', 'from'],
+    ['/v1/exports/units?cursor=abc', 'VALIDATION_FAILED', 'cursor'],
   ])('refuses %s naming the bad parameter', async (path, code, field) => {
     const res = await get(path).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -380,6 +420,74 @@ describe('regulator statistics and exports', () => {
       }
       const trades = await get('/v1/exports/trades?state=REJECTED').set('Accept', 'text/csv').expect(200);
       expect(trades.text.split('\r\n')[1]).toMatch(/^T-2,REJECTED,TC-1,GREEN_POWER,GEN-2,CON-2,10000,/);
+    });
+
+    it.each([
+      ['participants', '/v1/participants?kind=CONSUMER', 'id', 2],
+      ['participants', '/v1/participants', 'id', 4],
+      ['units', '/v1/units?owner=GEN-2', 'id', 2],
+      ['units', '/v1/units?status=ACTIVE', 'id', 3],
+      ['listings', '/v1/listings?seller=GEN-2', 'id', 1],
+      ['listings', '/v1/listings?status=OPEN', 'id', 1],
+      ['meter-attestations', '/v1/meter-attestations', 'meterId', 2],
+      ['meter-attestations', '/v1/meter-attestations?meterId=M-GEN-1', 'meterId', 1],
+    ])('exports %s (%s) as exactly the list’s items, NDJSON and CSV', async (name, list, key, least) => {
+      const query = list.includes('?') ? list.slice(list.indexOf('?') + 1) : '';
+      const listed = (await get(`${list}${query ? '&' : '?'}limit=1000`).expect(200)).body.items as Array<
+        Record<string, unknown>
+      >;
+      expect(listed.length).toBeGreaterThanOrEqual(least);
+      const exportPath = `/v1/exports/${name}?${query}`;
+      const ndjson = await get(`${exportPath}&format=ndjson`).buffer(true).parse(text).expect(200);
+      expect(ndjson.headers['content-disposition']).toBe(`attachment; filename="${name}.ndjson"`);
+      expect(lines(ndjson.body as string)).toEqual(listed);
+      const csv = await get(exportPath).expect(200);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+      const [header, ...rows] = csv.text.trimEnd().split('\r\n');
+      expect(header.split(',')[0]).toBe(key);
+      expect(header).toContain('ledger.txId');
+      expect(rows.map((row) => row.split(',')[0])).toEqual(listed.map((item) => item[key]));
+    });
+
+    it('exports the regulator audit log as its list’s items, to regulators only', async () => {
+      // Up to now: the list and the export are themselves recorded, after this instant.
+      const to = new Date().toISOString();
+      const listed = (await get(`/v1/audit/log?to=${to}&limit=1000`).expect(200)).body.items;
+      expect(listed.length).toBeGreaterThan(10);
+      const ndjson = await get(`/v1/exports/audit-log?to=${to}&format=ndjson`)
+        .buffer(true)
+        .parse(text)
+        .expect(200);
+      expect(lines(ndjson.body as string)).toEqual(listed);
+      const refused = (
+        await get(`/v1/exports/audit-log?to=${to}&status=403&format=ndjson`)
+          .buffer(true)
+          .parse(text)
+          .expect(200)
+      ).body as string;
+      const refusedListed = (await get(`/v1/audit/log?to=${to}&status=403&limit=1000`).expect(200)).body
+        .items;
+      expect(lines(refused)).toEqual(refusedListed);
+      const csv = await get(`/v1/exports/audit-log?to=${to}`).expect(200);
+      const [header, ...rows] = csv.text.trimEnd().split('\r\n');
+      expect(header).toBe(
+        'id,receivedAt,answeredAt,requestId,apiKeyId,role,actsFor,method,path,operationId,status,problemCode',
+      );
+      // By the log's position as a number (a text order would put 10 before 9).
+      expect(rows.map((row) => row.split(',')[0])).toEqual(listed.map((e: { id: string }) => e.id));
+      for (const role of ['admin', 'trading-center', 'energy-platform'] as const) {
+        expect((await get('/v1/exports/audit-log', role).expect(403)).body.code).toBe('ROLE_NOT_ALLOWED');
+      }
+    });
+
+    it('refuses the new exports to roles other than the regulator and the admin', async () => {
+      for (const name of ['participants', 'units', 'listings', 'meter-attestations']) {
+        await get(`/v1/exports/${name}?format=ndjson`, 'admin').expect(200);
+        for (const role of ['trading-center', 'energy-platform'] as const) {
+          const res = await get(`/v1/exports/${name}`, role).expect(403);
+          expect([name, res.body.code]).toEqual([name, 'ROLE_NOT_ALLOWED']);
+        }
+      }
     });
 
     it('writes CSV per RFC 4180 and defuses formulas', async () => {

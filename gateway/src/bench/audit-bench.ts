@@ -17,14 +17,15 @@
  * Before that it seeds the gateway's PostgreSQL with a registry (`seed-registry.ts`: BENCH_SEED_LOTS lots and their
  * issuances, sales, vouchers and transfers, BENCH_SEED_READINGS meter readings), so the provenance is asked with
  * those loaded, and then measures on them, from the same client process:
- *   - the monthly certificate statistic by province over the last 12 months (`groupBy=month,province`), regulator
- *     key, BENCH_STAT_REQUESTS times; PostgreSQL's own execution time from EXPLAIN ANALYZE beside it;
+ *   - the monthly certificate statistic over the last 12 months by province, by technology and by participant
+ *     (`groupBy=month,province`, `month,technology`, `month,participant`), regulator key, BENCH_STAT_REQUESTS times
+ *     each; PostgreSQL's own execution time of each from EXPLAIN ANALYZE (its second run) beside it;
  *   - an export of BENCH_EXPORT_ROWS lots as CSV (`/v1/exports/lots`), BENCH_EXPORT_REPEATS times: the time to
  *     the last byte and the gateway process's peak RSS while it streams (sampled every 20 ms).
  *
  * Settings: BENCH_SPLITS (10000), BENCH_REQUESTS (1000 per path), BENCH_WARMUP (50), BENCH_SEED_LOTS (1000000),
  * BENCH_SEED_READINGS (10000000), BENCH_STAT_REQUESTS (200), BENCH_EXPORT_ROWS (100000), BENCH_EXPORT_REPEATS (3),
- * BENCH_PLAN=on prints the statistic's query plan, BENCH_README=off leaves the README alone, `--json FILE` writes
+ * BENCH_PLAN=on prints the statistics' query plans, BENCH_README=off leaves the README alone, `--json FILE` writes
  * the results; PORT, EMBEDDED_PG_PORT, DATABASE_URL as for the gateway.
  */
 import { fork } from 'node:child_process';
@@ -36,7 +37,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { createApp } from '../app';
 import { DATABASE_URL } from '../database/database.module';
-import { certificateStatisticsSql } from '../statistics/certificate-statistics';
+import { certificateStatisticsSql, type Dimension } from '../statistics/certificate-statistics';
 import { parseDateRange } from '../statistics/date-range';
 import { firstAdminKeyFile, loadConfig } from '../config/config';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
@@ -50,6 +51,28 @@ import { seedRegistry, type SeedReport } from './seed-registry';
 import { percentile } from './stats';
 
 const TRADING: IdentityRef = { mspId: 'TradingCenterMSP', name: 'trading' };
+
+/** The certificate statistics measured, each over the last 12 months: the groupings and what answers them. */
+const STATISTIC_GROUPINGS: Array<{ name: string; groupBy: Dimension[]; describe: string; source: string }> = [
+  {
+    name: 'statistic-month-province',
+    groupBy: ['month', 'province'],
+    describe: 'monthly certificate statistic by province',
+    source: 'certificate_statistics_monthly',
+  },
+  {
+    name: 'statistic-month-technology',
+    groupBy: ['month', 'technology'],
+    describe: 'monthly certificate statistic by technology',
+    source: 'certificate_statistics_monthly',
+  },
+  {
+    name: 'statistic-month-participant',
+    groupBy: ['month', 'participant'],
+    describe: 'monthly certificate statistic by participant (with names)',
+    source: 'certificate_statistics_monthly_participant',
+  },
+];
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -155,12 +178,13 @@ async function exportOwner(db: Client, rows: number): Promise<{ owner: string; r
   return { owner, rows: updated.rowCount ?? 0 };
 }
 
-/** PostgreSQL's execution time of the statistic's statement (EXPLAIN ANALYZE), and the plan. */
+/** PostgreSQL's execution time of the statistic's statement grouped by `groupBy` (EXPLAIN ANALYZE), and the plan. */
 async function statisticPlan(
   db: Client,
   range: { from: string; to: string },
+  groupBy: Dimension[],
 ): Promise<{ ms: number; plan: string }> {
-  const sql = certificateStatisticsSql(parseDateRange(range.from, range.to), ['month', 'province']);
+  const sql = certificateStatisticsSql(parseDateRange(range.from, range.to), groupBy);
   const rows = (await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.params)).rows as Array<{
     'QUERY PLAN': string;
   }>;
@@ -224,11 +248,17 @@ async function main(): Promise<void> {
       console.log(`only ${exported.rows} redeemed lots seeded: the export streams ${exported.rows} rows`);
     }
     const range = lastTwelveMonths();
-    const plan = await statisticPlan(db, range);
-    if (process.env.BENCH_PLAN === 'on') console.log(plan.plan);
-    console.log(
-      `statistic (month × province, ${range.from}..${range.to}): PostgreSQL ${plan.ms.toFixed(1)} ms`,
-    );
+    const plans = new Map<string, { ms: number; plan: string }>();
+    for (const grouping of STATISTIC_GROUPINGS) {
+      // Twice: the first execution also reads the pages into PostgreSQL's cache; the second is the one reported.
+      await statisticPlan(db, range, grouping.groupBy);
+      const plan = await statisticPlan(db, range, grouping.groupBy);
+      plans.set(grouping.name, plan);
+      if (process.env.BENCH_PLAN === 'on') console.log(plan.plan);
+      console.log(
+        `statistic (${grouping.groupBy.join(' × ')}, ${range.from}..${range.to}): PostgreSQL ${plan.ms.toFixed(1)} ms`,
+      );
+    }
 
     const ledger = app.get<LedgerPort>(LEDGER_PORT);
     console.log(`building the history: one issued lot split ${splits} times …`);
@@ -258,12 +288,14 @@ async function main(): Promise<void> {
     // The same three asked with an admin key: the same answers without the regulator audit log's INSERT (a
     // synchronous commit before each answer), to show what the provenance itself costs and what the log adds.
     paths.push(...paths.map((p) => ({ ...p, name: `${p.name}-admin`, apiKey: adminKey })));
-    paths.push({
-      name: 'statistic-month-province',
-      path: `/v1/statistics/certificates?from=${range.from}&to=${range.to}&groupBy=month,province`,
-      requests: statRequests,
-      warmup: Math.min(warmup, 10),
-    });
+    for (const grouping of STATISTIC_GROUPINGS) {
+      paths.push({
+        name: grouping.name,
+        path: `/v1/statistics/certificates?from=${range.from}&to=${range.to}&groupBy=${grouping.groupBy.join(',')}`,
+        requests: statRequests,
+        warmup: Math.min(warmup, 10),
+      });
+    }
     const result = await runLoad(dataDir, { url, apiKey: regulatorKey, paths, requests, warmup }, 'audit');
 
     // The export, alone, with the gateway's RSS sampled while it streams.
@@ -328,22 +360,30 @@ async function main(): Promise<void> {
           `kept serial (GetLotHistory p50 ${percentile(formerMs, 0.5).toFixed(0)} ms); ${seeded} | ${machineNote()}, embedded ledger |`,
       );
     }
-    const stat = summary('statistic-month-province', result);
     results.push(
       { name: 'seed_lots', value: seed.lots, unit: 'count' },
       { name: 'seed_readings', value: seed.readings, unit: 'count' },
       { name: 'seed_lots_s', value: seed.seconds.lots, unit: 's' },
       { name: 'seed_readings_s', value: seed.seconds.readings, unit: 's' },
-      { name: 'statistic_month_province_postgres_ms', value: plan.ms, unit: 'ms' },
     );
-    rows.push(
-      `| monthly certificate statistic by province (\`groupBy=month,province\`, ${range.from} to ${range.to}), ` +
-        `regulator key, ${seeded}, GET over HTTP one at a time | ${stat.perSecond.toFixed(0)} req/s | ` +
-        `p50 ${stat.p50.toFixed(1)} ms, p99 ${stat.p99.toFixed(1)} ms | ${stat.latenciesMs.length} requests after ` +
-        `${Math.min(warmup, 10)} warm-up; PostgreSQL's execution ${plan.ms.toFixed(1)} ms (EXPLAIN ANALYZE); ` +
-        `seeding took ${seed.seconds.lots.toFixed(0)} s for the lots, ${seed.seconds.readings.toFixed(0)} s for the ` +
-        `readings (COPY), ${seed.seconds.vacuum.toFixed(0)} s counting the monthly totals and VACUUM ANALYZE | ${machineNote()}, embedded ledger |`,
-    );
+    for (const grouping of STATISTIC_GROUPINGS) {
+      const stat = summary(grouping.name, result);
+      const plan = plans.get(grouping.name) as { ms: number };
+      results.push({
+        name: `${grouping.name.replace(/-/g, '_')}_postgres_ms`,
+        value: plan.ms,
+        unit: 'ms',
+      });
+      rows.push(
+        `| ${grouping.describe} (\`groupBy=${grouping.groupBy.join(',')}\`, ${range.from} to ${range.to}), ` +
+          `regulator key, ${seeded}, GET over HTTP one at a time | ${stat.perSecond.toFixed(0)} req/s | ` +
+          `p50 ${stat.p50.toFixed(1)} ms, p99 ${stat.p99.toFixed(1)} ms | ${stat.latenciesMs.length} requests after ` +
+          `${Math.min(warmup, 10)} warm-up; PostgreSQL's execution ${plan.ms.toFixed(1)} ms (EXPLAIN ANALYZE, ` +
+          `${grouping.source}): p50 over HTTP = ${(stat.p50 / plan.ms).toFixed(2)} × that floor; seeding took ${seed.seconds.lots.toFixed(0)} s for the lots, ` +
+          `${seed.seconds.readings.toFixed(0)} s for the readings (COPY), ${seed.seconds.vacuum.toFixed(0)} s ` +
+          `counting the monthly totals and VACUUM ANALYZE | ${machineNote()}, embedded ledger |`,
+      );
+    }
     const exp = summary('export', exportResult);
     const mb = (bytes: number) => bytes / 2 ** 20;
     results.push(

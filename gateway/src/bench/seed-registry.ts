@@ -294,11 +294,11 @@ async function load(
   const readingSeconds = options.readings > 0 ? await seedReadings(db, options.readings, consumers, log) : 0;
 
   started = performance.now();
-  log('counting the monthly statistics from the rows, VACUUM ANALYZE …');
+  log('counting the monthly statistics (by province and by participant) from the rows, VACUUM ANALYZE …');
   await db.query('SELECT certificate_statistics_recount()');
   await db.query(
     `VACUUM ANALYZE participants, units, issuances, certificate_lots, certificate_lot_versions, listing_sales,
-       vouchers, meters, meter_readings, certificate_statistics_monthly`,
+       vouchers, meters, meter_readings, certificate_statistics_monthly, certificate_statistics_monthly_participant`,
   );
   const vacuumSeconds = seconds(started);
   log(`  ${vacuumSeconds.toFixed(1)} s`);

@@ -22,7 +22,7 @@ const SHANGHAI_OFFSET_MS = 8 * 3600_000;
  *   never changes again, so `updated_at` is that time; an action on part of a lot splits it, so the lot holds
  *   exactly the certificates concerned), under their holder.
  * The project code (a lot id's first 17 characters) names the unit, so no lot is looked up. The triggers behind
- * `certificate_statistics_monthly` count exactly these.
+ * `certificate_statistics_monthly` and `certificate_statistics_monthly_participant` count exactly these.
  */
 function factsSql(from: string, to: string): string {
   return `
@@ -83,11 +83,12 @@ export function wholeMonthsOf(range: DateRange): { start: Date; end: Date } | un
 }
 
 /**
- * The statistic's SQL. Without `participant` in the grouping, the whole months of the range come from
- * `certificate_statistics_monthly` (kept by triggers in the projection's own transactions: at most 31 provinces ×
- * 6 technologies × 6 measures a month, however many lots) and only the range's ragged ends from the rows; by
- * participant, everything is counted from the rows (the monthly totals are not kept per participant). Summed per
- * group, ordered by the dimensions; groups whose every measure is 0 are left out. `limit` rows at most when given.
+ * The statistic's SQL. The whole months of the range come from the monthly totals kept by triggers in the
+ * projection's own transactions: `certificate_statistics_monthly` (at most 31 provinces × 6 technologies × 6
+ * measures a month, however many lots), or, grouped by participant, `certificate_statistics_monthly_participant`
+ * (the same with the participant: as many rows a month as participants active in it); only the range's ragged ends
+ * are counted from the rows. Summed per group, ordered by the dimensions; groups whose every measure is 0 are left
+ * out. `limit` rows at most when given.
  */
 export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[], limit?: number): SqlQuery {
   const has = (d: Dimension) => groupBy.includes(d);
@@ -96,33 +97,38 @@ export function certificateStatisticsSql(range: DateRange, groupBy: Dimension[],
     params.push(value);
     return `$${params.length}`;
   };
-  const months = has('participant') ? undefined : wholeMonthsOf(range);
+  const months = wholeMonthsOf(range);
+  // The participant table is larger: read it only when the participant is asked for.
+  const [totals, participant] = has('participant')
+    ? ['certificate_statistics_monthly_participant', "nullif(participant, '')"]
+    : ['certificate_statistics_monthly', 'NULL'];
   const sources = months
     ? [
         ...(range.from < months.start ? [monthlyFacts(param(range.from), param(months.start))] : []),
         `SELECT month, nullif(province, '') AS province, nullif(technology, '') AS technology,
-                NULL AS participant, measure, certificates
-           FROM certificate_statistics_monthly
+                ${participant} AS participant, measure, certificates
+           FROM ${totals}
           WHERE month >= ${param(monthOf(months.start))} AND month < ${param(monthOf(months.end))}`,
         ...(months.end < range.to ? [monthlyFacts(param(months.end), param(range.to))] : []),
       ]
     : [monthlyFacts(param(range.from), param(range.to))];
-  const dims = DIMENSIONS.filter(has).map((d) => `f.${d}`);
-  const named = has('participant') ? [...dims, 'p.name'] : dims;
+  const dims = DIMENSIONS.filter(has);
   const columns = [
-    ...dims.map((d) => `${d} AS ${d.slice(2)}`),
-    ...(has('participant') ? ['p.name AS participant_name'] : []),
+    ...dims.map((d) => `f.${d}`),
     ...MEASURES.map(
       (m) => `coalesce(sum(f.certificates) FILTER (WHERE f.measure = '${m}'), 0)::bigint AS ${m}`,
     ),
   ];
+  // Summed first, named after: the participant's name is looked up once per group, not once per row summed.
   const text = `
-    WITH f AS (${sources.join('\n UNION ALL \n')})
-    SELECT ${columns.join(', ')}
-      FROM f ${has('participant') ? 'LEFT JOIN participants p ON p.id = f.participant' : ''}
-     ${named.length ? `GROUP BY ${named.join(', ')}` : ''}
-    HAVING sum(f.certificates) FILTER (WHERE f.certificates <> 0) IS NOT NULL
-     ${dims.length ? `ORDER BY ${dims.join(', ')}` : ''}
+    WITH f AS (${sources.join('\n UNION ALL \n')}),
+    g AS (
+      SELECT ${columns.join(', ')} FROM f
+       ${dims.length ? `GROUP BY ${dims.map((d) => `f.${d}`).join(', ')}` : ''}
+      HAVING sum(f.certificates) FILTER (WHERE f.certificates <> 0) IS NOT NULL)
+    SELECT g.*${has('participant') ? ', p.name AS participant_name' : ''}
+      FROM g ${has('participant') ? 'LEFT JOIN participants p ON p.id = g.participant' : ''}
+     ${dims.length ? `ORDER BY ${dims.map((d) => `g.${d}`).join(', ')}` : ''}
      ${limit === undefined ? '' : `LIMIT ${param(limit)}`}`;
   return { text, params };
 }
