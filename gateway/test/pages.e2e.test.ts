@@ -192,6 +192,42 @@ describeWithChromium(
       await page.context().close();
     });
 
+    it('renders the Chinese labels in a CJK font, not as empty boxes (fonts-noto-cjk)', async () => {
+      const page = await regulatorPage();
+      // The heading's first character drawn in the heading's font beside an unassigned code point (U+0378, which
+      // every font draws as the empty box): with no CJK font both are that box, pixel for pixel.
+      const drawn = (await page.evaluate(`(() => {
+        const heading = document.querySelector('h1');
+        const font = getComputedStyle(heading).font;
+        const draw = (text) => {
+          const context = new OffscreenCanvas(64, 64).getContext('2d');
+          context.font = font;
+          context.fillText(text, 4, 48);
+          return { width: context.measureText(text).width, pixels: context.getImageData(0, 0, 64, 64).data.join() };
+        };
+        const glyph = draw(heading.textContent.trim()[0]);
+        const box = draw('\\u0378');
+        return { label: heading.textContent.trim()[0], labelWidth: heading.firstChild.length && (() => {
+          const range = document.createRange();
+          range.selectNodeContents(heading.firstChild);
+          return range.getBoundingClientRect().width;
+        })(), glyphWidth: glyph.width, inked: /[1-9]/.test(glyph.pixels), likeTheBox: glyph.pixels === box.pixels };
+      })()`)) as {
+        label: string;
+        labelWidth: number;
+        glyphWidth: number;
+        inked: boolean;
+        likeTheBox: boolean;
+      };
+      expect(drawn.label).toBe('绿');
+      expect(drawn.labelWidth).toBeGreaterThan(0);
+      expect(drawn.glyphWidth).toBeGreaterThan(0);
+      expect(drawn.inked).toBe(true);
+      // If this fails: apt-get install fonts-noto-cjk (.ci/run does).
+      expect(drawn.likeTheBox).toBe(false);
+      await page.context().close();
+    });
+
     it('shows a trade’s evidence and the integrity checks as pass', async () => {
       const page = await regulatorPage();
       await search(page, 'trade', 'T-1', '#trade-view[data-evidence]');
