@@ -763,13 +763,28 @@ describe('the OpenAPI document against real answers', () => {
     });
 
     it('streams every list export as CSV and NDJSON; refuses bad filters and other roles', async () => {
-      for (const list of ['lots', 'issuances', 'trades', 'vouchers', 'redemptions', 'exchanges']) {
+      for (const list of [
+        'lots',
+        'issuances',
+        'trades',
+        'vouchers',
+        'redemptions',
+        'exchanges',
+        'participants',
+        'units',
+        'listings',
+        'meter-attestations',
+        'audit-log',
+      ]) {
         const csv = await get(`/v1/exports/${list}`, 'regulator').expect(200);
         expect(csv.text.split('\r\n').length).toBeGreaterThan(2);
-        await get(`/v1/exports/${list}?format=ndjson`, 'admin').expect(200);
+        // The audit log's export is the regulators' alone, as the log itself.
+        const other = list === 'audit-log' ? 'regulator' : 'admin';
+        await get(`/v1/exports/${list}?format=ndjson`, other).expect(200);
         await get(`/v1/exports/${list}?format=xlsx`, 'regulator').expect(400);
         await get(`/v1/exports/${list}`, 'energy-platform').expect(403);
       }
+      await get('/v1/exports/audit-log', 'admin').expect(403);
     });
   });
 
