@@ -368,6 +368,35 @@ describeWithChromium(
       );
       expect(await page.textContent('#group-table')).toContain('浙江 330000');
       await screenshot(page, 'statistics-by-province', 900);
+
+      // More month × participant groups than a JSON answer holds (10,000): the bars fall back to by month only and
+      // say so; the table by participant is refused naming the way out (CSV). Kept totals of 10,001 participants.
+      await db.query(
+        `INSERT INTO certificate_statistics_monthly_participant
+                (month, participant, province, technology, measure, certificates)
+         SELECT $1, 'BULK-' || n, '330000', 'WIND', 'issued', 1 FROM generate_series(1, 10001) n`,
+        [thisMonth],
+      );
+      try {
+        await page.selectOption('#stat-group', 'participant');
+        await page.click('#statistics-form button[type=submit]');
+        await page.waitForSelector('#stat-certificates[data-state=ready]');
+        await page.waitForSelector('#stat-groups[data-state=failed]');
+        expect(await page.textContent('#not-stacked')).toContain('the CSV has every row');
+        const fallback = await page.$$eval('#chart-issued rect.bar', (rects) =>
+          rects.map((r) => [r.getAttribute('data-month'), Number(r.getAttribute('data-value'))]),
+        );
+        expect(fallback).toEqual(
+          monthly.rows
+            .filter((r: { issued: number }) => r.issued > 0)
+            .map((r: { month: string; issued: number }) => [r.month, r.issued]),
+        );
+        expect(await page.textContent('#stat-groups')).toContain('422 STATISTIC_TOO_LARGE');
+      } finally {
+        await db.query(
+          `DELETE FROM certificate_statistics_monthly_participant WHERE participant LIKE 'BULK-%'`,
+        );
+      }
       await page.context().close();
     });
 

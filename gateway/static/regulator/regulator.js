@@ -701,7 +701,7 @@
   }
 
   /** A heading, a CSV download of `path`, and what `render` makes of `path`'s JSON once it is read. */
-  function statisticBlock(id, heading, path, render) {
+  function statisticBlock(id, heading, path, render, load = () => api(path)) {
     const body = h('div', {}, h('p', { class: 'note' }, '统计中… Counting…'));
     const save = h('button', { type: 'button', class: 'download' }, '下载 CSV Download CSV');
     const separator = path.includes('?') ? '&' : '?';
@@ -716,7 +716,7 @@
       h('h3', {}, heading, ' ', save),
       body,
     );
-    api(path).then(
+    load().then(
       (data) => {
         body.replaceChildren(render(data));
         block.dataset.state = 'ready';
@@ -732,8 +732,10 @@
   }
 
   /** The certificate statistic by month: a chart per measure, stacked by the chosen dimension's largest groups. */
-  function certificateCharts(months, dimension) {
+  function certificateCharts(months, chosen) {
     return (statistic) => {
+      // Unstacked when the answer is by month only: the stacked one had too many rows for JSON (see below).
+      const dimension = chosen && statistic.groupBy.includes(chosen) ? chosen : '';
       const groups = new Map();
       for (const row of statistic.rows) {
         const { key, label } = dimension ? groupOf(dimension, row) : { key: '', label: '' };
@@ -772,6 +774,14 @@
         table([
           ['合计 Totals', MEASURES.map(([m, label]) => `${label} ${mwh(statistic.totals[m])}`).join(' · ')],
         ]),
+        chosen &&
+          !dimension &&
+          h(
+            'p',
+            { class: 'note', id: 'not-stacked' },
+            `按月与${DIMENSION_LABEL[chosen]}的行数超过 JSON 上限，柱状图仅按月；CSV 含全部行。 More rows by month and ` +
+              `${DIMENSION_LABEL[chosen]} than a JSON answer holds: the bars are by month only; the CSV has every row.`,
+          ),
         dimension &&
           h(
             'p',
@@ -891,6 +901,12 @@
         `绿证 Certificates by month${dimension ? ` and ${DIMENSION_LABEL[dimension]}` : ''}, ${from} – ${months[months.length - 1]}`,
         certificates,
         certificateCharts(months, dimension),
+        // Month × participant can hold more rows than a JSON answer (422 STATISTIC_TOO_LARGE): then by month only.
+        () =>
+          api(certificates).catch((error) => {
+            if (error.code !== 'STATISTIC_TOO_LARGE') throw error;
+            return api(`/v1/statistics/certificates?${range}&groupBy=month`);
+          }),
       ),
       dimension &&
         statisticBlock(
