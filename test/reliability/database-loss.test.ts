@@ -112,6 +112,15 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
 
     const tally: Tally = { statuses: new Map(), problems: [] };
     let phase = 'before';
+    const startedAt = Date.now();
+    // Each phase is said as it begins, so a run that overruns its time says where it stood (under heavy load it
+    // once ran past 360 s with nothing printed but its seed).
+    const enter = (next: string) => {
+      phase = next;
+      console.log(
+        `[reliability] database-loss: ${next} at +${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+      );
+    };
     /** The longest wait for an answer in each phase (reported, never asserted: no timed assertions). */
     const slowest = new Map<string, number>();
     /** Send until decided: retried (same key, same body) while the gateway says so. */
@@ -220,7 +229,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     await sleep(2000);
 
     // ---- 1. PostgreSQL killed: the supervisor starts it again.
-    phase = 'killed';
+    enter('killed');
     const killed = postmasterPid(dataDir)!;
     expect(isAlive(killed)).toBe(true);
     process.kill(killed, 'SIGKILL');
@@ -234,11 +243,11 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     const killRecoveryMs = await backToService('after SIGKILL');
     const restarted = postmasterPid(dataDir);
     expect(restarted !== undefined && restarted !== killed && isAlive(restarted)).toBe(true);
-    phase = 'after-kill';
+    enter('after-kill');
     await sleep(2000);
 
     // ---- 2. PostgreSQL frozen (SIGSTOP) for FREEZE_S seconds, then let go.
-    phase = 'frozen';
+    enter('frozen');
     frozen = postgresProcesses(restarted!);
     const frozenCount = frozen.length;
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
@@ -269,7 +278,7 @@ describe('reliability: database loss (embedded PostgreSQL killed, then frozen, u
     thawed = true;
     for (const pid of frozen) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
     frozen = [];
-    phase = 'thawed';
+    enter('thawed');
     const freezeRecoveryMs = await backToService('after SIGCONT');
     await sleep(2000);
     running = false;
