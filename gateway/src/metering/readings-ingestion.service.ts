@@ -1,18 +1,17 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ledgerProblem } from '../common/ledger-errors';
 import { ProblemError } from '../common/problem';
-import { copyTextRow } from '../database/copy-text';
+import { CopyIn } from '../database/copy-in';
+import { copyTextField } from '../database/copy-text';
 import { LEDGER_PORT } from '../ledger-module/ledger.tokens';
 import type { IdentityRef, LedgerPort } from '../ledger/port';
 import { periodOf, SHANGHAI_OFFSET_MS } from './months';
 import {
-  bodyLineBatches,
+  bodyLineBlocks,
+  CanonicalReadingReader,
   CsvHeaderError,
   CsvParser,
   LineError,
@@ -20,6 +19,7 @@ import {
   LineParser,
   NdjsonParser,
 } from './reading-lines';
+import { RequestReadings } from './request-readings';
 
 /** Readings per COPY data chunk (about 40 bytes each): big enough that stream overhead is noise. */
 export const COPY_CHUNK_ROWS = 2000;
@@ -34,13 +34,11 @@ const TEMP_BUFFERS = '64MB';
 /** Memory of each sort, hash and CTE of the classification (per transaction, see merge). */
 const WORK_MEM = '64MB';
 /**
- * Bytes of new readings a request keeps, ready to COPY into `meter_readings` when every line turns out new (see
- * merge): about 60 bytes a line, so requests up to about 500,000 lines take the fast path; larger ones insert
- * from the staging table.
+ * The longest the speculative COPY and its month locks wait for another transaction before the request takes
+ * the general path (which waits in key order). Well below deadlock_timeout (1 s): a speculative transaction
+ * gives up before PostgreSQL would choose a victim of a deadlock it is part of.
  */
-export const NEW_ROWS_KEPT_MAX_BYTES = 32 * 2 ** 20;
-/** Meters whose last interval is remembered to rule out repeated intervals without SQL (see run). */
-const ORDER_TRACKED_METERS_MAX = 100_000;
+const DIRECT_LOCK_TIMEOUT = '50ms';
 
 /** Pooled connections whose session has been prepared for ingestion (temp_buffers set). */
 const sessionsReady = new WeakSet<object>();
@@ -72,6 +70,58 @@ export interface IngestOutcome {
   errorsTruncated: boolean;
   /** True when nothing was stored because of bad lines in atomic mode. */
   rolledBack: boolean;
+}
+
+/** The COPYs a request has open on its connection (each given up if the request fails). */
+interface Copies {
+  direct?: CopyIn;
+  staging?: CopyIn;
+  /** The staging tables hold this request's lines (emptied when it ends). */
+  stagingUsed?: boolean;
+}
+
+interface Counts {
+  accepted: number;
+  unchanged: number;
+  corrected: number;
+  errors: number;
+}
+
+/** One line as a row of the staging table (line, meter, start in epoch seconds, Wh, period). */
+function stagingRow(line: number, meterId: string, startMs: number, wh: number): string {
+  return `${line}\t${copyTextField(meterId)}\t${startMs / 1000}\t${wh}\t${periodOf(startMs)}\n`;
+}
+
+function tooManyLines(): ProblemError {
+  return new ProblemError(
+    413,
+    'TOO_MANY_LINES',
+    `at most ${INGEST_LINES_MAX} readings per request; split the file`,
+  );
+}
+
+/** The answer: counts (none when rolled back), and the bad lines of the body and of the classification by line. */
+function outcome(
+  lines: number,
+  parseErrors: ErrorList,
+  counts: Counts,
+  rolledBack: boolean,
+  sqlErrors: LineError[],
+): IngestOutcome {
+  const rejected = parseErrors.count + counts.errors;
+  const errors = [...parseErrors.items, ...sqlErrors]
+    .sort((a, b) => a.line - b.line)
+    .slice(0, ERRORS_LISTED_MAX);
+  return {
+    lines,
+    accepted: rolledBack ? 0 : counts.accepted,
+    unchanged: rolledBack ? 0 : counts.unchanged,
+    corrected: rolledBack ? 0 : counts.corrected,
+    rejected,
+    errors,
+    errorsTruncated: rejected > errors.length,
+    rolledBack,
+  };
 }
 
 interface StagedError {
@@ -245,9 +295,13 @@ export class ReadingsIngestionService implements OnModuleInit {
     const runner = this.dataSource.createQueryRunner();
     // The postgres driver hands back its pg client: COPY needs the client itself (TypeORM has no COPY).
     const client = (await runner.connect()) as PoolClient;
+    const copies: Copies = {};
     try {
-      return await this.run(runner, client, body, options);
+      return await this.run(runner, client, copies, body, options);
     } catch (error) {
+      // An open COPY holds the connection: it is given up before anything else is said to PostgreSQL.
+      await copies.direct?.abort('ingestion failed').catch(() => undefined);
+      await copies.staging?.abort('ingestion failed').catch(() => undefined);
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       const code = (error as { code?: string }).code;
       if (code === 'ECONNRESET' || code === 'ECONNABORTED' || (error as Error).message === 'aborted') {
@@ -262,27 +316,176 @@ export class ReadingsIngestionService implements OnModuleInit {
       }
       throw error;
     } finally {
-      await runner.query(`TRUNCATE ${STAGING}, ${REJECTED}`).catch(() => undefined);
+      if (copies.stagingUsed) await runner.query(`TRUNCATE ${STAGING}, ${REJECTED}`).catch(() => undefined);
       await runner.release();
     }
   }
 
+  /**
+   * Read the body and store it by the cheapest path that gives the same outcome (see the class comment): the
+   * speculative COPY into `meter_readings` while the body streams; else the comparison of the kept lines with
+   * the stored readings; else the staging table and the classification.
+   */
   private async run(
     runner: QueryRunner,
     client: PoolClient,
+    copies: Copies,
     body: AsyncIterable<Buffer | string>,
     options: IngestOptions,
   ): Promise<IngestOutcome> {
+    const nowMs = Date.now();
+    const parser: LineParser = options.format === 'csv' ? new CsvParser(nowMs) : new NdjsonParser(nowMs);
+    const reader = options.format === 'csv' ? undefined : new CanonicalReadingReader(nowMs);
+    const parseErrors = new ErrorList();
+    const request = new RequestReadings();
+    // New readings carry the correction's reason (version 1 is the column's default).
+    const reasonColumns = options.correction ? `\t1\t${copyTextField(options.reason ?? '')}` : '';
+    let lines = 0;
+    // Rows of the current block for each sink; `staged` true once the lines go to the staging table.
+    let directText = '';
+    let stagingText = '';
+    let directLost = false;
+    let staged = false;
+
+    await runner.startTransaction();
+    // The speculative COPY must never wait long: a wait means another transaction holds these readings or
+    // months, and the general path (which waits in key order) is then the right one.
+    await runner.query(`SET LOCAL lock_timeout = '${DIRECT_LOCK_TIMEOUT}'`);
+    copies.direct = new CopyIn(
+      client,
+      `COPY meter_readings (meter_id, interval_start, wh${options.correction ? ', version, reason' : ''}) FROM STDIN`,
+    );
+
+    const accept = (line: number, meterId: string, startMs: number, wh: number): void => {
+      const { meter, opened } = request.add(line, meterId, startMs, wh);
+      if (staged) {
+        stagingText += stagingRow(line, meterId, startMs, wh);
+        return;
+      }
+      if (!request.keeping) {
+        // Too many lines or meters to keep: this line and the rest go to the staging table (see flush).
+        staged = true;
+        directLost = true;
+        stagingText += stagingRow(line, meterId, startMs, wh);
+        return;
+      }
+      if (directLost) return;
+      if (!meter || !meter.increasing || (opened !== undefined && !this.partitions.has(opened.period))) {
+        // A repeated interval, or a month without its partition yet: not a plain first delivery.
+        directLost = true;
+        return;
+      }
+      directText += `${meter.copyId}\t${minuteIso(startMs)}\t${wh}${reasonColumns}\n`;
+    };
+
+    const flush = async (): Promise<void> => {
+      if (copies.direct && directLost) {
+        await copies.direct.abort('not a plain first delivery');
+        copies.direct = undefined;
+        await runner.rollbackTransaction();
+      }
+      if (copies.direct && directText !== '') {
+        if (!(await copies.direct.write(Buffer.from(directText, 'utf8')))) {
+          // Most often a reading already stored (a replay): the kept lines decide after the body.
+          directLost = true;
+          copies.direct = undefined;
+          await runner.rollbackTransaction();
+        }
+      }
+      directText = '';
+      if (staged && !copies.staging) {
+        copies.staging = await this.openStaging(runner, client, copies);
+        for (const chunk of request.stagingRows(COPY_CHUNK_ROWS)) await this.stage(copies.staging, chunk);
+      }
+      if (copies.staging && stagingText !== '') {
+        await this.stage(copies.staging, Buffer.from(stagingText, 'utf8'));
+      }
+      stagingText = '';
+    };
+
+    for await (const block of bodyLineBlocks(body)) {
+      if (block.tooLong) {
+        lines += 1;
+        parseErrors.add({ line: block.firstLine, code: 'MALFORMED_LINE', message: 'the line is too long' });
+        continue;
+      }
+      const text = block.text;
+      let line = block.firstLine;
+      for (let from = 0; from < text.length; line++) {
+        const newline = text.indexOf('\n', from);
+        let start = from;
+        let end = newline;
+        from = newline + 1;
+        if (end > start && text.charCodeAt(end - 1) === 13) end -= 1;
+        if (line === 1 && text.charCodeAt(start) === 0xfeff) start += 1;
+        if (reader?.read(text, start, end)) {
+          if (++lines > INGEST_LINES_MAX) throw tooManyLines();
+          accept(line, reader.meterId, reader.startMs, reader.wh);
+          continue;
+        }
+        const lineText = text.slice(start, end);
+        if (lineText.trim() === '') continue;
+        let result;
+        try {
+          result = parser.parse(lineText, line);
+        } catch (error) {
+          if (error instanceof CsvHeaderError)
+            throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
+          throw error;
+        }
+        if (result === undefined) continue;
+        if (++lines > INGEST_LINES_MAX) throw tooManyLines();
+        if ('error' in result) parseErrors.add(result.error);
+        else accept(line, result.reading.meterId, result.reading.startMs, result.reading.wh);
+      }
+      await flush();
+    }
+    await flush();
+    if (lines === 0) {
+      throw new ProblemError(400, 'NO_READINGS', 'the request body holds no reading');
+    }
+
+    const done = (counts: Counts, rolledBack: boolean, sqlErrors: LineError[] = []): IngestOutcome =>
+      outcome(lines, parseErrors, counts, rolledBack, sqlErrors);
+    if (copies.direct) {
+      const direct = copies.direct;
+      copies.direct = undefined;
+      if (await direct.end()) {
+        const result = await this.finishFirstDelivery(runner, request, options, parseErrors.count > 0);
+        if (result) return done(result.counts, result.rolledBack);
+      }
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+    }
+    if (!staged && !request.mayRepeat && request.count > 0) {
+      const result = await this.finishReplay(runner, request, options, parseErrors.count > 0);
+      if (result) return done(result.counts, result.rolledBack);
+    }
+    if (!staged) {
+      copies.staging = await this.openStaging(runner, client, copies);
+      for (const chunk of request.stagingRows(COPY_CHUNK_ROWS)) await this.stage(copies.staging, chunk);
+    }
+    if (copies.staging) {
+      const staging = copies.staging;
+      copies.staging = undefined;
+      if (!(await staging.end())) throw staging.failure;
+    }
+    return this.finishClassified(runner, options, request, lines, parseErrors);
+  }
+
+  /** The session's staging tables, emptied, and a COPY into the staging table (outside any transaction). */
+  private async openStaging(runner: QueryRunner, client: PoolClient, copies: Copies): Promise<CopyIn> {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
     // Session-local tables (no WAL, invisible to other sessions), created once per pooled connection and emptied
-    // after every request. `t` is the interval start in epoch seconds: an integer is cheaper for COPY to read
-    // than a timestamp literal, and the grid check needs the number anyway. `meter_reading_rejected` keeps
-    // only the lines the classification rejects, for the answer. Temporary tables live in the session's
+    // after every request that used them. `t` is the interval start in epoch seconds: an integer is cheaper for
+    // COPY to read than a timestamp literal, and the grid check needs the number anyway. `meter_reading_rejected`
+    // keeps only the lines the classification rejects, for the answer. Temporary tables live in the session's
     // `temp_buffers` (8 MB by default: a 50,000-line request spilled to disk); the setting can only be changed
     // before the session first touches a temporary table, so it is set then and never changed again.
     if (!sessionsReady.has(client)) {
       await runner.query(`SET temp_buffers = '${TEMP_BUFFERS}'`).catch(() => undefined);
       sessionsReady.add(client);
     }
+    copies.stagingUsed = true;
     await runner.query(`
       CREATE TEMP TABLE IF NOT EXISTS meter_reading_staging (
         line     integer NOT NULL,
@@ -300,161 +503,209 @@ export class ReadingsIngestionService implements OnModuleInit {
         old_wh         bigint
       );
       TRUNCATE ${STAGING}, ${REJECTED}`);
+    return new CopyIn(client, `COPY ${STAGING} (line, meter_id, t, wh, period) FROM STDIN`);
+  }
 
-    const nowMs = Date.now();
-    const parser: LineParser = options.format === 'csv' ? new CsvParser(nowMs) : new NdjsonParser(nowMs);
-    const parseErrors = new ErrorList();
-    const periods = new Set<string>();
-    let minMs = Number.POSITIVE_INFINITY;
-    let maxMs = Number.NEGATIVE_INFINITY;
-    let lines = 0;
-    let staged = 0;
-    // A request repeats an interval only if some meter's intervals do not strictly increase from line to line.
-    // Files come sorted by meter or by time, so this is almost always known false, and the classification then
-    // skips the window over (meter, interval) that finds repeats (a sort of every line).
-    const lastStart = new Map<string, number>();
-    let mayRepeat = false;
-    // The readings as rows of `meter_readings`, should they all be new (the usual first delivery of a file):
-    // PostgreSQL takes rows in through COPY in batches, several times cheaper per row than INSERT … SELECT, which
-    // writes (and WAL-logs) them one at a time. Dropped once the request repeats an interval or outgrows the cap.
-    const reason = options.correction ? options.reason : null;
-    let newRows: Buffer[] | undefined = [];
-    let newRowsBytes = 0;
+  /** One chunk into the staging table: its failure is the request's (nothing else can take the lines). */
+  private async stage(staging: CopyIn, chunk: Buffer): Promise<void> {
+    if (!(await staging.write(chunk))) throw staging.failure;
+  }
 
-    // The COPY data: rows in chunks of COPY_CHUNK_ROWS, pulled by the COPY stream as PostgreSQL takes them in.
-    async function* copyData(): AsyncGenerator<Buffer> {
-      let chunk = '';
-      let newChunk = '';
-      let rows = 0;
-      for await (const batch of bodyLineBatches(body)) {
-        for (const { line, text, tooLong } of batch) {
-          if (tooLong) {
-            lines += 1;
-            parseErrors.add({ line, code: 'MALFORMED_LINE', message: 'the line is too long' });
-            continue;
-          }
-          if (text.trim() === '') continue;
-          let result;
-          try {
-            result = parser.parse(text, line);
-          } catch (error) {
-            if (error instanceof CsvHeaderError)
-              throw new ProblemError(400, 'CSV_HEADER_INVALID', error.message);
-            throw error;
-          }
-          if (result === undefined) continue;
-          lines += 1;
-          if (lines > INGEST_LINES_MAX) {
-            throw new ProblemError(
-              413,
-              'TOO_MANY_LINES',
-              `at most ${INGEST_LINES_MAX} readings per request; split the file`,
-            );
-          }
-          if ('error' in result) {
-            parseErrors.add(result.error);
-            continue;
-          }
-          const reading = result.reading;
-          periods.add(reading.period);
-          if (reading.startMs < minMs) minMs = reading.startMs;
-          if (reading.startMs > maxMs) maxMs = reading.startMs;
-          if (!mayRepeat) {
-            const last = lastStart.get(reading.meterId);
-            if (last !== undefined && reading.startMs <= last) mayRepeat = true;
-            else if (last === undefined && lastStart.size >= ORDER_TRACKED_METERS_MAX) mayRepeat = true;
-            else lastStart.set(reading.meterId, reading.startMs);
-          }
-          // Whole seconds: the parser refuses intervals that do not start on a minute. The meter id and the
-          // period are escaped by copyTextRow like any text, whatever the parser lets through.
-          chunk += copyTextRow([
-            reading.line,
-            reading.meterId,
-            reading.startMs / 1000,
-            reading.wh,
-            reading.period,
-          ]);
-          if (newRows && !mayRepeat) {
-            newChunk += copyTextRow([reading.meterId, minuteIso(reading.startMs), reading.wh, 1, reason]);
-          } else {
-            newRows = undefined;
-          }
-          staged += 1;
-          if (++rows >= COPY_CHUNK_ROWS) {
-            keepNewRows(newChunk);
-            yield Buffer.from(chunk, 'utf8');
-            chunk = '';
-            newChunk = '';
-            rows = 0;
-          }
-        }
+  /**
+   * The meters of the kept lines as the registry has them, and whether every line fits its meter (known, on its
+   * grid, interval ended): the checks the classification makes, answered from each meter's grid divisor and
+   * range. Checked against PostgreSQL's clock, as the classification is.
+   */
+  private async linesFitMeters(runner: QueryRunner, request: RequestReadings): Promise<boolean> {
+    const ids = [...request.meters.keys()];
+    const rows = (await runner.query(
+      `SELECT id, interval_minutes, extract(epoch FROM statement_timestamp())::float8 AS now
+       FROM meters WHERE id = ANY($1::text[])`,
+      [ids],
+    )) as Array<{ id: string; interval_minutes: number; now: number }>;
+    if (rows.length !== ids.length) return false;
+    for (const row of rows) {
+      const meter = request.meters.get(row.id)!;
+      const step = row.interval_minutes * 60;
+      if (meter.gcdSeconds % step !== 0 || meter.maxSeconds + step > row.now) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Create and lock the request's (meter, month) rows in key order, as the classification does; false when a
+   * month is attested (its lines are not plain new or unchanged readings then).
+   */
+  private async lockMonths(runner: QueryRunner, request: RequestReadings): Promise<boolean> {
+    const meterIds: string[] = [];
+    const periods: string[] = [];
+    for (const meter of request.meters.values()) {
+      for (const month of meter.months) {
+        meterIds.push(meter.meterId);
+        periods.push(month.period);
       }
-      keepNewRows(newChunk);
-      if (rows > 0) yield Buffer.from(chunk, 'utf8');
     }
-    function keepNewRows(text: string): void {
-      if (!newRows || text === '') return;
-      const buffer = Buffer.from(text, 'utf8');
-      newRowsBytes += buffer.length;
-      if (newRowsBytes > NEW_ROWS_KEPT_MAX_BYTES) newRows = undefined;
-      else newRows.push(buffer);
-    }
-    await pipeline(
-      Readable.from(copyData()),
-      client.query(copyFrom(`COPY ${STAGING} (line, meter_id, t, wh, period) FROM STDIN`)),
+    await runner.query(
+      `INSERT INTO meter_periods (meter_id, period)
+       SELECT * FROM unnest($1::text[], $2::char(7)[]) ORDER BY 1, 2
+       ON CONFLICT DO NOTHING`,
+      [meterIds, periods],
     );
-    if (lines === 0) {
-      throw new ProblemError(400, 'NO_READINGS', 'the request body holds no reading');
-    }
-    if (staged > 0) await this.ensurePartitions(runner, periods);
+    const locked = (await runner.query(
+      `SELECT attested_version FROM meter_periods
+       WHERE (meter_id, period) IN (SELECT * FROM unnest($1::text[], $2::char(7)[]))
+       ORDER BY meter_id, period FOR NO KEY UPDATE`,
+      [meterIds, periods],
+    )) as Array<{ attested_version: number }>;
+    return locked.every((row) => row.attested_version === 0);
+  }
 
+  /**
+   * The end of a speculative COPY that took every line: inside its transaction, the lines are checked as the
+   * classification would check them, the months locked and their totals added, then the transaction commits.
+   * Undefined when the request is not a plain first delivery after all (the caller rolls back and goes on).
+   */
+  private async finishFirstDelivery(
+    runner: QueryRunner,
+    request: RequestReadings,
+    options: IngestOptions,
+    badLines: boolean,
+  ): Promise<{ counts: Counts; rolledBack: boolean } | undefined> {
+    const meterIds: string[] = [];
+    const periods: string[] = [];
+    const totals: string[] = [];
+    const counts: number[] = [];
+    for (const meter of request.meters.values()) {
+      for (const month of meter.months) {
+        // Exact Wh: a sum past 2^53 is left to PostgreSQL's bigint arithmetic (the general path).
+        if (!Number.isSafeInteger(month.wh)) return undefined;
+        meterIds.push(meter.meterId);
+        periods.push(month.period);
+        totals.push(String(month.wh));
+        counts.push(month.count);
+      }
+    }
+    try {
+      if (!(await this.linesFitMeters(runner, request))) return undefined;
+      if (!(await this.lockMonths(runner, request))) return undefined;
+      await runner.query(
+        `UPDATE meter_periods p
+         SET total_wh = p.total_wh + d.wh, reading_count = p.reading_count + d.n, status = 'OPEN', updated_at = now()
+         FROM unnest($1::text[], $2::char(7)[], $3::bigint[], $4::int[]) AS d(meter_id, period, wh, n)
+         WHERE p.meter_id = d.meter_id AND p.period = d.period`,
+        [meterIds, periods, totals, counts],
+      );
+    } catch (error) {
+      // A lock held by another transaction (lock_timeout): the general path waits for it in key order.
+      if ((error as { code?: string }).code === '55P03') return undefined;
+      throw error;
+    }
+    const rolledBack = options.mode === 'atomic' && badLines;
+    if (rolledBack) await runner.rollbackTransaction();
+    else await runner.commitTransaction();
+    return { counts: { accepted: request.count, unchanged: 0, corrected: 0, errors: 0 }, rolledBack };
+  }
+
+  /**
+   * A request whose every line may already be stored (its speculative COPY met a stored reading): with the
+   * months locked, the stored readings of each meter over the request's range are read and compared with the
+   * kept lines. All the same: nothing to write, the transaction commits. Undefined otherwise (the caller stages
+   * the lines and classifies them).
+   */
+  private async finishReplay(
+    runner: QueryRunner,
+    request: RequestReadings,
+    options: IngestOptions,
+    badLines: boolean,
+  ): Promise<{ counts: Counts; rolledBack: boolean } | undefined> {
     await runner.startTransaction();
-    const counts =
-      staged > 0
-        ? await this.merge(runner, client, options, {
-            minMs,
-            maxMs,
-            mayRepeat,
-            newRows: mayRepeat ? undefined : newRows,
-          })
-        : undefined;
-    const sqlErrorCount = counts?.errors ?? 0;
-    const rejected = parseErrors.count + sqlErrorCount;
+    if (!(await this.linesFitMeters(runner, request)) || !(await this.lockMonths(runner, request))) {
+      await runner.rollbackTransaction();
+      return undefined;
+    }
+    const meters = [...request.meters.values()];
+    const stored = (await runner.query(
+      `SELECT q.i::int AS i, s.starts, s.whs
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(meter_id, lo, hi, i)
+       CROSS JOIN LATERAL (
+         -- One pass: both lists follow the same row order.
+         SELECT string_agg(extract(epoch FROM r.interval_start)::bigint::text, ',') AS starts,
+                string_agg(r.wh::text, ',') AS whs
+         FROM meter_readings r
+         WHERE r.meter_id = q.meter_id
+           AND r.interval_start >= to_timestamp(q.lo) AND r.interval_start <= to_timestamp(q.hi)
+           AND r.interval_start >= $4 AND r.interval_start <= $5
+       ) s`,
+      [
+        meters.map((meter) => meter.meterId),
+        meters.map((meter) => meter.minSeconds),
+        meters.map((meter) => meter.maxSeconds),
+        new Date(request.minMs).toISOString(),
+        new Date(request.maxMs).toISOString(),
+      ],
+    )) as Array<{ i: number; starts: string | null; whs: string | null }>;
+    let unchanged = 0;
+    for (const row of stored) {
+      if (row.starts === null || row.whs === null) continue;
+      unchanged += meters[row.i - 1].unchangedCount(
+        row.starts.split(',').map(Number),
+        row.whs.split(',').map(Number),
+      );
+    }
+    if (unchanged !== request.count) {
+      await runner.rollbackTransaction();
+      return undefined;
+    }
+    const rolledBack = options.mode === 'atomic' && badLines;
+    if (rolledBack) await runner.rollbackTransaction();
+    else await runner.commitTransaction();
+    return { counts: { accepted: 0, unchanged, corrected: 0, errors: 0 }, rolledBack };
+  }
+
+  /** The general path: the staged lines classified and applied in one transaction (see merge). */
+  private async finishClassified(
+    runner: QueryRunner,
+    options: IngestOptions,
+    request: RequestReadings,
+    lines: number,
+    parseErrors: ErrorList,
+  ): Promise<IngestOutcome> {
+    const anyStaged = request.count > 0;
+    if (anyStaged) await this.ensurePartitions(runner, request.periods);
+    await runner.startTransaction();
+    const counts = anyStaged
+      ? await this.merge(runner, options, {
+          minMs: request.minMs,
+          maxMs: request.maxMs,
+          mayRepeat: request.mayRepeat,
+        })
+      : { accepted: 0, unchanged: 0, corrected: 0, errors: 0 };
     const sqlErrors =
-      sqlErrorCount > 0
+      counts.errors > 0
         ? ((await runner.query(
             `SELECT line, meter_id, error, wh, old_wh, interval_start FROM ${REJECTED}
              WHERE error IS NOT NULL ORDER BY line LIMIT ${ERRORS_LISTED_MAX}`,
           )) as StagedError[])
         : [];
-    const errors = [
-      ...parseErrors.items,
-      ...sqlErrors.map((row): LineError => ({
+    const rollBack = options.mode === 'atomic' && parseErrors.count + counts.errors > 0;
+    if (!rollBack && options.correction && counts.corrected > 0) {
+      await this.requireLedgerAccepts(runner, options);
+    }
+    if (rollBack) await runner.rollbackTransaction();
+    else await runner.commitTransaction();
+    return outcome(
+      lines,
+      parseErrors,
+      counts,
+      rollBack,
+      sqlErrors.map((row): LineError => ({
         line: row.line,
         meterId: row.meter_id,
         field: SQL_ERROR_FIELD[row.error] ?? 'kwh',
         code: row.error,
         message: sqlMessage(row),
       })),
-    ]
-      .sort((a, b) => a.line - b.line)
-      .slice(0, ERRORS_LISTED_MAX);
-    const rollBack = options.mode === 'atomic' && rejected > 0;
-    if (!rollBack && options.correction && (counts?.corrected ?? 0) > 0) {
-      await this.requireLedgerAccepts(runner, options);
-    }
-    if (rollBack) await runner.rollbackTransaction();
-    else await runner.commitTransaction();
-    return {
-      lines,
-      accepted: rollBack ? 0 : (counts?.accepted ?? 0),
-      unchanged: rollBack ? 0 : (counts?.unchanged ?? 0),
-      corrected: rollBack ? 0 : (counts?.corrected ?? 0),
-      rejected,
-      errors,
-      errorsTruncated: rejected > errors.length,
-      rolledBack: rollBack,
-    };
+    );
   }
 
   /**
@@ -464,18 +715,15 @@ export class ReadingsIngestionService implements OnModuleInit {
    */
   private async merge(
     runner: QueryRunner,
-    client: PoolClient,
     options: IngestOptions,
     request: {
       minMs: number;
       maxMs: number;
       /** False when no meter's intervals ever failed to increase: no interval comes twice. */
       mayRepeat: boolean;
-      /** Every staged line as a `meter_readings` COPY row, in staging order, when it was kept. */
-      newRows: Buffer[] | undefined;
     },
-  ): Promise<{ accepted: number; unchanged: number; corrected: number; errors: number }> {
-    const { minMs, maxMs, mayRepeat, newRows } = request;
+  ): Promise<Counts> {
+    const { minMs, maxMs, mayRepeat } = request;
     // Constant bounds let the planner prune meter_readings to the partitions the request touches.
     const from = new Date(minMs).toISOString();
     const to = new Date(maxMs + 1).toISOString();
@@ -578,13 +826,11 @@ export class ReadingsIngestionService implements OnModuleInit {
         LEFT JOIN stored r ON r.meter_id = s.meter_id AND r.interval_start = s.ts
       ),
       go AS (
-        SELECT $5::text = 'partial' OR NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL) AS ok,
-               -- Every line new, none rejected: the caller COPYs the rows it kept, so nothing is to apply here.
-               $7::boolean AND NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL OR action <> 'NEW') AS copy_new
+        SELECT $5::text = 'partial' OR NOT EXISTS (SELECT 1 FROM c WHERE error IS NOT NULL) AS ok
       ),
       apply AS (
         SELECT * FROM c
-        WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT') AND (SELECT ok AND NOT copy_new FROM go)
+        WHERE error IS NULL AND rn = 1 AND action IN ('NEW', 'CORRECT') AND (SELECT ok FROM go)
       ),
       rejected AS (
         INSERT INTO ${REJECTED} (line, meter_id, interval_start, wh, error, old_wh)
@@ -630,8 +876,7 @@ export class ReadingsIngestionService implements OnModuleInit {
       SELECT count(*) FILTER (WHERE error IS NOT NULL)::int AS errors,
              count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'NEW')::int AS accepted,
              count(*) FILTER (WHERE error IS NULL AND rn = 1 AND action = 'CORRECT')::int AS corrected,
-             count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged,
-             (SELECT copy_new FROM go) AS copy_new
+             count(*) FILTER (WHERE error IS NULL AND (rn > 1 OR action = 'UNCHANGED'))::int AS unchanged
       FROM c`,
       [
         options.correction,
@@ -640,24 +885,8 @@ export class ReadingsIngestionService implements OnModuleInit {
         options.reason,
         options.mode,
         options.correction ? options.reason : null,
-        newRows !== undefined,
       ],
-    )) as Array<{
-      errors: number;
-      accepted: number;
-      corrected: number;
-      unchanged: number;
-      copy_new: boolean;
-    }>;
-    const { copy_new: copyNew, ...counts } = summary;
-    if (copyNew && newRows) {
-      await pipeline(
-        Readable.from(newRows),
-        client.query(
-          copyFrom(`COPY meter_readings (meter_id, interval_start, wh, version, reason) FROM STDIN`),
-        ),
-      );
-    }
-    return counts;
+    )) as Counts[];
+    return summary;
   }
 }
