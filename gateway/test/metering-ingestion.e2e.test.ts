@@ -1,10 +1,13 @@
 /**
- * The two ways ingestion stores new readings end up in the same rows: a request whose every line is new goes in by
- * COPY of the rows the parser kept; a request that repeats an interval, or has a bad line, is inserted from the
- * classified staging table. Both over HTTP, against the real PostgreSQL and the embedded ledger; plus the order
- * checks that decide whether a request can repeat an interval at all.
+ * The three paths of ingestion give the answers and rows of the classification: a request whose every line is
+ * new goes in by the COPY made while its body streamed; a replay is compared with the stored readings; anything
+ * else (a repeat, a bad line, a mix of stored and new, a month without its partition, a concurrent request on
+ * the same readings) is classified from the staging table. Over HTTP, against the real PostgreSQL and the
+ * embedded ledger; plus the order checks that decide whether a request can repeat an interval at all.
  */
 import { rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { hmacSignatureHeaders } from '../src/auth/request-signing';
 import { Client } from 'pg';
 import { minuteIso } from '../src/metering/readings-ingestion.service';
 import fc from 'fast-check';
@@ -41,7 +44,17 @@ describe('ingestion paths', () => {
   let gateway: TestGateway;
   let db: Client;
   let platformKey: string;
-  const meters = ['MTR-PATH-A', 'MTR-PATH-B', 'MTR-PATH-C', 'MTR-PATH-D'];
+  let platformSigning: { keyId: string; secret: string };
+  const meters = [
+    'MTR-PATH-A',
+    'MTR-PATH-B',
+    'MTR-PATH-C',
+    'MTR-PATH-D',
+    'MTR-PATH-E',
+    'MTR-PATH-F',
+    'MTR-PATH-G',
+  ];
+  const [, , , , REPLAYED, RACED, LATE] = meters;
 
   beforeAll(async () => {
     postgres = await startTestPostgres();
@@ -57,6 +70,7 @@ describe('ingestion paths', () => {
       .send({ label: 'platform', role: 'energy-platform', actsFor: 'GRID' })
       .expect(201);
     platformKey = key.body.key;
+    platformSigning = key.body.signing;
     await gateway.http
       .post('/v1/participants')
       .set('X-API-Key', admin)
@@ -92,13 +106,140 @@ describe('ingestion paths', () => {
         [meterId],
       )
     ).rows as Array<{ interval_start: Date; wh: number; version: number; reason: string | null }>;
-  const period = async (meterId: string) =>
+  const period = async (meterId: string, month = PERIOD) =>
     (
       await db.query(
         'SELECT total_wh::int AS total, reading_count FROM meter_periods WHERE meter_id = $1 AND period = $2',
-        [meterId, PERIOD],
+        [meterId, month],
       )
     ).rows[0] as { total: number; reading_count: number } | undefined;
+  const sum = (values: number[]) => values.reduce((t, v) => t + v, 0);
+
+  it('answers a replay, a mix of stored and new lines and a changed value as the classification does', async () => {
+    const first = Array.from({ length: 100 }, (_, i) => line(REPLAYED, i, 7 * i));
+    expect((await ingest(first.join('\n')).expect(200)).body).toMatchObject({ accepted: 100, rejected: 0 });
+    expect((await ingest(first.join('\n')).expect(200)).body).toMatchObject({ accepted: 0, unchanged: 100 });
+    // Half stored, half new: the speculative COPY meets a stored reading, the comparison finds new lines.
+    const mixed = Array.from({ length: 100 }, (_, i) => line(REPLAYED, 50 + i, 7 * (50 + i)));
+    expect((await ingest(mixed.join('\n')).expect(200)).body).toMatchObject({
+      accepted: 50,
+      unchanged: 50,
+      rejected: 0,
+    });
+    const changed = first.slice(0, 10);
+    changed[5] = line(REPLAYED, 5, 1);
+    const conflict = await ingest(changed.join('\n')).expect(200);
+    expect(conflict.body).toMatchObject({ accepted: 0, unchanged: 9, rejected: 1 });
+    expect(conflict.body.errors).toEqual([expect.objectContaining({ line: 6, code: 'READING_CONFLICT' })]);
+    expect((await stored(REPLAYED)).map((r) => [r.interval_start.getTime(), r.wh, r.version])).toEqual(
+      Array.from({ length: 150 }, (_, i) => [START + i * STEP, 7 * i, 1]),
+    );
+    expect(await period(REPLAYED)).toEqual({
+      total: sum(Array.from({ length: 150 }, (_, i) => 7 * i)),
+      reading_count: 150,
+    });
+  });
+
+  it('leaves an all-new request with a line off its grid or not ended to the classification, in both modes', async () => {
+    const meterId = LATE;
+    const now = Date.now();
+    const current = Math.floor(now / STEP) * STEP; // the interval under way: it has not ended
+    const lines = [
+      line(meterId, 200, 5),
+      JSON.stringify({ meterId, intervalStart: local(START + 201 * STEP + 5 * 60_000), kwh: '1' }),
+      line(meterId, 202, 6),
+      JSON.stringify({ meterId, intervalStart: local(current), kwh: '1' }),
+    ];
+    const atomic = await ingest(lines.join('\n'), '?mode=atomic').expect(422);
+    expect(atomic.body.errors.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([
+      [2, 'MISALIGNED_INTERVAL'],
+      [4, 'FUTURE_INTERVAL'],
+    ]);
+    expect((await stored(meterId)).filter((r) => r.interval_start.getTime() >= START + 200 * STEP)).toEqual(
+      [],
+    );
+    const partial = await ingest(lines.join('\n')).expect(200);
+    expect(partial.body).toMatchObject({ accepted: 2, rejected: 2 });
+    expect(
+      (await stored(meterId))
+        .filter((r) => r.interval_start.getTime() >= START + 200 * STEP)
+        .map((r) => r.wh),
+    ).toEqual([5, 6]);
+  });
+
+  it('stores a first delivery into a month whose partition does not exist yet, then knows its replay', async () => {
+    const meterId = LATE;
+    const now = new Date(Date.now() + SHANGHAI);
+    const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 6, 1));
+    const month = first.toISOString().slice(0, 7);
+    const old = (i: number) =>
+      JSON.stringify({
+        meterId,
+        intervalStart: local(first.getTime() - SHANGHAI + i * STEP),
+        kwh: kwh(3 * i),
+      });
+    const body = Array.from({ length: 40 }, (_, i) => old(i)).join('\n');
+    expect((await ingest(body).expect(200)).body).toMatchObject({ accepted: 40, rejected: 0 });
+    expect((await ingest(body).expect(200)).body).toMatchObject({ accepted: 0, unchanged: 40 });
+    expect(await period(meterId, month)).toEqual({
+      total: sum(Array.from({ length: 40 }, (_, i) => 3 * i)),
+      reading_count: 40,
+    });
+  });
+
+  it('stores each reading once when a request sends readings another holds uncommitted', async () => {
+    // Request A streams half its body and stalls, its speculative COPY holding those readings uncommitted;
+    // request B sends the same readings whole. Whatever the order in which they give way to each other, every
+    // reading is stored once, each is new to one request and unchanged to the other, and both answer 200.
+    const N = 2400; // one month
+    const body = Buffer.from(Array.from({ length: N }, (_, i) => line(RACED, i, 11 * i)).join('\n'), 'utf8');
+    const half = body.indexOf('\n', body.length / 2) + 1;
+    const address = gateway.app.getHttpServer().address() as { port: number };
+    const path = '/v1/meter-readings';
+    let stalled!: (value?: unknown) => void;
+    const stall = new Promise((resolve) => (stalled = resolve));
+    const answerA = new Promise<{ status: number; body: Record<string, number> }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: address.port,
+          method: 'POST',
+          path,
+          headers: {
+            'X-API-Key': platformKey,
+            'Content-Type': 'application/x-ndjson',
+            'Content-Length': String(body.length),
+            ...hmacSignatureHeaders({ method: 'POST', target: path, body, ...platformSigning }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, half));
+      void stall.then(() => req.end(body.subarray(half)));
+    });
+    // Time for A's first half to reach PostgreSQL, then B; A's second half once B had time to meet A's rows.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const answerB = ingest(body.toString('utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    stalled();
+    const [a, b] = await Promise.all([answerA, answerB]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.accepted + b.body.accepted).toBe(N);
+    expect(a.body.unchanged + b.body.unchanged).toBe(N);
+    expect(a.body.rejected + b.body.rejected).toBe(0);
+    expect((await stored(RACED)).map((r) => [r.interval_start.getTime(), r.wh, r.version])).toEqual(
+      Array.from({ length: N }, (_, i) => [START + i * STEP, 11 * i, 1]),
+    );
+    expect(await period(RACED)).toEqual({
+      total: sum(Array.from({ length: N }, (_, i) => 11 * i)),
+      reading_count: N,
+    });
+  });
 
   it('stores an all-new request interleaving meters (time-major order) exactly, with the monthly totals', async () => {
     const [a, b] = meters;

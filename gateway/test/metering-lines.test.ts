@@ -1,6 +1,10 @@
 /** The line parser of bulk meter readings: values, timestamps, CSV and the streamed line splitter. */
+import fc from 'fast-check';
 import {
+  bodyLineBatches,
+  bodyLineBlocks,
   bodyLines,
+  CanonicalReadingReader,
   CsvHeaderError,
   CsvParser,
   kwhToWh,
@@ -133,5 +137,156 @@ describe('bodyLines', () => {
       [2, true],
       [3, false],
     ]);
+  });
+});
+
+describe('CanonicalReadingReader', () => {
+  const parser = new NdjsonParser(NOW);
+  const two = (n: number) => String(n).padStart(2, '0');
+  /** A reading as a serialiser writes it, valid by construction. */
+  const canonicalLine = fc
+    .record({
+      meterId: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
+      ms: fc.integer({ min: Date.parse('2000-01-02T00:00:00Z'), max: NOW }),
+      offsetMinutes: fc.constantFrom(0, 480, -300, 345, 840, -720),
+      zulu: fc.boolean(),
+      kwh: fc.oneof(
+        fc.integer({ min: 0, max: 10 ** 9 }).map(String),
+        fc
+          .tuple(fc.integer({ min: 0, max: 10 ** 6 }), fc.stringMatching(/^[0-9]{1,3}$/))
+          .map(([i, f]) => `${i}.${f}`),
+      ),
+    })
+    .map(({ meterId, ms, offsetMinutes, zulu, kwh }) => {
+      const minute = Math.floor(ms / 60_000) * 60_000;
+      const offset = zulu ? 0 : offsetMinutes;
+      const local = new Date(minute + offset * 60_000).toISOString().slice(0, 19);
+      const zone = zulu
+        ? 'Z'
+        : `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+      return JSON.stringify({ meterId, intervalStart: `${local}${zone}`, kwh });
+    });
+
+  /** read() of a whole line, as the ingestion calls it (offsets into a larger text). */
+  function read(reader: CanonicalReadingReader, text: string) {
+    const padded = `x\n${text}\r\n`;
+    if (!reader.read(padded, 2, 2 + text.length)) return undefined;
+    return { meterId: reader.meterId, startMs: reader.startMs, wh: reader.wh };
+  }
+
+  it("reads every serialiser's line, giving what the parser gives", () => {
+    const reader = new CanonicalReadingReader(NOW);
+    fc.assert(
+      fc.property(fc.array(canonicalLine, { minLength: 1, maxLength: 5 }), (lines) => {
+        for (const text of lines) {
+          const parsed = parser.parse(text, 1);
+          expect('reading' in parsed).toBe(true);
+          if (!('reading' in parsed)) return;
+          const { meterId, startMs, wh } = parsed.reading;
+          expect(read(reader, text)).toEqual({ meterId, startMs, wh });
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leaves to the parser every line it does not read exactly as the parser does', () => {
+    // Lines near the shape: one character replaced, inserted or removed, and edge values.
+    const mutated = fc
+      .tuple(
+        canonicalLine,
+        fc.nat(),
+        fc.constantFrom('replace', 'insert', 'remove'),
+        fc.string({ maxLength: 1 }),
+      )
+      .map(([text, at, how, ch]) => {
+        const i = at % text.length;
+        if (how === 'remove') return text.slice(0, i) + text.slice(i + 1);
+        if (how === 'insert') return text.slice(0, i) + ch + text.slice(i);
+        return text.slice(0, i) + (ch || '0') + text.slice(i + 1);
+      });
+    const edges = fc.constantFrom(
+      '{"meterId":"M","intervalStart":"2026-02-29T00:00:00Z","kwh":"1"}',
+      '{"meterId":"M","intervalStart":"2024-02-29T24:00:00Z","kwh":"1"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:30+08:00","kwh":"1"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+08:00","kwh":"1.2345"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+08:00","kwh":"1.2340"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+08:00","kwh":"1."}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+08:00","kwh":"-0"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+08:00","kwh":"0001234567890123"}',
+      '{"meterId":"M","intervalStart":"2026-10-01T00:15:00+24:00","kwh":"1"}',
+      '{"meterId":"M","intervalStart":"1999-12-31T23:00:00Z","kwh":"1"}',
+      '{"meterId":"M","intervalStart":"2099-01-01T00:00:00Z","kwh":"1"}',
+      `{"meterId":"${'M'.repeat(65)}","intervalStart":"2026-10-01T00:15:00Z","kwh":"1"}`,
+    );
+    const reader = new CanonicalReadingReader(NOW);
+    fc.assert(
+      fc.property(fc.oneof(mutated, edges), (text) => {
+        const got = read(reader, text);
+        if (got === undefined) return;
+        const parsed = parser.parse(text, 1);
+        expect(parsed).toEqual({ reading: { line: 1, period: expect.any(String), ...got } });
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('bodyLineBlocks', () => {
+  async function* chunked(text: string, cuts: number[]) {
+    const bytes = Buffer.from(text, 'utf8');
+    let from = 0;
+    for (const cut of [...cuts.map((c) => c % (bytes.length + 1))].sort((a, b) => a - b)) {
+      yield bytes.subarray(from, Math.max(from, cut));
+      from = Math.max(from, cut);
+    }
+    yield bytes.subarray(from);
+  }
+
+  it('hands over the lines, numbers, BOM, CRLF and overlong lines of bodyLineBatches, however the body is cut', async () => {
+    const piece = fc.constantFrom(
+      'a',
+      'bb',
+      '\n',
+      '\r\n',
+      '\r',
+      '\uFEFF',
+      'é',
+      '€',
+      'xxxxxxxxxx',
+      '\n\n',
+      ' ',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (pieces, cuts, maxLineChars) => {
+          const text = pieces.join('');
+          const expected: unknown[] = [];
+          for await (const batch of bodyLineBatches(chunked(text, cuts), maxLineChars))
+            expected.push(...batch);
+          const got: unknown[] = [];
+          for await (const block of bodyLineBlocks(chunked(text, cuts), maxLineChars)) {
+            if (block.tooLong) {
+              got.push({ line: block.firstLine, text: '', tooLong: true });
+              continue;
+            }
+            let line = block.firstLine;
+            for (let from = 0; from < block.text.length; line++) {
+              const newline = block.text.indexOf('\n', from);
+              let clean = block.text.slice(from, newline);
+              if (clean.endsWith('\r')) clean = clean.slice(0, -1);
+              if (line === 1) clean = clean.replace(/^\uFEFF/, '');
+              got.push({ line, text: clean, tooLong: false });
+              from = newline + 1;
+            }
+          }
+          expect(got).toEqual(expected);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

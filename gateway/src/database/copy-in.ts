@@ -17,8 +17,9 @@ export class CopyIn {
     this.stream = client.query(copyFrom(sql));
     this.done = new Promise<void>((resolve) => {
       this.stream.once('finish', () => resolve());
-      this.stream.once('error', (error: Error) => {
-        this.failure = error;
+      // `on`, not `once`: a second error (a CopyFail answered after a failure) must not go unhandled.
+      this.stream.on('error', (error: Error) => {
+        this.failure ??= error;
         resolve();
       });
     });

@@ -199,18 +199,34 @@ class ErrorList {
 /**
  * Bulk ingestion of interval readings.
  *
- * The body is parsed line by line while it streams in; good lines are written as they come into a session-local
- * staging table through `COPY … FROM STDIN` (text format, `pg-copy-streams`), so PostgreSQL stores the rows
- * while Node parses the next ones, and a slow database holds the body stream back. Nothing touches the real
- * tables until the whole body has been read. Then, in ONE transaction: the (meter, month) rows of
- * `meter_periods` the good lines need are created and locked in key order (so ingestion and closing of a period
- * serialise, without deadlocks between ingestions); ONE set-based statement classifies every staged line
- * (unknown meter, off the meter's grid, interval not ended, duplicate in the request, frozen period, conflict,
- * unchanged, correction, new), writes the new and corrected readings (superseded values kept in
- * `meter_reading_versions`) and the monthly totals, keeps the rejected lines for the answer and counts the
- * classes — except that when every line is new (a file's first delivery) the new readings go in through a second
- * COPY, of rows the parser kept. Then the transaction commits — or rolls back everything in atomic mode when any
- * line is bad. A failure anywhere stores nothing.
+ * The body is parsed line by line while it streams in (serialisers' lines by `CanonicalReadingReader` without an
+ * object per line, anything else by the line parsers, which word every error). Every good line is kept in
+ * memory as columns per meter (`RequestReadings`, up to KEPT_LINES_MAX lines) and, at the same time, written
+ * into `meter_readings` by a speculative `COPY … FROM STDIN` in a transaction of its own: most requests are a
+ * file's first delivery, whose every line is new, and PostgreSQL then stores the rows while Node parses the
+ * next ones, with no staging and no second pass. The speculation is dropped (CopyFail, rollback) as soon as
+ * the body shows it is not such a delivery: a meter's intervals do not increase (a repeat is possible), a
+ * month has no partition yet, too many lines or meters to keep, or a reading already stored (the COPY fails on
+ * the primary key). Once the body has ended, in that order:
+ *
+ * 1. the COPY took every line: the lines are checked as the classification checks them (meters known, on their
+ *    grid, intervals ended), the (meter, month) rows created and locked in key order (so ingestion and closing
+ *    of a period serialise), none may be attested, the monthly totals are added, and the transaction commits.
+ *    The transaction's lock_timeout (DIRECT_LOCK_TIMEOUT) makes it give way to any transaction holding these
+ *    readings or months instead of waiting on it with uncommitted readings;
+ * 2. else, when every meter's intervals increase: the months are locked, the stored readings of each meter over
+ *    the request's range read in one statement and compared with the kept lines; all the same (a replay) means
+ *    nothing to write;
+ * 3. else (and whenever 1 or 2 find anything else): the lines go into a session-local staging table by COPY
+ *    (kept lines from memory; past KEPT_LINES_MAX, the rest of the body as it streams) and ONE transaction
+ *    creates and locks the (meter, month) rows in key order, classifies every staged line in ONE statement
+ *    (unknown meter, off the meter's grid, interval not ended, duplicate in the request, frozen period,
+ *    conflict, unchanged, correction, new), writes the new and corrected readings (superseded values kept in
+ *    `meter_reading_versions`) and the monthly totals, and keeps the rejected lines for the answer.
+ *
+ * Paths 1 and 2 answer only what 3 would answer for the same request (they give way to 3 otherwise). Atomic
+ * mode rolls back everything when any line is bad. Nothing commits before the body has ended (and its
+ * signature been verified); a failure anywhere stores nothing.
  */
 @Injectable()
 export class ReadingsIngestionService implements OnModuleInit {
@@ -533,8 +549,8 @@ export class ReadingsIngestionService implements OnModuleInit {
   }
 
   /**
-   * Create and lock the request's (meter, month) rows in key order, as the classification does; false when a
-   * month is attested (its lines are not plain new or unchanged readings then).
+   * Create and lock the request's (meter, month) rows in key order, as the classification does; answers whether
+   * none of them is attested (only then can new readings go in without the classification).
    */
   private async lockMonths(runner: QueryRunner, request: RequestReadings): Promise<boolean> {
     const meterIds: string[] = [];
@@ -619,17 +635,20 @@ export class ReadingsIngestionService implements OnModuleInit {
     badLines: boolean,
   ): Promise<{ counts: Counts; rolledBack: boolean } | undefined> {
     await runner.startTransaction();
-    if (!(await this.linesFitMeters(runner, request)) || !(await this.lockMonths(runner, request))) {
+    if (!(await this.linesFitMeters(runner, request))) {
       await runner.rollbackTransaction();
       return undefined;
     }
+    // The same value in an attested month is still `unchanged`: attestation does not matter here.
+    await this.lockMonths(runner, request);
     const meters = [...request.meters.values()];
     const stored = (await runner.query(
       `SELECT q.i::int AS i, s.starts, s.whs
        FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(meter_id, lo, hi, i)
        CROSS JOIN LATERAL (
          -- One pass: both lists follow the same row order.
-         SELECT string_agg(extract(epoch FROM r.interval_start)::bigint::text, ',') AS starts,
+         -- date_part answers a float8 (whole seconds here, exact); extract's numeric costs more per row.
+         SELECT string_agg(date_part('epoch', r.interval_start)::bigint::text, ',') AS starts,
                 string_agg(r.wh::text, ',') AS whs
          FROM meter_readings r
          WHERE r.meter_id = q.meter_id
