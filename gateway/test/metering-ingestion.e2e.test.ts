@@ -45,16 +45,8 @@ describe('ingestion paths', () => {
   let db: Client;
   let platformKey: string;
   let platformSigning: { keyId: string; secret: string };
-  const meters = [
-    'MTR-PATH-A',
-    'MTR-PATH-B',
-    'MTR-PATH-C',
-    'MTR-PATH-D',
-    'MTR-PATH-E',
-    'MTR-PATH-F',
-    'MTR-PATH-G',
-  ];
-  const [, , , , REPLAYED, RACED, LATE] = meters;
+  const meters = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((letter) => `MTR-PATH-${letter}`);
+  const [, , , , REPLAYED, RACED, LATE, CORRECTED] = meters;
 
   beforeAll(async () => {
     postgres = await startTestPostgres();
@@ -184,6 +176,19 @@ describe('ingestion paths', () => {
     expect(await period(meterId, month)).toEqual({
       total: sum(Array.from({ length: 40 }, (_, i) => 3 * i)),
       reading_count: 40,
+    });
+  });
+
+  it('stores new lines sent as a correction with its reason, as the classification does', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => line(CORRECTED, i, 100 + i));
+    const res = await ingest(lines.join('\n'), '?correction=true&reason=meter%20swap').expect(200);
+    expect(res.body).toMatchObject({ accepted: 30, corrected: 0, rejected: 0 });
+    expect(
+      (await stored(CORRECTED)).map((r) => [r.interval_start.getTime(), r.wh, r.version, r.reason]),
+    ).toEqual(Array.from({ length: 30 }, (_, i) => [START + i * STEP, 100 + i, 1, 'meter swap']));
+    expect(await period(CORRECTED)).toEqual({
+      total: sum(Array.from({ length: 30 }, (_, i) => 100 + i)),
+      reading_count: 30,
     });
   });
 

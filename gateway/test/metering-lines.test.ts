@@ -1,5 +1,6 @@
 /** The line parser of bulk meter readings: values, timestamps, CSV and the streamed line splitter. */
 import fc from 'fast-check';
+import { BinaryCopyRows } from '../src/database/copy-binary';
 import {
   bodyLineBatches,
   bodyLineBlocks,
@@ -288,5 +289,24 @@ describe('bodyLineBlocks', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('BinaryCopyRows', () => {
+  it('writes 64-bit integers and timestamps as PostgreSQL reads them (big-endian, µs since 2000)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), (value) => {
+        const expected = Buffer.alloc(12);
+        expected.writeInt32BE(8, 0);
+        expected.writeBigInt64BE(BigInt(value), 4);
+        expect(new BinaryCopyRows(4).int8(value).take()).toEqual(expected);
+      }),
+    );
+    const at = Date.UTC(2026, 9, 1, 0, 15);
+    const expected = Buffer.alloc(12);
+    expected.writeInt32BE(8, 0);
+    expected.writeBigInt64BE(BigInt(at - Date.UTC(2000, 0, 1)) * 1000n, 4);
+    expect(new BinaryCopyRows().timestamptz(at).take()).toEqual(expected);
+    expect(() => new BinaryCopyRows().int8(2 ** 53)).toThrow(RangeError);
   });
 });

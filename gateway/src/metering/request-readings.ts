@@ -28,8 +28,9 @@ function gcd(a: number, b: number): number {
 
 /** The lines of one meter in a request, in body order, as columns; and what the ingestion needs to know of them. */
 export class MeterLines {
-  /** The meter id as a COPY text field. */
+  /** The meter id as a COPY text field, and as the UTF-8 bytes of a binary COPY. */
   readonly copyId: string;
+  readonly idBytes: Buffer;
   count = 0;
   lines = new Uint32Array(INITIAL_CAPACITY);
   /** Interval starts, epoch seconds (whole minutes). */
@@ -48,6 +49,7 @@ export class MeterLines {
 
   constructor(readonly meterId: string) {
     this.copyId = copyTextField(meterId);
+    this.idBytes = Buffer.from(meterId, 'utf8');
   }
 
   /** Follow one reading; keep its columns when `keep`. Answers whether its month is new for this meter. */
