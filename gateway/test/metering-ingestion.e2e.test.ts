@@ -9,7 +9,6 @@ import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { hmacSignatureHeaders } from '../src/auth/request-signing';
 import { Client } from 'pg';
-import { minuteIso } from '../src/metering/readings-ingestion.service';
 import fc from 'fast-check';
 import { bodyLineBatches, bodyLines, NdjsonParser } from '../src/metering/reading-lines';
 import {
@@ -331,14 +330,6 @@ describe('ingestion helpers', () => {
       }),
       { numRuns: 500 },
     );
-  });
-
-  it('writes a minute instant as toISOString does', () => {
-    const from = Date.UTC(2023, 11, 31, 0, 0);
-    for (let ms = from; ms < from + 3 * 86_400_000; ms += 7 * 60_000) {
-      expect(minuteIso(ms)).toBe(new Date(ms).toISOString());
-    }
-    expect(minuteIso(Date.UTC(2024, 1, 29, 23, 59))).toBe('2024-02-29T23:59:00.000Z');
   });
 
   it('hands over per chunk exactly the lines bodyLines yields one by one', async () => {

@@ -166,26 +166,6 @@ function sqlMessage(row: StagedError): string {
   }
 }
 
-const DAY_MS = 86_400_000;
-let isoDay = Number.NaN;
-let isoDayPrefix = '';
-
-/**
- * `toISOString()` of an instant on a whole minute (the parser refuses any other interval start), from the day's
- * prefix, kept between calls: consecutive readings mostly share a day, and a Date per reading showed in profiles.
- */
-export function minuteIso(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== isoDay) {
-    isoDay = day;
-    isoDayPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
-  }
-  const minutes = (ms - day * DAY_MS) / 60_000;
-  const hh = Math.floor(minutes / 60);
-  const mm = minutes % 60;
-  return `${isoDayPrefix}${hh < 10 ? '0' : ''}${hh}:${mm < 10 ? '0' : ''}${mm}:00.000Z`;
-}
-
 /** Keep the first ERRORS_LISTED_MAX errors (by line) of what has been seen so far. */
 class ErrorList {
   readonly items: LineError[] = [];
