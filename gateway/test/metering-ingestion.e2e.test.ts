@@ -42,15 +42,16 @@ describe('ingestion paths', () => {
   let dataDir: string;
   let gateway: TestGateway;
   let db: Client;
+  let databaseUrl: string;
   let platformKey: string;
   let platformSigning: { keyId: string; secret: string };
-  const meters = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'].map((letter) => `MTR-PATH-${letter}`);
+  const meters = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'].map((letter) => `MTR-PATH-${letter}`);
   const [, , , , REPLAYED, RACED, LATE, CORRECTED] = meters;
 
   beforeAll(async () => {
     postgres = await startTestPostgres();
     dataDir = await tempDir('gec-ingest-paths-');
-    const databaseUrl = await postgres.newDatabase();
+    databaseUrl = await postgres.newDatabase();
     gateway = await startGateway({ dataDir, databaseUrl });
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
@@ -191,18 +192,19 @@ describe('ingestion paths', () => {
     });
   });
 
-  it('stores each reading once when a request sends readings another holds uncommitted', async () => {
-    // Request A streams half its body and stalls, its speculative COPY holding those readings uncommitted;
-    // request B sends the same readings whole. Whatever the order in which they give way to each other, every
-    // reading is stored once, each is new to one request and unchanged to the other, and both answer 200.
-    const N = 2400; // one month
-    const body = Buffer.from(Array.from({ length: N }, (_, i) => line(RACED, i, 11 * i)).join('\n'), 'utf8');
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** A signed ingestion whose body stops after its first half until `finish` is called. */
+  function stalledIngest(body: Buffer): {
+    answer: Promise<{ status: number; body: Record<string, number> }>;
+    finish: () => void;
+  } {
     const half = body.indexOf('\n', body.length / 2) + 1;
     const address = gateway.app.getHttpServer().address() as { port: number };
     const path = '/v1/meter-readings';
-    let stalled!: (value?: unknown) => void;
-    const stall = new Promise((resolve) => (stalled = resolve));
-    const answerA = new Promise<{ status: number; body: Record<string, number> }>((resolve, reject) => {
+    let finish!: () => void;
+    const resumed = new Promise<void>((resolve) => (finish = resolve));
+    const answer = new Promise<{ status: number; body: Record<string, number> }>((resolve, reject) => {
       const req = httpRequest(
         {
           host: '127.0.0.1',
@@ -224,14 +226,67 @@ describe('ingestion paths', () => {
       );
       req.on('error', reject);
       req.write(body.subarray(0, half));
-      void stall.then(() => req.end(body.subarray(half)));
+      void resumed.then(() => req.end(body.subarray(half)));
     });
+    return { answer, finish };
+  }
+
+  it('gives way to a transaction holding its month and waiting on its uncommitted readings (no deadlock)', async () => {
+    // The classification's order, played by hand: a transaction locks the (meter, month) row, then stores a
+    // reading. The request's speculative COPY stored that reading first, uncommitted, so the transaction waits
+    // on the request; the request then needs the month's lock. Without the speculative transaction's short
+    // lock_timeout this is a deadlock (one of the two aborted after deadlock_timeout); with it, the request
+    // gives way, the transaction commits, and the request is classified after it: the reading is unchanged.
+    const meterId = meters[8];
+    const base = 500;
+    await ingest(line(meterId, base - 1, 1)).expect(200); // the month's row exists
+    const N = 2000;
+    const body = Buffer.from(
+      Array.from({ length: N }, (_, i) => line(meterId, base + i, 5 * i)).join('\n'),
+      'utf8',
+    );
+    const holder = new Client({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        'SELECT 1 FROM meter_periods WHERE meter_id = $1 AND period = $2 FOR NO KEY UPDATE',
+        [meterId, PERIOD],
+      );
+      const request = stalledIngest(body);
+      await pause(1000); // the first half is in meter_readings, uncommitted
+      const insert = holder.query(
+        'INSERT INTO meter_readings (meter_id, interval_start, wh) VALUES ($1, $2, $3)',
+        [meterId, new Date(START + base * STEP), 0],
+      );
+      await pause(300); // waiting on the request's row
+      request.finish();
+      await insert;
+      await holder.query('COMMIT');
+      const answer = await request.answer;
+      expect(answer).toMatchObject({ status: 200, body: { accepted: N - 1, unchanged: 1, rejected: 0 } });
+    } finally {
+      await holder.end();
+    }
+    const rows = (await stored(meterId)).filter((r) => r.interval_start.getTime() >= START + base * STEP);
+    expect(rows.map((r) => [r.interval_start.getTime(), r.wh])).toEqual(
+      Array.from({ length: N }, (_, i) => [START + (base + i) * STEP, 5 * i]),
+    );
+  });
+
+  it('stores each reading once when a request sends readings another holds uncommitted', async () => {
+    // Request A streams half its body and stalls, its speculative COPY holding those readings uncommitted;
+    // request B sends the same readings whole. Whatever the order in which they give way to each other, every
+    // reading is stored once, each is new to one request and unchanged to the other, and both answer 200.
+    const N = 2400; // one month
+    const body = Buffer.from(Array.from({ length: N }, (_, i) => line(RACED, i, 11 * i)).join('\n'), 'utf8');
+    const stalled = stalledIngest(body);
     // Time for A's first half to reach PostgreSQL, then B; A's second half once B had time to meet A's rows.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await pause(1000);
     const answerB = ingest(body.toString('utf8'));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    stalled();
-    const [a, b] = await Promise.all([answerA, answerB]);
+    await pause(1000);
+    stalled.finish();
+    const [a, b] = await Promise.all([stalled.answer, answerB]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(a.body.accepted + b.body.accepted).toBe(N);
     expect(a.body.unchanged + b.body.unchanged).toBe(N);
