@@ -1,8 +1,8 @@
 /**
  * Meter-reading ingestion benchmark: readings per second through the whole HTTP path (NDJSON body streamed into
- * the gateway, parsed line by line, staged with COPY, classified and merged into the monthly-partitioned
- * `meter_readings` with the monthly totals, one transaction per request), against its floor measured in the same
- * run: a raw `COPY` of the same rows into an equivalent table (same columns, primary key, BRIN and monthly
+ * the gateway and parsed line by line; a first delivery copied into the monthly-partitioned `meter_readings`
+ * while it streams, a replay compared with the stored readings, with the monthly totals and the period locks, one
+ * transaction per request; see ReadingsIngestionService), against its floor measured in the same run: a raw `COPY` of the same rows into an equivalent table (same columns, primary key, BRIN and monthly
  * partitions) on the same PostgreSQL server. Prints achieved ÷ floor for the first ingestion and for the
  * idempotent replay of the same bodies, and the gateway's peak RSS.
  *
