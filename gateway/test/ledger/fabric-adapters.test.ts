@@ -4,6 +4,7 @@
  * written by the embedded ledger (the same `common.Block` format a peer returns).
  */
 import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, verify } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,9 +39,15 @@ import {
   isNotFound,
   proposalBytesOf,
   proposalTimestamp,
-  toGatewayCheckpoint,
 } from '../../src/ledger/fabric/fabric-gateway-ledger';
-import { legacyTxId, MemoryCheckpointer } from '../../src/ledger/fabric/fabric-network-ledger';
+import {
+  ephemeralTlsClient,
+  legacyTxId,
+  MemoryCheckpointer,
+  nodeSigningProvider,
+  signP256,
+} from '../../src/ledger/fabric/fabric-network-ledger';
+import { decodeDerSignature, isLowS } from '../../src/ledger/embedded/msp/ecdsa';
 import { loadWalletIdentitySync, WalletError } from '../../src/ledger/fabric/wallet';
 import {
   createLedger,
@@ -439,13 +446,47 @@ describe('fabric adapters: identities and transaction ids', () => {
     expect(() => loadWalletIdentitySync(dir, { mspId: '../etc', name: 'x' })).toThrow(/plain folder names/);
   });
 
-  it('turns the port checkpoint into the library checkpoint and keeps legacy checkpoints in memory', async () => {
-    const checkpoint = toGatewayCheckpoint({ blockNumber: 5, txId: 'abc' });
-    expect(checkpoint.getBlockNumber()).toBe(5n);
-    expect(checkpoint.getTransactionId()).toBe('abc');
+  it('keeps legacy checkpoints in memory', async () => {
     const legacy = new MemoryCheckpointer(3);
     expect(String(await legacy.getBlockNumber())).toBe('3');
     await legacy.addTransactionId('t1');
     expect([...(await legacy.getTransactionIds())]).toEqual(['t1']);
+  });
+});
+
+describe('fabric-network adapter: signatures by OpenSSL, not by fabric-common', () => {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+  it('signs low-S DER that verifies, for every message', () => {
+    for (let n = 0; n < 64; n++) {
+      const message = Buffer.from(`proposal ${n}`);
+      const signature = signP256(message, keys.privateKey);
+      expect(verify('sha256', message, keys.publicKey, signature)).toBe(true);
+      // Without the normalisation about half of these would have a high S, which Fabric's BCCSP refuses.
+      expect(isLowS(decodeDerSignature(signature).s)).toBe(true);
+    }
+  });
+
+  it("replaces the signing of fabric-network's X.509 users, whose signatures still verify with their certificate", async () => {
+    // Any P-256 certificate and key will do: the self-signed pair the adapter makes for TLS.
+    const { certificate, key } = await ephemeralTlsClient();
+    const provider = await nodeSigningProvider();
+    const identity = { type: 'X.509', mspId: 'GridMSP', credentials: { certificate, privateKey: key } };
+    const user = await provider.getUserContext(identity, 'GridMSP/admin');
+    // fabric-common's own signer (elliptic, in JavaScript) is never asked.
+    const javascriptSign = jest.spyOn(provider.getCryptoSuite(), 'sign');
+    const message = Buffer.from('a transaction envelope');
+    const signature = user.getSigningIdentity().sign(message, undefined);
+    expect(javascriptSign).not.toHaveBeenCalled();
+    expect(verify('sha256', message, new X509Certificate(certificate).publicKey, signature)).toBe(true);
+    expect(isLowS(decodeDerSignature(signature).s)).toBe(true);
+    expect(user.getMspid()).toBe('GridMSP');
+  });
+
+  it('makes its client TLS certificate once, with a key that matches it', async () => {
+    const { certificate, key } = await ephemeralTlsClient();
+    const cert = new X509Certificate(certificate);
+    expect(cert.checkPrivateKey(createPrivateKey(key))).toBe(true);
+    expect(cert.subject).toContain('gec-ledger fabric-network client');
   });
 });

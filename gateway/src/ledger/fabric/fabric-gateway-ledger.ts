@@ -5,8 +5,8 @@
  * - submit = newProposal (the txId is fixed) → endorse → submit → getStatus, as fabric-samples'
  *   asset-transfer-events does with submitAsync; a status that is not VALID throws the port's CommitError with
  *   the same validation code name as the embedded ledger (11 MVCC_READ_CONFLICT, 12 PHANTOM_READ_CONFLICT).
- * - chaincode events use the library's checkpoint support: the start block and, when the checkpoint names
- *   a transaction, the peer skips up to and including it.
+ * - chaincode events are decoded from the deliver service's full blocks (with each transaction's position), from
+ *   the checkpoint's block, after the transaction it names.
  * - block and transaction look-ups go through the qscc system chaincode.
  * One gRPC connection to the peer is shared by a Gateway per identity (signer from the wallet).
  */
@@ -16,7 +16,6 @@ import {
   connect,
   hash,
   signers,
-  type Checkpoint as GatewayCheckpoint,
   type CloseableAsyncIterable,
   type Contract,
   type Gateway,
@@ -43,7 +42,14 @@ import type {
 } from '../port';
 import { EndorseError } from '../port';
 import { verifyBlocksThroughQscc } from '../chain-walk';
-import { blockEventOf, chainInfoOf, transactionInfoOf, txNumberIn, verifyBlocks } from './block-decode';
+import {
+  blockEventOf,
+  chainInfoOf,
+  chaincodeEventsOf,
+  transactionInfoOf,
+  txNumberIn,
+  verifyBlocks,
+} from './block-decode';
 import type { FabricGatewayConfig } from './config';
 import { commitError, mapGatewayError, validationCodeName } from './errors';
 import { loadWalletIdentitySync } from './wallet';
@@ -126,14 +132,6 @@ function transientOf(request: TransactionRequest): Record<string, Uint8Array> | 
   return out;
 }
 
-/** A library Checkpoint from the port's: resume at `blockNumber`, after `txId` when given. */
-export function toGatewayCheckpoint(checkpoint: Checkpoint): GatewayCheckpoint {
-  return {
-    getBlockNumber: () => BigInt(checkpoint.blockNumber),
-    getTransactionId: () => checkpoint.txId,
-  };
-}
-
 /** An EventStream over an iterable opened lazily (the library's event calls are async). */
 function lazyStream<S, T>(
   open: () => Promise<CloseableAsyncIterable<S>>,
@@ -175,8 +173,6 @@ function lazyStream<S, T>(
 export class FabricGatewayLedger implements LedgerPort {
   private readonly connections = new Map<string, Connection>();
   private closed = false;
-  /** Last blocks read for txNumber look-ups of chaincode events. */
-  private readonly blockCache = new Map<number, common.Block>();
 
   private constructor(
     private readonly config: FabricGatewayConfig,
@@ -243,29 +239,27 @@ export class FabricGatewayLedger implements LedgerPort {
     }
   }
 
+  /**
+   * Chaincode events read from the channel's blocks (the deliver service's full blocks, decoded here), not from
+   * the Gateway's chaincode event service: that one gives no transaction's position in its block, and asking the
+   * peer for each block to find it (qscc) made a gateway catching up on a long channel wait a round trip per block.
+   * Only VALID transactions' events, as the chaincode event service gives; resuming from a checkpoint that names a
+   * transaction skips the start block's events up to and including it.
+   */
   chaincodeEvents(options?: { start?: Checkpoint }): EventStream<ChaincodeEvent> {
     this.assertOpen();
     const start = options?.start;
     return lazyStream(
       async () => {
         const { network } = this.connection(this.config.serviceIdentity);
-        return network.getChaincodeEvents(
-          this.config.chaincode,
-          start ? { checkpoint: toGatewayCheckpoint(start) } : {},
-        );
+        return network.getBlockEvents(start ? { startBlock: BigInt(start.blockNumber) } : {});
       },
-      async (event) => {
-        const blockNumber = Number(event.blockNumber);
-        return [
-          {
-            blockNumber,
-            txId: event.transactionId,
-            txNumber: await this.txNumber(blockNumber, event.transactionId),
-            chaincodeName: event.chaincodeName,
-            eventName: event.eventName,
-            payload: event.payload,
-          },
-        ];
+      async (block) => {
+        const events = chaincodeEventsOf(block, this.config.chaincode);
+        const blockNumber = Number(block.getHeader()?.getNumber() ?? -1);
+        if (!start?.txId || blockNumber !== start.blockNumber) return events;
+        const skipThrough = txNumberIn(block, start.txId);
+        return events.filter((event) => event.txNumber > skipThrough);
       },
     );
   }
@@ -389,19 +383,6 @@ export class FabricGatewayLedger implements LedgerPort {
       if (mapped instanceof EndorseError && isNotFound(mapped.chaincodeMessage)) return undefined;
       throw mapped;
     }
-  }
-
-  private async txNumber(blockNumber: number, txId: string): Promise<number> {
-    let block = this.blockCache.get(blockNumber);
-    if (!block) {
-      const bytes = await this.getBlock(blockNumber);
-      if (!bytes) return -1;
-      block = common.Block.deserializeBinary(bytes);
-      this.blockCache.set(blockNumber, block);
-      // Events arrive in block order: keep only the few most recent blocks.
-      for (const n of this.blockCache.keys()) if (n < blockNumber - 4) this.blockCache.delete(n);
-    }
-    return txNumberIn(block, txId);
   }
 }
 
