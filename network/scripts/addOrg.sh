@@ -6,10 +6,12 @@
 #      config fetched from the orderer, the update computed with configtxlator, signed by the admins of a
 #      MAJORITY of the existing organisations (the channel's Application Admins policy) and submitted;
 #   3. its peer started and joined to the channel (block 0 fetched from the orderer by its own admin);
-#   4. the chaincode: the live package installed on its peer; when the endorsement policy derived from the
-#      members changes (a trading center joins the OR: AND('GridMSP.peer',OR('TradingCenterMSP.peer',
-#      'TradingCenter2MSP.peer'))), a new definition sequence with that policy is approved by every member, the new
-#      one included, and committed (deployCC.sh -r); otherwise the new member approves the committed definition;
+#   4. the chaincode again (deployCC.sh -r): the live chaincode's server accepts only the peers of the members
+#      it was started for (each peer connects with its own TLS certificate), so the same chaincode gets a new
+#      server that accepts the new member's peer too, at a new definition sequence with the endorsement policy
+#      derived from the members (a trading center joins the OR: AND('GridMSP.peer',OR('TradingCenterMSP.peer',
+#      'TradingCenter2MSP.peer'))), approved by every member, the new one included, and committed; the old
+#      server stops after the drain, as in an upgrade;
 #   5. its connection profile, wallet (build/wallets/<MSP>/) and gateway env (build/gateway-<MSP>.env);
 #   6. its registration on chain (consortium.sh: proposed and approved by a majority of the active members).
 # Resumable and idempotent: each step checks what is already done (a member already in the channel
@@ -33,7 +35,7 @@ while getopts "o:c:h" opt; do
     o) ORG="${OPTARG}" ;;
     c) CHANNEL_NAME="${OPTARG}" ;;
     h | *)
-      sed -n '2,28p' "$0"
+      sed -n '2,26p' "$0"
       exit 0
       ;;
   esac
@@ -46,7 +48,7 @@ done
 require_fabric_binaries peer configtxgen configtxlator fabric-ca-server fabric-ca-client
 require_tools jq openssl curl
 [[ "${GEC_EXTERNAL_NODES:-0}" != 1 ]] || fatal "addOrg.sh runs the new member's nodes natively; GEC_EXTERNAL_NODES=1 is not supported"
-is_running orderer0 || fatal "the orderer is not running: run network/scripts/up.sh first"
+any_orderer_running || fatal "no orderer is running: run network/scripts/up.sh first"
 for founding in "${FOUNDING_ORGS[@]}"; do
   is_running "peer0-${founding}" || fatal "peer0 of ${founding} is not running: run network/scripts/up.sh first"
 done
@@ -55,7 +57,8 @@ done
 MSP_ID="$(org_msp "${ORG}")"
 WORK_DIR="${BUILD_DIR}/orgs/${ORG}"
 mkdir -p "${WORK_DIR}" "${LOG_DIR}"
-ORDERER_ARGS=(-o "${ORDERER0_HOST}:${ORDERER0_PORT}" --ordererTLSHostnameOverride "${ORDERER0_NAME}" --tls --cafile "$(orderer_tls_ca)")
+ORDERER_ARGS=()
+while IFS= read -r arg; do ORDERER_ARGS+=("${arg}"); done < <(orderer_args)
 log "adding ${MSP_ID} ($(org_role "${ORG}"), $(org_var "${ORG}" ORG_NAME)) to ${CHANNEL_NAME}"
 
 # ---- 1. crypto material from its own Fabric CA ---------------------------------------------------------
@@ -207,26 +210,30 @@ log "${MSP_ID} peer is at block height $(channel_height "${ORG}") of ${CHANNEL_N
 registered=false
 if [[ -f "${CC_LIVE_FILE}" ]]; then
   package_id="$(live_field package_id)"
-  package="${CC_DIR}/${package_id%%:*}.tar.gz"
-  [[ -f "${package}" ]] || fatal "the live package ${package} is missing"
-  set_admin_env "${ORG}"
-  if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${package_id},"; then
-    log "already installed on ${MSP_ID}"
-  else
-    peer lifecycle chaincode install "${package}" >>"${LOG_DIR}/lifecycle.log" 2>&1 ||
-      fatal "install on ${MSP_ID} failed; see ${LOG_DIR}/lifecycle.log"
-    log "installed ${package_id%%:*} on ${MSP_ID}"
-  fi
   policy="$(endorsement_policy)"
-  if [[ "${policy}" != "$(live_field policy)" ]]; then
-    # A new definition: the chaincode's endorsement policy names the new member (deployCC.sh -r approves it
-    # for every member at the next sequence, the new one included, and commits it).
-    log "endorsement policy becomes ${policy}"
+  if [[ ",$(live_field clients)," != *",${MSP_ID},"* || "${policy}" != "$(live_field policy)" ]]; then
+    # The live chaincode server does not accept the new member's peer (it trusts the TLS CAs of the members it
+    # was started for), and the derived endorsement policy may name the new member (a trading center joins the
+    # OR). deployCC.sh -r: the same chaincode on a new server that accepts every member's peer, at the next
+    # sequence with the policy derived from the members, approved by every member (the new one included) and
+    # committed; the old server stops after the drain, as in an upgrade, so nothing waits meanwhile.
+    log "the chaincode again for ${ORGS[*]}: a server accepting ${MSP_ID}'s peer, endorsement policy ${policy}"
     # (It registers the members on chain too, this one included.)
     GEC_SKIP_BUILD=1 "${NETWORK_DIR}/scripts/deployCC.sh" -r
     registered=true
   else
-    # The committed definition, unchanged: the new member approves it for its own peer.
+    # Done before (a second run): the live package on its peer, its approval of the committed definition.
+    package="$(live_field package)"
+    [[ -n "${package}" ]] || package="${CC_DIR}/${package_id%%:*}.tar.gz"
+    [[ -f "${package}" ]] || fatal "the live package ${package} is missing"
+    set_admin_env "${ORG}"
+    if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${package_id},"; then
+      log "already installed on ${MSP_ID}"
+    else
+      peer lifecycle chaincode install "${package}" >>"${LOG_DIR}/lifecycle.log" 2>&1 ||
+        fatal "install on ${MSP_ID} failed; see ${LOG_DIR}/lifecycle.log"
+      log "installed ${package_id%%:*} on ${MSP_ID}"
+    fi
     sequence="$(committed_field sequence)"
     version="$(committed_field version)"
     set_admin_env "${ORG}"

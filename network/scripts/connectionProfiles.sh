@@ -33,6 +33,27 @@ org_entry() {
 JSON
 }
 
+# The channel's orderers (ORDERER_COUNT), as the profile's "orderers" entries and as a list of names.
+orderer_entries() {
+  local i first=true
+  for i in $(orderers); do
+    [[ "${first}" == true ]] || printf ',\n'
+    first=false
+    cat <<JSON
+    "$(orderer_var "${i}" NAME)": {
+      "url": "grpcs://$(orderer_var "${i}" HOST):$(orderer_var "${i}" PORT)",
+      "tlsCACerts": { "pem": "$(pem_json "$(orderer_tls_ca)")" },
+      "grpcOptions": { "ssl-target-name-override": "$(orderer_var "${i}" NAME)", "hostnameOverride": "$(orderer_var "${i}" NAME)" }
+    }
+JSON
+  done
+  printf '\n'
+}
+orderer_names() {
+  local i
+  for i in $(orderers); do printf '"%s"\n' "$(orderer_var "${i}" NAME)"; done | paste -sd, -
+}
+
 channel_peer_entry() {
   local org="$1" endorsing=true
   [[ "$(org_role "${org}")" != REGULATOR ]] || endorsing=false
@@ -69,7 +90,7 @@ write_profile() {
   },
   "channels": {
     "${CHANNEL_NAME}": {
-      "orderers": ["${ORDERER0_NAME}"],
+      "orderers": [$(orderer_names)],
       "peers": {
 $(entries channel_peer_entry)
       }
@@ -79,11 +100,7 @@ $(entries channel_peer_entry)
 $(entries org_entry)
   },
   "orderers": {
-    "${ORDERER0_NAME}": {
-      "url": "grpcs://${ORDERER0_HOST}:${ORDERER0_PORT}",
-      "tlsCACerts": { "pem": "$(pem_json "$(orderer_tls_ca)")" },
-      "grpcOptions": { "ssl-target-name-override": "${ORDERER0_NAME}", "hostnameOverride": "${ORDERER0_NAME}" }
-    }
+$(orderer_entries)
   },
   "peers": {
 $(entries peer_entry)

@@ -20,7 +20,9 @@ require_fabric_binaries peer osnadmin configtxgen
 [[ -f "${BUILD_DIR}/configtx/configtx.yaml" ]] || fatal "no rendered configtx.yaml: run network/scripts/up.sh first"
 # GEC_EXTERNAL_NODES=1: the nodes are run by someone else (docker/compose.yaml), not by up.sh.
 if [[ "${GEC_EXTERNAL_NODES:-0}" != 1 ]]; then
-  is_running orderer0 || fatal "the orderer is not running: run network/scripts/up.sh first"
+  for i in $(orderers); do
+    is_running "orderer${i}" || fatal "orderer${i} is not running: run network/scripts/up.sh first"
+  done
 fi
 
 BLOCK="${ARTIFACTS_DIR}/${CHANNEL_NAME}.block"
@@ -31,19 +33,22 @@ if [[ ! -f "${BLOCK}" ]]; then
     -outputBlock "${BLOCK}"
 fi
 
-ORDERER_HOME="$(orderer_dir)"
-if osnadmin channel list --channelID "${CHANNEL_NAME}" -o "${ORDERER0_HOST}:${ORDERER0_ADMIN_PORT}" \
-  --ca-file "${ORDERER_HOME}/tls/ca.crt" --client-cert "${ORDERER_HOME}/tls/server.crt" \
-  --client-key "${ORDERER_HOME}/tls/server.key" 2>/dev/null | grep -q '"status": *"active"'; then
-  log "the orderer already serves ${CHANNEL_NAME}"
-else
-  log "joining ${ORDERER0_NAME} to ${CHANNEL_NAME}"
-  osnadmin channel join --channelID "${CHANNEL_NAME}" --config-block "${BLOCK}" \
-    -o "${ORDERER0_HOST}:${ORDERER0_ADMIN_PORT}" --ca-file "${ORDERER_HOME}/tls/ca.crt" \
-    --client-cert "${ORDERER_HOME}/tls/server.crt" --client-key "${ORDERER_HOME}/tls/server.key" >/dev/null
-fi
+# Every orderer joins with the genesis block, which names them all as the channel's Raft consenters.
+for i in $(orderers); do
+  if osnadmin_as "${i}" channel list --channelID "${CHANNEL_NAME}" 2>/dev/null | grep -q '"status": *"active"'; then
+    log "$(orderer_var "${i}" NAME) already serves ${CHANNEL_NAME}"
+  else
+    log "joining $(orderer_var "${i}" NAME) to ${CHANNEL_NAME}"
+    osnadmin_as "${i}" channel join --channelID "${CHANNEL_NAME}" --config-block "${BLOCK}" >/dev/null
+  fi
+done
 
-# The Raft leader needs a moment after the join; peers retry the join for a while.
+# The Raft cluster elects a leader after the joins: until it has, nothing is ordered.
+if [[ "${GEC_EXTERNAL_NODES:-0}" != 1 ]]; then
+  wait_for_raft_leader || fatal "the orderers elected no leader for ${CHANNEL_NAME}"
+  log "orderer$(raft_leader) leads ${CHANNEL_NAME} ($(orderer_count) orderer(s))"
+fi
+# Peers retry the join for a while.
 for org in "${ORGS[@]}"; do
   set_admin_env "${org}"
   if peer channel list 2>/dev/null | grep -qx "${CHANNEL_NAME}"; then

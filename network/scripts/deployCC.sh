@@ -9,12 +9,16 @@
 #   Defaults from network.env; SEQUENCE defaults to the committed sequence + 1 (1 on a new channel).
 #   POLICY defaults to the one derived from the members (lib.sh endorsement_policy).
 #   Upgrade: run again with a new version (e.g. -v 1.1); the sequence advances by itself.
-#   -r: a change of the definition only (the endorsement policy after addOrg.sh): the live package, its server
-#   and version stay; every member approves it at the next sequence and it is committed. No build, no new server.
-#   GEC_SKIP_BUILD=1 skips `npm run build -w chaincode`.
+#   -r: the same chaincode again, for a change of the definition or of the members (addOrg.sh): no build, the
+#   version stays; a package of the built code on the other port, its server accepting every current member's
+#   peer, approved by every member at the next sequence (with the policy derived from the members) and committed,
+#   then the old server stopped, as in an upgrade. GEC_SKIP_BUILD=1 skips `npm run build -w chaincode`.
 #   An upgrade never stops the live chaincode server first: the new package gets its own server (the other of
 #   CHAINCODE_PORT and CHAINCODE_PORT + 1), the definition is committed, and the old server stops only once
 #   every peer answers on the new one and GEC_CC_DRAIN_S (5) seconds have passed.
+#   TLS: the package's connection.json names the server and its CA; each peer adds its own TLS certificate and
+#   key when it launches the package (network/builders/ccaas/bin/release), and the server accepts the TLS CAs of
+#   the channel's members (build/ccaas/tls/client-cas-<port>.pem). No private key is in the package.
 #   GEC_EXTERNAL_NODES=1 (docker/compose.yaml): the peers and the chaincode server run elsewhere; the script
 #   writes the package id to build/ccaas/package-id, where the chaincode container reads its CHAINCODE_ID.
 set -euo pipefail
@@ -32,7 +36,7 @@ while getopts "v:s:c:n:p:rh" opt; do
     p) CHAINCODE_POLICY="${OPTARG}" ;;
     r) REUSE=true ;;
     h | *)
-      sed -n '2,19p' "$0"
+      sed -n '2,24p' "$0"
       exit 0
       ;;
   esac
@@ -54,30 +58,28 @@ TLS_DIR="${CC_TLS_DIR}"
 POLICY="$(endorsement_policy)"
 if [[ "${REUSE}" == true ]]; then
   [[ -f "${CC_LIVE_FILE}" ]] || fatal "-r needs a committed chaincode (${CC_LIVE_FILE}): run deployCC.sh first"
-  PACKAGE_ID="$(live_field package_id)"
   CHAINCODE_VERSION="$(live_field version)"
-  SERVER_PORT="$(live_field port)"
   [[ -n "${CHAINCODE_VERSION}" ]] || CHAINCODE_VERSION="$(committed_field version)"
 fi
 LABEL="${CHAINCODE_NAME}_${CHAINCODE_VERSION}"
-PACKAGE="${CC_DIR}/${LABEL}.tar.gz"
 mkdir -p "${CC_DIR}" "${LOG_DIR}"
 
 # ---- chaincode build ------------------------------------------------------------------------------
 if [[ "${REUSE}" == true ]]; then
-  [[ -f "${PACKAGE}" && "${PACKAGE_ID}" == "${LABEL}:$(sha256_of "${PACKAGE}")" ]] ||
-    fatal "${PACKAGE} is not the live package ${PACKAGE_ID}"
-  log "definition change only: the live package ${PACKAGE_ID} stays"
+  log "the same chaincode again (version ${CHAINCODE_VERSION}, no build), for the members ${ORGS[*]}"
 elif [[ "${GEC_SKIP_BUILD:-0}" != 1 && "${EXTERNAL}" != 1 ]]; then
   log "building chaincode/ (npm run build -w chaincode)"
   (cd "${REPO_ROOT}" && npm run build -w chaincode >"${LOG_DIR}/chaincode-build.log" 2>&1) ||
     fatal "chaincode build failed; see ${LOG_DIR}/chaincode-build.log"
 fi
-[[ "${EXTERNAL}" == 1 || "${REUSE}" == true || -f "${REPO_ROOT}/chaincode/dist/index.js" ]] ||
+[[ "${EXTERNAL}" == 1 || -f "${REPO_ROOT}/chaincode/dist/index.js" ]] ||
   fatal "chaincode/dist/index.js missing: run npm run build -w chaincode"
 
-# ---- TLS between the peers and the chaincode server (its own small CA, made once) --------------------
-if [[ "${REUSE}" != true && ! -f "${TLS_DIR}/server.crt" ]]; then
+# ---- TLS between the peers and the chaincode server ---------------------------------------------------
+# The server's certificate from a small CA of its own, made once. The peers' side is their own TLS certificates
+# (each member's CA), added by the builder at launch; the server accepts the members' TLS CAs.
+rm -f "${TLS_DIR}"/client.* # a shared client key of earlier versions of this script: no longer used
+if [[ ! -f "${TLS_DIR}/server.crt" ]]; then
   log "creating the chaincode server's TLS CA and certificates in ${TLS_DIR}"
   mkdir -p "${TLS_DIR}"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
@@ -98,47 +100,48 @@ if [[ "${REUSE}" != true && ! -f "${TLS_DIR}/server.crt" ]]; then
     [[ ! "${CHAINCODE_HOST}" =~ ^[0-9.]+$ ]] && [[ "${CHAINCODE_HOST}" != localhost ]] && printf ',DNS:%s' "${CHAINCODE_HOST}"
     true
   )"
-  issue_tls client clientAuth "subjectAltName=DNS:gec-peer-client"
   chmod 600 "${TLS_DIR}"/*.key
 fi
 
-if [[ "${REUSE}" != true ]]; then
-  # ---- the new server's port -----------------------------------------------------------------------------
-  # Native: the port the live server does not use, so both run through the upgrade (blue/green). External
-  # (docker/compose.yaml): the chaincode container's one port; it is restarted with the new id.
-  LIVE_PORT="$(live_field port)"
-  SERVER_PORT="${CHAINCODE_PORT}"
-  if [[ "${EXTERNAL}" != 1 ]]; then
-    if { [[ "${LIVE_PORT}" == "${CHAINCODE_PORT}" ]] && is_running "chaincode-${LIVE_PORT}"; } || is_running chaincode; then
-      SERVER_PORT=$((CHAINCODE_PORT + 1))
-    fi
+# ---- the new server's port -----------------------------------------------------------------------------
+# Native: the port the live server does not use, so both run through the upgrade (blue/green). External
+# (docker/compose.yaml): the chaincode container's one port; it is restarted with the new id.
+LIVE_PORT="$(live_field port)"
+SERVER_PORT="${CHAINCODE_PORT}"
+if [[ "${EXTERNAL}" != 1 ]]; then
+  if { [[ "${LIVE_PORT}" == "${CHAINCODE_PORT}" ]] && is_running "chaincode-${LIVE_PORT}"; } || is_running chaincode; then
+    SERVER_PORT=$((CHAINCODE_PORT + 1))
   fi
+fi
 
-  # ---- package ----------------------------------------------------------------------------------------
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "${WORK}"' EXIT
-  cat >"${WORK}/connection.json" <<JSON
+# ---- package ----------------------------------------------------------------------------------------
+# Public material only: the server's address and the CA of its certificate.
+PACKAGE="${CC_DIR}/${LABEL}-${SERVER_PORT}.tar.gz"
+WORK="$(mktemp -d)"
+trap 'rm -rf "${WORK}"' EXIT
+cat >"${WORK}/connection.json" <<JSON
 {
   "address": "${CHAINCODE_HOST}:${SERVER_PORT}",
   "dial_timeout": "10s",
   "tls_required": true,
   "client_auth_required": true,
-  "client_key": "$(pem_json "${TLS_DIR}/client.key")",
-  "client_cert": "$(pem_json "${TLS_DIR}/client.crt")",
   "root_cert": "$(pem_json "${TLS_DIR}/ca.crt")"
 }
 JSON
-  printf '{"type":"ccaas","label":"%s"}\n' "${LABEL}" >"${WORK}/metadata.json"
-  # Fixed owner and mtime so that the same inputs give the same package id.
-  TAR_FLAGS=(--owner=0 --group=0 --numeric-owner --mtime=@0)
-  tar --version 2>/dev/null | grep -q 'GNU tar' || TAR_FLAGS=()
-  tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${WORK}/code.tar.gz" connection.json
-  tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${PACKAGE}" metadata.json code.tar.gz
-  # The package id is label:sha256(package file), as `peer lifecycle chaincode calculatepackageid` prints.
-  PACKAGE_ID="${LABEL}:$(sha256_of "${PACKAGE}")"
-  printf '%s\n' "${PACKAGE_ID}" >"${CC_DIR}/package-id"
-  log "package ${PACKAGE} (id ${PACKAGE_ID})"
+printf '{"type":"ccaas","label":"%s"}\n' "${LABEL}" >"${WORK}/metadata.json"
+# Fixed owner and mtime so that the same inputs give the same package id.
+TAR_FLAGS=(--owner=0 --group=0 --numeric-owner --mtime=@0)
+tar --version 2>/dev/null | grep -q 'GNU tar' || TAR_FLAGS=()
+tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${WORK}/code.tar.gz" connection.json
+tar "${TAR_FLAGS[@]}" -C "${WORK}" -czf "${PACKAGE}" metadata.json code.tar.gz
+# The package id is label:sha256(package file), as `peer lifecycle chaincode calculatepackageid` prints.
+PACKAGE_ID="${LABEL}:$(sha256_of "${PACKAGE}")"
+if [[ "${EXTERNAL}" == 1 ]]; then
+  # The chaincode container reads the members' TLS CAs from here, and starts once package-id exists.
+  write_client_cas "${TLS_DIR}/client-cas.pem" >/dev/null
 fi
+printf '%s\n' "${PACKAGE_ID}" >"${CC_DIR}/package-id"
+log "package ${PACKAGE} (id ${PACKAGE_ID})"
 
 # ---- install on every peer --------------------------------------------------------------------------
 for org in "${ORGS[@]}"; do
@@ -160,7 +163,8 @@ fi
 log "chaincode ${CHAINCODE_NAME} version ${CHAINCODE_VERSION} sequence ${SEQUENCE} on ${CHANNEL_NAME}, policy ${POLICY}"
 
 # ---- approve for each organisation ------------------------------------------------------------------
-ORDERER_ARGS=(-o "${ORDERER0_HOST}:${ORDERER0_PORT}" --ordererTLSHostnameOverride "${ORDERER0_NAME}" --tls --cafile "$(orderer_tls_ca)")
+ORDERER_ARGS=()
+while IFS= read -r arg; do ORDERER_ARGS+=("${arg}"); done < <(orderer_args)
 DEFINITION=(--channelID "${CHANNEL_NAME}" --name "${CHAINCODE_NAME}" --version "${CHAINCODE_VERSION}"
   --sequence "${SEQUENCE}" --signature-policy "${POLICY}")
 for org in "${ORGS[@]}"; do
@@ -180,13 +184,10 @@ for org in "${ORGS[@]}"; do
 done
 
 # ---- chaincode server -------------------------------------------------------------------------------
-# One server per package for the three peers here (each organisation runs its own in production). The new
-# package's server starts before the commit; the old one keeps serving until every peer runs the new definition.
-if [[ "${REUSE}" == true ]]; then
-  if [[ "${EXTERNAL}" != 1 ]] && ! is_running "chaincode-${SERVER_PORT}"; then
-    start_chaincode_server "${PACKAGE_ID}" "${SERVER_PORT}"
-  fi
-elif [[ "${EXTERNAL}" == 1 ]]; then
+# One server per package for the peers here (each organisation runs its own in production), accepting the peers
+# of every member. The new package's server starts before the commit; the old one keeps serving until every peer
+# runs the new definition.
+if [[ "${EXTERNAL}" == 1 ]]; then
   log "waiting for the chaincode container (CHAINCODE_ID from ${CC_DIR}/package-id) on ${CHAINCODE_HOST}:${SERVER_PORT}"
   wait_for_port "${CHAINCODE_HOST}" "${SERVER_PORT}" 120 || fatal "no chaincode server on ${CHAINCODE_HOST}:${SERVER_PORT}"
   # On an upgrade, restart it so that it reads the new id: docker compose restart chaincode
@@ -221,9 +222,10 @@ done
 if [[ "${EXTERNAL}" != 1 ]]; then
   for org in "${ORGS[@]}"; do wait_for_gossip "${org}" || true; done
 fi
-printf 'package_id=%s\nport=%s\nsequence=%s\nversion=%s\npolicy=%s\n' "${PACKAGE_ID}" "${SERVER_PORT}" "${SEQUENCE}" \
-  "${CHAINCODE_VERSION}" "${POLICY}" >"${CC_LIVE_FILE}"
-if [[ "${EXTERNAL}" != 1 && "${REUSE}" != true ]]; then
+CLIENTS="$(for org in "${ORGS[@]}"; do org_msp "${org}"; done | paste -sd, -)"
+printf 'package_id=%s\npackage=%s\nport=%s\nsequence=%s\nversion=%s\npolicy=%s\nclients=%s\n' "${PACKAGE_ID}" \
+  "${PACKAGE}" "${SERVER_PORT}" "${SEQUENCE}" "${CHAINCODE_VERSION}" "${POLICY}" "${CLIENTS}" >"${CC_LIVE_FILE}"
+if [[ "${EXTERNAL}" != 1 ]]; then
   # Every peer answers on the new definition; endorsements that began on the old package finish within the
   # drain time, and then its server has nothing left to serve.
   sleep "${GEC_CC_DRAIN_S:-5}"

@@ -170,11 +170,58 @@ peer_dir() {
 peer_tls_ca() {
   printf '%s\n' "$(peer_dir "$1")/tls/ca.crt"
 }
-orderer_dir() {
-  printf '%s\n' "${ORGS_DIR}/ordererOrganizations/${ORDERER_DOMAIN}/orderers/${ORDERER0_NAME}"
+# ---- orderers -------------------------------------------------------------------------------------
+# The channel's Raft orderers: orderer0 .. orderer<ORDERER_COUNT - 1>, each with ORDERER<i>_NAME, _HOST, _PORT,
+# _ADMIN_PORT and _OPERATIONS_PORT in network.env. build/orderer-count records the count the channel was made with.
+ORDERER_COUNT_FILE="${BUILD_DIR}/orderer-count"
+orderer_count() {
+  local count="${ORDERER_COUNT:-1}"
+  [[ "${count}" =~ ^[1-9]$ ]] || fatal "ORDERER_COUNT must be 1 to 9 (1 or 3 in practice; got '${count}')"
+  printf '%s\n' "${count}"
 }
+# The indices 0 .. ORDERER_COUNT - 1.
+orderers() {
+  local i count
+  count="$(orderer_count)"
+  for ((i = 0; i < count; i++)); do printf '%s\n' "${i}"; done
+}
+# orderer_var I FIELD: ORDERER<I>_<FIELD> (NAME, HOST, PORT, ADMIN_PORT, OPERATIONS_PORT).
+orderer_var() {
+  local var="ORDERER$1_$2"
+  [[ -n "${!var:-}" ]] || fatal "${var} is not set in network.env (ORDERER_COUNT=$(orderer_count) needs orderers 0 to $(($(orderer_count) - 1)))"
+  printf '%s\n' "${!var}"
+}
+orderer_dir() {
+  printf '%s\n' "${ORGS_DIR}/ordererOrganizations/${ORDERER_DOMAIN}/orderers/$(orderer_var "${1:-0}" NAME)"
+}
+# The orderer organisation's TLS CA (one for every orderer).
 orderer_tls_ca() {
-  printf '%s\n' "$(orderer_dir)/tls/ca.crt"
+  printf '%s\n' "$(orderer_dir 0)/tls/ca.crt"
+}
+# The first orderer that accepts connections (host:port and name), for the CLI: with three, any one of them may
+# be down. Falls back to orderer0 when none answers (the command then says what is wrong).
+reachable_orderer() {
+  local i
+  for i in $(orderers); do
+    if (exec 3<>"/dev/tcp/$(orderer_var "${i}" HOST)/$(orderer_var "${i}" PORT)") 2>/dev/null; then
+      printf '%s:%s %s\n' "$(orderer_var "${i}" HOST)" "$(orderer_var "${i}" PORT)" "$(orderer_var "${i}" NAME)"
+      return 0
+    fi
+  done
+  printf '%s:%s %s\n' "${ORDERER0_HOST}" "${ORDERER0_PORT}" "${ORDERER0_NAME}"
+}
+# Is any orderer of the channel running here?
+any_orderer_running() {
+  local i
+  for i in $(orderers); do is_running "orderer${i}" && return 0; done
+  return 1
+}
+# The CLI's orderer arguments (-o, --ordererTLSHostnameOverride, --tls, --cafile), one per line, for
+# ORDERER_ARGS=(); while read -r a; do ORDERER_ARGS+=("$a"); done < <(orderer_args)
+orderer_args() {
+  local address name
+  read -r address name <<<"$(reachable_orderer)"
+  printf '%s\n' -o "${address}" --ordererTLSHostnameOverride "${name}" --tls --cafile "$(orderer_tls_ca)"
 }
 
 joined_orgs() {
@@ -238,10 +285,10 @@ set_admin_env() {
   # reaching the trading center's peer was checked against the grid peer's name). The certificates name
   # 127.0.0.1 and localhost, which is what the addresses use.
   unset CORE_PEER_TLS_SERVERHOSTOVERRIDE
-  export ORDERER_ADDRESS="${ORDERER0_HOST}:${ORDERER0_PORT}"
-  export ORDERER_CA
+  # The first orderer that answers (with ORDERER_COUNT=3 any one may be down).
+  export ORDERER_ADDRESS ORDERER_HOSTNAME ORDERER_CA
+  read -r ORDERER_ADDRESS ORDERER_HOSTNAME <<<"$(reachable_orderer)"
   ORDERER_CA="$(orderer_tls_ca)"
-  export ORDERER_HOSTNAME="${ORDERER0_NAME}"
 }
 
 # Wait until host:port accepts TCP connections (bash /dev/tcp), or fail after $3 seconds.
@@ -293,8 +340,88 @@ stop_process() {
   rm -f "${pid_file}"
 }
 
+# Start orderer I natively (up.sh): its own ledger and Raft WAL under build/data/orderer<I>; the other orderers of
+# the channel are reached through the cluster port (its listener, mutual TLS with the orderer organisation's CA).
+start_orderer() {
+  local i="$1" home name port
+  home="$(orderer_dir "${i}")"
+  name="$(orderer_var "${i}" NAME)"
+  port="$(orderer_var "${i}" PORT)"
+  [[ -f "${home}/tls/server.crt" ]] || fatal "no crypto material for ${name} in ${home} (made before ORDERER_COUNT=$(orderer_count)?): run network/scripts/clean.sh, then up.sh"
+  log "starting ${name} on ${GEC_LISTEN_ADDRESS}:${port} (admin $(orderer_var "${i}" ADMIN_PORT))"
+  start_process "orderer${i}" env \
+    FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
+    FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
+    ORDERER_GENERAL_LISTENADDRESS="${GEC_LISTEN_ADDRESS}" \
+    ORDERER_GENERAL_LISTENPORT="${port}" \
+    ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
+    ORDERER_GENERAL_LOCALMSPDIR="${home}/msp" \
+    ORDERER_GENERAL_TLS_ENABLED=true \
+    ORDERER_GENERAL_TLS_PRIVATEKEY="${home}/tls/server.key" \
+    ORDERER_GENERAL_TLS_CERTIFICATE="${home}/tls/server.crt" \
+    ORDERER_GENERAL_TLS_ROOTCAS="[${home}/tls/ca.crt]" \
+    ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="${home}/tls/server.crt" \
+    ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="${home}/tls/server.key" \
+    ORDERER_GENERAL_CLUSTER_ROOTCAS="[${home}/tls/ca.crt]" \
+    ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
+    ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+    ORDERER_ADMIN_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:$(orderer_var "${i}" ADMIN_PORT)" \
+    ORDERER_ADMIN_TLS_ENABLED=true \
+    ORDERER_ADMIN_TLS_CERTIFICATE="${home}/tls/server.crt" \
+    ORDERER_ADMIN_TLS_PRIVATEKEY="${home}/tls/server.key" \
+    ORDERER_ADMIN_TLS_ROOTCAS="[${home}/tls/ca.crt]" \
+    ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+    ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${home}/tls/ca.crt]" \
+    ORDERER_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:$(orderer_var "${i}" OPERATIONS_PORT)" \
+    ORDERER_METRICS_PROVIDER=prometheus \
+    ORDERER_FILELEDGER_LOCATION="${DATA_DIR}/orderer${i}" \
+    ORDERER_CONSENSUS_WALDIR="${DATA_DIR}/orderer${i}/etcdraft/wal" \
+    ORDERER_CONSENSUS_SNAPDIR="${DATA_DIR}/orderer${i}/etcdraft/snapshot" \
+    orderer
+}
+
+# A Raft orderer metric of the channel on orderer I's operations port (consensus_etcdraft_<NAME>), or nothing.
+raft_metric() {
+  curl -s --max-time 2 "http://${GEC_LISTEN_ADDRESS}:$(orderer_var "$1" OPERATIONS_PORT)/metrics" 2>/dev/null |
+    sed -n "s/^consensus_etcdraft_$2{channel=\"${CHANNEL_NAME}\"} \([0-9.e+]*\)\$/\1/p" | head -n 1
+}
+# The index of the orderer that leads the channel's Raft cluster now; fails when none does.
+raft_leader() {
+  local i
+  for i in $(orderers); do
+    if [[ "$(raft_metric "${i}" is_leader)" == 1 ]]; then
+      printf '%s\n' "${i}"
+      return 0
+    fi
+  done
+  return 1
+}
+# Wait (up to 60 s) until the channel's Raft cluster has a leader: until then the orderers refuse transactions
+# (SERVICE_UNAVAILABLE), right after a join or a restart.
+wait_for_raft_leader() {
+  local waited=0
+  until raft_leader >/dev/null; do
+    if ((waited++ >= 240)); then
+      warn "no Raft leader for ${CHANNEL_NAME} after 60 s; see ${LOG_DIR}/orderer*.log"
+      return 1
+    fi
+    sleep 0.25
+  done
+}
+
+# osnadmin as orderer I's admin (its TLS client certificate): osnadmin_as I channel list|join ...
+osnadmin_as() {
+  local i="$1" home
+  shift
+  home="$(orderer_dir "${i}")"
+  osnadmin "$@" -o "$(orderer_var "${i}" HOST):$(orderer_var "${i}" ADMIN_PORT)" --ca-file "${home}/tls/ca.crt" \
+    --client-cert "${home}/tls/server.crt" --client-key "${home}/tls/server.key"
+}
+
 # ---- peers ----------------------------------------------------------------------------------------
 # Start an organisation's peer0 natively (up.sh, addOrg.sh): config from build/config (up.sh copies it).
+# GEC_CCAAS_CLIENT_CERT/_KEY (passed on to the external builder): the peer's own TLS certificate and key, issued by
+# its organisation's CA, which it presents to the chaincode server; the package carries no client key.
 start_peer() {
   local org="$1" name host port cc_port ops_port home
   name="$(peer_var "${org}" NAME)"
@@ -327,7 +454,9 @@ start_peer() {
     CORE_LEDGER_STATE_STATEDATABASE=goleveldb \
     CORE_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ops_port}" \
     CORE_METRICS_PROVIDER=prometheus \
-    CORE_CHAINCODE_EXTERNALBUILDERS="[{name: gec-ccaas, path: ${NETWORK_DIR}/builders/ccaas}]" \
+    CORE_CHAINCODE_EXTERNALBUILDERS="[{name: gec-ccaas, path: ${NETWORK_DIR}/builders/ccaas, propagateEnvironment: [GEC_CCAAS_CLIENT_CERT, GEC_CCAAS_CLIENT_KEY]}]" \
+    GEC_CCAAS_CLIENT_CERT="${home}/tls/server.crt" \
+    GEC_CCAAS_CLIENT_KEY="${home}/tls/server.key" \
     peer node start
 }
 
@@ -432,10 +561,31 @@ CC_DIR="${BUILD_DIR}/ccaas"
 CC_TLS_DIR="${CC_DIR}/tls"
 CC_LIVE_FILE="${CC_DIR}/live"
 
-# Start the chaincode server of package $1 on port $2 and wait until it listens.
+# The peers' side of the chaincode TLS: each member's peer connects with its own TLS certificate, so the server
+# accepts the TLS CA certificates of the channel's members (their peers' tls/ca.crt), and nobody else's. Writes
+# them, one PEM after the other, to $1, and prints the members' MSP ids (comma-separated).
+write_client_cas() {
+  local file="$1" org ca msps=()
+  : >"${file}.tmp"
+  for org in "${ORGS[@]}"; do
+    ca="$(peer_tls_ca "${org}")"
+    [[ -f "${ca}" ]] || fatal "no TLS CA certificate of $(org_msp "${org}") at ${ca}"
+    cat "${ca}" >>"${file}.tmp"
+    msps+=("$(org_msp "${org}")")
+  done
+  mv "${file}.tmp" "${file}"
+  (
+    IFS=,
+    printf '%s\n' "${msps[*]}"
+  )
+}
+
+# Start the chaincode server of package $1 on port $2 and wait until it listens. It accepts the peers of the
+# members in ORGS (write_client_cas), as build/ccaas/tls/client-cas-<port>.pem lists them.
 start_chaincode_server() {
-  local package_id="$1" port="$2"
-  log "starting the chaincode server of ${package_id%%:*} on ${GEC_LISTEN_ADDRESS}:${port}"
+  local package_id="$1" port="$2" clients
+  clients="$(write_client_cas "${CC_TLS_DIR}/client-cas-${port}.pem")"
+  log "starting the chaincode server of ${package_id%%:*} on ${GEC_LISTEN_ADDRESS}:${port} for the peers of ${clients}"
   (
     cd "${REPO_ROOT}" || exit 1
     start_process "chaincode-${port}" env \
@@ -443,7 +593,7 @@ start_chaincode_server() {
       CHAINCODE_ID="${package_id}" \
       CORE_CHAINCODE_TLS_CERT_FILE="${CC_TLS_DIR}/server.crt" \
       CORE_CHAINCODE_TLS_KEY_FILE="${CC_TLS_DIR}/server.key" \
-      CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE="${CC_TLS_DIR}/ca.crt" \
+      CORE_CHAINCODE_TLS_CLIENT_CACERT_FILE="${CC_TLS_DIR}/client-cas-${port}.pem" \
       CORE_CHAINCODE_LOGGING_LEVEL="${CORE_CHAINCODE_LOGGING_LEVEL:-info}" \
       npm run server -w chaincode
   )
@@ -451,7 +601,7 @@ start_chaincode_server() {
     fatal "the chaincode server did not open ${CHAINCODE_HOST}:${port}; see ${LOG_DIR}/chaincode-${port}.log"
 }
 
-# A field of build/ccaas/live (package_id, port, sequence, version, policy); empty when absent.
+# A field of build/ccaas/live (package_id, package, port, sequence, version, policy, clients); empty when absent.
 live_field() {
   [[ -f "${CC_LIVE_FILE}" ]] || return 0
   sed -n "s/^$1=//p" "${CC_LIVE_FILE}" | head -n 1

@@ -36,7 +36,9 @@ node_row() {
 }
 
 echo "processes and health"
-node_row orderer0 "${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}"
+for i in $(orderers); do
+  node_row "orderer${i}" "${GEC_LISTEN_ADDRESS}:$(orderer_var "${i}" OPERATIONS_PORT)"
+done
 for org in "${ORGS[@]}"; do
   node_row "peer0-${org}" "${GEC_LISTEN_ADDRESS}:$(peer_var "${org}" OPERATIONS_PORT)"
 done
@@ -57,6 +59,13 @@ for server in $(chaincode_servers); do
 done
 
 echo "channel ${CHANNEL_NAME}"
+# The Raft cluster as its leader sees it: a majority of the consenters must be active for anything to be ordered.
+if leader="$(raft_leader)"; then
+  row "raft" "leader orderer${leader}, $(raft_metric "${leader}" active_nodes) of $(raft_metric "${leader}" cluster_size) consenters active"
+else
+  row "raft" "NO LEADER: nothing is ordered (a majority of the $(orderer_count) orderer(s) must run)"
+  problems=$((problems + 1))
+fi
 for org in "${ORGS[@]}"; do
   is_running "peer0-${org}" || continue
   set_admin_env "${org}"
@@ -77,6 +86,8 @@ if is_running peer0-grid; then
   row committed "${committed:-none}"
   if [[ -f "${CC_LIVE_FILE}" ]]; then row "endorsement policy" "$(live_field policy)"; fi
   [[ -f "${CC_LIVE_FILE}" ]] && row "live package" "$(live_field package_id) on port ${live_port}"
+  # Each member's peer connects with its own TLS certificate; the server accepts these members' TLS CAs.
+  [[ -f "${CC_LIVE_FILE}" ]] && row "chaincode clients" "the peers of $(live_field clients)"
 fi
 
 if ((problems > 0)); then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring the gec-ledger consortium up natively: crypto material (each founding member's from its own Fabric CA,
-# GEC_CRYPTO), role identities, one Raft orderer and the peers of GridMSP, TradingCenterMSP and RegulatorMSP (and
+# GEC_CRYPTO), role identities, the Raft orderers (ORDERER_COUNT: 1, or 3 for a cluster that survives one down)
+# and the peers of GridMSP, TradingCenterMSP and RegulatorMSP (and
 # of the members addOrg.sh added), every listener on 127.0.0.1 (network.env).
 #
 # Usage: network/scripts/up.sh                  generate what is missing and start the nodes natively
@@ -53,8 +54,22 @@ fi
 mkdir -p "${NODE_CFG_DIR}" "${DATA_DIR}" "${LOG_DIR}" "${PID_DIR}" "${ARTIFACTS_DIR}"
 if [[ "${FABRIC_VERSION}" == 2.4.* ]]; then GEC_APP_CAPABILITY=V2_0; else GEC_APP_CAPABILITY=V2_5; fi
 export GEC_APP_CAPABILITY
+# The Raft orderers: the channel's consenters and its orderer endpoints, fixed in the genesis block.
+ORDERERS="$(orderer_count)"
+if [[ -f "${ORDERER_COUNT_FILE}" && "$(cat "${ORDERER_COUNT_FILE}")" != "${ORDERERS}" ]]; then
+  fatal "this network's channel was made with $(cat "${ORDERER_COUNT_FILE}") orderer(s), ORDERER_COUNT is ${ORDERERS}: run network/scripts/clean.sh to make a new one"
+fi
+printf '%s\n' "${ORDERERS}" >"${ORDERER_COUNT_FILE}"
+ORDERER_ENDPOINTS=""
+ORDERER_CONSENTERS=""
+for i in $(orderers); do
+  tls="../../organizations/ordererOrganizations/${ORDERER_DOMAIN}/orderers/$(orderer_var "${i}" NAME)/tls/server.crt"
+  ORDERER_ENDPOINTS+="${ORDERER_ENDPOINTS:+, }$(orderer_var "${i}" HOST):$(orderer_var "${i}" PORT)"
+  ORDERER_CONSENTERS+="${ORDERER_CONSENTERS:+, }{Host: $(orderer_var "${i}" HOST), Port: $(orderer_var "${i}" PORT), ClientTLSCert: ${tls}, ServerTLSCert: ${tls}}"
+done
+export ORDERER_ENDPOINTS ORDERER_CONSENTERS
 render_template "${NETWORK_DIR}/configtx/configtx.yaml" "${BUILD_DIR}/configtx/configtx.yaml" \
-  ORDERER_DOMAIN ORDERER0_NAME ORDERER0_HOST ORDERER0_PORT GRID_DOMAIN TRADING_DOMAIN REGULATOR_DOMAIN \
+  ORDERER_DOMAIN ORDERER_ENDPOINTS ORDERER_CONSENTERS GRID_DOMAIN TRADING_DOMAIN REGULATOR_DOMAIN \
   PEER0_GRID_HOST PEER0_GRID_PORT PEER0_TRADING_HOST PEER0_TRADING_PORT PEER0_REGULATOR_HOST \
   PEER0_REGULATOR_PORT GEC_APP_CAPABILITY
 configtxgen -configPath "${BUILD_DIR}/configtx" -profile GecChannel -channelID "${CHANNEL_NAME}" \
@@ -75,38 +90,8 @@ grep -Eq '^[[:space:]]*endpoint:[[:space:]]*""' "${NODE_CFG_DIR}/core.yaml" ||
   fatal "could not blank vm.endpoint in ${NODE_CFG_DIR}/core.yaml"
 rm -f "${NODE_CFG_DIR}/core.yaml.orig"
 
-# ---- orderer --------------------------------------------------------------------------------------
-ORDERER_HOME="$(orderer_dir)"
-log "starting ${ORDERER0_NAME} on ${GEC_LISTEN_ADDRESS}:${ORDERER0_PORT} (admin ${ORDERER0_ADMIN_PORT})"
-start_process orderer0 env \
-  FABRIC_CFG_PATH="${NODE_CFG_DIR}" \
-  FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-INFO}" \
-  ORDERER_GENERAL_LISTENADDRESS="${GEC_LISTEN_ADDRESS}" \
-  ORDERER_GENERAL_LISTENPORT="${ORDERER0_PORT}" \
-  ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
-  ORDERER_GENERAL_LOCALMSPDIR="${ORDERER_HOME}/msp" \
-  ORDERER_GENERAL_TLS_ENABLED=true \
-  ORDERER_GENERAL_TLS_PRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
-  ORDERER_GENERAL_TLS_CERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
-  ORDERER_GENERAL_TLS_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
-  ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
-  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
-  ORDERER_GENERAL_CLUSTER_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
-  ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
-  ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-  ORDERER_ADMIN_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ORDERER0_ADMIN_PORT}" \
-  ORDERER_ADMIN_TLS_ENABLED=true \
-  ORDERER_ADMIN_TLS_CERTIFICATE="${ORDERER_HOME}/tls/server.crt" \
-  ORDERER_ADMIN_TLS_PRIVATEKEY="${ORDERER_HOME}/tls/server.key" \
-  ORDERER_ADMIN_TLS_ROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
-  ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
-  ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${ORDERER_HOME}/tls/ca.crt]" \
-  ORDERER_OPERATIONS_LISTENADDRESS="${GEC_LISTEN_ADDRESS}:${ORDERER0_OPERATIONS_PORT}" \
-  ORDERER_METRICS_PROVIDER=prometheus \
-  ORDERER_FILELEDGER_LOCATION="${DATA_DIR}/orderer0" \
-  ORDERER_CONSENSUS_WALDIR="${DATA_DIR}/orderer0/etcdraft/wal" \
-  ORDERER_CONSENSUS_SNAPDIR="${DATA_DIR}/orderer0/etcdraft/snapshot" \
-  orderer
+# ---- orderers -------------------------------------------------------------------------------------
+for i in $(orderers); do start_orderer "${i}"; done
 
 # ---- peers (and the Fabric CA of each member added by addOrg.sh) -----------------------------------------
 for org in "${ORGS[@]}"; do
@@ -114,8 +99,10 @@ for org in "${ORGS[@]}"; do
   start_peer "${org}"
 done
 
-wait_for_port "${ORDERER0_HOST}" "${ORDERER0_PORT}" 30 ||
-  fatal "the orderer did not open ${ORDERER0_HOST}:${ORDERER0_PORT}; see ${LOG_DIR}/orderer0.log"
+for i in $(orderers); do
+  wait_for_port "$(orderer_var "${i}" HOST)" "$(orderer_var "${i}" PORT)" 30 ||
+    fatal "orderer${i} did not open $(orderer_var "${i}" HOST):$(orderer_var "${i}" PORT); see ${LOG_DIR}/orderer${i}.log"
+done
 for org in "${ORGS[@]}"; do
   wait_for_port "$(peer_var "${org}" HOST)" "$(peer_var "${org}" PORT)" 30 ||
     fatal "peer0 of ${org} did not open its port; see ${LOG_DIR}/peer0-${org}.log"
@@ -125,6 +112,8 @@ done
 # After down.sh, each peer learns the others' membership by gossip; until it has, service discovery finds no
 # combination of peers for the endorsement policy and every submit fails (FAILED_PRECONDITION).
 if [[ -f "${CC_LIVE_FILE}" ]]; then
+  # and the orderers have elected a Raft leader again (until then every submit is refused)
+  wait_for_raft_leader || true
   for org in "${ORGS[@]}"; do wait_for_gossip "${org}" || true; done
 fi
 

@@ -1,9 +1,12 @@
 /**
  * The conformance scenarios on a real Fabric network (`npm run test:fabric`): brings the native network up
- * with network/scripts (a Fabric CA per member, one Raft orderer, three peers, TLS), deploys this checkout's chaincode as
- * a service, runs the SAME scenarios as embedded.test.ts through the fabric-gateway adapter and then the
- * fabric-network adapter, and tears the network down (GEC_KEEP_NETWORK=1 leaves it running).
+ * with network/scripts (a Fabric CA per member, three Raft orderers unless ORDERER_COUNT says otherwise, three
+ * peers, TLS), deploys this checkout's chaincode as a service, runs the SAME scenarios as embedded.test.ts through
+ * the fabric-gateway adapter and then the fabric-network adapter, and tears the network down (GEC_KEEP_NETWORK=1
+ * leaves it running).
  *
+ * It checks the nodes' health, the chaincode's TLS (each member's peer with its own certificate, no key in the
+ * package, anyone else refused) and, with three orderers, writes committing while the Raft leader is down.
  * Then it checks each member's own wallet and gateway env, adds a second trading center to the running
  * channel with network/scripts/addOrg.sh (its own Fabric CA, a channel update signed by a majority of the
  * members' admins, its peer joined, the endorsement policy naming it), and upgrades and restarts the network
@@ -16,20 +19,25 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
+import { connect as http2Connect } from 'node:http2';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { createLedger, ledgerConfigFromEnv, type LedgerKind } from '../../gateway/src/ledger/factory';
+import { ephemeralTlsClient } from '../../gateway/src/ledger/fabric/fabric-network-ledger';
 import type { IdentityRef, LedgerPort } from '../../gateway/src/ledger/port';
 import { certificateScenarios } from '../scenarios/certificates';
 import { gatewayScenarios } from '../scenarios/gateway';
 import { holderPolicyScenarios } from '../scenarios/holder-policy';
 import { identityScenarios } from '../scenarios/identity';
 import { tradeScenarios } from '../scenarios/trades';
-import type { ScenarioIds } from '../scenarios/harness';
+import { register, uniqueId, type ScenarioIds } from '../scenarios/harness';
 
 const REPO = resolve(__dirname, '..', '..');
 const SCRIPTS = join(REPO, 'network', 'scripts');
 const KEEP = process.env.GEC_KEEP_NETWORK === '1';
+// Three Raft orderers unless the caller asks for another count (network.env's default is one, for development).
+process.env.ORDERER_COUNT ||= '3';
+const ORDERERS = Number(process.env.ORDERER_COUNT);
 
 function findPeerBinary(): string | undefined {
   const dirs = [process.env.FABRIC_BIN, ...(process.env.PATH ?? '').split(delimiter)].filter(
@@ -87,6 +95,67 @@ function envFile(name: string): Record<string, string> {
 
 /** network/build/gateway.env: the development gateway holding every member's identities. */
 const gatewayEnv = () => envFile('gateway.env');
+
+/** network/build/ccaas/live: the committed chaincode package, its server's port and the members it accepts. */
+function liveChaincode(): Record<string, string> {
+  const live: Record<string, string> = {};
+  for (const line of readFileSync(join(REPO, 'network', 'build', 'ccaas', 'live'), 'utf8').split('\n')) {
+    const match = /^([a-z_]+)=(.*)$/.exec(line.trim());
+    if (match) live[match[1]] = match[2];
+  }
+  return live;
+}
+
+/** A bash command with network/scripts/lib.sh sourced (its functions and network.env), at the repository root. */
+async function withLib(command: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['-c', `set -euo pipefail; source network/scripts/lib.sh; ${command}`],
+      { cwd: REPO, env: process.env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${command}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+/** status.sh's report, also when it exits 1 (a node down). */
+async function status(): Promise<string> {
+  return withLib('bash network/scripts/status.sh 2>&1 || true');
+}
+
+/**
+ * Whether the chaincode server on `port` takes an HTTP/2 (gRPC) session from a client with this TLS certificate:
+ * it answers a ping, or the handshake ends in an alert.
+ */
+async function chaincodeServerAccepts(port: number, client: { cert: string | Buffer; key: string | Buffer }) {
+  const ca = readFileSync(join(REPO, 'network', 'build', 'ccaas', 'tls', 'ca.crt'));
+  const session = http2Connect(`https://127.0.0.1:${port}`, { ca, ...client });
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      session.on('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      session.on('connect', () =>
+        session.ping((err) => {
+          clearTimeout(timer);
+          resolve(!err);
+        }),
+      );
+    });
+  } finally {
+    session.destroy();
+  }
+}
+
+/** A member's peer folder (crypto material) under network/organizations. */
+function peerDir(domain: string): string {
+  return join(REPO, 'network', 'organizations', 'peerOrganizations', domain, 'peers', `peer0.${domain}`);
+}
 
 /** A bash command in an organisation admin's Fabric CLI environment (network/scripts/admin.sh ORG). */
 async function asAdmin(org: string, command: string): Promise<string> {
@@ -188,11 +257,15 @@ const ids: ScenarioIds = {
     const env = gatewayEnv();
     expect(env.FABRIC_PEER_ENDPOINT).toBeTruthy();
     const network = readFileSync(join(REPO, 'network', 'network.env'), 'utf8');
-    // The founding nodes: the orderer and the three members' peers (addOrg.sh's member comes later).
+    // The founding nodes: the orderers and the three members' peers (addOrg.sh's member comes later).
+    const orderers = [...network.matchAll(/^ORDERER(\d)_OPERATIONS_PORT=(\d+)$/gm)]
+      .filter((m) => Number(m[1]) < ORDERERS)
+      .map((m) => m[2]);
     const ports = [
-      ...network.matchAll(/^(?:ORDERER0|PEER0_(?:GRID|TRADING|REGULATOR))_OPERATIONS_PORT=(\d+)$/gm),
-    ].map((m) => m[1]);
-    expect(ports).toHaveLength(4);
+      ...orderers,
+      ...[...network.matchAll(/^PEER0_(?:GRID|TRADING|REGULATOR)_OPERATIONS_PORT=(\d+)$/gm)].map((m) => m[1]),
+    ];
+    expect(ports).toHaveLength(ORDERERS + 3);
     for (const port of ports) {
       const answer = await fetch(`http://127.0.0.1:${port}/healthz`);
       // A peer whose core.yaml points at a Docker daemon answers 503 here.
@@ -208,7 +281,136 @@ const ids: ScenarioIds = {
       }
     }
     expect(status).toMatch(/all up/);
+    expect(status).toMatch(
+      new RegExp(`raft +leader orderer\\d, ${ORDERERS} of ${ORDERERS} consenters active`),
+    );
   });
+
+  it("each member's peer reaches the chaincode server with its own TLS certificate; the package holds no key, and the server refuses anyone else", async () => {
+    const live = liveChaincode();
+    // The package installed on every peer: the server's address and its CA, no client key.
+    const connection = JSON.parse(
+      execFileSync('bash', [
+        '-c',
+        'tar -xOzf "$1" code.tar.gz | tar -xOz connection.json',
+        '-',
+        live.package,
+      ]).toString(),
+    ) as Record<string, unknown>;
+    expect(Object.keys(connection).sort()).toEqual([
+      'address',
+      'client_auth_required',
+      'dial_timeout',
+      'root_cert',
+      'tls_required',
+    ]);
+    expect(connection.client_auth_required).toBe(true);
+    const members = [
+      { org: 'grid', domain: 'grid.gec.example' },
+      { org: 'trading', domain: 'tradingcenter.gec.example' },
+      { org: 'regulator', domain: 'regulator.gec.example' },
+    ];
+    for (const { org, domain } of members) {
+      // What the peer dials with (the external builder's release): its own TLS certificate, from its own CA.
+      const released = JSON.parse(
+        readFileSync(
+          join(
+            REPO,
+            'network',
+            'build',
+            'data',
+            `peer0-${org}`,
+            'externalbuilder',
+            'builds',
+            live.package_id.replace(':', '-'),
+            'release',
+            'chaincode',
+            'server',
+            'connection.json',
+          ),
+          'utf8',
+        ),
+      ) as { client_cert: string; client_key: string };
+      const own = readFileSync(join(peerDir(domain), 'tls', 'server.crt'), 'utf8');
+      expect({ org, same: released.client_cert.trim() === own.trim() }).toEqual({ org, same: true });
+      const cert = new X509Certificate(released.client_cert);
+      expect(cert.subject).toContain(`CN=peer0.${domain}`);
+      expect(cert.issuer).toContain(`CN=ca.${domain}`);
+      // The server takes it, as it takes the peer.
+      const accepted = await chaincodeServerAccepts(Number(live.port), {
+        cert: own,
+        key: readFileSync(join(peerDir(domain), 'tls', 'server.key')),
+      });
+      expect({ org, accepted }).toEqual({ org, accepted: true });
+    }
+    // Not a member's peer: the orderer organisation's TLS certificate, and a self-signed one.
+    const orderer = join(
+      REPO,
+      'network',
+      'organizations',
+      'ordererOrganizations',
+      'orderer.gec.example',
+      'orderers',
+      'orderer0.orderer.gec.example',
+      'tls',
+    );
+    expect(
+      await chaincodeServerAccepts(Number(live.port), {
+        cert: readFileSync(join(orderer, 'server.crt')),
+        key: readFileSync(join(orderer, 'server.key')),
+      }),
+    ).toBe(false);
+    const stranger = await ephemeralTlsClient();
+    expect(
+      await chaincodeServerAccepts(Number(live.port), { cert: stranger.certificate, key: stranger.key }),
+    ).toBe(false);
+  });
+
+  (ORDERERS >= 3 ? it : it.skip)(
+    'with three Raft orderers, writes commit on both adapters while the leader is down, and it catches up when back',
+    async () => {
+      const leader = (await withLib('raft_leader')).trim();
+      const started = Date.now();
+      await withLib(`stop_process orderer${leader}; wait_for_raft_leader`);
+      const elected = Date.now() - started;
+      const down = await status();
+      expect(down).toMatch(new RegExp(`orderer${leader} +DOWN`));
+      expect(down).toMatch(/raft +leader orderer\d, 2 of 3 consenters active/);
+      let height = 0;
+      for (const kind of adapters) {
+        const ledger = await createLedger(ledgerConfigFromEnv({ ...gatewayEnv(), LEDGER: kind }));
+        try {
+          for (let n = 0; n < 3; n++) {
+            const tx = await register(ledger, ids.gridAdmin, { id: uniqueId('RAFT'), kind: 'CONSUMER' });
+            expect({ kind, n, code: tx.validationCode }).toEqual({ kind, n, code: 'VALID' });
+          }
+          height = (await ledger.getChainInfo()).height;
+        } finally {
+          await ledger.close();
+        }
+      }
+      // Back: it takes the blocks it missed from the others.
+      await withLib(`require_fabric_binaries orderer; start_orderer ${leader}`);
+      const heightOf = async () =>
+        Number(
+          /^ledger_blockchain_height\{channel="gec-channel"\} (\d+)$/m.exec(
+            await (
+              await fetch(
+                `http://127.0.0.1:${(await withLib(`orderer_var ${leader} OPERATIONS_PORT`)).trim()}/metrics`,
+              )
+            ).text(),
+          )?.[1] ?? 0,
+        );
+      const deadline = Date.now() + 120_000;
+      while ((await heightOf().catch(() => 0)) < height && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(await heightOf()).toBeGreaterThanOrEqual(height);
+      await withLib('wait_for_raft_leader');
+      expect(await status()).toMatch(/raft +leader orderer\d, 3 of 3 consenters active[\s\S]*all up/);
+      console.log(`orderer${leader} (the Raft leader) stopped: a new leader in ${elected} ms`);
+    },
+  );
 
   it('writes one wallet and gateway env per member, each holding only its own identities', async () => {
     const members = [
@@ -484,10 +686,15 @@ const ids: ScenarioIds = {
           }
         }
       })();
+      const before = liveChaincode().port;
       const log = await scriptAsync('deployCC.sh', '-v', '1.1');
       upgrading = false;
       await traffic;
-      expect(log).toMatch(/is live on port 10000/);
+      // The new package's server on the other port (blue/green), the old one stopped after the drain.
+      const after = liveChaincode().port;
+      expect(after).not.toBe(before);
+      expect(log).toMatch(new RegExp(`is live on port ${after}`));
+      expect(log).toMatch(new RegExp(`stopping chaincode-${before}`));
       // Every member approves the upgrade, the one addOrg.sh added included.
       expect(log).toMatch(/approved by TradingCenter2MSP/);
       expect(outcomes.length).toBeGreaterThan(5);
