@@ -45,8 +45,8 @@ import {
   legacyTxId,
   MemoryCheckpointer,
   nodeSigningProvider,
-  signP256,
 } from '../../src/ledger/fabric/fabric-network-ledger';
+import { signP256 } from '../../src/ledger/fabric/signing';
 import { decodeDerSignature, isLowS } from '../../src/ledger/embedded/msp/ecdsa';
 import { loadWalletIdentitySync, WalletError } from '../../src/ledger/fabric/wallet';
 import {
@@ -454,7 +454,7 @@ describe('fabric adapters: identities and transaction ids', () => {
   });
 });
 
-describe('fabric-network adapter: signatures by OpenSSL, not by fabric-common', () => {
+describe('Fabric adapters: signatures by OpenSSL, not by the SDKs', () => {
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
   it('signs low-S DER that verifies, for every message', () => {

@@ -15,14 +15,7 @@
  *   certificate (fabric-common would generate one per identity with jsrsasign) is made once per ledger.
  */
 import 'reflect-metadata';
-import {
-  createHash,
-  createPrivateKey,
-  randomBytes,
-  sign as cryptoSign,
-  webcrypto,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { common, msp } from '@hyperledger/fabric-protos';
 import * as x509 from '@peculiar/x509';
@@ -62,7 +55,7 @@ import type { FabricNetworkConfig } from './config';
 import { mapNetworkError } from './errors';
 import { isNotFound } from './fabric-gateway-ledger';
 import { loadWalletIdentitySync, type WalletIdentity } from './wallet';
-import { p1363ToLowSDer } from '../embedded/msp/ecdsa';
+import { isP256, signP256 } from './signing';
 
 interface Connection {
   gateway: Gateway;
@@ -171,11 +164,6 @@ function txNumberOfEvent(event: ContractEvent): number | undefined {
   return index >= 0 ? index : undefined;
 }
 
-/** An ECDSA P-256 signature of `message` (SHA-256) by OpenSSL, DER with a low S, as Fabric's BCCSP wants it. */
-export function signP256(message: Uint8Array, key: KeyObject): Buffer {
-  return p1363ToLowSDer(cryptoSign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
-}
-
 /**
  * fabric-network's X.509 identity provider, with each user's signing done by `signP256` (for P-256 keys; any
  * other key keeps fabric-common's signer). fabric-common's SigningIdentity.sign(message) hashes and signs with
@@ -192,7 +180,7 @@ export async function nodeSigningProvider(): Promise<IdentityProvider> {
       const user = await base.getUserContext(identity, name);
       const privateKey = (identity as X509Identity).credentials.privateKey;
       const key = createPrivateKey(privateKey);
-      if (key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+      if (isP256(key)) {
         const signing = user.getSigningIdentity() as unknown as { sign(message: Uint8Array): Buffer };
         signing.sign = (message) => signP256(message, key);
       }
