@@ -31,7 +31,10 @@ import {
 } from '../../src/ledger/fabric/block-decode';
 import {
   commitError,
+  endorseRetryingMismatch,
+  ENDORSEMENT_MISMATCH_RETRY_MS,
   extractChaincodeMessage,
+  isEndorsementMismatch,
   mapGatewayError,
   mapNetworkError,
 } from '../../src/ledger/fabric/errors';
@@ -85,6 +88,55 @@ describe('fabric adapters: error mapping', () => {
     const mapped = mapGatewayError(err, 'ignored');
     expect(mapped).toBeInstanceOf(EndorseError);
     expect(mapped).toMatchObject({ txId: 'tx-1', chaincodeMessage: registered, status: 500 });
+  });
+
+  it('endorses again when the peers disagree (one a block behind), and only then', async () => {
+    // The Fabric Gateway's answer when two endorsers simulated on different states.
+    const mismatch = new LibEndorseError({
+      code: grpc.status.ABORTED,
+      details: [],
+      cause,
+      transactionId: 'tx-m',
+      message: '10 ABORTED: ProposalResponsePayloads do not match',
+    });
+    expect(isEndorsementMismatch(mismatch)).toBe(true);
+    expect(
+      isEndorsementMismatch(new Error('No valid responses from any peers. Peer endorsements do not match')),
+    ).toBe(true);
+    let calls = 0;
+    const result = await endorseRetryingMismatch(async () => {
+      calls += 1;
+      if (calls < 3) throw mismatch;
+      return 'endorsed';
+    });
+    expect({ result, calls }).toEqual({ result: 'endorsed', calls: 3 });
+    // A refusal by the chaincode is not retried.
+    const refusal = new LibEndorseError({
+      code: grpc.status.ABORTED,
+      details: [
+        { address: 'peer0.grid:7051', mspId: 'GridMSP', message: `chaincode response 500, ${registered}` },
+      ],
+      cause,
+      transactionId: 'tx-r',
+      message: '10 ABORTED: failed to endorse transaction, see attached details for more info',
+    });
+    calls = 0;
+    await expect(
+      endorseRetryingMismatch(async () => {
+        calls += 1;
+        throw refusal;
+      }),
+    ).rejects.toBe(refusal);
+    expect(calls).toBe(1);
+    // A mismatch that lasts (a chaincode that is not deterministic) fails after the last pause.
+    calls = 0;
+    await expect(
+      endorseRetryingMismatch(async () => {
+        calls += 1;
+        throw mismatch;
+      }),
+    ).rejects.toBe(mismatch);
+    expect(calls).toBe(ENDORSEMENT_MISMATCH_RETRY_MS.length + 1);
   });
 
   it('maps SubmitError and CommitStatusError (checked by name) to EndorseError with status 503', () => {

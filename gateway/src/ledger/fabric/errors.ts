@@ -149,3 +149,34 @@ export function mapNetworkError(err: unknown, txId: string): unknown {
   }
   return err;
 }
+
+/**
+ * Whether an endorsement failed because the endorsing peers simulated the transaction on different states: the
+ * Fabric Gateway's "ProposalResponsePayloads do not match", fabric-network's "Peer endorsements do not match".
+ * On a healthy channel that is one peer still a block behind the other (a write that just committed on one org's
+ * peer, read by the next transaction on another's); endorsing the same proposal again a moment later succeeds.
+ */
+export function isEndorsementMismatch(err: unknown): boolean {
+  if (!isObject(err)) return false;
+  const texts = [String(err.message ?? '')];
+  if (Array.isArray(err.details)) {
+    for (const detail of err.details) if (isObject(detail)) texts.push(String(detail.message ?? ''));
+  }
+  return texts.some((text) => /(ProposalResponsePayloads|Peer endorsements) do not match/.test(text));
+}
+
+/** The pauses before endorsing again after a mismatch: a peer a block behind catches up within a block time. */
+export const ENDORSEMENT_MISMATCH_RETRY_MS = [100, 250, 500, 1000];
+
+/** Run `endorse`, again after each pause of ENDORSEMENT_MISMATCH_RETRY_MS while it fails on a mismatch. */
+export async function endorseRetryingMismatch<T>(endorse: () => Promise<T>): Promise<T> {
+  for (const pause of ENDORSEMENT_MISMATCH_RETRY_MS) {
+    try {
+      return await endorse();
+    } catch (err) {
+      if (!isEndorsementMismatch(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+  return endorse();
+}

@@ -52,7 +52,7 @@ import {
   verifyBlocks,
 } from './block-decode';
 import type { FabricGatewayConfig } from './config';
-import { commitError, mapGatewayError, validationCodeName } from './errors';
+import { commitError, endorseRetryingMismatch, mapGatewayError, validationCodeName } from './errors';
 import { isP256, signP256 } from './signing';
 import { loadWalletIdentitySync } from './wallet';
 
@@ -212,7 +212,10 @@ export class FabricGatewayLedger implements LedgerPort {
     let result: Uint8Array;
     let status;
     try {
-      const transaction = await prepared.proposal.endorse({ deadline: Date.now() + t.endorseMs });
+      // A peer a block behind another endorses on an older state; endorse again, as it catches up.
+      const transaction = await endorseRetryingMismatch(() =>
+        prepared.proposal.endorse({ deadline: Date.now() + t.endorseMs }),
+      );
       result = transaction.getResult();
       const submitted = await transaction.submit({ deadline: Date.now() + t.submitMs });
       status = await submitted.getStatus({ deadline: Date.now() + t.commitStatusMs });

@@ -52,7 +52,7 @@ import { CommitError, EndorseError } from '../port';
 import { verifyBlocksThroughQscc } from '../chain-walk';
 import { blockEventOf, chainInfoOf, transactionInfoOf, txNumberIn, verifyBlocks } from './block-decode';
 import type { FabricNetworkConfig } from './config';
-import { mapNetworkError } from './errors';
+import { endorseRetryingMismatch, mapNetworkError } from './errors';
 import { isNotFound } from './fabric-gateway-ledger';
 import { loadWalletIdentitySync, type WalletIdentity } from './wallet';
 import { isP256, signP256 } from './signing';
@@ -294,7 +294,8 @@ export class FabricNetworkLedger implements LedgerPort {
     let result: Buffer;
     try {
       try {
-        result = await transaction.submit(...(request.args ?? []));
+        // Endorsed again while two peers disagree (one a block behind): nothing was ordered yet, same txId.
+        result = await endorseRetryingMismatch(() => transaction.submit(...(request.args ?? [])));
       } catch (err) {
         throw withBlockNumber(mapNetworkError(err, txId), blockNumber);
       }
