@@ -86,6 +86,19 @@ interface Reply {
   json: Record<string, unknown>;
 }
 
+/** Poll `GET /health/ready` until it answers 200 (the projection caught up, the ledger and database answer). */
+async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = nowMs() + timeoutMs;
+  let last = '';
+  while (nowMs() < deadline) {
+    const res = await fetch(`${url}/health/ready`).catch(() => undefined);
+    if (res?.status === 200) return;
+    last = res ? `${res.status} ${(await res.text()).slice(0, 300)}` : 'no answer';
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new BenchError(`the gateway was not ready within ${timeoutMs} ms: ${last}`);
+}
+
 class Api {
   /** Request-signing secrets of the keys created through this client (API key → keyId, secret). */
   private readonly signers = new Map<string, { keyId: string; secret: string }>();
@@ -331,6 +344,18 @@ async function main(): Promise<void> {
     await db.connect();
     const pgPidFile = config.databaseUrl ? undefined : join(dataDir, 'postgres', 'postmaster.pid');
     const bootMs = nowMs() - setupStarted;
+    // A fresh gateway on a long channel (a real network the bench ran on before) projects it from block 0 first:
+    // wait until it says it is ready, so that the setup's writes are not waiting for that, and say how long.
+    const catchUpStarted = nowMs();
+    await waitUntilReady(url, timeoutMs);
+    const catchUpMs = nowMs() - catchUpStarted;
+    const projected = (await db.query('SELECT count(*)::int AS n FROM projected_events')).rows[0] as {
+      n: number;
+    };
+    console.log(
+      `projection caught up with the ledger's ${(await ledger.getChainInfo()).height} blocks (${projected.n} ` +
+        `events) in ${ms(catchUpMs)} after the gateway started`,
+    );
 
     // ---- The market ------------------------------------------------------------------------------------
     const adminKey = (await readFile(firstAdminKeyFile(config), 'utf8'))
